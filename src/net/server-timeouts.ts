@@ -1,0 +1,27 @@
+import type { Server } from 'node:http';
+
+/** Bound how long a client may hold a connection: a slowloris client cannot keep a slot forever. */
+export function applyServerTimeouts(server: Server): Server {
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 30_000;
+  server.maxHeadersCount = 100;
+  return server;
+}
+
+/** Listen and resolve once bound (rejects on EADDRINUSE and the like). */
+export function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error) => reject(e);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** The URL form of a host for printing: IPv6 literals go in brackets. */
+export function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}

@@ -1,0 +1,136 @@
+/**
+ * The peer's HTTP API: serves the verified data of the torrents it shares.
+ *   GET|HEAD /file/<info_hash hex>            the whole content (single-file torrents), with Range
+ *   GET|HEAD /piece/<info_hash hex>/<index>   one verified piece, with Range inside the piece
+ *   GET      /bitfield/<info_hash hex>        which pieces are held (BEP 3 bitfield bytes)
+ * Bytes come only from a torrent's piece store, by offset: no URL part ever becomes a file path.
+ */
+import http from 'node:http';
+import { Readable } from 'node:stream';
+import express, { type Request, type Response, type NextFunction } from 'express';
+import type { Metainfo } from '../metainfo/metainfo.ts';
+import { pieceSize } from '../metainfo/metainfo.ts';
+import type { PieceStore } from '../storage/piece-store.ts';
+import type { Bitfield } from './bitfield.ts';
+import { parseRange } from './range.ts';
+import { applyServerTimeouts } from '../net/server-timeouts.ts';
+
+export interface SharedTorrent {
+  meta: Metainfo;
+  store: PieceStore;
+  /** Verified pieces; only these are served. */
+  have: Bitfield;
+}
+
+/** Counts every byte of content the API has sent. */
+export interface UploadCounter {
+  uploaded: number;
+}
+
+const CHUNK = 256 * 1024;
+
+/** Stream [offset, offset + length) of a store in bounded chunks (flat memory for any size). */
+function storeStream(store: PieceStore, offset: number, length: number, counter: UploadCounter): Readable {
+  async function* chunks() {
+    for (let done = 0; done < length; ) {
+      const n = Math.min(CHUNK, length - done);
+      const buf = await store.read(offset + done, n);
+      counter.uploaded += n;
+      done += n;
+      yield buf;
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false });
+}
+
+function plain(res: Response, status: number, message: string): void {
+  res.status(status).type('text/plain').send(message + '\n');
+}
+
+/**
+ * Answer a GET/HEAD for `size` bytes found at `base` in the store, honouring `Range`.
+ */
+function sendBytes(req: Request, res: Response, t: SharedTorrent, base: number, size: number, counter: UploadCounter): void {
+  const range = parseRange(req.headers.range, size);
+  res.set('Accept-Ranges', 'bytes');
+  res.set('Content-Type', 'application/octet-stream');
+  if (range.kind === 'invalid') return plain(res, 400, 'malformed Range header');
+  if (range.kind === 'unsatisfiable') {
+    res.set('Content-Range', `bytes */${size}`);
+    return plain(res, 416, 'range not satisfiable');
+  }
+  let start = 0;
+  let end = size - 1;
+  if (range.kind === 'range') {
+    ({ start, end } = range);
+    res.status(206).set('Content-Range', `bytes ${start}-${end}/${size}`);
+  } else {
+    res.status(200);
+  }
+  const length = end - start + 1;
+  res.set('Content-Length', String(length));
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const body = storeStream(t.store, base + start, length, counter);
+  body.on('error', () => res.destroy());
+  res.on('close', () => body.destroy());
+  body.pipe(res);
+}
+
+export function createPeerApp(torrents: ReadonlyMap<string, SharedTorrent>, counter: UploadCounter): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', false);
+
+  const lookup = (req: Request, res: Response): SharedTorrent | undefined => {
+    const hex = String(req.params['hash'] ?? '');
+    if (!/^[0-9a-fA-F]{40}$/.test(hex)) {
+      plain(res, 400, 'info_hash must be 40 hex characters');
+      return undefined;
+    }
+    const t = torrents.get(hex.toLowerCase());
+    if (!t) plain(res, 404, 'unknown info_hash');
+    return t;
+  };
+
+  app.get('/file/:hash', (req, res) => {
+    const t = lookup(req, res);
+    if (!t) return;
+    if (!t.have.complete) return plain(res, 404, 'this peer does not hold the whole file yet');
+    if (t.meta.multiFile) return plain(res, 404, 'multi-file torrent: fetch pieces with /piece');
+    sendBytes(req, res, t, 0, t.meta.length, counter);
+  });
+
+  app.get('/piece/:hash/:index', (req, res) => {
+    const t = lookup(req, res);
+    if (!t) return;
+    const raw = String(req.params['index']);
+    if (!/^\d{1,10}$/.test(raw)) return plain(res, 400, 'piece index must be a non-negative integer');
+    const index = Number(raw);
+    if (index >= t.meta.pieceCount) return plain(res, 404, `no piece ${index}: the torrent has ${t.meta.pieceCount}`);
+    if (!t.have.has(index)) return plain(res, 404, `piece ${index} is not held by this peer`);
+    sendBytes(req, res, t, index * t.meta.pieceLength, pieceSize(t.meta, index), counter);
+  });
+
+  app.get('/bitfield/:hash', (req, res) => {
+    const t = lookup(req, res);
+    if (!t) return;
+    res.status(200).set('Content-Type', 'application/octet-stream').set('Cache-Control', 'no-store').send(Buffer.from(t.have.bytes));
+  });
+
+  app.use((_req, res) => plain(res, 404, 'not found'));
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = typeof err === 'object' && err && 'status' in err && typeof err.status === 'number' ? err.status : 500;
+    if (status >= 500) console.error('peer API error:', err);
+    if (!res.headersSent) plain(res, status, status >= 500 ? 'internal error' : 'bad request');
+    else res.destroy();
+  });
+  return app;
+}
+
+export function createPeerServer(torrents: ReadonlyMap<string, SharedTorrent>, counter: UploadCounter): http.Server {
+  return applyServerTimeouts(http.createServer(createPeerApp(torrents, counter)));
+}

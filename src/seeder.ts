@@ -1,0 +1,133 @@
+/**
+ * `npm run seeder`: share one file. Hashes it, writes `<name>.torrent`, copies the torrent to the
+ * requester's folder, registers with the tracker and serves the data over HTTP.
+ */
+import { copyFile, mkdir, realpath, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseFlags, parsePortFlag, askUntil, closeInput, die, UserError } from './cli/common.ts';
+import { parseByteSize } from './cli/sizes.ts';
+import { isValidPieceLength, makeSingleFileTorrent } from './metainfo/create.ts';
+import { parseMetainfo } from './metainfo/metainfo.ts';
+import { unsafeComponentReason } from './storage/safe-path.ts';
+import { PieceStore } from './storage/piece-store.ts';
+import { storageFiles } from './storage/layout.ts';
+import { Bitfield } from './peer/bitfield.ts';
+import { PeerNode } from './peer/peer-node.ts';
+import { newPeerId } from './peer/peer-id.ts';
+import { Announcer } from './tracker/client.ts';
+import { urlHost } from './net/server-timeouts.ts';
+
+const usage = `usage: npm run seeder -- [FILE] [--host 127.0.0.1] [--port 6881] [--tracker URL]
+                        [--piece-length SIZE] [--dir DIR] [--requester-dir DIR]
+  FILE             the file to share (asked for when not given)
+  --host           address to bind (default 127.0.0.1)
+  --port           port to serve on (default 6881)
+  --tracker        announce URL written into the torrent (default http://127.0.0.1:5001/announce)
+  --piece-length   power of two from 16K to 256M (default: about 1,000-2,000 pieces)
+  --dir            the seeder's folder (default peer_<port>)
+  --requester-dir  where the .torrent is copied for the requester (default peer_6882)`;
+
+const { values, positionals } = parseFlags(
+  {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    tracker: { type: 'string' },
+    'piece-length': { type: 'string' },
+    dir: { type: 'string' },
+    'requester-dir': { type: 'string' },
+  },
+  usage,
+);
+const host = (values['host'] as string | undefined) ?? '127.0.0.1';
+const port = parsePortFlag(values['port'], 'port', 6881);
+const announceUrl = (values['tracker'] as string | undefined) ?? 'http://127.0.0.1:5001/announce';
+if (!/^https?:\/\/[^/]+/i.test(announceUrl)) die('--tracker must be an http:// announce URL', 2);
+const seedDir = (values['dir'] as string | undefined) ?? `peer_${port}`;
+const requesterDir = (values['requester-dir'] as string | undefined) ?? 'peer_6882';
+let pieceLength: number | undefined;
+if (values['piece-length'] !== undefined) {
+  const n = parseByteSize(String(values['piece-length']));
+  if (n === null || !isValidPieceLength(n)) die('--piece-length must be a power of two from 16K to 256M', 2);
+  pieceLength = n;
+}
+
+/** Accept a path to a non-empty regular file. */
+async function checkFile(answer: string): Promise<string> {
+  if (!answer) throw new UserError('Please enter a file name.');
+  let st;
+  try {
+    st = await stat(answer);
+  } catch {
+    throw new UserError(`No such file: ${answer}`);
+  }
+  if (st.isDirectory()) throw new UserError(`${answer} is a directory; only single files can be shared for now`);
+  if (!st.isFile()) throw new UserError(`${answer} is not a regular file`);
+  if (st.size === 0) throw new UserError(`${answer} is empty; there is nothing to share`);
+  const why = unsafeComponentReason(path.basename(answer));
+  if (why) throw new UserError(`the file name ${path.basename(answer)} ${why}`);
+  return answer;
+}
+
+const file = positionals[0] !== undefined
+  ? await checkFile(positionals[0]).catch((e: Error) => die(e.message))
+  : await askUntil('Enter the file name to share :', checkFile);
+closeInput();
+const name = path.basename(file);
+
+try {
+  // The seeder serves its own copy in its folder, as in the report.
+  await mkdir(seedDir, { recursive: true });
+  const dataPath = path.join(seedDir, name);
+  const same = await realpath(dataPath).then((p) => realpath(file).then((q) => p === q), () => false);
+  if (!same) await copyFile(file, dataPath);
+
+  const torrent = await makeSingleFileTorrent(dataPath, name, { announce: announceUrl, pieceLength });
+  const torrentName = `${name}.torrent`;
+  await writeFile(torrentName, torrent);
+  console.log(`.torrent file created: ${torrentName}`);
+  await mkdir(requesterDir, { recursive: true });
+  await copyFile(torrentName, path.join(requesterDir, torrentName));
+  console.log('.torrent file copied to requester folder');
+
+  const meta = parseMetainfo(torrent);
+  console.log(`Info hash: ${meta.infoHashHex}`);
+
+  const store = await PieceStore.openForReading(storageFiles(meta, seedDir));
+  const node = new PeerNode();
+  node.share({ meta, store, have: Bitfield.full(meta.pieceCount) });
+  await node.listen(port, host).catch((e: Error) => die(`cannot listen on ${host}:${port}: ${e.message}`));
+
+  let registered = false;
+  let firstAttempt!: () => void;
+  const attempted = new Promise<void>((resolve) => (firstAttempt = resolve));
+  const announcer = new Announcer(
+    announceUrl,
+    { infoHash: meta.infoHash, peerId: newPeerId(), port, numwant: 0 },
+    () => ({ uploaded: node.counter.uploaded, downloaded: 0, left: 0 }),
+    {
+      onReply: () => {
+        if (!registered) console.log('Successfully registered with tracker.');
+        registered = true;
+        firstAttempt();
+      },
+      onError: (e, retry) => {
+        console.log(`Tracker unreachable (${e.message}); still serving, retrying in ${retry} s`);
+        firstAttempt();
+      },
+    },
+  );
+  announcer.start();
+  await attempted;
+  console.log(`* Running on http://${urlHost(host)}:${port}`);
+
+  const shutdown = async () => {
+    await announcer.stop();
+    await node.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+} catch (e) {
+  die((e as Error).message);
+}

@@ -1,0 +1,148 @@
+/**
+ * The torrent's byte stream on disk: positional reads and writes across the files of a layout.
+ * Offsets are plain numbers (exact up to 2^53), so data past 4 GiB works.
+ */
+import { open, mkdir, rename, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { spansOf, type StorageFile } from './layout.ts';
+import { pieceHash, pieceSize, type Metainfo } from '../metainfo/metainfo.ts';
+
+export class PieceStore {
+  private constructor(
+    readonly files: readonly StorageFile[],
+    private readonly handles: (FileHandle | null)[],
+    readonly length: number,
+  ) {}
+
+  /** Open existing data read-only; every file must be at least as long as the torrent says. */
+  static async openForReading(files: readonly StorageFile[]): Promise<PieceStore> {
+    const handles: (FileHandle | null)[] = [];
+    try {
+      for (const f of files) {
+        if (f.path === null) {
+          handles.push(null);
+          continue;
+        }
+        const h = await open(f.path, 'r');
+        handles.push(h);
+        const st = await h.stat();
+        if (!st.isFile()) throw new Error(`${f.path} is not a regular file`);
+        if (st.size < f.length) throw new Error(`${f.path} is ${st.size} bytes, the torrent says ${f.length}`);
+      }
+    } catch (e) {
+      await Promise.all(handles.map((h) => h?.close()));
+      throw e;
+    }
+    return new PieceStore(files, handles, total(files));
+  }
+
+  /**
+   * Open for writing: create folders and files as needed, keep existing bytes (resume), and set
+   * each file to its exact length (sparse where the file system allows).
+   */
+  static async openForWriting(files: readonly StorageFile[]): Promise<PieceStore> {
+    const handles: (FileHandle | null)[] = [];
+    try {
+      for (const f of files) {
+        if (f.path === null) {
+          handles.push(null);
+          continue;
+        }
+        await mkdir(path.dirname(f.path), { recursive: true });
+        let h: FileHandle;
+        try {
+          h = await open(f.path, 'r+');
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+          h = await open(f.path, 'w+');
+        }
+        handles.push(h);
+        const st = await h.stat();
+        if (!st.isFile()) throw new Error(`${f.path} is not a regular file`);
+        if (st.size !== f.length) await h.truncate(f.length);
+      }
+    } catch (e) {
+      await Promise.all(handles.map((h) => h?.close()));
+      throw e;
+    }
+    return new PieceStore(files, handles, total(files));
+  }
+
+  /** Read [offset, offset + length) of the byte stream into `into` (or a new buffer). */
+  async read(offset: number, length: number, into: Buffer = Buffer.allocUnsafe(length)): Promise<Buffer> {
+    let at = 0;
+    for (const s of spansOf(this.files, offset, length)) {
+      const h = this.handles[s.file];
+      if (!h) {
+        into.fill(0, at, at + s.length); // pad file
+      } else {
+        let done = 0;
+        while (done < s.length) {
+          const { bytesRead } = await h.read(into, at + done, s.length - done, s.fileOffset + done);
+          if (bytesRead === 0) throw new Error(`unexpected end of ${this.files[s.file]!.path}`);
+          done += bytesRead;
+        }
+      }
+      at += s.length;
+    }
+    return into;
+  }
+
+  /** Write `data` at `offset` of the byte stream (pad-file parts are skipped). */
+  async write(offset: number, data: Buffer): Promise<void> {
+    let at = 0;
+    for (const s of spansOf(this.files, offset, data.length)) {
+      const h = this.handles[s.file];
+      if (h) {
+        let done = 0;
+        while (done < s.length) {
+          const { bytesWritten } = await h.write(data, at + done, s.length - done, s.fileOffset + done);
+          done += bytesWritten;
+        }
+      }
+      at += s.length;
+    }
+  }
+
+  /** fsync every file. */
+  async sync(): Promise<void> {
+    await Promise.all(this.handles.map((h) => h?.sync()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.handles.map((h) => h?.close()));
+    this.handles.fill(null);
+  }
+}
+
+function total(files: readonly StorageFile[]): number {
+  return files.reduce((s, f) => s + f.length, 0);
+}
+
+/** Does piece `index` on disk match its SHA-1? Reads in bounded chunks. */
+export async function verifyPiece(store: PieceStore, meta: Metainfo, index: number, scratch?: Buffer): Promise<boolean> {
+  const size = pieceSize(meta, index);
+  const chunk = Math.min(size, 4 * 1024 * 1024);
+  const buf = scratch && scratch.length >= chunk ? scratch : Buffer.allocUnsafe(chunk);
+  const hash = createHash('sha1');
+  const start = index * meta.pieceLength;
+  for (let done = 0; done < size; ) {
+    const n = Math.min(chunk, size - done);
+    await store.read(start + done, n, buf.subarray(0, n));
+    hash.update(buf.subarray(0, n));
+    done += n;
+  }
+  return hash.digest().equals(pieceHash(meta, index));
+}
+
+/** Move a finished download to its final name and make the rename durable (fsync the folder). */
+export async function renameDurably(from: string, to: string): Promise<void> {
+  await rename(from, to);
+  const dir = await open(path.dirname(to), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}

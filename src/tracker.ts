@@ -1,0 +1,29 @@
+/** `npm run tracker`: the BitTorrent HTTP tracker (BEP 3/23/48) on 127.0.0.1:5001. */
+import { parseFlags, parsePortFlag, parsePositiveFlag, die } from './cli/common.ts';
+import { MemorySwarmStore } from './tracker/store.ts';
+import { createTrackerServer } from './tracker/server.ts';
+import { trackerConfig } from './tracker/handlers.ts';
+import { listen, urlHost } from './net/server-timeouts.ts';
+
+const usage = `usage: npm run tracker -- [--host 127.0.0.1] [--port 5001] [--interval 1800]
+  --host       address to bind (default 127.0.0.1)
+  --port       port to listen on (default 5001)
+  --interval   seconds between client announces; silent peers are dropped after 2 x interval`;
+
+const { values } = parseFlags({ host: { type: 'string' }, port: { type: 'string' }, interval: { type: 'string' } }, usage);
+const host = (values['host'] as string | undefined) ?? '127.0.0.1';
+const port = parsePortFlag(values['port'], 'port', 5001);
+const interval = Math.round(parsePositiveFlag(values['interval'], 'interval', 1800));
+
+const config = trackerConfig(Math.max(1, interval));
+const tracker = createTrackerServer(new MemorySwarmStore(2 * config.interval * 1000), config);
+try {
+  await listen(tracker.server, port, host);
+} catch (e) {
+  die(`cannot listen on ${host}:${port}: ${(e as Error).message}`);
+}
+console.log(`* Running on http://${urlHost(host)}:${port}`);
+
+const shutdown = () => void tracker.stop().then(() => process.exit(0));
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);

@@ -1,0 +1,209 @@
+/**
+ * Tracker client: build announce URLs, parse (possibly hostile) tracker answers, and an
+ * announce loop that re-announces every interval and retries with backoff when the tracker is down.
+ */
+import { decode, isBytes, isDict, isInt, isList, BencodeError } from '../metainfo/bencode.ts';
+import { httpGet, HttpError } from '../net/http-client.ts';
+import { percentEncode } from './query.ts';
+import type { AnnounceEvent } from './protocol.ts';
+import net from 'node:net';
+
+export interface AnnounceParams {
+  infoHash: Buffer;
+  peerId: Buffer;
+  port: number;
+  uploaded: number;
+  downloaded: number;
+  left: number;
+  event: AnnounceEvent;
+  numwant?: number;
+}
+
+export interface TrackerPeer {
+  ip: string;
+  port: number;
+  peerId?: Buffer;
+}
+
+export interface TrackerReply {
+  interval: number;
+  minInterval?: number;
+  complete?: number;
+  incomplete?: number;
+  peers: TrackerPeer[];
+  warning?: string;
+}
+
+/** The tracker answered, and said no. */
+export class TrackerFailure extends Error {}
+
+/** Append the announce parameters to `announceUrl`, keeping any query it already has (`?passkey=`). */
+export function buildAnnounceUrl(announceUrl: string, p: AnnounceParams): string {
+  const parts = [
+    `info_hash=${percentEncode(p.infoHash)}`,
+    `peer_id=${percentEncode(p.peerId)}`,
+    `port=${p.port}`,
+    `uploaded=${p.uploaded}`,
+    `downloaded=${p.downloaded}`,
+    `left=${p.left}`,
+    'compact=1',
+  ];
+  if (p.numwant !== undefined) parts.push(`numwant=${p.numwant}`);
+  if (p.event !== 'none') parts.push(`event=${p.event}`);
+  const hash = announceUrl.indexOf('#');
+  const base = hash < 0 ? announceUrl : announceUrl.slice(0, hash);
+  const sep = !base.includes('?') ? '?' : base.endsWith('?') || base.endsWith('&') ? '' : '&';
+  return base + sep + parts.join('&');
+}
+
+const MAX_REPLY_PEERS = 2000;
+
+/** Parse a tracker's bencoded answer: compact (BEP 23) or list peers, and `peers6` (BEP 7). */
+export function parseTrackerReply(body: Buffer): TrackerReply {
+  let top;
+  try {
+    top = decode(body);
+  } catch (e) {
+    if (e instanceof BencodeError) throw new TrackerFailure(`tracker sent an invalid answer (${e.message})`);
+    throw e;
+  }
+  if (!isDict(top)) throw new TrackerFailure('tracker sent an invalid answer (not a dictionary)');
+  const failure = top['failure reason'];
+  if (failure !== undefined) throw new TrackerFailure(`tracker refused: ${isBytes(failure) ? failure.toString('utf8') : 'no reason given'}`);
+  const num = (k: string) => {
+    const v = top[k];
+    return isInt(v) && v >= 0 ? v : undefined;
+  };
+  const peers: TrackerPeer[] = [];
+  const add = (p: TrackerPeer) => {
+    if (peers.length < MAX_REPLY_PEERS && p.port > 0 && p.port <= 65535) peers.push(p);
+  };
+  const v4 = top['peers'];
+  if (isBytes(v4)) {
+    for (let at = 0; at + 6 <= v4.length; at += 6) add({ ip: `${v4[at]}.${v4[at + 1]}.${v4[at + 2]}.${v4[at + 3]}`, port: v4.readUInt16BE(at + 4) });
+  } else if (isList(v4)) {
+    for (const p of v4) {
+      if (!isDict(p)) continue;
+      const ip = p['ip'];
+      const port = p['port'];
+      const id = p['peer id'];
+      if (!isBytes(ip) || !isInt(port)) continue;
+      const ipText = ip.toString('latin1');
+      if (net.isIP(ipText) === 0) continue;
+      add({ ip: ipText, port, peerId: isBytes(id) && id.length === 20 ? Buffer.from(id) : undefined });
+    }
+  }
+  const v6 = top['peers6'];
+  if (isBytes(v6)) {
+    for (let at = 0; at + 18 <= v6.length; at += 18) {
+      const groups: string[] = [];
+      for (let g = 0; g < 8; g++) groups.push(v6.readUInt16BE(at + g * 2).toString(16));
+      add({ ip: groups.join(':'), port: v6.readUInt16BE(at + 16) });
+    }
+  }
+  const interval = num('interval');
+  const warning = top['warning message'];
+  return {
+    // A tracker that asks for a silly interval is held to sane bounds.
+    interval: Math.min(Math.max(interval ?? 1800, 1), 24 * 3600),
+    minInterval: num('min interval'),
+    complete: num('complete'),
+    incomplete: num('incomplete'),
+    peers,
+    warning: isBytes(warning) ? warning.toString('utf8') : undefined,
+  };
+}
+
+export async function announce(announceUrl: string, p: AnnounceParams, timeoutMs = 10_000): Promise<TrackerReply> {
+  const res = await httpGet(buildAnnounceUrl(announceUrl, p), { timeoutMs, maxBytes: 1024 * 1024 });
+  if (res.status !== 200) throw new HttpError(`tracker answered HTTP ${res.status}`);
+  return parseTrackerReply(res.body);
+}
+
+export interface AnnouncerEvents {
+  /** Every successful answer. */
+  onReply?(reply: TrackerReply, event: AnnounceEvent): void;
+  /** A failed announce; `retryInSeconds` until the next try. */
+  onError?(error: Error, retryInSeconds: number): void;
+}
+
+/**
+ * Keeps a peer registered: announces `started`, then again every interval the tracker gives;
+ * on failure retries with exponential backoff (1 s doubling to 60 s, at most the interval).
+ */
+export class Announcer {
+  private timer: NodeJS.Timeout | undefined;
+  private backoff = 1;
+  private started = false;
+  private stopped = false;
+  private interval = 1800;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly announceUrl: string,
+    private readonly base: Pick<AnnounceParams, 'infoHash' | 'peerId' | 'port' | 'numwant'>,
+    private readonly progress: () => { uploaded: number; downloaded: number; left: number },
+    private readonly events: AnnouncerEvents = {},
+  ) {}
+
+  start(): void {
+    void this.run(this.started ? 'none' : 'started');
+  }
+
+  /** Announce now (e.g. to ask for more peers), unless one is already under way. */
+  refresh(): void {
+    if (!this.inFlight && !this.stopped) void this.run(this.started ? 'none' : 'started');
+  }
+
+  /** Tell the tracker the download finished. */
+  completed(): Promise<void> {
+    return this.run('completed');
+  }
+
+  /** Send `stopped` (best effort, short timeout) and stop the loop. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (!this.started) return;
+    try {
+      await announce(this.announceUrl, { ...this.base, ...this.progress(), event: 'stopped' }, 3000);
+    } catch {
+      // The tracker will expire us anyway.
+    }
+  }
+
+  private run(event: AnnounceEvent): Promise<void> {
+    clearTimeout(this.timer);
+    const p = this.once(event).finally(() => {
+      if (this.inFlight === p) this.inFlight = undefined;
+    });
+    this.inFlight = p;
+    return p;
+  }
+
+  private async once(event: AnnounceEvent): Promise<void> {
+    if (this.stopped) return;
+    let delay: number;
+    try {
+      const reply = await announce(this.announceUrl, { ...this.base, ...this.progress(), event });
+      if (event === 'started') this.started = true;
+      this.interval = reply.interval;
+      this.backoff = 1;
+      delay = reply.interval;
+      if (!this.stopped) this.events.onReply?.(reply, event);
+    } catch (e) {
+      delay = Math.min(this.backoff, 60, this.interval);
+      this.backoff = Math.min(this.backoff * 2, 60);
+      if (!this.stopped) this.events.onError?.(e as Error, delay);
+      if (event === 'completed' && !this.stopped) {
+        // Retry the completion report itself, not a plain announce.
+        this.timer = setTimeout(() => void this.run('completed'), delay * 1000);
+        this.timer.unref();
+        return;
+      }
+    }
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.run(this.started ? 'none' : 'started'), delay * 1000);
+    this.timer.unref();
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * HTTP tracker protocol (BEP 3, 7, 23, 48), pure: raw query bytes -> typed request,
+ * typed response -> bencoded Buffer. Every limit of the tracker lives here, not in middleware.
+ */
+import net from 'node:net';
+import { encode, encodeBinaryKeyDict } from '../metainfo/bencode.ts';
+import { parseRawQuery, QueryError } from './query.ts';
+
+export interface TrackerLimits {
+  /** Longest raw announce query accepted, in bytes. */
+  maxAnnounceQuery: number;
+  /** Longest raw scrape query accepted, in bytes. */
+  maxScrapeQuery: number;
+  /** Most info_hashes in one scrape. */
+  maxScrapeHashes: number;
+  /** Most query parameters of any kind. */
+  maxParams: number;
+  defaultNumwant: number;
+  maxNumwant: number;
+}
+
+export const DEFAULT_LIMITS: TrackerLimits = {
+  maxAnnounceQuery: 4096,
+  maxScrapeQuery: 16384,
+  maxScrapeHashes: 100,
+  maxParams: 64,
+  defaultNumwant: 50,
+  maxNumwant: 200,
+};
+
+/** `paused` (BEP 21) and `empty` are plain announces; a missing event is `none`. */
+export type AnnounceEvent = 'started' | 'completed' | 'stopped' | 'paused' | 'none';
+
+export interface AnnounceRequest {
+  infoHash: Buffer;
+  peerId: Buffer;
+  /** The connection's address, IPv4-mapped IPv6 normalised to IPv4. */
+  ip: string;
+  family: 4 | 6;
+  port: number;
+  uploaded: number;
+  downloaded: number;
+  left: number;
+  event: AnnounceEvent;
+  numwant: number;
+  compact: boolean;
+  noPeerId: boolean;
+}
+
+export class TrackerRequestError extends Error {}
+
+/** `::ffff:1.2.3.4` -> `1.2.3.4`; anything that is not an IP address is refused. */
+export function normaliseAddress(address: string | undefined): { ip: string; family: 4 | 6 } {
+  if (!address) throw new TrackerRequestError('no remote address');
+  let ip = address;
+  if (ip.toLowerCase().startsWith('::ffff:') && net.isIPv4(ip.slice(7))) ip = ip.slice(7);
+  const family = net.isIP(ip);
+  if (family === 0) throw new TrackerRequestError('remote address is not an IP address');
+  return { ip, family: family === 4 ? 4 : 6 };
+}
+
+function single(params: Map<string, Buffer[]>, name: string): Buffer | undefined {
+  const v = params.get(name);
+  if (!v) return undefined;
+  if (v.length > 1) throw new TrackerRequestError(`${name} given more than once`);
+  return v[0];
+}
+
+function exact20(params: Map<string, Buffer[]>, name: string): Buffer {
+  const v = single(params, name);
+  if (!v) throw new TrackerRequestError(`missing ${name}`);
+  if (v.length !== 20) throw new TrackerRequestError(`${name} must be 20 bytes, got ${v.length}`);
+  return Buffer.from(v);
+}
+
+/** A non-negative decimal integer (digits only, at most 2^53 - 1). */
+function counter(params: Map<string, Buffer[]>, name: string, fallback?: number): number {
+  const v = single(params, name);
+  if (v === undefined || v.length === 0) {
+    if (fallback === undefined) throw new TrackerRequestError(`missing ${name}`);
+    return fallback;
+  }
+  const s = v.toString('latin1');
+  if (!/^[0-9]{1,16}$/.test(s)) throw new TrackerRequestError(`${name} must be a non-negative integer`);
+  const n = Number(s);
+  if (!Number.isSafeInteger(n)) throw new TrackerRequestError(`${name} is too large`);
+  return n;
+}
+
+function rawQueryOrFail(rawQuery: string, max: number): Map<string, Buffer[]> {
+  if (rawQuery.length > max) throw new TrackerRequestError(`query longer than ${max} bytes`);
+  try {
+    return parseRawQuery(rawQuery, DEFAULT_LIMITS.maxParams);
+  } catch (e) {
+    if (e instanceof QueryError) throw new TrackerRequestError(e.message);
+    throw e;
+  }
+}
+
+const EVENTS: Record<string, AnnounceEvent> = {
+  '': 'none',
+  empty: 'none',
+  started: 'started',
+  completed: 'completed',
+  stopped: 'stopped',
+  paused: 'paused',
+};
+
+/** Parse an announce. Unknown parameters (`key`, `supportcrypto`, `ip`, ...) are ignored. */
+export function parseAnnounce(rawQuery: string, remoteAddress: string | undefined, limits: TrackerLimits = DEFAULT_LIMITS): AnnounceRequest {
+  const params = rawQueryOrFail(rawQuery, limits.maxAnnounceQuery);
+  const infoHash = exact20(params, 'info_hash');
+  const peerId = exact20(params, 'peer_id');
+  const port = counter(params, 'port');
+  if (port < 1 || port > 65535) throw new TrackerRequestError('port must be 1..65535');
+  const uploaded = counter(params, 'uploaded', 0);
+  const downloaded = counter(params, 'downloaded', 0);
+  const left = counter(params, 'left');
+  const eventRaw = single(params, 'event')?.toString('latin1') ?? '';
+  const event = EVENTS[eventRaw];
+  if (!event) throw new TrackerRequestError('unknown event');
+  const numwant = Math.min(counter(params, 'numwant', limits.defaultNumwant), limits.maxNumwant);
+  const compact = single(params, 'compact')?.toString('latin1') === '1';
+  const noPeerId = single(params, 'no_peer_id')?.toString('latin1') === '1';
+  const { ip, family } = normaliseAddress(remoteAddress);
+  return { infoHash, peerId, ip, family, port, uploaded, downloaded, left, event, numwant, compact, noPeerId };
+}
+
+/** Parse a scrape (BEP 48): zero or more `info_hash`, each exactly 20 bytes, at most the cap. */
+export function parseScrape(rawQuery: string, limits: TrackerLimits = DEFAULT_LIMITS): Buffer[] {
+  const params = rawQueryOrFail(rawQuery, limits.maxScrapeQuery);
+  const hashes = params.get('info_hash') ?? [];
+  if (hashes.length > limits.maxScrapeHashes) throw new TrackerRequestError(`at most ${limits.maxScrapeHashes} info_hash per scrape`);
+  for (const h of hashes) if (h.length !== 20) throw new TrackerRequestError(`info_hash must be 20 bytes, got ${h.length}`);
+  return hashes.map((h) => Buffer.from(h));
+}
+
+// ---- responses ----
+
+export interface PeerInfo {
+  peerId: Buffer;
+  ip: string;
+  family: 4 | 6;
+  port: number;
+}
+
+export interface AnnounceResponse {
+  interval: number;
+  minInterval: number;
+  complete: number;
+  incomplete: number;
+  peers: PeerInfo[];
+}
+
+export interface ScrapeEntry {
+  infoHash: Buffer;
+  complete: number;
+  incomplete: number;
+  downloaded: number;
+}
+
+export function failureResponse(reason: string): Buffer {
+  return encode({ 'failure reason': reason });
+}
+
+/** 6 bytes per IPv4 peer / 18 bytes per IPv6 peer: address then port, big-endian (BEP 23, BEP 7). */
+export function compactPeers(peers: PeerInfo[], family: 4 | 6): Buffer {
+  const size = family === 4 ? 6 : 18;
+  const matching = peers.filter((p) => p.family === family);
+  const out = Buffer.alloc(matching.length * size);
+  matching.forEach((p, i) => {
+    const at = i * size;
+    if (family === 4) {
+      const parts = p.ip.split('.');
+      for (let k = 0; k < 4; k++) out[at + k] = Number(parts[k]);
+    } else {
+      ipv6Bytes(p.ip).copy(out, at);
+    }
+    out.writeUInt16BE(p.port, at + size - 2);
+  });
+  return out;
+}
+
+/** 16 bytes of an address that `net.isIPv6` accepted (`::` and a trailing dotted IPv4 allowed). */
+export function ipv6Bytes(ip: string): Buffer {
+  const groups = expandIPv6(ip.replace(/%.*$/, ''));
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  return out;
+}
+
+function expandIPv6(ip: string): number[] {
+  let s = ip;
+  const v4 = s.match(/(\d+\.\d+\.\d+\.\d+)$/);
+  if (v4) {
+    const b = v4[1]!.split('.').map(Number);
+    s = s.slice(0, -v4[1]!.length) + (((b[0]! << 8) | b[1]!).toString(16) + ':' + ((b[2]! << 8) | b[3]!).toString(16));
+  }
+  const [head, tail] = s.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail ? tail.split(':') : [];
+  const fill = tail !== undefined ? new Array(8 - h.length - t.length).fill('0') : [];
+  return [...h, ...fill, ...t].map((g) => parseInt(g, 16));
+}
+
+export function encodeAnnounceResponse(r: AnnounceResponse, req: Pick<AnnounceRequest, 'compact' | 'noPeerId'>): Buffer {
+  const base = { interval: r.interval, 'min interval': r.minInterval, complete: r.complete, incomplete: r.incomplete };
+  if (req.compact) {
+    const peers6 = compactPeers(r.peers, 6);
+    return encode({ ...base, peers: compactPeers(r.peers, 4), peers6: peers6.length ? peers6 : undefined });
+  }
+  return encode({
+    ...base,
+    peers: r.peers.map((p) => (req.noPeerId ? { ip: p.ip, port: p.port } : { 'peer id': p.peerId, ip: p.ip, port: p.port })),
+  });
+}
+
+export function encodeScrapeResponse(entries: ScrapeEntry[]): Buffer {
+  const files = encodeBinaryKeyDict(
+    entries.map((e) => [e.infoHash, { complete: e.complete, downloaded: e.downloaded, incomplete: e.incomplete }]),
+  );
+  return Buffer.concat([Buffer.from('d5:files'), files, Buffer.from('e')]);
+}

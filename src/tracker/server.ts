@@ -1,0 +1,81 @@
+/**
+ * The tracker's HTTP server: `http.createServer()` with an Express app as its handler, so that a
+ * lean announce path can later sit in front of Express. Routes only adapt HTTP to the handlers.
+ */
+import http from 'node:http';
+import express, { type Request, type Response, type NextFunction } from 'express';
+import { handleAnnounce, handleScrape, type TrackerConfig } from './handlers.ts';
+import type { SwarmStore } from './store.ts';
+import { applyServerTimeouts } from '../net/server-timeouts.ts';
+
+/** The raw query string exactly as sent (never Express's UTF-8 decoded `req.query`). */
+function rawQuery(req: Request): string {
+  const url = req.originalUrl;
+  const q = url.indexOf('?');
+  return q < 0 ? '' : url.slice(q + 1);
+}
+
+function sendBencoded(res: Response, body: Buffer): void {
+  res.status(200).set('Content-Type', 'text/plain').set('Cache-Control', 'no-store').send(body);
+}
+
+export function createTrackerApp(store: SwarmStore, config: TrackerConfig): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', false);
+  app.set('etag', false);
+
+  app.get('/announce', async (req, res) => {
+    sendBencoded(res, await handleAnnounce(store, config, rawQuery(req), req.socket.remoteAddress));
+  });
+
+  app.get('/scrape', async (req, res) => {
+    sendBencoded(res, await handleScrape(store, config, rawQuery(req)));
+  });
+
+  // The report's peer list, as JSON for people and scripts.
+  app.get('/peers', async (req, res) => {
+    const hex = new URLSearchParams(rawQuery(req)).get('info_hash') ?? '';
+    if (!/^[0-9a-fA-F]{40}$/.test(hex)) {
+      res.status(400).json({ error: 'info_hash must be 40 hex characters' });
+      return;
+    }
+    const peers = await store.list(Buffer.from(hex, 'hex'), Date.now());
+    res.json({
+      info_hash: hex.toLowerCase(),
+      peers: peers.map((p) => ({ ip: p.ip, port: p.port, peer_id: p.peerId.toString('hex'), seeder: p.left === 0 })),
+    });
+  });
+
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('not found\n');
+  });
+  // Never let a bad request take the server down.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = typeof err === 'object' && err && 'status' in err && typeof err.status === 'number' ? err.status : 500;
+    if (status >= 500) console.error('tracker error:', err);
+    if (!res.headersSent) res.status(status).type('text/plain').send(status >= 500 ? 'internal error\n' : 'bad request\n');
+  });
+  return app;
+}
+
+export interface TrackerServer {
+  server: http.Server;
+  stop(): Promise<void>;
+}
+
+/** Build the server and start the expiry sweep (peers silent for 2 x interval are dropped). */
+export function createTrackerServer(store: SwarmStore, config: TrackerConfig): TrackerServer {
+  const server = applyServerTimeouts(http.createServer(createTrackerApp(store, config)));
+  const sweep = setInterval(() => void store.expire(Date.now()), Math.max(250, (config.interval * 1000) / 2));
+  sweep.unref();
+  return {
+    server,
+    stop: () =>
+      new Promise((resolve) => {
+        clearInterval(sweep);
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
