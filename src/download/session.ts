@@ -70,16 +70,21 @@ export async function runDownload(o: SessionOptions): Promise<string> {
   }
 
   let store: PieceStore;
+  let resuming: boolean;
   try {
     await mkdir(o.outDir, { recursive: true });
-    const resuming = await exists(partPath);
+    resuming = await exists(partPath);
     store = await PieceStore.openForWriting(storageFiles(meta, o.outDir, '.part'));
-    if (resuming) log(`Checking ${path.join(o.outDir, meta.name + '.part')} for pieces already downloaded...`);
   } catch (e) {
     throw new SessionError(`cannot write in ${o.outDir}: ${(e as Error).message}`);
   }
-  const have = await verifyAll(store, meta);
-  if (have.count > 0) log(`Resuming: ${have.count} of ${meta.pieceCount} pieces already verified`);
+  // Only a .part left by an earlier run can hold good pieces; a new one is all holes.
+  let have = new Bitfield(meta.pieceCount);
+  if (resuming) {
+    log(`Checking ${path.join(o.outDir, meta.name + '.part')} for pieces already downloaded...`);
+    have = await verifyAll(store, meta);
+    log(`Resuming: ${have.count} of ${meta.pieceCount} pieces already verified`);
+  }
 
   const node = new PeerNode();
   node.share({ meta, store, have });
