@@ -1,0 +1,469 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { decode, decodeWithSpans, encode, isDict } from '../src/metainfo/bencode.ts';
+import { parseMetainfo, MetainfoError, pieceSize, pieceHash, MAX_PIECE_LENGTH } from '../src/metainfo/metainfo.ts';
+import {
+  choosePieceLength,
+  isValidPieceLength,
+  hashFilePieces,
+  encodeSingleFileTorrent,
+  makeSingleFileTorrent,
+  MIN_PIECE_LENGTH,
+  MAX_CHOSEN_PIECE_LENGTH,
+} from '../src/metainfo/create.ts';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+const sha1 = (b: Uint8Array): Buffer => createHash('sha1').update(b).digest();
+const lit = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+type Enc = Parameters<typeof encode>[0];
+type Info = { [key: string]: Enc | undefined };
+
+/** A valid single-file info dict: 100 bytes in 32-byte pieces (4 pieces). */
+function singleInfo(over: Info = {}): Info {
+  return { length: 100, name: 'file.bin', 'piece length': 32, pieces: Buffer.alloc(80, 1), ...over };
+}
+
+/** A valid multi-file info dict (lengths sum to 30, one 16-byte piece needs 2 hashes). */
+function multiInfo(files: Info[], over: Info = {}): Info {
+  const total = files.reduce((s, f) => s + (typeof f['length'] === 'number' ? f['length'] : 0), 0);
+  const count = Math.max(1, Math.ceil(total / 16));
+  return { name: 'dir', 'piece length': 16, pieces: Buffer.alloc(20 * count, 2), files, ...over };
+}
+
+function torrent(info: Enc | undefined, top: Info = {}): Buffer {
+  return encode({ announce: 'http://tracker.example/announce', info, ...top });
+}
+
+function fails(input: Uint8Array, message: RegExp): void {
+  assert.throws(
+    () => parseMetainfo(input),
+    (e: unknown) => {
+      assert.ok(e instanceof MetainfoError, `expected MetainfoError, got ${String(e)}`);
+      assert.equal(e.name, 'MetainfoError');
+      assert.match(e.message, message);
+      return true;
+    },
+  );
+}
+
+describe('parseMetainfo: valid single-file torrents', () => {
+  test('encodeSingleFileTorrent output parses back with every field', () => {
+    const pieces = randomBytes(20 * 3);
+    const bytes = encodeSingleFileTorrent({
+      announce: 'http://127.0.0.1:8000/announce',
+      name: 'data \u00e9.bin',
+      length: 2 * 16384 + 5,
+      pieceLength: 16384,
+      pieces,
+      urlList: ['http://seed.example/data.bin'],
+      createdBy: 'tests',
+      creationDate: 1700000000,
+    });
+    const m = parseMetainfo(bytes);
+    assert.equal(m.announce, 'http://127.0.0.1:8000/announce');
+    assert.equal(m.name, 'data \u00e9.bin');
+    assert.equal(m.length, 2 * 16384 + 5);
+    assert.equal(m.pieceLength, 16384);
+    assert.equal(m.pieceCount, 3);
+    assert.ok(m.pieces.equals(pieces));
+    assert.equal(m.multiFile, false);
+    assert.deepEqual(m.files, [{ path: [], length: 2 * 16384 + 5, offset: 0, pad: false }]);
+    assert.deepEqual(m.urlList, ['http://seed.example/data.bin']);
+    assert.deepEqual(m.announceList, []);
+    assert.equal(m.private, false);
+    // info_hash = SHA-1 of the exact info bytes in the file.
+    const span = decodeWithSpans(bytes).spans.get('info');
+    assert.ok(span);
+    const raw = bytes.subarray(span.start, span.end);
+    assert.ok(m.rawInfo.equals(raw));
+    assert.ok(m.infoHash.equals(sha1(raw)));
+    assert.equal(m.infoHashHex, sha1(raw).toString('hex'));
+    assert.equal(m.infoHash.length, 20);
+    // The info dict has exactly the mktorrent keys.
+    const info = decode(raw);
+    assert.ok(isDict(info));
+    assert.deepEqual(Object.keys(info), ['length', 'name', 'piece length', 'pieces']);
+  });
+
+  test('keys outside info do not change the info_hash', () => {
+    const base = { announce: 'http://a/announce', name: 'x', length: 10, pieceLength: 16384, pieces: Buffer.alloc(20, 7) };
+    const h1 = parseMetainfo(encodeSingleFileTorrent(base)).infoHash;
+    const h2 = parseMetainfo(
+      encodeSingleFileTorrent({ ...base, announce: 'http://b/announce', createdBy: 'z', creationDate: 5, urlList: ['http://w/'] }),
+    ).infoHash;
+    assert.ok(h1.equals(h2));
+    const h3 = parseMetainfo(encodeSingleFileTorrent({ ...base, name: 'y' })).infoHash;
+    assert.ok(!h1.equals(h3));
+  });
+
+  test('unknown keys and unsorted keys in info: hash is of the raw bytes, not a re-encoding', () => {
+    const pieces = Buffer.alloc(20, 0xcd);
+    // Unsorted: pieces, name, zzz, piece length, length, private. Plus an unknown key.
+    const info = Buffer.concat([
+      lit('d6:pieces20:'),
+      pieces,
+      lit('4:name5:hello3:zzzl1:a1:be12:piece lengthi16384e6:lengthi100e7:privatei1ee'),
+    ]);
+    const input = Buffer.concat([lit('d4:info'), info, lit('8:announce10:http://x/ae')]);
+    const m = parseMetainfo(input);
+    assert.ok(m.rawInfo.equals(info));
+    assert.ok(m.infoHash.equals(sha1(info)));
+    // A canonical re-encoding (sorted keys) would give a different hash.
+    const reencoded = encode(decode(info));
+    assert.ok(!reencoded.equals(info));
+    assert.ok(!m.infoHash.equals(sha1(reencoded)));
+    assert.equal(m.name, 'hello');
+    assert.equal(m.length, 100);
+    assert.equal(m.private, true);
+    assert.equal(m.announce, 'http://x/a');
+  });
+
+  test('rawInfo is a copy, not a view of the caller buffer', () => {
+    const input = torrent(singleInfo());
+    const m = parseMetainfo(input);
+    const before = Buffer.from(m.rawInfo);
+    input.fill(0);
+    assert.ok(m.rawInfo.equals(before));
+    assert.ok(m.pieces.equals(Buffer.alloc(80, 1)));
+  });
+
+  test('parses from a Uint8Array view at an offset', () => {
+    const t = torrent(singleInfo());
+    const backing = new Uint8Array(t.length + 7);
+    backing.set(t, 7);
+    const m = parseMetainfo(backing.subarray(7));
+    assert.ok(m.infoHash.equals(parseMetainfo(t).infoHash));
+  });
+
+  test('announce-list tiers and url-list (string or list)', () => {
+    const m = parseMetainfo(
+      torrent(singleInfo(), {
+        'announce-list': [['http://a/1', 'http://a/2'], ['udp://b/3'], [], 5, [Buffer.from([0xff]), 'http://c/4']],
+        'url-list': ['http://w/1', 'http://w/2'],
+      }),
+    );
+    assert.deepEqual(m.announceList, [['http://a/1', 'http://a/2'], ['udp://b/3'], ['http://c/4']]);
+    assert.deepEqual(m.urlList, ['http://w/1', 'http://w/2']);
+    const m2 = parseMetainfo(torrent(singleInfo(), { 'url-list': 'http://w/only' }));
+    assert.deepEqual(m2.urlList, ['http://w/only']);
+    const m3 = parseMetainfo(torrent(singleInfo(), { announce: undefined }));
+    assert.equal(m3.announce, undefined);
+  });
+
+  test('private flag is only 1', () => {
+    assert.equal(parseMetainfo(torrent(singleInfo({ private: 1 }))).private, true);
+    assert.equal(parseMetainfo(torrent(singleInfo({ private: 0 }))).private, false);
+  });
+});
+
+describe('parseMetainfo: validation errors', () => {
+  test('not bencode', () => fails(lit('hello'), /not a torrent file/));
+  test('truncated bencode', () => fails(torrent(singleInfo()).subarray(0, 30), /not a torrent file/));
+  test('top level is not a dict', () => fails(encode([1, 2]), /top level is not a dictionary/));
+  test('no info', () => fails(torrent(undefined), /no info dictionary/));
+  test('info is not a dict', () => fails(torrent('abc'), /no info dictionary/));
+
+  test('name missing', () => fails(torrent(singleInfo({ name: undefined })), /info\.name is missing/));
+  test('name not a string', () => fails(torrent(singleInfo({ name: 5 })), /info\.name is missing or not a string/));
+  test('name not UTF-8', () => fails(torrent(singleInfo({ name: Buffer.from([0x66, 0xff, 0xfe]) })), /info\.name is not valid UTF-8/));
+  test('name ".."', () => fails(torrent(singleInfo({ name: '..' })), /info\.name "\.\." is "\.\."/));
+  test('name "."', () => fails(torrent(singleInfo({ name: '.' })), /info\.name "\." is "\."/));
+  test('name empty', () => fails(torrent(singleInfo({ name: '' })), /info\.name "" is empty/));
+  test('name with "/"', () => fails(torrent(singleInfo({ name: 'a/b' })), /info\.name "a\/b" contains/));
+  test('name with "\\"', () => fails(torrent(singleInfo({ name: 'a\\b' })), /info\.name .* contains/));
+  test('name with NUL', () => fails(torrent(singleInfo({ name: 'a\0b' })), /info\.name .* contains/));
+  test('name "/etc/passwd"', () => fails(torrent(singleInfo({ name: '/etc/passwd' })), /contains/));
+  test('name longer than 255 bytes', () => fails(torrent(singleInfo({ name: 'x'.repeat(256) })), /longer than 255 bytes/));
+  test('name of 255 bytes is fine', () => {
+    assert.equal(parseMetainfo(torrent(singleInfo({ name: 'x'.repeat(255) }))).name.length, 255);
+  });
+
+  test('piece length 0', () => fails(torrent(singleInfo({ 'piece length': 0 })), /piece length is zero/));
+  test('piece length negative', () => fails(torrent(singleInfo({ 'piece length': -16384 })), /piece length is negative/));
+  test('piece length missing', () => fails(torrent(singleInfo({ 'piece length': undefined })), /piece length is missing or not an integer/));
+  test('piece length a string', () => fails(torrent(singleInfo({ 'piece length': '16384' })), /piece length is missing or not an integer/));
+  test('piece length too large', () => {
+    fails(torrent(singleInfo({ 'piece length': 2 ** 29 })), /piece length .* larger than/);
+    fails(torrent(singleInfo({ 'piece length': MAX_PIECE_LENGTH + 1 })), /larger than/);
+  });
+  test('piece length at MAX_PIECE_LENGTH is fine', () => {
+    const m = parseMetainfo(torrent(singleInfo({ 'piece length': MAX_PIECE_LENGTH, pieces: Buffer.alloc(20) })));
+    assert.equal(m.pieceLength, MAX_PIECE_LENGTH);
+    assert.equal(m.pieceCount, 1);
+  });
+
+  test('pieces missing', () => fails(torrent(singleInfo({ pieces: undefined })), /info\.pieces is missing or not a string/));
+  test('pieces not a string', () => fails(torrent(singleInfo({ pieces: [Buffer.alloc(20)] })), /info\.pieces is missing/));
+  test('pieces not a multiple of 20', () => {
+    fails(torrent(singleInfo({ pieces: Buffer.alloc(79) })), /not a multiple of 20/);
+    fails(torrent(singleInfo({ pieces: Buffer.alloc(81) })), /not a multiple of 20/);
+  });
+  test('too few pieces for the length', () => fails(torrent(singleInfo({ pieces: Buffer.alloc(60) })), /holds 3 hashes but the length needs 4/));
+  test('too many pieces for the length', () => fails(torrent(singleInfo({ pieces: Buffer.alloc(100) })), /holds 5 hashes but the length needs 4/));
+  test('empty pieces for non-empty data', () => fails(torrent(singleInfo({ pieces: Buffer.alloc(0) })), /holds 0 hashes but the length needs 4/));
+  test('piece count boundary: length an exact multiple of the piece length', () => {
+    assert.equal(parseMetainfo(torrent(singleInfo({ length: 96, pieces: Buffer.alloc(60) }))).pieceCount, 3);
+    fails(torrent(singleInfo({ length: 97, pieces: Buffer.alloc(60) })), /needs 4/);
+  });
+
+  test('length negative', () => fails(torrent(singleInfo({ length: -1 })), /info\.length is negative/));
+  test('length zero', () => fails(torrent(singleInfo({ length: 0, pieces: Buffer.alloc(0) })), /total length 0/));
+  test('length missing (no files either)', () => fails(torrent(singleInfo({ length: undefined })), /info\.length is missing/));
+  test('both length and files', () =>
+    fails(torrent(singleInfo({ files: [{ length: 100, path: ['a'] }] })), /both "length" and "files"/));
+  test('files empty list', () => fails(torrent(multiInfo([])), /info\.files is not a non-empty list/));
+  test('files not a list', () => fails(torrent(multiInfo([], { files: 'x' })), /info\.files is not a non-empty list/));
+  test('file entry not a dict', () => fails(torrent(multiInfo([], { files: [5] })), /info\.files\[0\] is not a dictionary/));
+  test('file length missing / negative', () => {
+    fails(torrent(multiInfo([{ length: 10, path: ['a'] }, { path: ['b'] }])), /info\.files\[1\]\.length is missing/);
+    fails(torrent(multiInfo([{ length: 10, path: ['a'] }, { length: -3, path: ['b'] }])), /info\.files\[1\]\.length is negative/);
+  });
+  test('file path missing / empty list', () => {
+    fails(torrent(multiInfo([{ length: 10 }])), /info\.files\[0\]\.path is not a non-empty list/);
+    fails(torrent(multiInfo([{ length: 10, path: [] }])), /info\.files\[0\]\.path is not a non-empty list/);
+  });
+  test('path element ".."', () => fails(torrent(multiInfo([{ length: 10, path: ['..', 'etc'] }])), /path element "\.\." is "\.\."/));
+  test('path element "."', () => fails(torrent(multiInfo([{ length: 10, path: ['a', '.'] }])), /path element "\." is "\."/));
+  test('path element empty', () => fails(torrent(multiInfo([{ length: 10, path: ['a', ''] }])), /path element "" is empty/));
+  test('path element with "/"', () => fails(torrent(multiInfo([{ length: 10, path: ['a/../../b'] }])), /path element .* contains/));
+  test('path element with "\\"', () => fails(torrent(multiInfo([{ length: 10, path: ['..\\x'] }])), /contains/));
+  test('path element with NUL', () => fails(torrent(multiInfo([{ length: 10, path: ['a\0'] }])), /contains/));
+  test('path element not UTF-8', () =>
+    fails(torrent(multiInfo([{ length: 10, path: [Buffer.from([0xc3])] }])), /info\.files\[0\]\.path\[0\] is not valid UTF-8/));
+  test('path element not a string', () => fails(torrent(multiInfo([{ length: 10, path: [1] }])), /path\[0\] is missing or not a string/));
+  test('duplicate paths', () =>
+    fails(
+      torrent(multiInfo([{ length: 10, path: ['a', 'b'] }, { length: 5, path: ['c'] }, { length: 10, path: ['a', 'b'] }])),
+      /path "a\/b" twice/,
+    ));
+  test('a file that is also a folder (file first)', () =>
+    fails(torrent(multiInfo([{ length: 10, path: ['a'] }, { length: 10, path: ['a', 'b'] }])), /file "a" that is also a folder/));
+  test('a file that is also a folder (file last, deeper)', () =>
+    fails(torrent(multiInfo([{ length: 10, path: ['a', 'b', 'c'] }, { length: 10, path: ['a', 'b'] }])), /file "a\/b" that is also a folder/));
+  test('similar names are not folders of each other', () => {
+    const m = parseMetainfo(torrent(multiInfo([{ length: 10, path: ['a'] }, { length: 10, path: ['ab', 'c'] }, { length: 10, path: ['a.b'] }])));
+    assert.equal(m.files.length, 3);
+  });
+
+  test('v2-only torrent gives the v2 message', () => {
+    const v2 = { name: 'x', 'piece length': 16384, 'meta version': 2, 'file tree': { x: { '': { length: 10, 'pieces root': Buffer.alloc(32) } } } };
+    fails(torrent(v2), /v2-only torrent/);
+    fails(torrent({ name: 'x', 'piece length': 16384, 'meta version': 2 }), /v2-only/);
+    fails(torrent({ name: 'x', 'piece length': 16384, 'file tree': {} }), /v2-only/);
+  });
+
+  test('hybrid v1+v2 torrent (has pieces) is read as v1', () => {
+    const m = parseMetainfo(torrent(singleInfo({ 'meta version': 2, 'file tree': { 'file.bin': {} } })));
+    assert.equal(m.length, 100);
+  });
+});
+
+describe('parseMetainfo: multi-file', () => {
+  test('offsets accumulate; pad files flagged and exempt from the duplicate check', () => {
+    const files: Info[] = [
+      { length: 5, path: ['a.txt'] },
+      { length: 11, path: ['.pad', '11'], attr: 'p' },
+      { length: 16, path: ['sub', 'b.bin'] },
+      { length: 0, path: ['empty'] },
+      { length: 3, path: ['.pad', '11'], attr: 'p' }, // same path as the first pad file: allowed
+      { length: 2, path: ['sub', 'c'], attr: 'x' },
+    ];
+    const m = parseMetainfo(torrent(multiInfo(files)));
+    assert.equal(m.multiFile, true);
+    assert.equal(m.name, 'dir');
+    assert.equal(m.length, 37);
+    assert.equal(m.pieceCount, 3);
+    assert.deepEqual(m.files, [
+      { path: ['a.txt'], length: 5, offset: 0, pad: false },
+      { path: ['.pad', '11'], length: 11, offset: 5, pad: true },
+      { path: ['sub', 'b.bin'], length: 16, offset: 16, pad: false },
+      { path: ['empty'], length: 0, offset: 32, pad: false },
+      { path: ['.pad', '11'], length: 3, offset: 32, pad: true },
+      { path: ['sub', 'c'], length: 2, offset: 35, pad: false },
+    ]);
+  });
+
+  test('a pad file may sit on the path of a real file', () => {
+    const m = parseMetainfo(torrent(multiInfo([{ length: 5, path: ['a'] }, { length: 3, path: ['a'], attr: 'p' }])));
+    assert.deepEqual(
+      m.files.map((f) => f.pad),
+      [false, true],
+    );
+  });
+
+  test('multi-file total length 0 is refused', () => {
+    fails(torrent(multiInfo([{ length: 0, path: ['a'] }], { pieces: Buffer.alloc(0) })), /total length 0/);
+  });
+
+  test('multi-file piece count is checked against the summed length', () => {
+    fails(torrent(multiInfo([{ length: 20, path: ['a'] }, { length: 20, path: ['b'] }], { pieces: Buffer.alloc(40) })), /holds 2 hashes but the length needs 3/);
+  });
+});
+
+describe('piece helpers', () => {
+  test('pieceSize: last piece is short, others full', () => {
+    const m = { pieceLength: 32, length: 100 };
+    assert.deepEqual([0, 1, 2, 3].map((i) => pieceSize(m, i)), [32, 32, 32, 4]);
+    const exact = { pieceLength: 32, length: 96 };
+    assert.equal(pieceSize(exact, 2), 32);
+    assert.equal(pieceSize({ pieceLength: 16384, length: 1 }, 0), 1);
+  });
+
+  test('pieceHash returns the 20 bytes of that piece', () => {
+    const pieces = Buffer.concat([Buffer.alloc(20, 1), Buffer.alloc(20, 2), Buffer.alloc(20, 3)]);
+    assert.ok(pieceHash({ pieces }, 0).equals(Buffer.alloc(20, 1)));
+    assert.ok(pieceHash({ pieces }, 2).equals(Buffer.alloc(20, 3)));
+    const m = parseMetainfo(torrent(singleInfo({ pieces: Buffer.concat([pieces, Buffer.alloc(20, 4)]) })));
+    assert.ok(pieceHash(m, 3).equals(Buffer.alloc(20, 4)));
+    assert.equal(pieceSize(m, 3), 4);
+  });
+});
+
+describe('choosePieceLength / isValidPieceLength', () => {
+  const pieces = (size: number, p: number): number => Math.ceil(size / p);
+
+  test('tiny files get 16 KiB', () => {
+    for (const size of [0, 1, 1000, 16 * KiB, 1 * MiB, 2000 * 16 * KiB]) assert.equal(choosePieceLength(size), 16 * KiB, String(size));
+    assert.equal(choosePieceLength(2000 * 16 * KiB + 1), 32 * KiB);
+  });
+
+  test('known sizes', () => {
+    assert.equal(choosePieceLength(64 * MiB), 64 * KiB);
+    assert.equal(choosePieceLength(1 * GiB), 1 * MiB);
+    assert.equal(choosePieceLength(10 * GiB), 8 * MiB);
+    for (const size of [64 * MiB, 1 * GiB, 10 * GiB]) {
+      const n = pieces(size, choosePieceLength(size));
+      assert.ok(n >= 1000 && n <= 2000, `${size}: ${n} pieces`);
+    }
+  });
+
+  test('powers of two within [16 KiB, 16 MiB], 1000-2000 pieces from 32 MiB to 2000 * 16 MiB', () => {
+    for (let size = 32 * MiB; size <= 2000 * MAX_CHOSEN_PIECE_LENGTH; size = Math.floor(size * 1.37) + 12345) {
+      const p = choosePieceLength(size);
+      assert.ok(p >= MIN_PIECE_LENGTH && p <= MAX_CHOSEN_PIECE_LENGTH, `${size} -> ${p}`);
+      assert.equal(p & (p - 1), 0, `${p} not a power of two`);
+      assert.ok(isValidPieceLength(p));
+      const n = pieces(size, p);
+      assert.ok(n >= 1000 && n <= 2000, `${size} -> ${p}: ${n} pieces`);
+    }
+  });
+
+  test('capped at 16 MiB for huge sizes', () => {
+    assert.equal(choosePieceLength(1024 * GiB), 16 * MiB);
+    assert.equal(choosePieceLength(Number.MAX_SAFE_INTEGER), 16 * MiB);
+    // Exactly 2000 pieces of 16 MiB is the last size that stays within 2000 pieces.
+    assert.equal(choosePieceLength(2000 * 16 * MiB), 16 * MiB);
+    assert.equal(choosePieceLength(2000 * 8 * MiB), 8 * MiB);
+    assert.equal(choosePieceLength(2000 * 8 * MiB + 1), 16 * MiB);
+  });
+
+  test('isValidPieceLength: 16K..256M powers of two only', () => {
+    for (let e = 14; e <= 28; e++) assert.equal(isValidPieceLength(2 ** e), true, `2^${e}`);
+    for (const n of [0, -16384, 1, 2, 8192, 2 ** 29, 2 ** 31, 2 ** 32, 2 ** 40, 16384 + 1, 3 * 16384, 16384 * 1.5, 16384.5, NaN, Infinity, 2 ** 28 - 1]) {
+      assert.equal(isValidPieceLength(n), false, String(n));
+    }
+  });
+
+  test(
+    'every piece length isValidPieceLength accepts gives a torrent parseMetainfo accepts',
+    { todo: 'BUG: isValidPieceLength allows 256 MiB (create.ts:23) but parseMetainfo refuses > 128 MiB (metainfo.ts:13/110)' },
+    () => {
+      for (let e = 14; e <= 28; e++) {
+        const pieceLength = 2 ** e;
+        assert.ok(isValidPieceLength(pieceLength));
+        const bytes = encodeSingleFileTorrent({ announce: 'http://t/a', name: 'f', length: 1, pieceLength, pieces: Buffer.alloc(20) });
+        assert.equal(parseMetainfo(bytes).pieceLength, pieceLength);
+      }
+    },
+  );
+});
+
+describe('hashFilePieces / makeSingleFileTorrent (temp files)', () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'metainfo-test-'));
+  });
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  function expectedPieces(data: Buffer, pieceLength: number): Buffer {
+    const out: Buffer[] = [];
+    for (let at = 0; at < data.length; at += pieceLength) out.push(sha1(data.subarray(at, at + pieceLength)));
+    return Buffer.concat(out);
+  }
+
+  const P = 16 * KiB;
+  const cases: Array<[string, number, number]> = [
+    ['1 byte', 1, P],
+    ['exactly one piece', P, P],
+    ['one piece + 1', P + 1, P],
+    ['several pieces, short last', 5 * P + 123, P],
+    ['several whole pieces', 4 * P, P],
+    ['odd piece length crossing chunks', 1 * MiB + 5000, 1000],
+    ['pieces larger than one read chunk', 5 * MiB + 7, 2 * MiB],
+  ];
+  for (const [label, size, pieceLength] of cases) {
+    test(`${label} (${size} bytes, piece ${pieceLength})`, async () => {
+      const data = randomBytes(size);
+      const file = path.join(dir, `f-${size}-${pieceLength}`);
+      await writeFile(file, data);
+      const r = await hashFilePieces(file, pieceLength);
+      assert.equal(r.length, size);
+      assert.equal(r.pieces.length, 20 * Math.ceil(size / pieceLength));
+      assert.ok(r.pieces.equals(expectedPieces(data, pieceLength)));
+    });
+  }
+
+  test('empty file: no pieces, length 0', async () => {
+    const file = path.join(dir, 'empty');
+    await writeFile(file, Buffer.alloc(0));
+    const r = await hashFilePieces(file, P);
+    assert.equal(r.length, 0);
+    assert.equal(r.pieces.length, 0);
+  });
+
+  test('missing file rejects', async () => {
+    await assert.rejects(hashFilePieces(path.join(dir, 'does-not-exist'), P));
+  });
+
+  test('makeSingleFileTorrent output parses and matches the data', async () => {
+    const data = randomBytes(3 * P + 10);
+    const file = path.join(dir, 'made.bin');
+    await writeFile(file, data);
+    const bytes = await makeSingleFileTorrent(file, 'made.bin', { announce: 'http://t:1/announce', urlList: ['http://w/made.bin'] });
+    const m = parseMetainfo(bytes);
+    assert.equal(m.name, 'made.bin');
+    assert.equal(m.length, data.length);
+    assert.equal(m.pieceLength, choosePieceLength(data.length));
+    assert.equal(m.pieceCount, 4);
+    assert.ok(m.pieces.equals(expectedPieces(data, P)));
+    assert.equal(m.announce, 'http://t:1/announce');
+    assert.deepEqual(m.urlList, ['http://w/made.bin']);
+    // info_hash is independent of creation date etc.: equals the hash of a minimal info dict.
+    const info = encode({ length: data.length, name: 'made.bin', 'piece length': P, pieces: expectedPieces(data, P) });
+    assert.ok(m.infoHash.equals(sha1(info)));
+    const top = decode(bytes);
+    assert.ok(isDict(top));
+    assert.equal(typeof top['creation date'], 'number');
+  });
+
+  test('makeSingleFileTorrent honours an explicit piece length', async () => {
+    const data = randomBytes(100 * KiB);
+    const file = path.join(dir, 'explicit.bin');
+    await writeFile(file, data);
+    const m = parseMetainfo(await makeSingleFileTorrent(file, 'x', { announce: 'http://t/a', pieceLength: 64 * KiB }));
+    assert.equal(m.pieceLength, 64 * KiB);
+    assert.equal(m.pieceCount, 2);
+    assert.equal(pieceSize(m, 1), 36 * KiB);
+    assert.ok(pieceHash(m, 1).equals(sha1(data.subarray(64 * KiB))));
+  });
+});
