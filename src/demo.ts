@@ -18,7 +18,7 @@ interface Step {
 
 /** Start `src/<name>.ts`, echo its lines with a label, optionally answer its prompt. */
 function start(name: string, answer?: string): Step {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src', `${name}.ts`)], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(root, 'src', `${name}.ts`)], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
   children.push(child);
   let seen = '';
   let partial = '';

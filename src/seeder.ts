@@ -4,7 +4,7 @@
  */
 import { copyFile, mkdir, realpath, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseFlags, parsePortFlag, askUntil, closeInput, die, UserError } from './cli/common.ts';
+import { parseFlags, parsePortFlag, parseRateFlag, askUntil, closeInput, die, UserError } from './cli/common.ts';
 import { parseByteSize } from './cli/sizes.ts';
 import { isValidPieceLength, makeSingleFileTorrent } from './metainfo/create.ts';
 import { parseMetainfo } from './metainfo/metainfo.ts';
@@ -23,9 +23,10 @@ const usage = `usage: npm run seeder -- [FILE] [--host 127.0.0.1] [--port 6881] 
   --host           address to bind (default 127.0.0.1)
   --port           port to serve on (default 6881)
   --tracker        announce URL written into the torrent (default http://127.0.0.1:5001/announce)
-  --piece-length   power of two from 16K to 256M (default: about 1,000-2,000 pieces)
+  --piece-length   power of two from 16K to 128M (default: about 1,000-2,000 pieces)
   --dir            the seeder's folder (default peer_<port>)
-  --requester-dir  where the .torrent is copied for the requester (default peer_6882)`;
+  --requester-dir  where the .torrent is copied for the requester (default peer_6882)
+  --max-upload-rate  cap on upload, bytes per second (e.g. 10M, 512K)`;
 
 const { values, positionals } = parseFlags(
   {
@@ -35,6 +36,7 @@ const { values, positionals } = parseFlags(
     'piece-length': { type: 'string' },
     dir: { type: 'string' },
     'requester-dir': { type: 'string' },
+    'max-upload-rate': { type: 'string' },
   },
   usage,
 );
@@ -44,10 +46,11 @@ const announceUrl = (values['tracker'] as string | undefined) ?? 'http://127.0.0
 if (!/^https?:\/\/[^/]+/i.test(announceUrl)) die('--tracker must be an http:// announce URL', 2);
 const seedDir = (values['dir'] as string | undefined) ?? `peer_${port}`;
 const requesterDir = (values['requester-dir'] as string | undefined) ?? 'peer_6882';
+const maxUploadRate = parseRateFlag(values['max-upload-rate'], 'max-upload-rate');
 let pieceLength: number | undefined;
 if (values['piece-length'] !== undefined) {
   const n = parseByteSize(String(values['piece-length']));
-  if (n === null || !isValidPieceLength(n)) die('--piece-length must be a power of two from 16K to 256M', 2);
+  if (n === null || !isValidPieceLength(n)) die('--piece-length must be a power of two from 16K to 128M', 2);
   pieceLength = n;
 }
 
@@ -93,7 +96,7 @@ try {
   console.log(`Info hash: ${meta.infoHashHex}`);
 
   const store = await PieceStore.openForReading(storageFiles(meta, seedDir));
-  const node = new PeerNode();
+  const node = new PeerNode({ maxUploadRate });
   node.share({ meta, store, have: Bitfield.full(meta.pieceCount) });
   await node.listen(port, host).catch((e: Error) => die(`cannot listen on ${host}:${port}: ${e.message}`));
 

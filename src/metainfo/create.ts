@@ -7,6 +7,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { encode } from './bencode.ts';
+import { MAX_PIECE_LENGTH } from './metainfo.ts';
 
 export const MIN_PIECE_LENGTH = 16 * 1024;
 export const MAX_CHOSEN_PIECE_LENGTH = 16 * 1024 * 1024;
@@ -20,7 +21,7 @@ export function choosePieceLength(totalLength: number): number {
 }
 
 export function isValidPieceLength(n: number): boolean {
-  return Number.isInteger(n) && n >= MIN_PIECE_LENGTH && n <= 2 ** 28 && (n & (n - 1)) === 0;
+  return Number.isInteger(n) && n >= MIN_PIECE_LENGTH && n <= MAX_PIECE_LENGTH && (n & (n - 1)) === 0;
 }
 
 /**
@@ -28,6 +29,7 @@ export function isValidPieceLength(n: number): boolean {
  * the file or piece size. Returns the concatenated hashes and the number of bytes read.
  */
 export async function hashFilePieces(path: string, pieceLength: number): Promise<{ pieces: Buffer; length: number }> {
+  if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`invalid piece length ${pieceLength}`);
   const hashes: Buffer[] = [];
   let hash: Hash = createHash('sha1');
   let inPiece = 0;

@@ -28,8 +28,8 @@ export function parseRange(header: string | undefined, size: number): RangeResul
   }
   if (!NUM.test(a) || (b !== '' && !NUM.test(b))) return { kind: 'invalid' };
   const start = Number(a);
-  const end = b === '' ? size - 1 : Number(b);
-  if (end < start) return { kind: 'invalid' };
+  if (b !== '' && Number(b) < start) return { kind: 'invalid' };
   if (start >= size) return { kind: 'unsatisfiable' };
+  const end = b === '' ? size - 1 : Number(b);
   return { kind: 'range', start, end: Math.min(end, size - 1) };
 }

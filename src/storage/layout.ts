@@ -35,6 +35,9 @@ export function storageFiles(meta: Pick<Metainfo, 'name' | 'files' | 'multiFile'
 
 /** The spans of [offset, offset + length) across `files` (sorted by offset). */
 export function spansOf(files: readonly StorageFile[], offset: number, length: number): FileSpan[] {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+    throw new RangeError(`invalid range ${offset}+${length}`);
+  }
   const spans: FileSpan[] = [];
   let pos = offset;
   const end = offset + length;

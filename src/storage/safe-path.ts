@@ -28,6 +28,7 @@ export function safeJoin(root: string, components: readonly string[]): string {
   }
   const base = path.resolve(root);
   const full = path.resolve(base, ...components);
-  if (full !== base && !full.startsWith(base + path.sep)) throw new Error(`path escapes ${root}`);
+  const prefix = base.endsWith(path.sep) ? base : base + path.sep; // the root `/` already ends with one
+  if (full !== base && !full.startsWith(prefix)) throw new Error(`path escapes ${root}`);
   return full;
 }

@@ -13,7 +13,7 @@ export interface TrackerLimits {
   maxScrapeQuery: number;
   /** Most info_hashes in one scrape. */
   maxScrapeHashes: number;
-  /** Most query parameters of any kind. */
+  /** Most query parameters in an announce. */
   maxParams: number;
   defaultNumwant: number;
   maxNumwant: number;
@@ -87,28 +87,29 @@ function counter(params: Map<string, Buffer[]>, name: string, fallback?: number)
   return n;
 }
 
-function rawQueryOrFail(rawQuery: string, max: number): Map<string, Buffer[]> {
-  if (rawQuery.length > max) throw new TrackerRequestError(`query longer than ${max} bytes`);
+function rawQueryOrFail(rawQuery: string, maxLength: number, maxParams: number): Map<string, Buffer[]> {
+  if (rawQuery.length > maxLength) throw new TrackerRequestError(`query longer than ${maxLength} bytes`);
   try {
-    return parseRawQuery(rawQuery, DEFAULT_LIMITS.maxParams);
+    return parseRawQuery(rawQuery, maxParams);
   } catch (e) {
     if (e instanceof QueryError) throw new TrackerRequestError(e.message);
     throw e;
   }
 }
 
-const EVENTS: Record<string, AnnounceEvent> = {
-  '': 'none',
-  empty: 'none',
-  started: 'started',
-  completed: 'completed',
-  stopped: 'stopped',
-  paused: 'paused',
-};
+// A Map, not an object literal: `event=constructor` must not find Object.prototype's members.
+const EVENTS = new Map<string, AnnounceEvent>([
+  ['', 'none'],
+  ['empty', 'none'],
+  ['started', 'started'],
+  ['completed', 'completed'],
+  ['stopped', 'stopped'],
+  ['paused', 'paused'],
+]);
 
 /** Parse an announce. Unknown parameters (`key`, `supportcrypto`, `ip`, ...) are ignored. */
 export function parseAnnounce(rawQuery: string, remoteAddress: string | undefined, limits: TrackerLimits = DEFAULT_LIMITS): AnnounceRequest {
-  const params = rawQueryOrFail(rawQuery, limits.maxAnnounceQuery);
+  const params = rawQueryOrFail(rawQuery, limits.maxAnnounceQuery, limits.maxParams);
   const infoHash = exact20(params, 'info_hash');
   const peerId = exact20(params, 'peer_id');
   const port = counter(params, 'port');
@@ -117,7 +118,7 @@ export function parseAnnounce(rawQuery: string, remoteAddress: string | undefine
   const downloaded = counter(params, 'downloaded', 0);
   const left = counter(params, 'left');
   const eventRaw = single(params, 'event')?.toString('latin1') ?? '';
-  const event = EVENTS[eventRaw];
+  const event = EVENTS.get(eventRaw);
   if (!event) throw new TrackerRequestError('unknown event');
   const numwant = Math.min(counter(params, 'numwant', limits.defaultNumwant), limits.maxNumwant);
   const compact = single(params, 'compact')?.toString('latin1') === '1';
@@ -128,7 +129,8 @@ export function parseAnnounce(rawQuery: string, remoteAddress: string | undefine
 
 /** Parse a scrape (BEP 48): zero or more `info_hash`, each exactly 20 bytes, at most the cap. */
 export function parseScrape(rawQuery: string, limits: TrackerLimits = DEFAULT_LIMITS): Buffer[] {
-  const params = rawQueryOrFail(rawQuery, limits.maxScrapeQuery);
+  // Room for the allowed info_hashes plus a few other parameters (passkeys and the like).
+  const params = rawQueryOrFail(rawQuery, limits.maxScrapeQuery, limits.maxScrapeHashes + limits.maxParams);
   const hashes = params.get('info_hash') ?? [];
   if (hashes.length > limits.maxScrapeHashes) throw new TrackerRequestError(`at most ${limits.maxScrapeHashes} info_hash per scrape`);
   for (const h of hashes) if (h.length !== 20) throw new TrackerRequestError(`info_hash must be 20 bytes, got ${h.length}`);

@@ -11,6 +11,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** tsx's loader by absolute URL: `--import tsx` would be resolved from the child's cwd. */
+export const TSX_LOADER = import.meta.resolve('tsx');
 
 export interface Proc {
   child: ChildProcess;
@@ -35,7 +37,7 @@ process.on('exit', () => {
  * program itself (its /proc/<pid>/status is the program's memory).
  */
 export function runCli(entry: 'tracker' | 'seeder' | 'requester' | 'demo', args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', `${entry}.ts`), ...args], {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, path.join(ROOT, 'src', `${entry}.ts`), ...args], {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env, NODE_OPTIONS: '' },
     stdio: ['pipe', 'pipe', 'pipe'],
