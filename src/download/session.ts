@@ -1,7 +1,8 @@
 /**
  * One download, start to finish: check what is already on disk, serve verified pieces while
- * downloading, find peers through the tracker, fetch and verify every piece, then move the file
- * to its final name. The data only appears at its final name complete, verified and fsynced.
+ * downloading, find peers through the tracker, fetch and verify every piece, move the data to
+ * its final name, then (unless told not to) keep seeding until stopped. The data appears at its
+ * final name only complete, verified and fsynced.
  */
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,10 +11,20 @@ import { Bitfield } from '../peer/bitfield.ts';
 import { PieceStore, renameDurably, verifyPiece } from '../storage/piece-store.ts';
 import { storageFiles } from '../storage/layout.ts';
 import { safeJoin } from '../storage/safe-path.ts';
+import { loadResumeState, ResumeRecorder } from '../storage/resume-state.ts';
 import { PeerNode } from '../peer/peer-node.ts';
-import { Announcer, type TrackerReply } from '../tracker/client.ts';
+import { Announcer, type TrackerPeer } from '../tracker/client.ts';
 import { Downloader, DEFAULT_DOWNLOADER_OPTIONS } from './downloader.ts';
 import { HttpPeerSource } from './http-source.ts';
+
+export interface ProgressSnapshot {
+  total: number;
+  done: number;
+  /** Bytes per second over the last few seconds. */
+  rate: number;
+  peers: number;
+  uploaded: number;
+}
 
 export interface SessionOptions {
   meta: Metainfo;
@@ -24,7 +35,16 @@ export interface SessionOptions {
   peerId: Buffer;
   /** Give up when nothing useful happened for this long. */
   waitSeconds: number;
+  /** Per-request inactivity timeout towards peers. */
+  requestTimeoutSeconds: number;
+  /** Keep serving after the download until SIGINT/SIGTERM. */
+  seed: boolean;
+  maxUploadRate?: number;
   log(line: string): void;
+  /** Called about twice a second while downloading. */
+  onProgress?(p: ProgressSnapshot): void;
+  /** Called once the download is complete (before seeding), e.g. to end a progress bar. */
+  onDownloaded?(): void;
 }
 
 /** A failure to report to the user in one line. */
@@ -48,23 +68,43 @@ async function verifyAll(store: PieceStore, meta: Metainfo): Promise<Bitfield> {
   return have;
 }
 
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): { promise: Promise<void>; cancel(): void } {
+  let cancel = () => {};
+  const promise = new Promise<void>((resolve) => {
+    const on = () => resolve();
+    process.once('SIGINT', on);
+    process.once('SIGTERM', on);
+    cancel = () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    };
+  });
+  return { promise, cancel };
+}
+
+/** An existing file at the final name is verified and kept, never overwritten. */
+async function checkExisting(meta: Metainfo, outDir: string, shownPath: string): Promise<void> {
+  let store: PieceStore;
+  try {
+    store = await PieceStore.openForReading(storageFiles(meta, outDir));
+  } catch (e) {
+    throw new SessionError(`${shownPath} already exists and does not match the torrent (${(e as Error).message}); not overwriting it`);
+  }
+  const have = await verifyAll(store, meta).finally(() => store.close());
+  if (!have.complete) throw new SessionError(`${shownPath} already exists and does not match the torrent; not overwriting it`);
+}
+
 /** Download `meta` into `outDir`; resolves with the final path (as the user wrote it). */
 export async function runDownload(o: SessionOptions): Promise<string> {
   const { meta, log } = o;
   const shownPath = path.join(o.outDir, meta.name);
   const finalPath = safeJoin(o.outDir, [meta.name]);
   const partPath = safeJoin(o.outDir, [meta.name + '.part']);
+  const statePath = safeJoin(o.outDir, [meta.name + '.part.state']);
 
   if (await exists(finalPath)) {
-    // Never overwrite: a file already there is checked, and kept either way.
-    let store: PieceStore;
-    try {
-      store = await PieceStore.openForReading(storageFiles(meta, o.outDir));
-    } catch (e) {
-      throw new SessionError(`${shownPath} already exists and does not match the torrent (${(e as Error).message}); not overwriting it`);
-    }
-    const have = await verifyAll(store, meta).finally(() => store.close());
-    if (!have.complete) throw new SessionError(`${shownPath} already exists and does not match the torrent; not overwriting it`);
+    await checkExisting(meta, o.outDir, shownPath);
     log(`File already complete: ${meta.name}, verified at: ${shownPath}`);
     return shownPath;
   }
@@ -78,15 +118,22 @@ export async function runDownload(o: SessionOptions): Promise<string> {
   } catch (e) {
     throw new SessionError(`cannot write in ${o.outDir}: ${(e as Error).message}`);
   }
-  // Only a .part left by an earlier run can hold good pieces; a new one is all holes.
+  // Only a .part left by an earlier run can hold good pieces; a new one is all holes. The state
+  // file says which are verified; without one (or with a damaged one), every piece is checked.
   let have = new Bitfield(meta.pieceCount);
   if (resuming) {
-    log(`Checking ${path.join(o.outDir, meta.name + '.part')} for pieces already downloaded...`);
-    have = await verifyAll(store, meta);
+    const recorded = await loadResumeState(statePath, meta.infoHashHex, meta.pieceCount);
+    if (recorded) {
+      have = recorded;
+    } else {
+      log(`Checking ${path.join(o.outDir, meta.name + '.part')} for pieces already downloaded...`);
+      have = await verifyAll(store, meta);
+    }
     log(`Resuming: ${have.count} of ${meta.pieceCount} pieces already verified`);
   }
+  const recorder = new ResumeRecorder(statePath, meta.infoHashHex, have, () => store.sync());
 
-  const node = new PeerNode();
+  const node = new PeerNode({ maxUploadRate: o.maxUploadRate });
   node.share({ meta, store, have });
   try {
     await node.listen(o.port, o.host);
@@ -98,32 +145,43 @@ export async function runDownload(o: SessionOptions): Promise<string> {
   let lastTrackerError: string | undefined;
   let sawPeers = false;
   const downloader = new Downloader(meta, store, have, { ...DEFAULT_DOWNLOADER_OPTIONS, stallTimeoutMs: o.waitSeconds * 1000 }, {
+    onPiece: (i) => recorder.pieceWritten(i),
     onPieceFailed: (i, from) => log(`Piece ${i} failed its SHA-1 check (from ${from.map((s) => s.label).join(', ')}); fetching it again`),
     onSourceDropped: (s, reason, banned) => log(`${banned ? 'Banned' : 'Dropped'} peer ${s.label}: ${reason}`),
   });
 
-  const onReply = (reply: TrackerReply) => {
-    lastTrackerError = undefined;
-    // The tracker never lists us to ourselves; this guards against one that does.
-    const fresh = reply.peers.filter((p) => !(p.port === o.port && p.ip === o.host));
-    if (fresh.length === 0) {
-      if (!sawPeers) log(`No seeders yet; asking the tracker again shortly`);
-      return;
-    }
-    if (!sawPeers) log(`Found ${fresh.length} seeder(s), starting download...`);
-    sawPeers = true;
-    for (const p of fresh) {
-      if (downloader.addSource(new HttpPeerSource(p.ip, p.port, meta.infoHashHex, meta.pieceCount))) {
-        log(`Downloading ${meta.name} from Seeder ${p.ip.includes(':') ? `[${p.ip}]` : p.ip}:${p.port}`);
-      }
-    }
+  const addPeer = (p: TrackerPeer): boolean => {
+    if (p.port === o.port && p.ip === o.host) return false; // ourselves, from a tracker that lists us
+    const source = new HttpPeerSource(p.ip, p.port, meta.infoHashHex, meta.pieceCount, {
+      timeoutMs: o.requestTimeoutSeconds * 1000,
+      listenPort: o.port,
+      refreshMs: 1000,
+    });
+    if (downloader.hasSource(source.id) || !downloader.addSource(source)) return false;
+    log(`Downloading ${meta.name} from Seeder ${source.label}`);
+    return true;
   };
+  // Peers that fetch from us tell us where they serve: use them as sources too.
+  node.onPeerSeen((hash, ip, port) => {
+    if (hash === meta.infoHashHex && !have.complete) addPeer({ ip, port });
+  });
+
   const announcer = new Announcer(
     o.announceUrl,
     { infoHash: meta.infoHash, peerId: o.peerId, port: o.port, numwant: 50 },
     () => ({ uploaded: node.counter.uploaded, downloaded: downloader.downloadedBytes, left: downloader.bytesLeft }),
     {
-      onReply,
+      onReply: (reply) => {
+        lastTrackerError = undefined;
+        if (have.complete) return;
+        if (reply.peers.length === 0) {
+          if (!sawPeers) log('No seeders yet; asking the tracker again shortly');
+          return;
+        }
+        if (!sawPeers) log(`Found ${reply.peers.length} seeder(s), starting download...`);
+        sawPeers = true;
+        for (const p of reply.peers) addPeer(p);
+      },
       onError: (e, retry) => {
         lastTrackerError = e.message;
         log(`Tracker unreachable (${e.message}); retrying in ${retry} s`);
@@ -145,40 +203,59 @@ export async function runDownload(o: SessionOptions): Promise<string> {
     nextAsk = Date.now() + backoff * 1000;
   }, 250);
 
-  const stopServing = async () => {
-    clearInterval(asker);
-    await node.close();
-  };
-  const onSignal = () => {
-    downloader.abort(new SessionError('interrupted; run again with the same torrent to resume'));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // Progress, with the rate over a sliding window of about 5 s.
+  const samples: Array<{ t: number; done: number }> = [];
+  const progress = setInterval(() => {
+    const done = meta.length - downloader.bytesLeft;
+    const t = Date.now();
+    samples.push({ t, done });
+    while (samples.length > 10) samples.shift();
+    const first = samples[0]!;
+    const rate = t > first.t ? ((done - first.done) * 1000) / (t - first.t) : 0;
+    o.onProgress?.({ total: meta.length, done, rate, peers: downloader.activeSources, uploaded: node.counter.uploaded });
+  }, 500);
+
+  const interrupted = untilSignal();
+  void interrupted.promise.then(() => downloader.abort(new SessionError('interrupted; run again with the same torrent to resume')));
 
   announcer.start();
   try {
     await downloader.run();
-    await stopServing();
     await store.sync();
-    await store.close();
-    await renameDurably(partPath, finalPath);
+    await renameDurably(partPath, finalPath); // open handles follow the rename: seeding goes on
+    await recorder.discard();
   } catch (e) {
-    await stopServing();
+    clearInterval(asker);
+    clearInterval(progress);
+    await node.close();
     await announcer.stop();
+    // Keep every verified piece for the next run.
+    await recorder.flush().catch(() => {});
+    recorder.stop();
     await store.close().catch(() => {});
     let message = (e as Error).message;
-    if (!sawPeers) {
+    if (!sawPeers && !(e instanceof SessionError)) {
       message = lastTrackerError
         ? `the tracker did not answer within ${o.waitSeconds} s (${lastTrackerError})`
         : `no seeders found within ${o.waitSeconds} s`;
     }
     throw new SessionError(message);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupted.cancel();
+    clearInterval(asker);
+    clearInterval(progress);
   }
+  o.onDownloaded?.();
   log(`File downloaded: ${meta.name}, saved to: ${shownPath}`);
   await announcer.completed();
+
+  if (o.seed) {
+    log(`Seeding ${meta.name} on http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port} (Ctrl-C to stop)`);
+    const stop = untilSignal();
+    await stop.promise;
+  }
+  await node.close();
   await announcer.stop();
+  await store.close();
   return shownPath;
 }

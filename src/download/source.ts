@@ -15,6 +15,8 @@ export interface PieceSource {
   /** Learn which pieces it holds (may fail: the peer is then unusable). */
   connect(signal: AbortSignal): Promise<void>;
   has(piece: number): boolean;
+  /** Ask again what it holds (a peer that is still downloading gains pieces). Optional. */
+  refresh?(signal: AbortSignal): Promise<void>;
   /** Exactly `length` bytes of piece `piece` from `begin`, or a rejection. */
   fetchBlock(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer>;
   close(): void;

@@ -14,6 +14,7 @@ export interface HttpResponse {
 
 export interface GetOptions {
   headers?: Record<string, string>;
+  /** Inactivity timeout: the request fails when no byte arrives for this long. */
   timeoutMs: number;
   /** The body may not be longer than this; a longer one is an error (a hostile server). */
   maxBytes: number;
@@ -23,7 +24,7 @@ export interface GetOptions {
 
 export class HttpError extends Error {}
 
-/** GET `url` and collect the body, bounded in size and time. */
+/** GET `url` and collect the body, bounded in size and in silence between bytes. */
 export function httpGet(url: string | URL, opts: GetOptions): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     let u: URL;
@@ -46,6 +47,7 @@ export function httpGet(url: string | URL, opts: GetOptions): Promise<HttpRespon
         return;
       }
       res.on('data', (c: Buffer) => {
+        timer.refresh();
         size += c.length;
         if (size > opts.maxBytes) req.destroy(new HttpError(`response larger than ${opts.maxBytes} bytes`));
         else chunks.push(c);
@@ -56,7 +58,7 @@ export function httpGet(url: string | URL, opts: GetOptions): Promise<HttpRespon
       });
       res.on('error', reject);
     });
-    const timer = setTimeout(() => req.destroy(new HttpError(`no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    const timer = setTimeout(() => req.destroy(new HttpError(`no data for ${opts.timeoutMs} ms`)), opts.timeoutMs);
     req.on('error', (e) => {
       clearTimeout(timer);
       reject(e);

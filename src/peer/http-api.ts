@@ -3,6 +3,7 @@
  *   GET|HEAD /file/<info_hash hex>            the whole content (single-file torrents), with Range
  *   GET|HEAD /piece/<info_hash hex>/<index>   one verified piece, with Range inside the piece
  *   GET      /bitfield/<info_hash hex>        which pieces are held (BEP 3 bitfield bytes)
+ *   GET      /stats                           counters as JSON
  * Bytes come only from a torrent's piece store, by offset: no URL part ever becomes a file path.
  */
 import http from 'node:http';
@@ -14,6 +15,7 @@ import type { PieceStore } from '../storage/piece-store.ts';
 import type { Bitfield } from './bitfield.ts';
 import { parseRange } from './range.ts';
 import { applyServerTimeouts } from '../net/server-timeouts.ts';
+import type { RateLimiter } from '../net/rate-limiter.ts';
 
 export interface SharedTorrent {
   meta: Metainfo;
@@ -27,15 +29,30 @@ export interface UploadCounter {
   uploaded: number;
 }
 
+export interface PeerApiContext {
+  torrents: ReadonlyMap<string, SharedTorrent>;
+  counter: UploadCounter;
+  /** Caps every byte of content uploaded (`--max-upload-rate`). */
+  limiter?: RateLimiter;
+  /**
+   * A downloading peer told us the port it serves on (header `X-P2P-Listen-Port` on its bitfield
+   * request): it can be a source for us too, as a BitTorrent connection works both ways.
+   */
+  onPeerSeen?(infoHashHex: string, ip: string, port: number): void;
+}
+
+export const LISTEN_PORT_HEADER = 'x-p2p-listen-port';
+
 const CHUNK = 256 * 1024;
 
 /** Stream [offset, offset + length) of a store in bounded chunks (flat memory for any size). */
-function storeStream(store: PieceStore, offset: number, length: number, counter: UploadCounter): Readable {
+function storeStream(store: PieceStore, offset: number, length: number, ctx: PeerApiContext): Readable {
   async function* chunks() {
     for (let done = 0; done < length; ) {
       const n = Math.min(CHUNK, length - done);
+      if (ctx.limiter) await ctx.limiter.take(n);
       const buf = await store.read(offset + done, n);
-      counter.uploaded += n;
+      ctx.counter.uploaded += n;
       done += n;
       yield buf;
     }
@@ -50,7 +67,7 @@ function plain(res: Response, status: number, message: string): void {
 /**
  * Answer a GET/HEAD for `size` bytes found at `base` in the store, honouring `Range`.
  */
-function sendBytes(req: Request, res: Response, t: SharedTorrent, base: number, size: number, counter: UploadCounter): void {
+function sendBytes(req: Request, res: Response, t: SharedTorrent, base: number, size: number, ctx: PeerApiContext): void {
   const range = parseRange(req.headers.range, size);
   res.set('Accept-Ranges', 'bytes');
   res.set('Content-Type', 'application/octet-stream');
@@ -73,13 +90,14 @@ function sendBytes(req: Request, res: Response, t: SharedTorrent, base: number, 
     res.end();
     return;
   }
-  const body = storeStream(t.store, base + start, length, counter);
+  const body = storeStream(t.store, base + start, length, ctx);
   body.on('error', () => res.destroy());
   res.on('close', () => body.destroy());
   body.pipe(res);
 }
 
-export function createPeerApp(torrents: ReadonlyMap<string, SharedTorrent>, counter: UploadCounter): express.Express {
+export function createPeerApp(ctx: PeerApiContext): express.Express {
+  const { torrents } = ctx;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -101,7 +119,7 @@ export function createPeerApp(torrents: ReadonlyMap<string, SharedTorrent>, coun
     if (!t) return;
     if (!t.have.complete) return plain(res, 404, 'this peer does not hold the whole file yet');
     if (t.meta.multiFile) return plain(res, 404, 'multi-file torrent: fetch pieces with /piece');
-    sendBytes(req, res, t, 0, t.meta.length, counter);
+    sendBytes(req, res, t, 0, t.meta.length, ctx);
   });
 
   app.get('/piece/:hash/:index', (req, res) => {
@@ -112,13 +130,26 @@ export function createPeerApp(torrents: ReadonlyMap<string, SharedTorrent>, coun
     const index = Number(raw);
     if (index >= t.meta.pieceCount) return plain(res, 404, `no piece ${index}: the torrent has ${t.meta.pieceCount}`);
     if (!t.have.has(index)) return plain(res, 404, `piece ${index} is not held by this peer`);
-    sendBytes(req, res, t, index * t.meta.pieceLength, pieceSize(t.meta, index), counter);
+    sendBytes(req, res, t, index * t.meta.pieceLength, pieceSize(t.meta, index), ctx);
   });
 
   app.get('/bitfield/:hash', (req, res) => {
     const t = lookup(req, res);
     if (!t) return;
+    const port = req.headers[LISTEN_PORT_HEADER];
+    if (ctx.onPeerSeen && typeof port === 'string' && /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535) {
+      const ip = req.socket.remoteAddress;
+      if (ip) ctx.onPeerSeen(t.meta.infoHashHex, ip.startsWith('::ffff:') ? ip.slice(7) : ip, Number(port));
+    }
     res.status(200).set('Content-Type', 'application/octet-stream').set('Cache-Control', 'no-store').send(Buffer.from(t.have.bytes));
+  });
+
+  // Counters for people, scripts and tests.
+  app.get('/stats', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({
+      uploaded: ctx.counter.uploaded,
+      torrents: [...torrents.values()].map((t) => ({ info_hash: t.meta.infoHashHex, name: t.meta.name, pieces: t.meta.pieceCount, have: t.have.count })),
+    });
   });
 
   app.use((_req, res) => plain(res, 404, 'not found'));
@@ -131,6 +162,6 @@ export function createPeerApp(torrents: ReadonlyMap<string, SharedTorrent>, coun
   return app;
 }
 
-export function createPeerServer(torrents: ReadonlyMap<string, SharedTorrent>, counter: UploadCounter): http.Server {
-  return applyServerTimeouts(http.createServer(createPeerApp(torrents, counter)));
+export function createPeerServer(ctx: PeerApiContext): http.Server {
+  return applyServerTimeouts(http.createServer(createPeerApp(ctx)));
 }
