@@ -1,12 +1,12 @@
 /**
- * `npm run seeder`: share one file. Hashes it, writes `<name>.torrent`, copies the torrent to the
+ * `npm run seeder`: share one file or folder. Hashes it, writes `<name>.torrent`, copies the torrent to the
  * requester's folder, registers with the tracker and serves the data over HTTP.
  */
-import { copyFile, mkdir, realpath, stat, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseFlags, parsePortFlag, parseRateFlag, askUntil, closeInput, die, UserError } from './cli/common.ts';
 import { parseByteSize } from './cli/sizes.ts';
-import { isValidPieceLength, makeSingleFileTorrent } from './metainfo/create.ts';
+import { isValidPieceLength, listTree, makeTorrent } from './metainfo/create.ts';
 import { parseMetainfo } from './metainfo/metainfo.ts';
 import { unsafeComponentReason } from './storage/safe-path.ts';
 import { PieceStore } from './storage/piece-store.ts';
@@ -19,7 +19,7 @@ import { urlHost } from './net/server-timeouts.ts';
 
 const usage = `usage: npm run seeder -- [FILE] [--host 127.0.0.1] [--port 6881] [--tracker URL]
                         [--piece-length SIZE] [--dir DIR] [--requester-dir DIR]
-  FILE             the file to share (asked for when not given)
+  FILE             the file or folder to share (asked for when not given)
   --host           address to bind (default 127.0.0.1)
   --port           port to serve on (default 6881)
   --tracker        announce URL written into the torrent (default http://127.0.0.1:5001/announce)
@@ -54,20 +54,29 @@ if (values['piece-length'] !== undefined) {
   pieceLength = n;
 }
 
-/** Accept a path to a non-empty regular file. */
+/** Accept a path to a non-empty regular file or folder. */
 async function checkFile(answer: string): Promise<string> {
   if (!answer) throw new UserError('Please enter a file name.');
   let st;
   try {
     st = await stat(answer);
   } catch {
-    throw new UserError(`No such file: ${answer}`);
+    throw new UserError(`No such file or folder: ${answer}`);
   }
-  if (st.isDirectory()) throw new UserError(`${answer} is a directory; only single files can be shared for now`);
-  if (!st.isFile()) throw new UserError(`${answer} is not a regular file`);
+  const name = path.basename(path.resolve(answer));
+  const why = unsafeComponentReason(name);
+  if (why) throw new UserError(`the name ${name} ${why}`);
+  if (st.isDirectory()) {
+    const inside = path.relative(path.resolve(answer), path.resolve(seedDir));
+    if (inside === '' || (!inside.startsWith('..') && !path.isAbsolute(inside))) {
+      throw new UserError(`${answer} contains the seeder's folder ${seedDir}; share a folder beside it`);
+    }
+    const files = await listTree(answer);
+    if (files.reduce((n, f) => n + f.length, 0) === 0) throw new UserError(`${answer} holds no data; there is nothing to share`);
+    return answer;
+  }
+  if (!st.isFile()) throw new UserError(`${answer} is not a regular file or folder`);
   if (st.size === 0) throw new UserError(`${answer} is empty; there is nothing to share`);
-  const why = unsafeComponentReason(path.basename(answer));
-  if (why) throw new UserError(`the file name ${path.basename(answer)} ${why}`);
   return answer;
 }
 
@@ -75,16 +84,35 @@ const file = positionals[0] !== undefined
   ? await checkFile(positionals[0]).catch((e: Error) => die(e.message))
   : await askUntil('Enter the file name to share :', checkFile);
 closeInput();
-const name = path.basename(file);
+const name = path.basename(path.resolve(file));
+
+/** Copy a file, or a folder's regular files and folders (symlinks followed), unless already there. */
+async function copyInto(src: string, dest: string): Promise<void> {
+  const same = await realpath(dest).then((p) => realpath(src).then((q) => p === q), () => false);
+  if (same) return;
+  if ((await stat(src)).isDirectory()) {
+    // A fresh copy: files left from an earlier share of a changed folder must not be listed.
+    await rm(dest, { recursive: true, force: true });
+    await cp(src, dest, {
+      recursive: true,
+      dereference: true,
+      filter: async (from) => {
+        const st = await stat(from).catch(() => null);
+        return !!st && (st.isDirectory() || st.isFile());
+      },
+    });
+  } else {
+    await copyFile(src, dest);
+  }
+}
 
 try {
   // The seeder serves its own copy in its folder, as in the report.
   await mkdir(seedDir, { recursive: true });
   const dataPath = path.join(seedDir, name);
-  const same = await realpath(dataPath).then((p) => realpath(file).then((q) => p === q), () => false);
-  if (!same) await copyFile(file, dataPath);
+  await copyInto(file, dataPath);
 
-  const torrent = await makeSingleFileTorrent(dataPath, name, { announce: announceUrl, pieceLength });
+  const torrent = await makeTorrent(dataPath, name, { announce: announceUrl, pieceLength });
   const torrentName = `${name}.torrent`;
   await writeFile(torrentName, torrent);
   console.log(`.torrent file created: ${torrentName}`);

@@ -1,11 +1,13 @@
 /**
  * Making a BEP 3 `.torrent`: choose a piece length, hash the data as a stream, encode.
- * The info dictionary holds exactly `length`, `name`, `piece length`, `pieces` (single file), as
- * mktorrent writes it, so the info_hash equals mktorrent's for the same file and piece length.
+ * The info dictionary holds exactly the keys mktorrent writes (`length` or `files`, `name`,
+ * `piece length`, `pieces`), and folders list their files in mktorrent's order, so the info_hash
+ * equals mktorrent's for the same data and piece length.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { encode } from './bencode.ts';
 import { MAX_PIECE_LENGTH } from './metainfo.ts';
 
@@ -24,57 +26,118 @@ export function isValidPieceLength(n: number): boolean {
   return Number.isInteger(n) && n >= MIN_PIECE_LENGTH && n <= MAX_PIECE_LENGTH && (n & (n - 1)) === 0;
 }
 
-/**
- * SHA-1 of every piece of `path`, read as a stream: memory stays at one read buffer whatever
- * the file or piece size. Returns the concatenated hashes and the number of bytes read.
- */
-export async function hashFilePieces(path: string, pieceLength: number): Promise<{ pieces: Buffer; length: number }> {
-  if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`invalid piece length ${pieceLength}`);
-  const hashes: Buffer[] = [];
-  let hash: Hash = createHash('sha1');
-  let inPiece = 0;
-  let length = 0;
-  const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+/** SHA-1 per piece over a byte stream fed in chunks of any size (pieces may span files). */
+class PieceHasher {
+  private readonly hashes: Buffer[] = [];
+  private hash: Hash = createHash('sha1');
+  private inPiece = 0;
+  length = 0;
+
+  constructor(private readonly pieceLength: number) {
+    if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`invalid piece length ${pieceLength}`);
+  }
+
+  update(chunk: Buffer): void {
     let at = 0;
     while (at < chunk.length) {
-      const take = Math.min(pieceLength - inPiece, chunk.length - at);
-      hash.update(chunk.subarray(at, at + take));
+      const take = Math.min(this.pieceLength - this.inPiece, chunk.length - at);
+      this.hash.update(chunk.subarray(at, at + take));
       at += take;
-      inPiece += take;
-      if (inPiece === pieceLength) {
-        hashes.push(hash.digest());
-        hash = createHash('sha1');
-        inPiece = 0;
+      this.inPiece += take;
+      if (this.inPiece === this.pieceLength) {
+        this.hashes.push(this.hash.digest());
+        this.hash = createHash('sha1');
+        this.inPiece = 0;
       }
     }
-    length += chunk.length;
+    this.length += chunk.length;
   }
-  if (inPiece > 0) hashes.push(hash.digest());
-  return { pieces: Buffer.concat(hashes), length };
+
+  /** Hash a whole file as a stream: memory stays at one read buffer whatever its size. */
+  async addFile(path: string): Promise<number> {
+    const before = this.length;
+    for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) this.update(chunk);
+    return this.length - before;
+  }
+
+  digest(): Buffer {
+    if (this.inPiece > 0) {
+      this.hashes.push(this.hash.digest());
+      this.inPiece = 0;
+    }
+    return Buffer.concat(this.hashes);
+  }
 }
 
-export interface SingleFileTorrent {
+/** SHA-1 of every piece of one file. Returns the concatenated hashes and the bytes read. */
+export async function hashFilePieces(path: string, pieceLength: number): Promise<{ pieces: Buffer; length: number }> {
+  const h = new PieceHasher(pieceLength);
+  await h.addFile(path);
+  return { pieces: h.digest(), length: h.length };
+}
+
+export interface TreeFile {
+  /** Path components under the shared folder. */
+  path: string[];
+  absPath: string;
+  length: number;
+}
+
+/**
+ * The files of a folder in mktorrent's order: byte-wise comparison of the whole relative path
+ * (so `a-b` sorts before `a/c`). Dotfiles and empty files are included, symlinks followed (a
+ * link back to a folder being walked is skipped), other non-regular files skipped.
+ */
+export async function listTree(dir: string): Promise<TreeFile[]> {
+  const out: TreeFile[] = [];
+  const walking = new Set<string>();
+  async function walk(abs: string, rel: string[]): Promise<void> {
+    const real = await realpath(abs);
+    if (walking.has(real)) return;
+    walking.add(real);
+    for (const entry of await readdir(abs)) {
+      const child = join(abs, entry);
+      let st;
+      try {
+        st = await stat(child); // follows symlinks
+      } catch {
+        continue; // a dangling link
+      }
+      if (st.isDirectory()) await walk(child, [...rel, entry]);
+      else if (st.isFile()) out.push({ path: [...rel, entry], absPath: child, length: st.size });
+    }
+    walking.delete(real);
+  }
+  await walk(dir, []);
+  const key = (f: TreeFile) => Buffer.from(f.path.join('/'));
+  return out.sort((a, b) => Buffer.compare(key(a), key(b)));
+}
+
+export interface TorrentSpec {
   announce: string;
   name: string;
-  length: number;
   pieceLength: number;
   pieces: Buffer;
+  /** Single file: its length. */
+  length?: number;
+  /** Folder: its files in order. */
+  files?: Array<{ length: number; path: string[] }>;
   urlList?: string[];
   createdBy?: string;
   /** Seconds since the epoch. */
   creationDate?: number;
 }
 
-/** Encode a single-file metainfo. Keys outside `info` do not change the info_hash. */
-export function encodeSingleFileTorrent(t: SingleFileTorrent): Buffer {
+/** Encode a metainfo. Keys outside `info` do not change the info_hash. */
+export function encodeTorrent(t: TorrentSpec): Buffer {
   return encode({
     announce: t.announce,
     'created by': t.createdBy,
     'creation date': t.creationDate,
     'url-list': t.urlList && t.urlList.length ? t.urlList : undefined,
     info: {
-      length: t.length,
+      files: t.files?.map((f) => ({ length: f.length, path: f.path })),
+      length: t.files ? undefined : t.length,
       name: t.name,
       'piece length': t.pieceLength,
       pieces: t.pieces,
@@ -82,24 +145,41 @@ export function encodeSingleFileTorrent(t: SingleFileTorrent): Buffer {
   });
 }
 
-/** Hash `path` and build its single-file `.torrent` bytes. */
-export async function makeSingleFileTorrent(
-  path: string,
-  name: string,
-  opts: { announce: string; pieceLength?: number; urlList?: string[] },
-): Promise<Buffer> {
-  const size = (await stat(path)).size;
-  const pieceLength = opts.pieceLength ?? choosePieceLength(size);
-  const { pieces, length } = await hashFilePieces(path, pieceLength);
-  if (length !== size) throw new Error(`${path} changed while it was being hashed`);
-  return encodeSingleFileTorrent({
+export type SingleFileTorrent = Omit<TorrentSpec, 'files'> & { length: number };
+
+/** Encode a single-file metainfo (as mktorrent writes it: length, name, piece length, pieces). */
+export function encodeSingleFileTorrent(t: SingleFileTorrent): Buffer {
+  return encodeTorrent(t);
+}
+
+/**
+ * Hash a file or a folder and build its `.torrent` bytes: single-file for a file, multi-file
+ * (BEP 3 `files`) for a folder.
+ */
+export async function makeTorrent(path: string, name: string, opts: { announce: string; pieceLength?: number; urlList?: string[] }): Promise<Buffer> {
+  const st = await stat(path);
+  const files = st.isDirectory() ? await listTree(path) : [{ path: [], absPath: path, length: st.size }];
+  const total = files.reduce((s, f) => s + f.length, 0);
+  const pieceLength = opts.pieceLength ?? choosePieceLength(total);
+  const h = new PieceHasher(pieceLength);
+  for (const f of files) {
+    if ((await h.addFile(f.absPath)) !== f.length) throw new Error(`${f.absPath} changed while it was being hashed`);
+  }
+  return encodeTorrent({
     announce: opts.announce,
     name,
-    length,
     pieceLength,
-    pieces,
+    pieces: h.digest(),
+    length: st.isDirectory() ? undefined : total,
+    files: st.isDirectory() ? files.map((f) => ({ length: f.length, path: f.path })) : undefined,
     urlList: opts.urlList,
     createdBy: 'p2p-bittorrent 0.1.0',
     creationDate: Math.floor(Date.now() / 1000),
   });
+}
+
+/** Hash `path` and build its single-file `.torrent` bytes. */
+export async function makeSingleFileTorrent(path: string, name: string, opts: { announce: string; pieceLength?: number; urlList?: string[] }): Promise<Buffer> {
+  if (!(await stat(path)).isFile()) throw new Error(`${path} is not a regular file`);
+  return makeTorrent(path, name, opts);
 }
