@@ -231,21 +231,34 @@ export class Downloader {
 
   private async fetchPiece(fetch: Fetch, piece: number, size: number): Promise<void> {
     const { state } = fetch;
+    const { source } = state;
     const buf = Buffer.allocUnsafe(size);
     const suppliers = new Set<SourceState>();
-    try {
-      for (let begin = 0; begin < size; ) {
-        const length = Math.min(state.source.maxBlock, size - begin);
-        const block = await state.source.fetchBlock(piece, begin, length, fetch.controller.signal);
+    // Blocks of the piece, requested `blocksPerPiece` at a time (pipelining for the wire protocol).
+    const blocks: Array<{ begin: number; length: number }> = [];
+    for (let begin = 0; begin < size; begin += source.maxBlock) blocks.push({ begin, length: Math.min(source.maxBlock, size - begin) });
+    let next = 0;
+    const lane = async () => {
+      while (next < blocks.length) {
+        const { begin, length } = blocks[next++]!;
+        const block = await source.fetchBlock(piece, begin, length, fetch.controller.signal);
         if (block.length !== length) throw new Error(`sent ${block.length} bytes for a ${length}-byte block`);
         block.copy(buf, begin);
         suppliers.add(state);
-        begin += length;
-        if (this.isDone(piece)) return; // another source won the race (endgame)
+        if (this.isDone(piece)) throw new Error('piece already done'); // another source won (endgame)
+      }
+    };
+    try {
+      const lanes = Array.from({ length: Math.min(blocks.length, Math.max(1, source.blocksPerPiece ?? 1)) }, lane);
+      const results = await Promise.allSettled(lanes);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
+        fetch.controller.abort(); // cancel the other lanes' requests
+        throw failed.reason;
       }
       state.errors = 0;
     } catch (e) {
-      if (this.finished || state.dropped || fetch.controller.signal.aborted || this.isDone(piece)) return;
+      if (this.finished || state.dropped || this.isDone(piece)) return;
       if (++state.errors >= this.opts.maxConsecutiveErrors) this.drop(state, (e as Error).message, false);
       return;
     }
@@ -297,7 +310,7 @@ export class Downloader {
     state.dropped = true;
     if (ban) this.banned.add(state.source.id);
     state.controller.abort();
-    state.source.close();
+    state.source.close(true);
     this.events.onSourceDropped?.(state.source, reason, ban);
     this.wake();
     if (!this.finished && this.activeSources === 0) this.events.onStarved?.();
@@ -332,9 +345,9 @@ export class Downloader {
     this.finished = true;
     clearTimeout(this.stallTimer);
     for (const s of this.sources.values()) {
+      if (!s.dropped) s.source.close(false);
       s.dropped = true;
       s.controller.abort();
-      s.source.close();
     }
     this.budget.cancelAll();
     this.wake();

@@ -35,7 +35,11 @@ export class HttpPeerSource implements PieceSource {
   ) {
     this.label = `${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
     this.base = `http://${urlHost(ip)}:${port}`;
-    this.id = this.base;
+    this.id = HttpPeerSource.idFor(ip, port);
+  }
+
+  static idFor(ip: string, port: number): string {
+    return `http://${urlHost(ip)}:${port}`;
   }
 
   async connect(signal: AbortSignal): Promise<void> {

@@ -10,8 +10,10 @@ export interface PieceSource {
   readonly label: string;
   /** Largest block length it serves in one request. */
   readonly maxBlock: number;
-  /** Requests it may have in flight at once. */
+  /** Pieces it may be asked for at once. */
   readonly maxInFlight: number;
+  /** Blocks of one piece requested at once (default 1: one after the other). */
+  readonly blocksPerPiece?: number;
   /** Learn which pieces it holds (may fail: the peer is then unusable). */
   connect(signal: AbortSignal): Promise<void>;
   has(piece: number): boolean;
@@ -19,5 +21,6 @@ export interface PieceSource {
   refresh?(signal: AbortSignal): Promise<void>;
   /** Exactly `length` bytes of piece `piece` from `begin`, or a rejection. */
   fetchBlock(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer>;
-  close(): void;
+  /** Stop using it; `dropped` when it failed or lied (a connection may then be closed). */
+  close(dropped?: boolean): void;
 }

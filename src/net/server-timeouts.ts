@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type net from 'node:net';
 
 /** Bound how long a client may hold a connection: a slowloris client cannot keep a slot forever. */
 export function applyServerTimeouts(server: Server): Server {
@@ -10,7 +11,7 @@ export function applyServerTimeouts(server: Server): Server {
 }
 
 /** Listen and resolve once bound (rejects on EADDRINUSE and the like). */
-export function listen(server: Server, port: number, host: string): Promise<void> {
+export function listen(server: net.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (e: Error) => reject(e);
     server.once('error', onError);

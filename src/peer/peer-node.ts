@@ -1,27 +1,54 @@
-/** One peer process's server side: the torrents it shares and the HTTP server that serves them. */
-import type http from 'node:http';
+/**
+ * One peer process's network side: the torrents it shares, on one port that answers both HTTP
+ * (our peer API, people) and the BitTorrent wire protocol (real clients). The first byte of a
+ * connection decides: a BitTorrent handshake starts with byte 19; HTTP starts with a method name.
+ */
+import http from 'node:http';
+import net from 'node:net';
 import { createPeerServer, type PeerApiContext, type SharedTorrent, type UploadCounter } from './http-api.ts';
 import { listen } from '../net/server-timeouts.ts';
 import { RateLimiter } from '../net/rate-limiter.ts';
+import { WireConnection } from './wire/connection.ts';
+import { dialPeer, readHandshake } from './wire/handshake.ts';
+import { encodeHandshake } from './wire/messages.ts';
+import { Choker } from './wire/choker.ts';
+import { newPeerId } from './peer-id.ts';
 
 export interface PeerNodeOptions {
   /** Cap on every byte uploaded, in bytes per second (`--max-upload-rate`). */
   maxUploadRate?: number;
+  /** Our 20-byte peer_id, sent in wire handshakes (a fresh one by default). */
+  peerId?: Buffer;
+  /** Most wire connections at once. */
+  maxConnections?: number;
 }
+
+const SNIFF_TIMEOUT_MS = 15_000;
 
 export class PeerNode {
   readonly torrents = new Map<string, SharedTorrent>();
   readonly counter: UploadCounter = { uploaded: 0 };
-  readonly server: http.Server;
+  readonly http: http.Server;
+  readonly wires = new Set<WireConnection>();
   private readonly ctx: PeerApiContext;
+  private readonly tcp: net.Server;
+  private readonly choker: Choker;
+  private readonly maxConnections: number;
+  private wireListener: ((c: WireConnection) => void) | undefined;
+
+  readonly peerId: Buffer;
 
   constructor(opts: PeerNodeOptions = {}) {
+    this.peerId = opts.peerId ?? newPeerId();
     this.ctx = {
       torrents: this.torrents,
       counter: this.counter,
       limiter: opts.maxUploadRate ? new RateLimiter(opts.maxUploadRate) : undefined,
     };
-    this.server = createPeerServer(this.ctx);
+    this.maxConnections = opts.maxConnections ?? 200;
+    this.http = createPeerServer(this.ctx);
+    this.tcp = net.createServer((socket) => this.sniff(socket));
+    this.choker = new Choker(() => this.wires);
   }
 
   share(t: SharedTorrent): void {
@@ -33,14 +60,86 @@ export class PeerNode {
     this.ctx.onPeerSeen = f;
   }
 
+  /** Be told of every incoming wire connection once its handshake is done. */
+  onWire(f: (c: WireConnection) => void): void {
+    this.wireListener = f;
+  }
+
+  /** We verified a piece: tell every wire peer of that torrent. */
+  pieceVerified(infoHashHex: string, index: number): void {
+    for (const c of this.wires) if (c.torrent.meta.infoHashHex === infoHashHex) c.have(index);
+  }
+
   listen(port: number, host: string): Promise<void> {
-    return listen(this.server, port, host);
+    return listen(this.tcp, port, host);
+  }
+
+  /** The port actually bound (useful with port 0). */
+  get port(): number {
+    return (this.tcp.address() as net.AddressInfo).port;
+  }
+
+  /** Dial a peer over the wire protocol for one of our torrents. */
+  async dial(ip: string, port: number, infoHashHex: string, signal?: AbortSignal): Promise<WireConnection> {
+    const t = this.torrents.get(infoHashHex);
+    if (!t) throw new Error(`not sharing ${infoHashHex}`);
+    if (this.wires.size >= this.maxConnections) throw new Error('too many connections');
+    const { socket, hs, rest } = await dialPeer(ip, port, t.meta.infoHash, this.peerId, signal);
+    return this.adopt(socket, t, hs.peerId, rest, false);
+  }
+
+  /** First bytes decide: byte 19 is a BitTorrent handshake, anything else goes to HTTP. */
+  private sniff(socket: net.Socket): void {
+    socket.on('error', () => socket.destroy());
+    const timer = setTimeout(() => socket.destroy(), SNIFF_TIMEOUT_MS);
+    socket.once('data', (first: Buffer) => {
+      clearTimeout(timer);
+      socket.pause();
+      if (first[0] === 19) {
+        void this.acceptWire(socket, first);
+      } else {
+        socket.unshift(first);
+        this.http.emit('connection', socket);
+        socket.resume();
+      }
+    });
+  }
+
+  private async acceptWire(socket: net.Socket, first: Buffer): Promise<void> {
+    socket.resume();
+    try {
+      const { hs, rest } = await readHandshake(socket, first);
+      const t = this.torrents.get(hs.infoHash.toString('hex'));
+      // A torrent we do not serve, or too many peers: drop without answering.
+      if (!t || this.wires.size >= this.maxConnections || hs.peerId.equals(this.peerId)) {
+        socket.destroy();
+        return;
+      }
+      socket.write(encodeHandshake(t.meta.infoHash, this.peerId));
+      this.adopt(socket, t, hs.peerId, rest, true);
+    } catch {
+      socket.destroy();
+    }
+  }
+
+  private adopt(socket: net.Socket, t: SharedTorrent, peerId: Buffer, rest: Buffer, incoming: boolean): WireConnection {
+    const c = new WireConnection(socket, t, peerId, this.ctx, rest);
+    this.wires.add(c);
+    c.on('interested', () => this.choker.fill());
+    c.on('close', () => {
+      this.wires.delete(c);
+      this.choker.fill();
+    });
+    if (incoming) this.wireListener?.(c);
+    return c;
   }
 
   close(): Promise<void> {
+    this.choker.stop();
+    for (const c of this.wires) c.close('shutting down');
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
+      this.tcp.close(() => resolve());
+      this.http.closeAllConnections();
     });
   }
 }

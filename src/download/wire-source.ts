@@ -1,0 +1,74 @@
+/** A peer reached over the BitTorrent wire protocol: 16 KiB blocks, several requests in flight. */
+import type { PieceSource } from './source.ts';
+import type { WireConnection } from '../peer/wire/connection.ts';
+import { BLOCK_SIZE } from '../peer/wire/messages.ts';
+
+export class WireSource implements PieceSource {
+  readonly id: string;
+  readonly maxBlock = BLOCK_SIZE;
+  readonly maxInFlight = 4;
+  /** Blocks of one piece requested at once: 4 pieces x 16 blocks = 64 requests in flight. */
+  readonly blocksPerPiece = 16;
+
+  constructor(
+    private readonly conn: WireConnection,
+    readonly label: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.id = `wire:${conn.peerId.toString('hex')}`;
+  }
+
+  async connect(): Promise<void> {
+    if (this.conn.closed) throw new Error(`peer ${this.label} is closed`);
+    this.conn.interested(true);
+  }
+
+  has(piece: number): boolean {
+    return !this.conn.closed && this.conn.peerHave.has(piece);
+  }
+
+  async fetchBlock(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), this.timeoutMs);
+    const onAbort = () => timeout.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.unchoked(timeout.signal);
+      return await this.conn.request(piece, begin, length, timeout.signal);
+    } catch (e) {
+      if (timeout.signal.aborted && !signal.aborted) throw new Error(`peer ${this.label} sent nothing for ${this.timeoutMs / 1000} s`);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Wait until the peer unchokes us (or the connection ends, or `signal` fires). */
+  private unchoked(signal: AbortSignal): Promise<void> {
+    const c = this.conn;
+    if (c.closed) return Promise.reject(new Error(`peer ${this.label} is closed`));
+    if (!c.peerChoking) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error) => {
+        c.off('unchoke', onUnchoke);
+        c.off('close', onClose);
+        signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onUnchoke = () => done();
+      const onClose = () => done(new Error(`peer ${this.label} closed the connection`));
+      const onAbort = () => done(new Error('cancelled while choked'));
+      c.on('unchoke', onUnchoke);
+      c.on('close', onClose);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Stop downloading; a dropped (failing or lying) peer is disconnected, others keep our uploads. */
+  close(dropped = false): void {
+    if (dropped) this.conn.close('dropped by the downloader');
+    else this.conn.interested(false);
+  }
+}
