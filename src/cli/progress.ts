@@ -45,7 +45,7 @@ export class ProgressDisplay {
       const filled = Math.round((Number(percent) / 100) * width);
       this.out.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${line}\x1b[K`);
       this.drawn = true;
-    } else if (Date.now() - this.lastLine >= this.plainEveryMs && p.done < p.total) {
+    } else if (Date.now() - this.lastLine >= this.plainEveryMs && p.done < p.total && (p.done > 0 || p.peers > 0)) {
       this.lastLine = Date.now();
       this.out.write(`Progress: ${line}\n`);
     }

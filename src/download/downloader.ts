@@ -11,6 +11,7 @@
  * supplied one of its blocks; a source in 3 failed pieces is dropped for good.
  */
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { pieceHash, pieceSize, type Metainfo } from '../metainfo/metainfo.ts';
 import type { PieceStore } from '../storage/piece-store.ts';
 import type { Bitfield } from '../peer/bitfield.ts';
@@ -66,6 +67,13 @@ interface Fetch {
 }
 
 export class DownloadError extends Error {}
+
+/** An AbortController whose signal may have many listeners (one per block request in flight). */
+function unboundedController(): AbortController {
+  const c = new AbortController();
+  setMaxListeners(0, c.signal);
+  return c;
+}
 
 export class Downloader {
   private readonly sources = new Map<string, SourceState>();
@@ -130,7 +138,7 @@ export class Downloader {
     if (existing && !existing.dropped) return false;
     const state: SourceState = {
       source,
-      controller: new AbortController(),
+      controller: unboundedController(),
       badPieces: existing?.badPieces ?? 0,
       errors: 0,
       dropped: false,
@@ -175,7 +183,7 @@ export class Downloader {
         }
         continue;
       }
-      const fetch: Fetch = { state, controller: new AbortController() };
+      const fetch: Fetch = { state, controller: unboundedController() };
       const onAbort = () => fetch.controller.abort();
       state.controller.signal.addEventListener('abort', onAbort, { once: true });
       let fetches = this.inProgress.get(piece);

@@ -1,4 +1,5 @@
 /** A peer reached over the BitTorrent wire protocol: 16 KiB blocks, several requests in flight. */
+import { setMaxListeners } from 'node:events';
 import type { PieceSource } from './source.ts';
 import type { WireConnection } from '../peer/wire/connection.ts';
 import { BLOCK_SIZE } from '../peer/wire/messages.ts';
@@ -29,6 +30,7 @@ export class WireSource implements PieceSource {
 
   async fetchBlock(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
     const timeout = new AbortController();
+    setMaxListeners(0, timeout.signal);
     const timer = setTimeout(() => timeout.abort(), this.timeoutMs);
     const onAbort = () => timeout.abort();
     signal.addEventListener('abort', onAbort, { once: true });

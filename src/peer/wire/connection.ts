@@ -54,6 +54,7 @@ export class WireConnection extends EventEmitter {
     leftover: Buffer = Buffer.alloc(0),
   ) {
     super();
+    this.setMaxListeners(0); // every block request waiting for an unchoke listens
     const { meta } = torrent;
     this.peerHave = new Bitfield(meta.pieceCount);
     this.parser = new MessageParser({ maxMessage: Math.max(BLOCK_SIZE + 9, 1 + Math.ceil(meta.pieceCount / 8), 128 * 1024) });
