@@ -15,6 +15,7 @@ import { Bitfield } from './peer/bitfield.ts';
 import { PeerNode } from './peer/peer-node.ts';
 import { newPeerId } from './peer/peer-id.ts';
 import { Announcer } from './tracker/client.ts';
+import { DialOut } from './peer/dial-out.ts';
 import { urlHost } from './net/server-timeouts.ts';
 
 const usage = `usage: npm run seeder -- [FILE] [--host 127.0.0.1] [--port 6881] [--tracker URL]
@@ -124,7 +125,9 @@ try {
   console.log(`Info hash: ${meta.infoHashHex}`);
 
   const store = await PieceStore.openForReading(storageFiles(meta, seedDir));
-  const node = new PeerNode({ maxUploadRate });
+  const peerId = newPeerId();
+  const node = new PeerNode({ maxUploadRate, peerId });
+  const dialOut = new DialOut(node, meta.infoHashHex);
   node.share({ meta, store, have: Bitfield.full(meta.pieceCount) });
   await node.listen(port, host).catch((e: Error) => die(`cannot listen on ${host}:${port}: ${e.message}`));
 
@@ -133,13 +136,14 @@ try {
   const attempted = new Promise<void>((resolve) => (firstAttempt = resolve));
   const announcer = new Announcer(
     announceUrl,
-    { infoHash: meta.infoHash, peerId: newPeerId(), port, numwant: 0 },
+    { infoHash: meta.infoHash, peerId, port, numwant: 50 },
     () => ({ uploaded: node.counter.uploaded, downloaded: 0, left: 0 }),
     {
-      onReply: () => {
+      onReply: (reply) => {
         if (!registered) console.log('Successfully registered with tracker.');
         registered = true;
         firstAttempt();
+        dialOut.dialAll(reply.peers);
       },
       onError: (e, retry) => {
         console.log(`Tracker unreachable (${e.message}); still serving, retrying in ${retry} s`);
