@@ -5,6 +5,7 @@ import { ProgressDisplay } from './cli/progress.ts';
 import { parseMetainfo, MetainfoError, MAX_TORRENT_BYTES, type Metainfo } from './metainfo/metainfo.ts';
 import { newPeerId } from './peer/peer-id.ts';
 import { runDownload, SessionError } from './download/session.ts';
+import { trackerTiers } from './tracker/client.ts';
 
 const usage = `usage: npm run requester -- [TORRENT] [--host 127.0.0.1] [--port 6882] [--out DIR] [--wait 60]
                            [--no-seed] [--max-upload-rate RATE] [--request-timeout 20]
@@ -64,14 +65,14 @@ const meta = positionals[0] !== undefined
 closeInput();
 console.log(`Retrieved info_hash: ${meta.infoHashHex}`);
 
-const announceUrl = meta.announce ?? meta.announceList[0]?.[0];
-if (!announceUrl) die('the torrent names no tracker');
+const trackers = trackerTiers(meta.announce, meta.announceList);
+if (trackers.length === 0 && meta.urlList.length === 0) die('the torrent names no http tracker and no web seed');
 
 const display = new ProgressDisplay();
 try {
   await runDownload({
     meta,
-    announceUrl,
+    trackers,
     outDir,
     host,
     port,

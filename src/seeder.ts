@@ -27,7 +27,10 @@ const usage = `usage: npm run seeder -- [FILE] [--host 127.0.0.1] [--port 6881] 
   --piece-length   power of two from 16K to 128M (default: about 1,000-2,000 pieces)
   --dir            the seeder's folder (default peer_<port>)
   --requester-dir  where the .torrent is copied for the requester (default peer_6882)
-  --max-upload-rate  cap on upload, bytes per second (e.g. 10M, 512K)`;
+  --max-upload-rate  cap on upload, bytes per second (e.g. 10M, 512K)
+  --public-url     base URL at which others reach this seeder, for the torrent's web seed
+                   (url-list, BEP 19); default http://<host>:<port>
+  --no-web-seed    write no url-list into the torrent`;
 
 const { values, positionals } = parseFlags(
   {
@@ -38,6 +41,8 @@ const { values, positionals } = parseFlags(
     dir: { type: 'string' },
     'requester-dir': { type: 'string' },
     'max-upload-rate': { type: 'string' },
+    'public-url': { type: 'string' },
+    'no-web-seed': { type: 'boolean' },
   },
   usage,
 );
@@ -48,6 +53,12 @@ if (!/^https?:\/\/[^/]+/i.test(announceUrl)) die('--tracker must be an http:// a
 const seedDir = (values['dir'] as string | undefined) ?? `peer_${port}`;
 const requesterDir = (values['requester-dir'] as string | undefined) ?? 'peer_6882';
 const maxUploadRate = parseRateFlag(values['max-upload-rate'], 'max-upload-rate');
+// Where others reach our web seed. A wildcard bind address names no host, so it needs --public-url.
+const wildcard = host === '0.0.0.0' || host === '::';
+let publicUrl = (values['public-url'] as string | undefined) ?? (wildcard ? undefined : `http://${urlHost(host)}:${port}`);
+if (publicUrl !== undefined && !/^https?:\/\/[^/]+/i.test(publicUrl)) die('--public-url must be an http:// URL', 2);
+if (values['no-web-seed']) publicUrl = undefined;
+publicUrl = publicUrl?.replace(/\/+$/, '');
 let pieceLength: number | undefined;
 if (values['piece-length'] !== undefined) {
   const n = parseByteSize(String(values['piece-length']));
@@ -113,7 +124,11 @@ try {
   const dataPath = path.join(seedDir, name);
   await copyInto(file, dataPath);
 
-  const torrent = await makeTorrent(dataPath, name, { announce: announceUrl, pieceLength });
+  const torrent = await makeTorrent(dataPath, name, {
+    announce: announceUrl,
+    pieceLength,
+    urlList: publicUrl ? (hash) => [`${publicUrl}/webseed/${hash}/`] : undefined,
+  });
   const torrentName = `${name}.torrent`;
   await writeFile(torrentName, torrent);
   console.log(`.torrent file created: ${torrentName}`);

@@ -17,6 +17,7 @@ import { Announcer, type TrackerPeer } from '../tracker/client.ts';
 import { Downloader, DEFAULT_DOWNLOADER_OPTIONS } from './downloader.ts';
 import { HttpPeerSource } from './http-source.ts';
 import { WireSource } from './wire-source.ts';
+import { WebSeedSource } from './webseed-source.ts';
 import type { WireConnection } from '../peer/wire/connection.ts';
 import { isOurPeerId } from '../peer/peer-id.ts';
 
@@ -31,7 +32,8 @@ export interface ProgressSnapshot {
 
 export interface SessionOptions {
   meta: Metainfo;
-  announceUrl: string;
+  /** BEP 12 tiers of http(s) trackers (may be empty when web seeds are the only source). */
+  trackers: string[][];
   outDir: string;
   host: string;
   port: number;
@@ -204,7 +206,7 @@ export async function runDownload(o: SessionOptions): Promise<string> {
   });
 
   const announcer = new Announcer(
-    o.announceUrl,
+    o.trackers,
     { infoHash: meta.infoHash, peerId: o.peerId, port: o.port, numwant: 50 },
     () => ({ uploaded: node.counter.uploaded, downloaded: downloader.downloadedBytes, left: downloader.bytesLeft }),
     {
@@ -234,7 +236,7 @@ export async function runDownload(o: SessionOptions): Promise<string> {
       backoff = 1;
       return;
     }
-    if (Date.now() < nextAsk) return;
+    if (Date.now() < nextAsk || o.trackers.length === 0) return;
     announcer.refresh();
     backoff = Math.min(backoff * 2, 15);
     nextAsk = Date.now() + backoff * 1000;
@@ -255,7 +257,14 @@ export async function runDownload(o: SessionOptions): Promise<string> {
   const interrupted = untilSignal();
   void interrupted.promise.then(() => downloader.abort(new SessionError('interrupted; run again with the same torrent to resume')));
 
-  announcer.start();
+  // Web seeds (BEP 19) are sources from the start, beside whatever peers the tracker lists.
+  for (const url of meta.urlList.filter((u) => /^https?:\/\//i.test(u))) {
+    if (downloader.addSource(new WebSeedSource(url, meta, o.requestTimeoutSeconds * 1000))) {
+      sawPeers = true;
+      log(`Downloading ${meta.name} from web seed ${url}`);
+    }
+  }
+  if (o.trackers.length) announcer.start();
   try {
     await downloader.run();
     await store.sync();

@@ -128,6 +128,16 @@ export interface TorrentSpec {
   creationDate?: number;
 }
 
+function infoDict(t: TorrentSpec) {
+  return {
+    files: t.files?.map((f) => ({ length: f.length, path: f.path })),
+    length: t.files ? undefined : t.length,
+    name: t.name,
+    'piece length': t.pieceLength,
+    pieces: t.pieces,
+  };
+}
+
 /** Encode a metainfo. Keys outside `info` do not change the info_hash. */
 export function encodeTorrent(t: TorrentSpec): Buffer {
   return encode({
@@ -135,13 +145,7 @@ export function encodeTorrent(t: TorrentSpec): Buffer {
     'created by': t.createdBy,
     'creation date': t.creationDate,
     'url-list': t.urlList && t.urlList.length ? t.urlList : undefined,
-    info: {
-      files: t.files?.map((f) => ({ length: f.length, path: f.path })),
-      length: t.files ? undefined : t.length,
-      name: t.name,
-      'piece length': t.pieceLength,
-      pieces: t.pieces,
-    },
+    info: infoDict(t),
   });
 }
 
@@ -156,7 +160,11 @@ export function encodeSingleFileTorrent(t: SingleFileTorrent): Buffer {
  * Hash a file or a folder and build its `.torrent` bytes: single-file for a file, multi-file
  * (BEP 3 `files`) for a folder.
  */
-export async function makeTorrent(path: string, name: string, opts: { announce: string; pieceLength?: number; urlList?: string[] }): Promise<Buffer> {
+export async function makeTorrent(
+  path: string,
+  name: string,
+  opts: { announce: string; pieceLength?: number; urlList?: string[] | ((infoHashHex: string) => string[]) },
+): Promise<Buffer> {
   const st = await stat(path);
   const files = st.isDirectory() ? await listTree(path) : [{ path: [], absPath: path, length: st.size }];
   const total = files.reduce((s, f) => s + f.length, 0);
@@ -165,17 +173,20 @@ export async function makeTorrent(path: string, name: string, opts: { announce: 
   for (const f of files) {
     if ((await h.addFile(f.absPath)) !== f.length) throw new Error(`${f.absPath} changed while it was being hashed`);
   }
-  return encodeTorrent({
+  const spec: TorrentSpec = {
     announce: opts.announce,
     name,
     pieceLength,
     pieces: h.digest(),
     length: st.isDirectory() ? undefined : total,
     files: st.isDirectory() ? files.map((f) => ({ length: f.length, path: f.path })) : undefined,
-    urlList: opts.urlList,
     createdBy: 'p2p-bittorrent 0.1.0',
     creationDate: Math.floor(Date.now() / 1000),
-  });
+  };
+  // A web seed URL may name the torrent by its info_hash, known once `info` is encoded.
+  const infoHashHex = createHash('sha1').update(encode(infoDict(spec))).digest('hex');
+  spec.urlList = typeof opts.urlList === 'function' ? opts.urlList(infoHashHex) : opts.urlList;
+  return encodeTorrent(spec);
 }
 
 /** Hash `path` and build its single-file `.torrent` bytes. */

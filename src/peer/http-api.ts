@@ -3,6 +3,7 @@
  *   GET|HEAD /file/<info_hash hex>            the whole content (single-file torrents), with Range
  *   GET|HEAD /piece/<info_hash hex>/<index>   one verified piece, with Range inside the piece
  *   GET      /bitfield/<info_hash hex>        which pieces are held (BEP 3 bitfield bytes)
+ *   GET|HEAD /webseed/<info_hash hex>/<name>[/<path>...]   BEP 19 web seed, with Range
  *   GET      /stats                           counters as JSON
  * Bytes come only from a torrent's piece store, by offset: no URL part ever becomes a file path.
  */
@@ -131,6 +132,21 @@ export function createPeerApp(ctx: PeerApiContext): express.Express {
     if (index >= t.meta.pieceCount) return plain(res, 404, `no piece ${index}: the torrent has ${t.meta.pieceCount}`);
     if (!t.have.has(index)) return plain(res, 404, `piece ${index} is not held by this peer`);
     sendBytes(req, res, t, index * t.meta.pieceLength, pieceSize(t.meta, index), ctx);
+  });
+
+  // BEP 19 web seed: the url-list we write is `<public url>/webseed/<info_hash>/`, to which
+  // clients append the name (single file) or name/path... (multi-file).
+  app.get('/webseed/:hash/*path', (req, res) => {
+    const t = lookup(req, res);
+    if (!t) return;
+    if (!t.have.complete) return plain(res, 404, 'this peer does not hold the whole torrent yet');
+    const parts = (req.params as unknown as { path: string[] }).path;
+    const { meta } = t;
+    if (parts[0] !== meta.name) return plain(res, 404, 'no such file in this torrent');
+    const rest = parts.slice(1).join('/');
+    const file = meta.multiFile ? meta.files.find((f) => !f.pad && f.path.join('/') === rest) : parts.length === 1 ? meta.files[0] : undefined;
+    if (!file) return plain(res, 404, 'no such file in this torrent');
+    sendBytes(req, res, t, file.offset, file.length, ctx);
   });
 
   app.get('/bitfield/:hash', (req, res) => {

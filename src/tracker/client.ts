@@ -120,6 +120,47 @@ export async function announce(announceUrl: string, p: AnnounceParams, timeoutMs
   return parseTrackerReply(res.body);
 }
 
+/**
+ * The trackers of a torrent as BEP 12 tiers: `announce-list` when present (each tier shuffled
+ * once), else `announce`. Only http(s) trackers are used for now (udp:// is skipped).
+ */
+export function trackerTiers(announce: string | undefined, announceList: string[][]): string[][] {
+  const usable = (u: string) => /^https?:\/\//i.test(u);
+  const tiers = announceList.length ? announceList : announce ? [[announce]] : [];
+  return tiers
+    .map((tier) => shuffle(tier.filter(usable)))
+    .filter((tier) => tier.length > 0);
+}
+
+function shuffle<T>(a: T[]): T[] {
+  const out = [...a];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/**
+ * Announce through the tiers in order, each tier's trackers in order, until one answers; the
+ * one that answered moves to the front of its tier (BEP 12). Throws the last error if none did.
+ */
+export async function announceToTiers(tiers: string[][], p: AnnounceParams, timeoutMs?: number): Promise<TrackerReply> {
+  let last: Error = new Error('no http tracker to announce to');
+  for (const tier of tiers) {
+    for (let i = 0; i < tier.length; i++) {
+      try {
+        const reply = await announce(tier[i]!, p, timeoutMs);
+        if (i > 0) tier.unshift(...tier.splice(i, 1));
+        return reply;
+      } catch (e) {
+        last = e as Error;
+      }
+    }
+  }
+  throw last;
+}
+
 export interface AnnouncerEvents {
   /** Every successful answer. */
   onReply?(reply: TrackerReply, event: AnnounceEvent): void;
@@ -139,12 +180,16 @@ export class Announcer {
   private interval = 1800;
   private inFlight: Promise<void> | undefined;
 
+  private readonly tiers: string[][];
+
   constructor(
-    private readonly announceUrl: string,
+    trackers: string | string[][],
     private readonly base: Pick<AnnounceParams, 'infoHash' | 'peerId' | 'port' | 'numwant'>,
     private readonly progress: () => { uploaded: number; downloaded: number; left: number },
     private readonly events: AnnouncerEvents = {},
-  ) {}
+  ) {
+    this.tiers = typeof trackers === 'string' ? [[trackers]] : trackers;
+  }
 
   start(): void {
     void this.run(this.started ? 'none' : 'started');
@@ -166,7 +211,7 @@ export class Announcer {
     clearTimeout(this.timer);
     if (!this.started) return;
     try {
-      await announce(this.announceUrl, { ...this.base, ...this.progress(), event: 'stopped' }, 3000);
+      await announceToTiers(this.tiers, { ...this.base, ...this.progress(), event: 'stopped' }, 3000);
     } catch {
       // The tracker will expire us anyway.
     }
@@ -185,7 +230,7 @@ export class Announcer {
     if (this.stopped) return;
     let delay: number;
     try {
-      const reply = await announce(this.announceUrl, { ...this.base, ...this.progress(), event });
+      const reply = await announceToTiers(this.tiers, { ...this.base, ...this.progress(), event });
       if (event === 'started') this.started = true;
       this.interval = reply.interval;
       this.backoff = 1;
