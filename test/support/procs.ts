@@ -36,8 +36,18 @@ process.on('exit', () => {
  * Run `src/<entry>.ts` with node + tsx directly (no npm, no tsx CLI wrapper), so the pid is the
  * program itself (its /proc/<pid>/status is the program's memory).
  */
-export function runCli(entry: 'tracker' | 'seeder' | 'requester' | 'demo', args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Proc {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, path.join(ROOT, 'src', `${entry}.ts`), ...args], {
+export function runCli(entry: 'tracker' | 'seeder' | 'requester' | 'demo', args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; netns?: string }): Proc {
+  const argv = [process.execPath, '--import', TSX_LOADER, path.join(ROOT, 'src', `${entry}.ts`), ...args];
+  return runProgram(entry, opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv, opts);
+}
+
+/**
+ * Run any program (e.g. a real BitTorrent client). `ip netns exec` execs the program in place,
+ * so a netns run keeps the program's own pid.
+ */
+export function runProgram(label: string, argv: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Proc {
+  const entry = label;
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env, NODE_OPTIONS: '' },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -118,9 +128,9 @@ export async function tempDir(prefix = 'p2p-test-'): Promise<{ dir: string; remo
 }
 
 /** Start a tracker on a free port; resolves once it prints its Running line. */
-export async function startTracker(cwd: string, extra: string[] = []): Promise<{ proc: Proc; port: number; announce: string }> {
+export async function startTracker(cwd: string, extra: string[] = [], netns?: string): Promise<{ proc: Proc; port: number; announce: string }> {
   const port = await freePort();
-  const proc = runCli('tracker', ['--port', String(port), ...extra], { cwd });
+  const proc = runCli('tracker', ['--port', String(port), ...extra], { cwd, netns });
   await proc.waitFor(/\* Running on http:\/\/127\.0\.0\.1:\d+/);
   return { proc, port, announce: `http://127.0.0.1:${port}/announce` };
 }
