@@ -166,10 +166,7 @@ try {
       },
     },
   );
-  announcer.start();
-  await attempted;
-  console.log(`* Running on http://${urlHost(host)}:${port}`);
-
+  // Handlers before any output that a script may react to with a SIGTERM.
   const shutdown = async () => {
     await announcer.stop();
     await node.close();
@@ -178,6 +175,9 @@ try {
   };
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
+  announcer.start();
+  await attempted;
+  console.log(`* Running on http://${urlHost(host)}:${port}`);
 } catch (e) {
   die((e as Error).message);
 }

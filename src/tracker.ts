@@ -22,8 +22,8 @@ try {
 } catch (e) {
   die(`cannot listen on ${host}:${port}: ${(e as Error).message}`);
 }
-console.log(`* Running on http://${urlHost(host)}:${port}`);
-
 const shutdown = () => void tracker.stop().then(() => process.exit(0));
 process.once('SIGINT', shutdown);
 process.once('SIGTERM', shutdown);
+// Printed after the handlers, so a SIGTERM sent on seeing this line exits cleanly.
+console.log(`* Running on http://${urlHost(host)}:${port}`);

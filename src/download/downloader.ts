@@ -34,7 +34,7 @@ export interface DownloaderOptions {
 }
 
 export const DEFAULT_DOWNLOADER_OPTIONS: DownloaderOptions = {
-  budgetBytes: 64 * 1024 * 1024,
+  budgetBytes: 32 * 1024 * 1024,
   maxPieceFailures: 5,
   maxBadPiecesPerSource: 3,
   maxConsecutiveErrors: 3,
@@ -240,7 +240,8 @@ export class Downloader {
   private async fetchPiece(fetch: Fetch, piece: number, size: number): Promise<void> {
     const { state } = fetch;
     const { source } = state;
-    const buf = Buffer.allocUnsafe(size);
+    // A piece fetched in one block is used as it came (no second copy of it in memory).
+    let buf: Buffer = size <= source.maxBlock ? Buffer.alloc(0) : Buffer.allocUnsafe(size);
     const suppliers = new Set<SourceState>();
     // Blocks of the piece, requested `blocksPerPiece` at a time (pipelining for the wire protocol).
     const blocks: Array<{ begin: number; length: number }> = [];
@@ -251,7 +252,8 @@ export class Downloader {
         const { begin, length } = blocks[next++]!;
         const block = await source.fetchBlock(piece, begin, length, fetch.controller.signal);
         if (block.length !== length) throw new Error(`sent ${block.length} bytes for a ${length}-byte block`);
-        block.copy(buf, begin);
+        if (length === size) buf = block;
+        else block.copy(buf, begin);
         suppliers.add(state);
         if (this.isDone(piece)) throw new Error('piece already done'); // another source won (endgame)
       }

@@ -60,8 +60,9 @@ async function exists(p: string): Promise<boolean> {
     await stat(p);
     return true;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false; // creating it will say what is wrong
+    throw new SessionError(`cannot use ${p}: ${(e as Error).message}`);
   }
 }
 
@@ -148,7 +149,8 @@ export async function runDownload(o: SessionOptions): Promise<string> {
   }
 
   let lastTrackerError: string | undefined;
-  let sawPeers = false;
+  let sawPeers = false; // any source at all: tracker peers or web seeds
+  let sawTrackerPeers = false;
   const downloader = new Downloader(meta, store, have, { ...DEFAULT_DOWNLOADER_OPTIONS, stallTimeoutMs: o.waitSeconds * 1000 }, {
     onPiece: (i) => {
       recorder.pieceWritten(i);
@@ -212,17 +214,19 @@ export async function runDownload(o: SessionOptions): Promise<string> {
     {
       onReply: (reply) => {
         lastTrackerError = undefined;
+        queueMicrotask(startWebSeeds);
         if (have.complete) return;
         if (reply.peers.length === 0) {
-          if (!sawPeers) log('No seeders yet; asking the tracker again shortly');
+          if (!sawTrackerPeers) log('No seeders yet; asking the tracker again shortly');
           return;
         }
-        if (!sawPeers) log(`Found ${reply.peers.length} seeder(s), starting download...`);
-        sawPeers = true;
+        if (!sawTrackerPeers) log(`Found ${reply.peers.length} seeder(s), starting download...`);
+        sawPeers = sawTrackerPeers = true;
         for (const p of reply.peers) addPeer(p);
       },
       onError: (e, retry) => {
         lastTrackerError = e.message;
+        startWebSeeds();
         log(`Tracker unreachable (${e.message}); retrying in ${retry} s`);
       },
     },
@@ -257,13 +261,20 @@ export async function runDownload(o: SessionOptions): Promise<string> {
   const interrupted = untilSignal();
   void interrupted.promise.then(() => downloader.abort(new SessionError('interrupted; run again with the same torrent to resume')));
 
-  // Web seeds (BEP 19) are sources from the start, beside whatever peers the tracker lists.
-  for (const url of meta.urlList.filter((u) => /^https?:\/\//i.test(u))) {
-    if (downloader.addSource(new WebSeedSource(url, meta, o.requestTimeoutSeconds * 1000))) {
-      sawPeers = true;
-      log(`Downloading ${meta.name} from web seed ${url}`);
+  // Web seeds (BEP 19) join once the tracker has answered (or failed), so that peers are found
+  // and reported first; without a tracker they start at once.
+  let webSeedsStarted = false;
+  const startWebSeeds = () => {
+    if (webSeedsStarted || have.complete) return;
+    webSeedsStarted = true;
+    for (const url of meta.urlList.filter((u) => /^https?:\/\//i.test(u))) {
+      if (downloader.addSource(new WebSeedSource(url, meta, o.requestTimeoutSeconds * 1000))) {
+        sawPeers = true;
+        log(`Downloading ${meta.name} from web seed ${url}`);
+      }
     }
-  }
+  };
+  if (o.trackers.length === 0) startWebSeeds();
   if (o.trackers.length) announcer.start();
   try {
     await downloader.run();
