@@ -7,7 +7,8 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
 const children: ChildProcess[] = [];
 
 interface Step {
@@ -18,7 +19,8 @@ interface Step {
 
 /** Start `src/<name>.ts`, echo its lines with a label, optionally answer its prompt. */
 function start(name: string, answer?: string): Step {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(root, 'src', `${name}.ts`)], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  // The compiled programs beside this one (dist/), as `npm run <name>` would run them.
+  const child = spawn(process.execPath, [path.join(here, `${name}.js`)], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
   children.push(child);
   let seen = '';
   let partial = '';

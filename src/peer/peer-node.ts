@@ -130,6 +130,7 @@ export class PeerNode {
       this.wires.delete(c);
       this.choker.fill();
     });
+    c.start(); // our bitfield goes first, before anything the owner sends
     if (incoming) this.wireListener?.(c);
     return c;
   }

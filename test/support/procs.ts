@@ -3,7 +3,8 @@
  * and clean up every process a test started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readdirSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -11,8 +12,25 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** tsx's loader by absolute URL: `--import tsx` would be resolved from the child's cwd. */
-export const TSX_LOADER = import.meta.resolve('tsx');
+
+/** Newest modification time of any file under `dir` (0 if it does not exist). */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  try {
+    for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+      if (e.isFile()) newest = Math.max(newest, statSync(path.join(e.parentPath ?? e.path, e.name)).mtimeMs);
+    }
+  } catch {
+    return 0;
+  }
+  return newest;
+}
+
+// The tests run the compiled programs. `npm test` builds them first; a test file run on its own
+// (node --test test/x.test.ts) rebuilds them here when src/ is newer than dist/.
+if (newestMtime(path.join(ROOT, 'src')) > newestMtime(path.join(ROOT, 'dist'))) {
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+}
 
 export interface Proc {
   child: ChildProcess;
@@ -33,11 +51,12 @@ process.on('exit', () => {
 });
 
 /**
- * Run `src/<entry>.ts` with node + tsx directly (no npm, no tsx CLI wrapper), so the pid is the
- * program itself (its /proc/<pid>/status is the program's memory).
+ * Run the compiled program `dist/<entry>.js` (what `npm run <entry>` runs; `npm test` builds it
+ * first) with node directly, so the pid is the program itself (its /proc/<pid>/status is the
+ * program's memory).
  */
 export function runCli(entry: 'tracker' | 'seeder' | 'requester' | 'demo', args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; netns?: string }): Proc {
-  const argv = [process.execPath, '--import', TSX_LOADER, path.join(ROOT, 'src', `${entry}.ts`), ...args];
+  const argv = [process.execPath, path.join(ROOT, 'dist', `${entry}.js`), ...args];
   return runProgram(entry, opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv, opts);
 }
 

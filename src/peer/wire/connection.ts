@@ -51,7 +51,7 @@ export class WireConnection extends EventEmitter {
     readonly torrent: SharedTorrent,
     readonly peerId: Buffer,
     private readonly ctx: WireContext,
-    leftover: Buffer = Buffer.alloc(0),
+    private leftover: Buffer = Buffer.alloc(0),
   ) {
     super();
     this.setMaxListeners(0); // every block request waiting for an unchoke listens
@@ -65,9 +65,18 @@ export class WireConnection extends EventEmitter {
     socket.on('close', () => this.close('connection closed'));
     this.keepAlive = setInterval(() => this.send({ type: 'keep-alive' }), KEEPALIVE_MS);
     this.keepAlive.unref();
-    if (torrent.have.count > 0) this.send({ type: 'bitfield', bits: Buffer.from(torrent.have.bytes) });
-    if (leftover.length) this.onData(leftover);
-    socket.resume();
+  }
+
+  /**
+   * Send our bitfield and start reading. Separate from the constructor so that the owner's
+   * listeners are in place before the first message (which may have come with the handshake).
+   */
+  start(): void {
+    if (this.torrent.have.count > 0) this.send({ type: 'bitfield', bits: Buffer.from(this.torrent.have.bytes) });
+    const first = this.leftover;
+    this.leftover = Buffer.alloc(0);
+    if (first.length) this.onData(first);
+    this.socket.resume();
   }
 
   get remote(): string {
