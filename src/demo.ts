@@ -1,6 +1,7 @@
 /**
  * `npm run demo`: the report's three steps as real processes on `example.txt` — tracker, seeder,
- * requester — with their console lines, then a byte-for-byte check of the download.
+ * requester — with their console lines, then a second requester that downloads from both the
+ * seeder and the first requester (which seeds once it has the file), and a byte-for-byte check.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
@@ -17,10 +18,10 @@ interface Step {
   waitFor(re: RegExp, timeoutMs?: number): Promise<void>;
 }
 
-/** Start `src/<name>.ts`, echo its lines with a label, optionally answer its prompt. */
-function start(name: string, answer?: string): Step {
+/** Start the program `name`, echo its lines with a label, optionally answer its prompt. */
+function start(name: string, answer?: string, args: string[] = [], label = name): Step {
   // The compiled programs beside this one (dist/), as `npm run <name>` would run them.
-  const child = spawn(process.execPath, [path.join(here, `${name}.js`)], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(here, `${name}.js`), ...args], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
   children.push(child);
   let seen = '';
   let partial = '';
@@ -31,7 +32,7 @@ function start(name: string, answer?: string): Step {
     // Print whole lines only, so a prompt and its echoed answer stay on one line.
     const lines = (partial + text).split('\n');
     partial = lines.pop()!;
-    for (const line of lines) if (line.trim()) process.stdout.write(`[${name}] ${line}\n`);
+    for (const line of lines) if (line.trim()) process.stdout.write(`[${label}] ${line}\n`);
     for (const w of waiters) w();
   };
   child.stdout!.on('data', onData);
@@ -39,7 +40,7 @@ function start(name: string, answer?: string): Step {
   if (answer !== undefined) child.stdin!.write(answer + '\n');
   const exited = new Promise<number | null>((resolve) =>
     child.on('close', (code) => {
-      if (partial.trim()) process.stdout.write(`[${name}] ${partial}\n`);
+      if (partial.trim()) process.stdout.write(`[${label}] ${partial}\n`);
       resolve(code);
     }),
   );
@@ -74,9 +75,10 @@ process.on('SIGINT', () => {
 });
 
 try {
-  // A fresh download every time: remove what an earlier demo left in the requester's folder.
-  await rm(path.join(root, 'peer_6882', 'example.txt'), { force: true });
-  await rm(path.join(root, 'peer_6882', 'example.txt.part'), { force: true });
+  // A fresh download every time: remove what an earlier demo left in the requesters' folders.
+  for (const dir of ['peer_6882', 'peer_6883']) {
+    for (const f of ['example.txt', 'example.txt.part', 'example.txt.part.state']) await rm(path.join(root, dir, f), { force: true });
+  }
 
   console.log('Step 1: start the tracker');
   const tracker = start('tracker');
@@ -88,15 +90,21 @@ try {
 
   console.log('Step 3: start the requester (answering its prompt with peer_6882/example.txt.torrent)');
   const requester = start('requester', 'peer_6882/example.txt.torrent');
-  const code = await requester.exited;
-  if (code !== 0) throw new Error(`the requester exited with status ${code}`);
+  await requester.waitFor(/Seeding example\.txt/);
 
-  const [original, downloaded] = await Promise.all([readFile(path.join(root, 'example.txt')), readFile(path.join(root, 'peer_6882', 'example.txt'))]);
-  if (!original.equals(downloaded)) throw new Error('peer_6882/example.txt differs from example.txt');
-  console.log(`Demo OK: peer_6882/example.txt is byte-identical to example.txt (${original.length} bytes)`);
+  console.log('Step 4: a second requester on port 6883 downloads from the seeder and the first requester');
+  const second = start('requester', 'peer_6882/example.txt.torrent', ['--port', '6883', '--no-seed'], 'requester 6883');
+  const code = await second.exited;
+  if (code !== 0) throw new Error(`the second requester exited with status ${code}`);
+
+  const original = await readFile(path.join(root, 'example.txt'));
+  for (const dir of ['peer_6882', 'peer_6883']) {
+    if (!original.equals(await readFile(path.join(root, dir, 'example.txt')))) throw new Error(`${dir}/example.txt differs from example.txt`);
+  }
+  console.log(`Demo OK: peer_6882/example.txt and peer_6883/example.txt are byte-identical to example.txt (${original.length} bytes)`);
 
   stopAll();
-  await Promise.all([seeder.exited, tracker.exited]);
+  await Promise.all([requester.exited, seeder.exited, tracker.exited]);
   process.exit(0);
 } catch (e) {
   console.error(`Demo failed: ${(e as Error).message}`);

@@ -15,6 +15,7 @@ const usage = `usage: npm run requester -- [TORRENT] [--host 127.0.0.1] [--port 
   --out               folder to save into (default peer_<port>)
   --wait              seconds without progress (no tracker, no seeder, no data) before giving up (default 60)
   --no-seed           exit after the download instead of seeding until Ctrl-C / SIGTERM
+  --seed              seed after the download (the default)
   --max-upload-rate   cap on upload, bytes per second (e.g. 10M, 512K)
   --request-timeout   seconds a peer may stay silent on a request before it goes to another (default 20)`;
 
@@ -79,8 +80,7 @@ try {
     peerId: newPeerId(),
     waitSeconds,
     requestTimeoutSeconds,
-    // TEMPORARY (until the e2e suite passes --no-seed): seeding after download is opt-in.
-    seed: values['seed'] === true && !values['no-seed'],
+    seed: !values['no-seed'],
     maxUploadRate,
     log: (l) => {
       display.end();

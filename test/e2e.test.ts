@@ -117,7 +117,8 @@ async function startSeeder(dir: string, fileName: string, announce: string, extr
 /** Run the requester in `dir`, answer its prompt with `torrent`, resolve with its exit code. */
 async function runRequester(dir: string, torrent: string, extra: string[] = [], timeoutMs = 60_000): Promise<{ proc: Proc; code: number | null; port: number }> {
   const port = await freePort();
-  const proc = spawnCli('requester', ['--port', String(port), ...extra], { cwd: dir });
+  // --no-seed: the report's requester exits after the download (ours seeds by default).
+  const proc = spawnCli('requester', ['--port', String(port), ...(extra.includes('--no-seed') ? [] : ['--no-seed']), ...extra], { cwd: dir });
   await proc.waitFor(/Enter the path to the \.torrent file:/);
   proc.write(`${torrent}\n`);
   let timer: NodeJS.Timeout | undefined;

@@ -56,8 +56,9 @@ interface SourceState {
   badPieces: number;
   errors: number;
   dropped: boolean;
-  /** Bytes of verified pieces this source supplied. */
+  /** Bytes and count of verified pieces this source supplied. */
   bytes: number;
+  pieces: number;
 }
 
 /** One in-flight fetch of a piece by one source. */
@@ -124,10 +125,13 @@ export class Downloader {
     return n;
   }
 
-  /** Bytes of verified pieces per source label (for reports and tests). */
-  contributions(): Map<string, number> {
-    const m = new Map<string, number>();
-    for (const s of this.sources.values()) m.set(s.source.label, (m.get(s.source.label) ?? 0) + s.bytes);
+  /** Verified pieces and bytes per source label (for reports and tests). */
+  contributions(): Map<string, { pieces: number; bytes: number }> {
+    const m = new Map<string, { pieces: number; bytes: number }>();
+    for (const s of this.sources.values()) {
+      const c = m.get(s.source.label) ?? { pieces: 0, bytes: 0 };
+      m.set(s.source.label, { pieces: c.pieces + s.pieces, bytes: c.bytes + s.bytes });
+    }
     return m;
   }
 
@@ -143,6 +147,7 @@ export class Downloader {
       errors: 0,
       dropped: false,
       bytes: existing?.bytes ?? 0,
+      pieces: existing?.pieces ?? 0,
     };
     this.sources.set(source.id, state);
     void this.startSource(state);
@@ -294,6 +299,7 @@ export class Downloader {
     this.missing -= size;
     this.downloadedBytes += size;
     state.bytes += size;
+    state.pieces++;
     this.armStallTimer();
     this.events.onPiece?.(piece, state.source);
     if (this.missing === 0) this.finish();

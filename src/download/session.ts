@@ -52,6 +52,8 @@ export interface SessionOptions {
   onDownloaded?(): void;
 }
 
+const WEB_SEED_DELAY_MS = 3000;
+
 /** A failure to report to the user in one line. */
 export class SessionError extends Error {}
 
@@ -214,7 +216,8 @@ export async function runDownload(o: SessionOptions): Promise<string> {
     {
       onReply: (reply) => {
         lastTrackerError = undefined;
-        queueMicrotask(startWebSeeds);
+        if (reply.peers.length === 0) startWebSeeds();
+        else setTimeout(startWebSeeds, WEB_SEED_DELAY_MS).unref();
         if (have.complete) return;
         if (reply.peers.length === 0) {
           if (!sawTrackerPeers) log('No seeders yet; asking the tracker again shortly');
@@ -261,8 +264,9 @@ export async function runDownload(o: SessionOptions): Promise<string> {
   const interrupted = untilSignal();
   void interrupted.promise.then(() => downloader.abort(new SessionError('interrupted; run again with the same torrent to resume')));
 
-  // Web seeds (BEP 19) join once the tracker has answered (or failed), so that peers are found
-  // and reported first; without a tracker they start at once.
+  // Web seeds (BEP 19) cost their origin server bandwidth that peers give for free: they join at
+  // once when there is no tracker or it fails or lists nobody, and after a few seconds (if the
+  // download is not done by then) when it lists peers.
   let webSeedsStarted = false;
   const startWebSeeds = () => {
     if (webSeedsStarted || have.complete) return;
@@ -304,6 +308,8 @@ export async function runDownload(o: SessionOptions): Promise<string> {
   }
   o.onDownloaded?.();
   log(`File downloaded: ${meta.name}, saved to: ${shownPath}`);
+  const got = [...downloader.contributions()].filter(([, c]) => c.pieces > 0);
+  if (got.length) log(`Pieces received: ${got.map(([label, c]) => `${c.pieces} from ${label}`).join(', ')}`);
   await announcer.completed();
 
   if (o.seed) {
