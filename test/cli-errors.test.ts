@@ -204,7 +204,6 @@ describe('requester refuses', { concurrency: 3 }, () => {
 
   test(
     'an output folder that cannot be written (a file stands where it should be)',
-    { todo: 'BUG: requester crashes with a stack trace (uncaught ENOTDIR from stat of <out>/<name> in runDownload\'s exists()) instead of one Error line' },
     async (t) => {
       const sub = path.join(dir, 'blocked-case');
       await mkdir(sub);

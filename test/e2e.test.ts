@@ -186,8 +186,8 @@ async function roundTrip(
     want = await data(src);
   }
 
-  // The spec's flow is tracker -> seeder; the seeder's default url-list web seed (BEP 19) lets
-  // the requester skip the tracker's peer, and its transcript then differs (see the todo test).
+  // The spec's flow is tracker -> seeder. By default the main cases run without the seeder's
+  // url-list web seed (BEP 19); the web-seed cases check the transcript holds with it too.
   const webSeed = opts.webSeed ?? false;
   const strict = opts.strictTranscript ?? !webSeed;
   const seeder = await startSeeder(dir, name, tracker.announce, webSeed ? seederExtra : ['--no-web-seed', ...seederExtra]);
@@ -270,11 +270,6 @@ describe('seeder defaults (its torrent lists a web seed)', { concurrency: true }
 
   test(
     'requester prints the spec\'s lines',
-    {
-      todo:
-        'BUG: when the torrent lists a web seed the requester never prints "Found 1 seeder(s), starting download..." ' +
-        '(the web seed sets sawPeers first) and, if the web seed finishes first, no "Downloading <name> from Seeder ..." either',
-    },
     async () => {
       await roundTrip('seeded.bin', randomBytes(100_000), ['--piece-length', '16K'], { webSeed: true, strictTranscript: true });
     },
@@ -409,7 +404,6 @@ describe('SIGTERM right after the ready line', { concurrency: true }, () => {
 
   test(
     'seeder: exits 0 every time',
-    { todo: 'BUG: seeder prints "* Running on" before process.once(\'SIGTERM\'), so an immediate SIGTERM kills it (signal, not exit 0)' },
     async () => {
       const dir = await workDir();
       await writeFile(path.join(dir, 'quick.bin'), randomBytes(1000));
@@ -428,7 +422,6 @@ describe('SIGTERM right after the ready line', { concurrency: true }, () => {
 
   test(
     'tracker: exits 0 every time',
-    { todo: 'BUG: tracker prints "* Running on" before process.once(\'SIGTERM\'), so an immediate SIGTERM kills it (signal, not exit 0)' },
     async () => {
       const dir = await workDir();
       const results = await Promise.all(

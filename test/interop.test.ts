@@ -48,11 +48,7 @@ async function startSeeder(dir: string, file: string, announce: string, pieceLen
   return { proc, port, infoHash: m[1]! };
 }
 
-/**
- * Stop a seeder. Its exit status is checked in e2e.test.ts, not here: a SIGTERM that follows its
- * `* Running on` line closely can kill it outright (the handler is installed after the line; see
- * the todo test in e2e.test.ts).
- */
+/** Stop a seeder. Its exit status is checked in e2e.test.ts, not here. */
 async function stop(p: Proc): Promise<void> {
   p.kill('SIGTERM');
   await p.exited;

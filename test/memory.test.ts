@@ -199,9 +199,6 @@ describe('1 GiB from seeder to requester', { skip: process.platform !== 'linux' 
     `requester peak VmHWM < ${LIMIT_MIB} MiB`,
     {
       timeout: 240_000,
-      todo:
-        'BUG: requester peak RSS is 141-155 MiB on a 1 GiB download (over 150 MiB in about half the runs): ' +
-        'the downloader holds up to 64 MiB of unverified pieces (DEFAULT_DOWNLOADER_OPTIONS.budgetBytes) on top of a ~85-90 MiB node+tsx baseline',
     },
     async (t) => {
       const r = await transfer();

@@ -310,7 +310,6 @@ test('the node starts healthy', async () => {
 
 test(
   'a silent client or one stuck mid-handshake does not hold up PeerNode.close()',
-  { todo: 'BUG: PeerNode.close() only destroys wire and HTTP connections; a socket still in the first-byte sniff (src/peer/peer-node.ts:94, 15 s) or in the handshake read (src/peer/wire/handshake.ts:32, 10 s) keeps tcp.close() (src/peer/peer-node.ts:142) from finishing, so a SIGTERM-ed seeder (src/seeder.ts:172) takes up to 15 s to exit' },
   async () => {
     const node = new PeerNode();
     node.share({ meta: seed.meta, store: seed.store, have: Bitfield.full(seed.meta.pieceCount) });

@@ -635,7 +635,6 @@ test('two PeerNodes: a WireSource feeds a Downloader to the exact bytes; the see
 
 test(
   'two PeerNodes: a choke mid-download then an unchoke (BEP 3 tit-for-tat) does not make the leecher drop the seeder',
-  { todo: 'BUG: a single choke fails every pending request; each piece in flight counts one consecutive error, so >= 3 pieces in flight (maxInFlight 4) drop the source and close the connection (src/download/downloader.ts:277, counting the rejections of src/peer/wire/connection.ts:192)' },
   async () => {
     const l = await makeLeech();
     try {

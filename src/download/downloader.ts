@@ -15,7 +15,7 @@ import { setMaxListeners } from 'node:events';
 import { pieceHash, pieceSize, type Metainfo } from '../metainfo/metainfo.ts';
 import type { PieceStore } from '../storage/piece-store.ts';
 import type { Bitfield } from '../peer/bitfield.ts';
-import type { PieceSource } from './source.ts';
+import { SourceBusyError, type PieceSource } from './source.ts';
 import { ByteBudget } from './byte-budget.ts';
 
 export interface DownloaderOptions {
@@ -178,7 +178,7 @@ export class Downloader {
 
   private async worker(state: SourceState): Promise<void> {
     while (!this.finished && !state.dropped) {
-      const piece = this.pick(state);
+      const piece = state.source.ready?.() === false ? undefined : this.pick(state);
       if (piece === undefined) {
         // Nothing for this source now: wait for a change, then ask it again what it holds
         // (a peer that is itself downloading gains pieces as it goes).
@@ -273,7 +273,7 @@ export class Downloader {
       }
       state.errors = 0;
     } catch (e) {
-      if (this.finished || state.dropped || this.isDone(piece)) return;
+      if (this.finished || state.dropped || this.isDone(piece) || e instanceof SourceBusyError) return;
       if (++state.errors >= this.opts.maxConsecutiveErrors) this.drop(state, (e as Error).message, false);
       return;
     }
@@ -322,9 +322,9 @@ export class Downloader {
   }
 
   private drop(state: SourceState, reason: string, ban: boolean): void {
+    if (ban) this.banned.add(state.source.id); // even if it was already dropped for errors
     if (state.dropped) return;
     state.dropped = true;
-    if (ban) this.banned.add(state.source.id);
     state.controller.abort();
     state.source.close(true);
     this.events.onSourceDropped?.(state.source, reason, ban);

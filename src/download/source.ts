@@ -17,6 +17,8 @@ export interface PieceSource {
   /** Learn which pieces it holds (may fail: the peer is then unusable). */
   connect(signal: AbortSignal): Promise<void>;
   has(piece: number): boolean;
+  /** False while it cannot take requests (a wire peer choking us). Optional: always ready. */
+  ready?(): boolean;
   /** Ask again what it holds (a peer that is still downloading gains pieces). Optional. */
   refresh?(signal: AbortSignal): Promise<void>;
   /** Exactly `length` bytes of piece `piece` from `begin`, or a rejection. */
@@ -24,3 +26,9 @@ export interface PieceSource {
   /** Stop using it; `dropped` when it failed or lied (a connection may then be closed). */
   close(dropped?: boolean): void;
 }
+
+/**
+ * A request the source cannot serve right now through no fault of its own (a wire peer choked
+ * us): the piece goes back to the pool and the source is not counted as failing.
+ */
+export class SourceBusyError extends Error {}

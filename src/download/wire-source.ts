@@ -1,7 +1,7 @@
 /** A peer reached over the BitTorrent wire protocol: 16 KiB blocks, several requests in flight. */
 import { setMaxListeners } from 'node:events';
-import type { PieceSource } from './source.ts';
-import type { WireConnection } from '../peer/wire/connection.ts';
+import { SourceBusyError, type PieceSource } from './source.ts';
+import { ChokedError, type WireConnection } from '../peer/wire/connection.ts';
 import { BLOCK_SIZE } from '../peer/wire/messages.ts';
 
 export class WireSource implements PieceSource {
@@ -28,6 +28,11 @@ export class WireSource implements PieceSource {
     return !this.conn.closed && this.conn.peerHave.has(piece);
   }
 
+  /** Requests go out only while the peer has us unchoked. */
+  ready(): boolean {
+    return !this.conn.closed && !this.conn.peerChoking;
+  }
+
   async fetchBlock(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
     const timeout = new AbortController();
     setMaxListeners(0, timeout.signal);
@@ -35,37 +40,15 @@ export class WireSource implements PieceSource {
     const onAbort = () => timeout.abort();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      await this.unchoked(timeout.signal);
       return await this.conn.request(piece, begin, length, timeout.signal);
     } catch (e) {
+      if (e instanceof ChokedError) throw new SourceBusyError(e.message);
       if (timeout.signal.aborted && !signal.aborted) throw new Error(`peer ${this.label} sent nothing for ${this.timeoutMs / 1000} s`);
       throw e;
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
     }
-  }
-
-  /** Wait until the peer unchokes us (or the connection ends, or `signal` fires). */
-  private unchoked(signal: AbortSignal): Promise<void> {
-    const c = this.conn;
-    if (c.closed) return Promise.reject(new Error(`peer ${this.label} is closed`));
-    if (!c.peerChoking) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const done = (err?: Error) => {
-        c.off('unchoke', onUnchoke);
-        c.off('close', onClose);
-        signal.removeEventListener('abort', onAbort);
-        if (err) reject(err);
-        else resolve();
-      };
-      const onUnchoke = () => done();
-      const onClose = () => done(new Error(`peer ${this.label} closed the connection`));
-      const onAbort = () => done(new Error('cancelled while choked'));
-      c.on('unchoke', onUnchoke);
-      c.on('close', onClose);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
   }
 
   /** Stop downloading; a dropped (failing or lying) peer is disconnected, others keep our uploads. */

@@ -35,6 +35,8 @@ export class PeerNode {
   private readonly choker: Choker;
   private readonly maxConnections: number;
   private wireListener: ((c: WireConnection) => void) | undefined;
+  /** Every socket not yet handed to HTTP or the wire protocol (closed at once by close()). */
+  private readonly sniffing = new Set<net.Socket>();
 
   readonly peerId: Buffer;
 
@@ -91,10 +93,17 @@ export class PeerNode {
   /** First bytes decide: byte 19 is a BitTorrent handshake, anything else goes to HTTP. */
   private sniff(socket: net.Socket): void {
     socket.on('error', () => socket.destroy());
+    this.sniffing.add(socket);
     const timer = setTimeout(() => socket.destroy(), SNIFF_TIMEOUT_MS);
+    timer.unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.sniffing.delete(socket);
+    });
     socket.once('data', (first: Buffer) => {
       clearTimeout(timer);
       socket.pause();
+      if (first[0] !== 19) this.sniffing.delete(socket); // HTTP: its server owns it now
       if (first[0] === 19) {
         void this.acceptWire(socket, first);
       } else {
@@ -116,6 +125,7 @@ export class PeerNode {
         return;
       }
       socket.write(encodeHandshake(t.meta.infoHash, this.peerId));
+      this.sniffing.delete(socket);
       this.adopt(socket, t, hs.peerId, rest, true);
     } catch {
       socket.destroy();
@@ -138,6 +148,7 @@ export class PeerNode {
   close(): Promise<void> {
     this.choker.stop();
     for (const c of this.wires) c.close('shutting down');
+    for (const s of this.sniffing) s.destroy();
     return new Promise((resolve) => {
       this.tcp.close(() => resolve());
       this.http.closeAllConnections();

@@ -16,6 +16,9 @@ export const MAX_PEER_REQUESTS = 2000;
 const KEEPALIVE_MS = 60_000;
 const IDLE_TIMEOUT_MS = 180_000;
 
+/** Our requests were discarded because the peer choked us (BEP 3, without the fast extension). */
+export class ChokedError extends Error {}
+
 export interface WireContext {
   counter: UploadCounter;
   limiter?: RateLimiter;
@@ -128,6 +131,7 @@ export class WireConnection extends EventEmitter {
   /** Ask for a block; resolves with exactly `length` bytes. */
   request(index: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
     if (this.closed) return Promise.reject(new Error(`peer ${this.remote} is closed`));
+    if (this.peerChoking) return Promise.reject(new ChokedError(`peer ${this.remote} is choking us`));
     const key = `${index}:${begin}`;
     return new Promise((resolve, reject) => {
       const onAbort = () => {
@@ -189,7 +193,7 @@ export class WireConnection extends EventEmitter {
       case 'choke':
         this.peerChoking = true;
         // Without the fast extension a choke drops our outstanding requests: fail them now.
-        for (const p of this.pending.values()) p.reject(new Error(`peer ${this.remote} choked us`));
+        for (const p of this.pending.values()) p.reject(new ChokedError(`peer ${this.remote} choked us`));
         this.pending.clear();
         this.emit('choke');
         return;
