@@ -191,7 +191,7 @@ export async function runDownload(o: SessionOptions): Promise<string> {
           c.close('one of ours: using its HTTP API');
           useHttp(p.ip, p.port);
         } else if (useWire(c, label)) {
-          sourceOf.set(key, `wire:${c.peerId.toString('hex')}`);
+          sourceOf.set(key, WireSource.idFor(c.peerId));
         } else {
           c.close('already connected to this peer');
         }

@@ -16,7 +16,12 @@ export class WireSource implements PieceSource {
     readonly label: string,
     private readonly timeoutMs: number,
   ) {
-    this.id = `wire:${conn.peerId.toString('hex')}`;
+    this.id = WireSource.idFor(conn.peerId);
+  }
+
+  /** One source per remote peer_id, whichever side dialled. */
+  static idFor(peerId: Buffer): string {
+    return `wire:${peerId.toString('hex')}`;
   }
 
   async connect(): Promise<void> {

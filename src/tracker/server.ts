@@ -1,6 +1,7 @@
 /**
- * The tracker's HTTP server: `http.createServer()` with an Express app as its handler, so that a
- * lean announce path can later sit in front of Express. Routes only adapt HTTP to the handlers.
+ * The tracker's HTTP server: `http.createServer()` with a lean route for announce and scrape in
+ * front of an Express app that serves everything else (/peers, 404s). Routes only adapt HTTP to
+ * the pure handlers.
  */
 import http from 'node:http';
 import express, { type Request, type Response, type NextFunction } from 'express';
@@ -15,23 +16,12 @@ function rawQuery(req: Request): string {
   return q < 0 ? '' : url.slice(q + 1);
 }
 
-function sendBencoded(res: Response, body: Buffer): void {
-  res.status(200).set('Content-Type', 'text/plain').set('Cache-Control', 'no-store').send(body);
-}
-
-export function createTrackerApp(store: SwarmStore, config: TrackerConfig): express.Express {
+/** Everything but announce and scrape (those take the lean route in front of this app). */
+function createTrackerApp(store: SwarmStore, config: TrackerConfig): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', false);
   app.set('etag', false);
-
-  app.get('/announce', async (req, res) => {
-    sendBencoded(res, await handleAnnounce(store, config, rawQuery(req), req.socket.remoteAddress));
-  });
-
-  app.get('/scrape', async (req, res) => {
-    sendBencoded(res, await handleScrape(store, config, rawQuery(req)));
-  });
 
   // The report's peer list, as JSON for people and scripts.
   app.get('/peers', async (req, res) => {
@@ -64,9 +54,40 @@ export interface TrackerServer {
   stop(): Promise<void>;
 }
 
+/**
+ * The hot paths, ahead of Express: `GET /announce` and `GET /scrape` go straight to the pure
+ * handlers (Express's per-request machinery costs several times the announce itself); every
+ * other request falls through to the Express app. Returns false when it did not take `req`.
+ */
+function leanTrackerRoute(store: SwarmStore, config: TrackerConfig, req: http.IncomingMessage, res: http.ServerResponse): boolean {
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  if (req.method !== 'GET' || (path !== '/announce' && path !== '/scrape')) return false;
+  const rawQuery = q < 0 ? '' : url.slice(q + 1);
+  const answer = path === '/announce' ? handleAnnounce(store, config, rawQuery, req.socket.remoteAddress) : handleScrape(store, config, rawQuery);
+  answer.then(
+    (body) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length, 'Cache-Control': 'no-store' });
+      res.end(body);
+    },
+    (err: unknown) => {
+      console.error('tracker error:', err);
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+      res.end('internal error\n');
+    },
+  );
+  return true;
+}
+
 /** Build the server and start the expiry sweep (peers silent for 2 x interval are dropped). */
 export function createTrackerServer(store: SwarmStore, config: TrackerConfig): TrackerServer {
-  const server = applyServerTimeouts(http.createServer(createTrackerApp(store, config)));
+  const app = createTrackerApp(store, config);
+  const server = applyServerTimeouts(
+    http.createServer((req, res) => {
+      if (!leanTrackerRoute(store, config, req, res)) app(req, res);
+    }),
+  );
   const sweep = setInterval(() => void store.expire(Date.now()), Math.max(250, (config.interval * 1000) / 2));
   sweep.unref();
   return {
