@@ -4,12 +4,12 @@
  * `piece length`, `pieces`), and folders list their files in mktorrent's order, so the info_hash
  * equals mktorrent's for the same data and piece length.
  */
-import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encode } from './bencode.ts';
 import { MAX_PIECE_LENGTH } from './metainfo.ts';
+import { hashPieces } from './piece-hashing.ts';
 
 export const MIN_PIECE_LENGTH = 16 * 1024;
 export const MAX_CHOSEN_PIECE_LENGTH = 16 * 1024 * 1024;
@@ -26,54 +26,11 @@ export function isValidPieceLength(n: number): boolean {
   return Number.isInteger(n) && n >= MIN_PIECE_LENGTH && n <= MAX_PIECE_LENGTH && (n & (n - 1)) === 0;
 }
 
-/** SHA-1 per piece over a byte stream fed in chunks of any size (pieces may span files). */
-class PieceHasher {
-  private readonly hashes: Buffer[] = [];
-  private hash: Hash = createHash('sha1');
-  private inPiece = 0;
-  length = 0;
-
-  constructor(private readonly pieceLength: number) {
-    if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`invalid piece length ${pieceLength}`);
-  }
-
-  update(chunk: Buffer): void {
-    let at = 0;
-    while (at < chunk.length) {
-      const take = Math.min(this.pieceLength - this.inPiece, chunk.length - at);
-      this.hash.update(chunk.subarray(at, at + take));
-      at += take;
-      this.inPiece += take;
-      if (this.inPiece === this.pieceLength) {
-        this.hashes.push(this.hash.digest());
-        this.hash = createHash('sha1');
-        this.inPiece = 0;
-      }
-    }
-    this.length += chunk.length;
-  }
-
-  /** Hash a whole file as a stream: memory stays at one read buffer whatever its size. */
-  async addFile(path: string): Promise<number> {
-    const before = this.length;
-    for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) this.update(chunk);
-    return this.length - before;
-  }
-
-  digest(): Buffer {
-    if (this.inPiece > 0) {
-      this.hashes.push(this.hash.digest());
-      this.inPiece = 0;
-    }
-    return Buffer.concat(this.hashes);
-  }
-}
-
-/** SHA-1 of every piece of one file. Returns the concatenated hashes and the bytes read. */
+/** SHA-1 of every piece of one file. Returns the concatenated hashes and the file's length. */
 export async function hashFilePieces(path: string, pieceLength: number): Promise<{ pieces: Buffer; length: number }> {
-  const h = new PieceHasher(pieceLength);
-  await h.addFile(path);
-  return { pieces: h.digest(), length: h.length };
+  if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`invalid piece length ${pieceLength}`);
+  const { size } = await stat(path);
+  return { pieces: await hashPieces([{ path, length: size, offset: 0 }], pieceLength), length: size };
 }
 
 export interface TreeFile {
@@ -169,15 +126,14 @@ export async function makeTorrent(
   const files = st.isDirectory() ? await listTree(path) : [{ path: [], absPath: path, length: st.size }];
   const total = files.reduce((s, f) => s + f.length, 0);
   const pieceLength = opts.pieceLength ?? choosePieceLength(total);
-  const h = new PieceHasher(pieceLength);
-  for (const f of files) {
-    if ((await h.addFile(f.absPath)) !== f.length) throw new Error(`${f.absPath} changed while it was being hashed`);
-  }
+  let offset = 0;
+  const layout = files.map((f) => ({ path: f.absPath, length: f.length, offset: (offset += f.length) - f.length }));
+  const pieces = await hashPieces(layout, pieceLength);
   const spec: TorrentSpec = {
     announce: opts.announce,
     name,
     pieceLength,
-    pieces: h.digest(),
+    pieces,
     length: st.isDirectory() ? undefined : total,
     files: st.isDirectory() ? files.map((f) => ({ length: f.length, path: f.path })) : undefined,
     createdBy: 'p2p-bittorrent 0.1.0',
