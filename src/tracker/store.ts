@@ -3,9 +3,11 @@
  * replace the in-memory one. A peer is keyed by (info_hash, ip, port), never by peer_id alone:
  * an announce from another address can neither evict nor change it.
  */
-import type { AnnounceRequest, PeerInfo, ScrapeEntry } from './protocol.ts';
+import { compactAddress, type AnnounceRequest, type PeerInfo, type ScrapeEntry } from './protocol.ts';
 
 export interface PeerRecord extends PeerInfo {
+  /** `ip|port`, the peer's identity within its swarm. */
+  key: string;
   left: number;
   uploaded: number;
   downloaded: number;
@@ -65,33 +67,39 @@ export class MemorySwarmStore implements SwarmStore {
     const at = swarm.index.get(key);
     const existing = at === undefined ? undefined : swarm.peers[at];
     if (req.event === 'completed' && (!existing || existing.left > 0)) swarm.completed++;
-    const record: PeerRecord = {
-      peerId: req.peerId,
-      ip: req.ip,
-      family: req.family,
-      port: req.port,
-      left: req.left,
-      uploaded: req.uploaded,
-      downloaded: req.downloaded,
-      lastSeen: now,
-    };
     if (existing) {
-      swarm.seeders += (record.left === 0 ? 1 : 0) - (existing.left === 0 ? 1 : 0);
-      swarm.peers[at!] = record;
+      // Same address and port (the key): update in place.
+      swarm.seeders += (req.left === 0 ? 1 : 0) - (existing.left === 0 ? 1 : 0);
+      existing.peerId = req.peerId;
+      existing.left = req.left;
+      existing.uploaded = req.uploaded;
+      existing.downloaded = req.downloaded;
+      existing.lastSeen = now;
     } else {
       swarm.index.set(key, swarm.peers.length);
-      swarm.peers.push(record);
-      if (record.left === 0) swarm.seeders++;
+      swarm.peers.push({
+        key,
+        peerId: req.peerId,
+        ip: req.ip,
+        family: req.family,
+        port: req.port,
+        compact: compactAddress(req.ip, req.family, req.port),
+        left: req.left,
+        uploaded: req.uploaded,
+        downloaded: req.downloaded,
+        lastSeen: now,
+      });
+      if (req.left === 0) swarm.seeders++;
     }
     return {
       complete: swarm.seeders,
       incomplete: swarm.peers.length - swarm.seeders,
-      peers: this.pick(swarm, key, req.peerId, req.numwant, now),
+      peers: this.pick(swarm, key, req.numwant, now),
     };
   }
 
   /** Up to `n` live peers other than `self`, from a random starting point (as opentracker does). */
-  private pick(swarm: Swarm, selfKey: string, selfId: Buffer, n: number, now: number): PeerInfo[] {
+  private pick(swarm: Swarm, selfKey: string, n: number, now: number): PeerInfo[] {
     const out: PeerInfo[] = [];
     const total = swarm.peers.length;
     if (n <= 0 || total <= 1) return out;
@@ -99,7 +107,7 @@ export class MemorySwarmStore implements SwarmStore {
     for (let i = 0; i < total && out.length < n; i++) {
       const p = swarm.peers[(start + i) % total]!;
       if (now - p.lastSeen > this.ttlMs) continue;
-      if (peerKey(p.ip, p.port) === selfKey || p.peerId.equals(selfId)) continue;
+      if (p.key === selfKey) continue;
       out.push(p);
     }
     return out;
@@ -113,7 +121,7 @@ export class MemorySwarmStore implements SwarmStore {
     swarm.index.delete(key);
     if (last !== gone) {
       swarm.peers[at] = last;
-      swarm.index.set(peerKey(last.ip, last.port), at);
+      swarm.index.set(last.key, at);
     }
     if (gone.left === 0) swarm.seeders--;
   }
@@ -135,7 +143,7 @@ export class MemorySwarmStore implements SwarmStore {
     for (const [k, s] of this.swarms) {
       for (let i = s.peers.length - 1; i >= 0; i--) {
         const p = s.peers[i]!;
-        if (now - p.lastSeen > this.ttlMs) this.remove(s, peerKey(p.ip, p.port));
+        if (now - p.lastSeen > this.ttlMs) this.remove(s, p.key);
       }
       // Swarms left empty are deleted: trackers that forgot this leaked memory until they died.
       if (s.peers.length === 0) this.swarms.delete(k);
