@@ -3,19 +3,39 @@ import { parseFlags, parsePortFlag, parsePositiveFlag, die } from './cli/common.
 import { MemorySwarmStore } from './tracker/store.ts';
 import { createTrackerServer } from './tracker/server.ts';
 import { trackerConfig } from './tracker/handlers.ts';
+import { parseCidr } from './tracker/client-address.ts';
 import { listen, urlHost } from './net/server-timeouts.ts';
 
 const usage = `usage: npm run tracker -- [--host 127.0.0.1] [--port 5001] [--interval 1800]
-  --host       address to bind (default 127.0.0.1)
-  --port       port to listen on (default 5001)
-  --interval   seconds between client announces; silent peers are dropped after 2 x interval`;
+                          [--trust-proxy CIDR ...] [--trust-ip-param]
+  --host            address to bind (default 127.0.0.1)
+  --port            port to listen on (default 5001)
+  --interval        seconds between client announces; silent peers are dropped after 2 x interval
+  --trust-proxy     a proxy (address or CIDR, repeatable) whose X-Forwarded-For is believed;
+                    the right-most hop that is not a trusted proxy is the client
+  --trust-ip-param  use the announce's ip parameter (lets anyone register any address)`;
 
-const { values } = parseFlags({ host: { type: 'string' }, port: { type: 'string' }, interval: { type: 'string' } }, usage);
+const { values } = parseFlags(
+  {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    interval: { type: 'string' },
+    'trust-proxy': { type: 'string', multiple: true },
+    'trust-ip-param': { type: 'boolean' },
+  },
+  usage,
+);
 const host = (values['host'] as string | undefined) ?? '127.0.0.1';
 const port = parsePortFlag(values['port'], 'port', 5001);
 const interval = Math.round(parsePositiveFlag(values['interval'], 'interval', 1800));
 
-const config = trackerConfig(Math.max(1, interval));
+let trustedProxies;
+try {
+  trustedProxies = ((values['trust-proxy'] as unknown as string[] | undefined) ?? []).flatMap((v) => v.split(',')).map((v) => parseCidr(v.trim()));
+} catch (e) {
+  die(`--trust-proxy: ${(e as Error).message}`, 2);
+}
+const config = trackerConfig(Math.max(1, interval), { trustedProxies, trustIpParam: values['trust-ip-param'] === true });
 const tracker = createTrackerServer(new MemorySwarmStore(2 * config.interval * 1000), config);
 try {
   await listen(tracker.server, port, host);

@@ -14,16 +14,27 @@ import {
   type TrackerLimits,
 } from './protocol.ts';
 import type { SwarmStore } from './store.ts';
+import { clientAddress, type Cidr } from './client-address.ts';
 
 export interface TrackerConfig {
   /** Seconds between announces that we ask of clients. */
   interval: number;
   minInterval: number;
   limits: TrackerLimits;
+  /** Honour the announce's `ip` parameter (`--trust-ip-param`). */
+  trustIpParam: boolean;
+  /** Proxies whose `X-Forwarded-For` is believed (`--trust-proxy`). */
+  trustedProxies: Cidr[];
 }
 
-export function trackerConfig(intervalSeconds: number): TrackerConfig {
-  return { interval: intervalSeconds, minInterval: Math.max(1, Math.floor(intervalSeconds / 2)), limits: DEFAULT_LIMITS };
+export function trackerConfig(intervalSeconds: number, extra: Partial<Pick<TrackerConfig, 'trustIpParam' | 'trustedProxies'>> = {}): TrackerConfig {
+  return {
+    interval: intervalSeconds,
+    minInterval: Math.max(1, Math.floor(intervalSeconds / 2)),
+    limits: DEFAULT_LIMITS,
+    trustIpParam: extra.trustIpParam ?? false,
+    trustedProxies: extra.trustedProxies ?? [],
+  };
 }
 
 /** Bad requests become a bencoded `failure reason`; anything else is a bug and is rethrown. */
@@ -32,10 +43,21 @@ function asFailure(e: unknown): Buffer {
   throw e;
 }
 
-export async function handleAnnounce(store: SwarmStore, config: TrackerConfig, rawQuery: string, remoteAddress: string | undefined): Promise<Buffer> {
+/**
+ * @param remoteAddress the connection's address
+ * @param forwardedFor the `X-Forwarded-For` header, believed only from `config.trustedProxies`
+ */
+export async function handleAnnounce(
+  store: SwarmStore,
+  config: TrackerConfig,
+  rawQuery: string,
+  remoteAddress: string | undefined,
+  forwardedFor?: string | string[],
+): Promise<Buffer> {
   let req;
   try {
-    req = parseAnnounce(rawQuery, remoteAddress, config.limits);
+    const from = clientAddress(remoteAddress, forwardedFor, config.trustedProxies);
+    req = parseAnnounce(rawQuery, from, config.limits, { trustIpParam: config.trustIpParam });
   } catch (e) {
     return asFailure(e);
   }

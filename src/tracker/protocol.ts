@@ -108,7 +108,12 @@ const EVENTS = new Map<string, AnnounceEvent>([
 ]);
 
 /** Parse an announce. Unknown parameters (`key`, `supportcrypto`, `ip`, ...) are ignored. */
-export function parseAnnounce(rawQuery: string, remoteAddress: string | undefined, limits: TrackerLimits = DEFAULT_LIMITS): AnnounceRequest {
+export function parseAnnounce(
+  rawQuery: string,
+  remoteAddress: string | undefined,
+  limits: TrackerLimits = DEFAULT_LIMITS,
+  opts: { trustIpParam?: boolean } = {},
+): AnnounceRequest {
   const params = rawQueryOrFail(rawQuery, limits.maxAnnounceQuery, limits.maxParams);
   const infoHash = exact20(params, 'info_hash');
   const peerId = exact20(params, 'peer_id');
@@ -123,7 +128,9 @@ export function parseAnnounce(rawQuery: string, remoteAddress: string | undefine
   const numwant = Math.min(counter(params, 'numwant', limits.defaultNumwant), limits.maxNumwant);
   const compact = single(params, 'compact')?.toString('latin1') === '1';
   const noPeerId = single(params, 'no_peer_id')?.toString('latin1') === '1';
-  const { ip, family } = normaliseAddress(remoteAddress);
+  // The `ip` parameter lets anyone register anyone else: used only when the operator says so.
+  const ipParam = opts.trustIpParam ? single(params, 'ip')?.toString('latin1') : undefined;
+  const { ip, family } = normaliseAddress(ipParam && net.isIP(ipParam) ? ipParam : remoteAddress);
   return { infoHash, peerId, ip, family, port, uploaded, downloaded, left, event, numwant, compact, noPeerId };
 }
 

@@ -65,7 +65,7 @@ function leanTrackerRoute(store: SwarmStore, config: TrackerConfig, req: http.In
   const path = q < 0 ? url : url.slice(0, q);
   if (req.method !== 'GET' || (path !== '/announce' && path !== '/scrape')) return false;
   const rawQuery = q < 0 ? '' : url.slice(q + 1);
-  const answer = path === '/announce' ? handleAnnounce(store, config, rawQuery, req.socket.remoteAddress) : handleScrape(store, config, rawQuery);
+  const answer = path === '/announce' ? handleAnnounce(store, config, rawQuery, req.socket.remoteAddress, req.headers['x-forwarded-for']) : handleScrape(store, config, rawQuery);
   answer.then(
     (body) => {
       res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length, 'Cache-Control': 'no-store' });

@@ -1,0 +1,77 @@
+/**
+ * Which address an announce comes from. The connection's address, always, unless the tracker
+ * sits behind proxies the operator named (`--trust-proxy CIDR...`): then `X-Forwarded-For` is
+ * read from the right, and the first hop that is not a trusted proxy is the client (the
+ * left-most entries are whatever the client chose to write). Pure.
+ */
+import net from 'node:net';
+
+export interface Cidr {
+  family: 4 | 6;
+  bytes: Buffer;
+  prefix: number;
+}
+
+function addressBytes(ip: string): { family: 4 | 6; bytes: Buffer } | null {
+  let a = ip.replace(/%.*$/, '');
+  if (a.toLowerCase().startsWith('::ffff:') && net.isIPv4(a.slice(7))) a = a.slice(7);
+  if (net.isIPv4(a)) return { family: 4, bytes: Buffer.from(a.split('.').map(Number)) };
+  if (!net.isIPv6(a)) return null;
+  const [head, tail] = a.split('::') as [string, string | undefined];
+  const groups = (s: string) => (s ? s.split(':') : []);
+  const h = groups(head);
+  const t = tail === undefined ? [] : groups(tail);
+  const v4 = (list: string[]) => {
+    const last = list[list.length - 1];
+    if (last && net.isIPv4(last)) {
+      const b = last.split('.').map(Number);
+      list.splice(-1, 1, ((b[0]! << 8) | b[1]!).toString(16), ((b[2]! << 8) | b[3]!).toString(16));
+    }
+  };
+  if (tail === undefined) v4(h);
+  else v4(t);
+  const fill = tail === undefined ? [] : new Array(8 - h.length - t.length).fill('0');
+  const all = [...h, ...fill, ...t];
+  const out = Buffer.alloc(16);
+  all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+  return { family: 6, bytes: out };
+}
+
+/** `10.0.0.0/8`, `::1/128`, or a bare address (a /32 or /128). Throws on anything else. */
+export function parseCidr(text: string): Cidr {
+  const [addr, bits] = text.split('/') as [string, string | undefined];
+  const a = addressBytes(addr);
+  if (!a) throw new Error(`not an IP address: ${addr}`);
+  const max = a.family === 4 ? 32 : 128;
+  const prefix = bits === undefined ? max : Number(bits);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits))) throw new Error(`bad prefix length in ${text}`);
+  return { ...a, prefix };
+}
+
+export function inCidr(ip: string, c: Cidr): boolean {
+  const a = addressBytes(ip);
+  if (!a || a.family !== c.family) return false;
+  let bits = c.prefix;
+  for (let i = 0; bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((a.bytes[i]! & mask) !== (c.bytes[i]! & mask)) return false;
+  }
+  return true;
+}
+
+export function clientAddress(socketAddress: string | undefined, forwardedFor: string | string[] | undefined, trusted: readonly Cidr[]): string | undefined {
+  if (!socketAddress || trusted.length === 0 || forwardedFor === undefined) return socketAddress;
+  if (!trusted.some((c) => inCidr(socketAddress, c))) return socketAddress;
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
+  let client = socketAddress;
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i]!;
+    if (!addressBytes(hop)) break; // garbage: stop at the last hop we could vouch for
+    client = hop;
+    if (!trusted.some((c) => inCidr(hop, c))) break;
+  }
+  return client;
+}
