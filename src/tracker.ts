@@ -1,6 +1,6 @@
 /** `npm run tracker`: the BitTorrent HTTP tracker (BEP 3/23/48) on 127.0.0.1:5001. */
 import { parseFlags, parsePortFlag, parsePositiveFlag, die } from './cli/common.ts';
-import { MemorySwarmStore } from './tracker/store.ts';
+import { DEFAULT_STORE_LIMITS, MemorySwarmStore } from './tracker/store.ts';
 import { createTrackerServer } from './tracker/server.ts';
 import { trackerConfig } from './tracker/handlers.ts';
 import { parseCidr } from './tracker/client-address.ts';
@@ -13,7 +13,9 @@ const usage = `usage: npm run tracker -- [--host 127.0.0.1] [--port 5001] [--int
   --interval        seconds between client announces; silent peers are dropped after 2 x interval
   --trust-proxy     a proxy (address or CIDR, repeatable) whose X-Forwarded-For is believed;
                     the right-most hop that is not a trusted proxy is the client
-  --trust-ip-param  use the announce's ip parameter (lets anyone register any address)`;
+  --trust-ip-param  use the announce's ip parameter (lets anyone register any address)
+  --max-torrents    torrents tracked at once (default 1000000)
+  --max-peers-per-torrent  peers per torrent (default 20000)`;
 
 const { values } = parseFlags(
   {
@@ -22,6 +24,8 @@ const { values } = parseFlags(
     interval: { type: 'string' },
     'trust-proxy': { type: 'string', multiple: true },
     'trust-ip-param': { type: 'boolean' },
+    'max-torrents': { type: 'string' },
+    'max-peers-per-torrent': { type: 'string' },
   },
   usage,
 );
@@ -36,7 +40,11 @@ try {
   die(`--trust-proxy: ${(e as Error).message}`, 2);
 }
 const config = trackerConfig(Math.max(1, interval), { trustedProxies, trustIpParam: values['trust-ip-param'] === true });
-const tracker = createTrackerServer(new MemorySwarmStore(2 * config.interval * 1000), config);
+const storeLimits = {
+  maxTorrents: Math.round(parsePositiveFlag(values['max-torrents'], 'max-torrents', DEFAULT_STORE_LIMITS.maxTorrents)),
+  maxPeersPerTorrent: Math.round(parsePositiveFlag(values['max-peers-per-torrent'], 'max-peers-per-torrent', DEFAULT_STORE_LIMITS.maxPeersPerTorrent)),
+};
+const tracker = createTrackerServer(new MemorySwarmStore(2 * config.interval * 1000, storeLimits), config);
 try {
   await listen(tracker.server, port, host);
 } catch (e) {

@@ -13,7 +13,7 @@ import {
   DEFAULT_LIMITS,
   type TrackerLimits,
 } from './protocol.ts';
-import type { SwarmStore } from './store.ts';
+import { StoreFullError, type SwarmStore } from './store.ts';
 import { clientAddress, type Cidr } from './client-address.ts';
 
 export interface TrackerConfig {
@@ -61,7 +61,13 @@ export async function handleAnnounce(
   } catch (e) {
     return asFailure(e);
   }
-  const outcome = await store.announce(req, Date.now());
+  let outcome;
+  try {
+    outcome = await store.announce(req, Date.now());
+  } catch (e) {
+    if (e instanceof StoreFullError) return failureResponse(e.message);
+    throw e;
+  }
   return encodeAnnounceResponse({ interval: config.interval, minInterval: config.minInterval, ...outcome }, req);
 }
 

@@ -22,6 +22,16 @@ export interface AnnounceOutcome {
   peers: PeerInfo[];
 }
 
+export interface StoreLimits {
+  maxTorrents: number;
+  maxPeersPerTorrent: number;
+}
+
+export const DEFAULT_STORE_LIMITS: StoreLimits = { maxTorrents: 1_000_000, maxPeersPerTorrent: 20_000 };
+
+/** A limit of the store was reached: the announcer gets a `failure reason`, others are unaffected. */
+export class StoreFullError extends Error {}
+
 export interface SwarmStore {
   announce(req: AnnounceRequest, now: number): Promise<AnnounceOutcome>;
   scrape(infoHashes: Buffer[], now: number): Promise<ScrapeEntry[]>;
@@ -47,7 +57,10 @@ export class MemorySwarmStore implements SwarmStore {
   private readonly swarms = new Map<string, Swarm>();
 
   /** @param ttlMs a peer silent for longer than this is gone (2 x the announce interval). */
-  constructor(private readonly ttlMs: number) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly limits: StoreLimits = DEFAULT_STORE_LIMITS,
+  ) {}
 
   async announce(req: AnnounceRequest, now: number): Promise<AnnounceOutcome> {
     const hashKey = req.infoHash.toString('latin1');
@@ -61,10 +74,15 @@ export class MemorySwarmStore implements SwarmStore {
       return { complete: swarm?.seeders ?? 0, incomplete: swarm ? swarm.peers.length - swarm.seeders : 0, peers: [] };
     }
     if (!swarm) {
+      if (this.swarms.size >= this.limits.maxTorrents) throw new StoreFullError('tracker is full (too many torrents)');
       swarm = { peers: [], index: new Map(), seeders: 0, completed: 0 };
       this.swarms.set(hashKey, swarm);
     }
     const at = swarm.index.get(key);
+    if (at === undefined && swarm.peers.length >= this.limits.maxPeersPerTorrent) {
+      if (swarm.peers.length === 0) this.swarms.delete(hashKey);
+      throw new StoreFullError('torrent is full (too many peers)');
+    }
     const existing = at === undefined ? undefined : swarm.peers[at];
     if (req.event === 'completed' && (!existing || existing.left > 0)) swarm.completed++;
     if (existing) {

@@ -1,3 +1,4 @@
+/** Tracker limits and address trust: --trust-proxy, --trust-ip-param, --max-torrents, --max-peers-per-torrent. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clientAddress, inCidr, parseCidr } from '../src/tracker/client-address.ts';
@@ -40,4 +41,24 @@ test('the ip parameter is used only with trustIpParam', () => {
   assert.equal(parseAnnounce(q, '127.0.0.1', undefined, { trustIpParam: true }).ip, '9.9.9.9');
   const bogus = q.replace('ip=9.9.9.9', 'ip=evil');
   assert.equal(parseAnnounce(bogus, '127.0.0.1', undefined, { trustIpParam: true }).ip, '127.0.0.1');
+});
+
+test('store limits: a full tracker or torrent refuses new entries, keeps old ones', async () => {
+  const { MemorySwarmStore } = await import('../src/tracker/store.ts');
+  const { handleAnnounce, trackerConfig } = await import('../src/tracker/handlers.ts');
+  const { decode } = await import('../src/metainfo/bencode.ts');
+  const store = new MemorySwarmStore(60_000, { maxTorrents: 1, maxPeersPerTorrent: 2 });
+  const config = trackerConfig(30);
+  const q = (hash: string, port: number) =>
+    `info_hash=${hash.repeat(20)}&peer_id=${'%02'.repeat(20)}&port=${port}&uploaded=0&downloaded=0&left=0&compact=1`;
+  const reason = async (hash: string, port: number) => {
+    const d = decode(await handleAnnounce(store, config, q(hash, port), '127.0.0.1')) as Record<string, Buffer | undefined>;
+    return d['failure reason']?.toString();
+  };
+  assert.equal(await reason('%01', 1), undefined);
+  assert.equal(await reason('%01', 2), undefined);
+  assert.match((await reason('%01', 3)) ?? '', /too many peers/);
+  assert.equal(await reason('%01', 1), undefined, 'a known peer still re-announces');
+  assert.match((await reason('%03', 1)) ?? '', /too many torrents/);
+  assert.deepEqual(await store.counts(), { swarms: 1, peers: 2 });
 });
