@@ -19,7 +19,7 @@ export class HttpPeerSource implements PieceSource {
   readonly id: string;
   readonly label: string;
   readonly maxBlock = 1024 * 1024;
-  readonly maxInFlight = 4;
+  readonly maxInFlight = 8;
   private bitfield: Bitfield | undefined;
   private lastRefresh = 0;
   private readonly base: string;

@@ -44,7 +44,9 @@ export interface PeerApiContext {
 
 export const LISTEN_PORT_HEADER = 'x-p2p-listen-port';
 
-const CHUNK = 256 * 1024;
+const CHUNK = 1024 * 1024;
+/** Up to this size an answer is read whole and sent in one write. */
+const SINGLE_READ_MAX = 4 * 1024 * 1024;
 
 /** Stream [offset, offset + length) of a store in bounded chunks (flat memory for any size). */
 function storeStream(store: PieceStore, offset: number, length: number, ctx: PeerApiContext): Readable {
@@ -89,6 +91,16 @@ function sendBytes(req: Request, res: Response, t: SharedTorrent, base: number, 
   res.set('Content-Length', String(length));
   if (req.method === 'HEAD') {
     res.end();
+    return;
+  }
+  if (length <= SINGLE_READ_MAX) {
+    // A piece or block: one read and one write (no stream machinery per request).
+    void (async () => {
+      if (ctx.limiter) await ctx.limiter.take(length);
+      const buf = await t.store.read(base + start, length);
+      ctx.counter.uploaded += length;
+      res.end(buf);
+    })().catch(() => res.destroy());
     return;
   }
   const body = storeStream(t.store, base + start, length, ctx);
