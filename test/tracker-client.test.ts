@@ -107,8 +107,10 @@ async function until(check: () => Promise<boolean> | boolean, ms: number, what: 
   }
 }
 
+/** The last lines of each program's output (progress lines use \r: one a line here). */
 function transcript(...ps: Array<[string, Proc]>): string {
-  return ps.map(([n, p]) => `--- ${n} stdout:\n${p.out()}\n--- ${n} stderr:\n${p.err()}`).join('\n');
+  const tail = (s: string) => s.replace(/\r/g, '\n').replace(/\n{2,}/g, '\n').slice(-3000);
+  return ps.map(([n, p]) => `--- ${n} stdout:\n${tail(p.out())}\n--- ${n} stderr:\n${tail(p.err())}`).join('\n');
 }
 
 async function randomFile(dir: string, name: string, size: number): Promise<Buffer> {
