@@ -14,7 +14,7 @@ import { storageFiles } from './storage/layout.ts';
 import { Bitfield } from './peer/bitfield.ts';
 import { PeerNode } from './peer/peer-node.ts';
 import { newPeerId } from './peer/peer-id.ts';
-import { Announcer } from './tracker/client.ts';
+import { Announcer, TrackerFailure } from './tracker/client.ts';
 import { DialOut } from './peer/dial-out.ts';
 import { urlHost } from './net/server-timeouts.ts';
 
@@ -161,7 +161,7 @@ try {
         dialOut.dialAll(reply.peers);
       },
       onError: (e, retry) => {
-        console.log(`Tracker unreachable (${e.message}); still serving, retrying in ${retry} s`);
+        console.log(`${e instanceof TrackerFailure ? 'Tracker said no' : 'Tracker unreachable'} (${e.message}); still serving, retrying in ${retry} s`);
         firstAttempt();
       },
     },

@@ -330,11 +330,7 @@ test('transmission-cli downloads a folder from our web seed alone (beyond the li
 
 test(
   'transmission-cli downloads from our requester seeding with --seed once the seeder is gone (beyond the list)',
-  {
-    timeout: 90_000,
-    todo:
-      "BUG: a requester that has completed (--seed) never dials the peers its tracker lists (src/download/session.ts:221 `if (have.complete) return;`), unlike the seeder's DialOut, so Transmission 3.00 (which never dials loopback peers) cannot get data from it",
-  },
+  { timeout: 90_000 },
   async (t) => {
     if (!needs(t, ['transmission-cli', 'transmission-cli'])) return;
     await withWorld(async (w) => {

@@ -13,7 +13,8 @@ import { storageFiles } from '../storage/layout.ts';
 import { safeJoin } from '../storage/safe-path.ts';
 import { loadResumeState, ResumeRecorder } from '../storage/resume-state.ts';
 import { PeerNode } from '../peer/peer-node.ts';
-import { Announcer, type TrackerPeer } from '../tracker/client.ts';
+import { Announcer, TrackerFailure, type TrackerPeer } from '../tracker/client.ts';
+import { DialOut } from '../peer/dial-out.ts';
 import { Downloader, DEFAULT_DOWNLOADER_OPTIONS } from './downloader.ts';
 import { HttpPeerSource } from './http-source.ts';
 import { WireSource } from './wire-source.ts';
@@ -142,6 +143,7 @@ export async function runDownload(o: SessionOptions): Promise<string> {
   const recorder = new ResumeRecorder(statePath, meta.infoHashHex, have, () => store.sync());
 
   const node = new PeerNode({ maxUploadRate: o.maxUploadRate, peerId: o.peerId });
+  const dialOut = new DialOut(node, meta.infoHashHex);
   node.share({ meta, store, have });
   try {
     await node.listen(o.port, o.host);
@@ -218,7 +220,11 @@ export async function runDownload(o: SessionOptions): Promise<string> {
         lastTrackerError = undefined;
         if (reply.peers.length === 0) startWebSeeds();
         else setTimeout(startWebSeeds, WEB_SEED_DELAY_MS).unref();
-        if (have.complete) return;
+        if (have.complete) {
+          // Seeding: dial the peers, as the seeder does (some clients never dial loopback peers).
+          dialOut.dialAll(reply.peers.filter((p) => !(p.port === o.port && p.ip === o.host)));
+          return;
+        }
         if (reply.peers.length === 0) {
           if (!sawTrackerPeers) log('No seeders yet; asking the tracker again shortly');
           return;
@@ -230,7 +236,7 @@ export async function runDownload(o: SessionOptions): Promise<string> {
       onError: (e, retry) => {
         lastTrackerError = e.message;
         startWebSeeds();
-        log(`Tracker unreachable (${e.message}); retrying in ${retry} s`);
+        log(`${e instanceof TrackerFailure ? 'Tracker said no' : 'Tracker unreachable'} (${e.message}); retrying in ${retry} s`);
       },
     },
   );

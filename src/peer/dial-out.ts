@@ -7,7 +7,8 @@ import type { PeerNode } from './peer-node.ts';
 import { isOurPeerId } from './peer-id.ts';
 import type { TrackerPeer } from '../tracker/client.ts';
 
-const RETRY_MS = 60_000;
+/** Dial the same address again at most this often (unless a connection to it is up). */
+const RETRY_MS = 10_000;
 
 export class DialOut {
   private readonly tried = new Map<string, number>();
@@ -21,7 +22,7 @@ export class DialOut {
     const now = Date.now();
     for (const p of peers) {
       const key = `${p.ip}|${p.port}`;
-      if (now - (this.tried.get(key) ?? 0) < RETRY_MS) continue;
+      if (now - (this.tried.get(key) ?? 0) < RETRY_MS || this.node.hasWireTo(p.ip, p.port)) continue;
       this.tried.set(key, now);
       this.node.dial(p.ip, p.port, this.infoHashHex).then(
         (c) => {

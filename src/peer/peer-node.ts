@@ -67,6 +67,12 @@ export class PeerNode {
     this.wireListener = f;
   }
 
+  /** Is a wire connection to exactly this address and port up (one we dialled)? */
+  hasWireTo(ip: string, port: number): boolean {
+    for (const c of this.wires) if (c.socket.remoteAddress === ip && c.socket.remotePort === port && !c.closed) return true;
+    return false;
+  }
+
   /** We verified a piece: tell every wire peer of that torrent. */
   pieceVerified(infoHashHex: string, index: number): void {
     for (const c of this.wires) if (c.torrent.meta.infoHashHex === infoHashHex) c.have(index);

@@ -126,10 +126,10 @@ export async function announce(announceUrl: string, p: AnnounceParams, timeoutMs
  */
 export function trackerTiers(announce: string | undefined, announceList: string[][]): string[][] {
   const usable = (u: string) => /^https?:\/\//i.test(u);
-  const tiers = announceList.length ? announceList : announce ? [[announce]] : [];
-  return tiers
-    .map((tier) => shuffle(tier.filter(usable)))
-    .filter((tier) => tier.length > 0);
+  const fromList = announceList.map((tier) => shuffle(tier.filter(usable))).filter((tier) => tier.length > 0);
+  if (fromList.length) return fromList;
+  // No usable tracker in announce-list (e.g. only udp://): fall back to `announce`.
+  return announce && usable(announce) ? [[announce]] : [];
 }
 
 function shuffle<T>(a: T[]): T[] {
