@@ -172,13 +172,19 @@ export class Downloader {
       return;
     }
     this.wake(); // a new source can make pieces rarer or commoner for everyone
-    const slots = Array.from({ length: Math.max(1, state.source.maxInFlight) }, () => this.worker(state));
+    const slots = Array.from({ length: Math.max(1, state.source.maxInFlight) }, (_, slot) => this.worker(state, slot));
     await Promise.all(slots);
   }
 
-  private async worker(state: SourceState): Promise<void> {
+  /**
+   * One slot of a source. Slow start: slots 0 and 1 work at once, slot k only once the source has
+   * delivered k - 1 pieces, so the first peer to connect cannot take every piece of a small
+   * torrent before the others (a few milliseconds behind) get any.
+   */
+  private async worker(state: SourceState, slot: number): Promise<void> {
     while (!this.finished && !state.dropped) {
-      const piece = state.source.ready?.() === false ? undefined : this.pick(state);
+      const warm = slot < 2 || state.pieces >= slot - 1;
+      const piece = !warm || state.source.ready?.() === false ? undefined : this.pick(state);
       if (piece === undefined) {
         // Nothing for this source now: wait for a change, then ask it again what it holds
         // (a peer that is itself downloading gains pieces as it goes).

@@ -13,13 +13,11 @@ import { storageFiles } from '../storage/layout.ts';
 import { safeJoin } from '../storage/safe-path.ts';
 import { loadResumeState, ResumeRecorder } from '../storage/resume-state.ts';
 import { PeerNode } from '../peer/peer-node.ts';
-import { Announcer, TrackerFailure, type TrackerPeer } from '../tracker/client.ts';
+import { Announcer, TrackerFailure } from '../tracker/client.ts';
 import { DialOut } from '../peer/dial-out.ts';
 import { Downloader, DEFAULT_DOWNLOADER_OPTIONS } from './downloader.ts';
-import { HttpPeerSource } from './http-source.ts';
-import { WireSource } from './wire-source.ts';
 import { WebSeedSource } from './webseed-source.ts';
-import type { WireConnection } from '../peer/wire/connection.ts';
+import { PeerSources } from './peer-sources.ts';
 import { isOurPeerId } from '../peer/peer-id.ts';
 
 export interface ProgressSnapshot {
@@ -164,51 +162,14 @@ export async function runDownload(o: SessionOptions): Promise<string> {
     onSourceDropped: (s, reason, banned) => log(`${banned ? 'Banned' : 'Dropped'} peer ${s.label}: ${reason}`),
   });
 
-  const sourceOptions = { timeoutMs: o.requestTimeoutSeconds * 1000, listenPort: o.port, refreshMs: 1000 };
-  const useHttp = (ip: string, port: number): boolean => {
-    const source = new HttpPeerSource(ip, port, meta.infoHashHex, meta.pieceCount, sourceOptions);
-    if (downloader.hasSource(source.id) || !downloader.addSource(source)) return false;
-    log(`Downloading ${meta.name} from Seeder ${source.label}`);
-    return true;
-  };
-  const useWire = (c: WireConnection, label: string): boolean => {
-    if (!downloader.addSource(new WireSource(c, label, o.requestTimeoutSeconds * 1000))) return false;
-    log(`Downloading ${meta.name} from Seeder ${label} (BitTorrent protocol)`);
-    return true;
-  };
-  // A tracker peer is dialled over the wire protocol; if its peer_id says it is one of ours, its
-  // HTTP piece API is used instead (bigger requests, less overhead), else the wire connection.
-  const dialing = new Set<string>();
-  const sourceOf = new Map<string, string>(); // ip|port -> the id of the source in use for it
-  const addPeer = (p: TrackerPeer): void => {
-    if (p.port === o.port && p.ip === o.host) return; // ourselves, from a tracker that lists us
-    const key = `${p.ip}|${p.port}`;
-    const inUse = sourceOf.get(key);
-    if (dialing.has(key) || (inUse && downloader.hasSource(inUse)) || downloader.hasSource(HttpPeerSource.idFor(p.ip, p.port))) return;
-    dialing.add(key);
-    const label = p.ip.includes(':') ? `[${p.ip}]:${p.port}` : `${p.ip}:${p.port}`;
-    node.dial(p.ip, p.port, meta.infoHashHex).then(
-      (c) => {
-        if (isOurPeerId(c.peerId)) {
-          c.close('one of ours: using its HTTP API');
-          useHttp(p.ip, p.port);
-        } else if (useWire(c, label)) {
-          sourceOf.set(key, WireSource.idFor(c.peerId));
-        } else {
-          c.close('already connected to this peer');
-        }
-      },
-      // No wire protocol there (an HTTP-only peer of ours, or the handshake failed): try HTTP.
-      () => useHttp(p.ip, p.port),
-    ).finally(() => dialing.delete(key));
-  };
+  const peers = new PeerSources(node, downloader, meta, { host: o.host, port: o.port, requestTimeoutMs: o.requestTimeoutSeconds * 1000 }, log);
   // Peers that fetch from us tell us where they serve: use them as sources too.
   node.onPeerSeen((hash, ip, port) => {
-    if (hash === meta.infoHashHex && !have.complete) useHttp(ip, port);
+    if (hash === meta.infoHashHex && !have.complete) peers.useHttp(ip, port);
   });
   // Real clients that dial us are sources too, while we download.
   node.onWire((c) => {
-    if (c.torrent.meta.infoHashHex === meta.infoHashHex && !have.complete && !isOurPeerId(c.peerId)) useWire(c, c.remote);
+    if (c.torrent.meta.infoHashHex === meta.infoHashHex && !have.complete && !isOurPeerId(c.peerId)) peers.useWire(c, c.remote);
   });
 
   const announcer = new Announcer(
@@ -231,7 +192,7 @@ export async function runDownload(o: SessionOptions): Promise<string> {
         }
         if (!sawTrackerPeers) log(`Found ${reply.peers.length} seeder(s), starting download...`);
         sawPeers = sawTrackerPeers = true;
-        for (const p of reply.peers) addPeer(p);
+        for (const p of reply.peers) peers.addTrackerPeer(p);
       },
       onError: (e, retry) => {
         lastTrackerError = e.message;

@@ -1,0 +1,80 @@
+/**
+ * Turns peers into download sources. A tracker peer is dialled over the wire protocol; if its
+ * peer_id says it is one of ours, its HTTP piece API is used instead (1 MiB requests, less
+ * overhead), else the wire connection itself. Each peer is used once, whichever way it came.
+ */
+import type { Metainfo } from '../metainfo/metainfo.ts';
+import type { PeerNode } from '../peer/peer-node.ts';
+import type { WireConnection } from '../peer/wire/connection.ts';
+import { isOurPeerId } from '../peer/peer-id.ts';
+import type { TrackerPeer } from '../tracker/client.ts';
+import type { Downloader } from './downloader.ts';
+import { HttpPeerSource } from './http-source.ts';
+import { WireSource } from './wire-source.ts';
+
+export interface PeerSourcesOptions {
+  /** Where we listen: never a source for ourselves, and told to HTTP peers. */
+  host: string;
+  port: number;
+  requestTimeoutMs: number;
+}
+
+export class PeerSources {
+  private readonly dialing = new Set<string>();
+  /** ip|port -> the id of the source in use for it. */
+  private readonly sourceOf = new Map<string, string>();
+
+  constructor(
+    private readonly node: PeerNode,
+    private readonly downloader: Downloader,
+    private readonly meta: Metainfo,
+    private readonly opts: PeerSourcesOptions,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Use a peer through our HTTP piece API. */
+  useHttp(ip: string, port: number): boolean {
+    const source = new HttpPeerSource(ip, port, this.meta.infoHashHex, this.meta.pieceCount, {
+      timeoutMs: this.opts.requestTimeoutMs,
+      listenPort: this.opts.port,
+      refreshMs: 1000,
+    });
+    if (this.downloader.hasSource(source.id) || !this.downloader.addSource(source)) return false;
+    this.log(`Downloading ${this.meta.name} from Seeder ${source.label}`);
+    return true;
+  }
+
+  /** Use a wire connection (dialled, or a client that dialled us). */
+  useWire(c: WireConnection, label: string): boolean {
+    if (!this.downloader.addSource(new WireSource(c, label, this.opts.requestTimeoutMs))) return false;
+    this.log(`Downloading ${this.meta.name} from Seeder ${label} (BitTorrent protocol)`);
+    return true;
+  }
+
+  /** A peer the tracker listed: dial it unless it is ourselves or already in use. */
+  addTrackerPeer(p: TrackerPeer): void {
+    if (p.port === this.opts.port && p.ip === this.opts.host) return; // a tracker that lists us to ourselves
+    const key = `${p.ip}|${p.port}`;
+    const inUse = this.sourceOf.get(key);
+    if (this.dialing.has(key) || (inUse && this.downloader.hasSource(inUse)) || this.downloader.hasSource(HttpPeerSource.idFor(p.ip, p.port))) return;
+    this.dialing.add(key);
+    const label = p.ip.includes(':') ? `[${p.ip}]:${p.port}` : `${p.ip}:${p.port}`;
+    this.node
+      .dial(p.ip, p.port, this.meta.infoHashHex)
+      .then(
+        (c) => {
+          if (isOurPeerId(c.peerId)) {
+            c.close('one of ours: using its HTTP API');
+            this.useHttp(p.ip, p.port);
+          } else if (this.useWire(c, label)) {
+            this.sourceOf.set(key, WireSource.idFor(c.peerId));
+          } else {
+            c.close('already connected to this peer');
+          }
+        },
+        // No wire protocol there (an HTTP-only peer of ours, or the handshake failed): try HTTP.
+        () => this.useHttp(p.ip, p.port),
+      )
+      .finally(() => this.dialing.delete(key));
+  }
+}
