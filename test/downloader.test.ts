@@ -357,10 +357,11 @@ async function peakPiecesInFlight(budgetBytes: number): Promise<number> {
   }
 }
 
-test('byte budget: with room for 2 pieces, at most 2 pieces are fetched at once (8 slots otherwise)', async () => {
+test('byte budget: with room for 2 pieces, at most 2 pieces are fetched at once (more otherwise)', async () => {
   assert.equal(await peakPiecesInFlight(2 * 64 * 1024), 2);
-  // Control: without the bound, the 8 slots all work at once.
-  assert.equal(await peakPiecesInFlight(64 * 1024 * 1024), 8);
+  // Control: without the bound, the 8 slots (opening one by one as pieces arrive: slow start)
+  // have well over 2 pieces in flight.
+  assert.ok((await peakPiecesInFlight(64 * 1024 * 1024)) >= 4);
   // A budget smaller than one piece still lets one piece through at a time.
   assert.equal(await peakPiecesInFlight(1000), 1);
 });
