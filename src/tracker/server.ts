@@ -33,7 +33,7 @@ function createTrackerApp(store: SwarmStore, config: TrackerConfig): express.Exp
     const peers = await store.list(Buffer.from(hex, 'hex'), Date.now());
     res.json({
       info_hash: hex.toLowerCase(),
-      peers: peers.map((p) => ({ ip: p.ip, port: p.port, peer_id: p.peerId.toString('hex'), seeder: p.left === 0 })),
+      peers: peers.map((p) => ({ ip: p.ip, port: p.port, peer_id: p.peerId.toString('hex'), seeder: p.seeder })),
     });
   });
 

@@ -6,13 +6,68 @@
 import { compactAddress, type AnnounceRequest, type PeerInfo, type ScrapeEntry } from './protocol.ts';
 
 export interface PeerRecord extends PeerInfo {
-  /** `ip|port`, the peer's identity within its swarm. */
-  key: string;
-  left: number;
-  uploaded: number;
-  downloaded: number;
+  seeder: boolean;
   /** ms since the epoch of the last announce. */
   lastSeen: number;
+}
+
+/** RFC 5952 text of 16 address bytes: lower-case, the longest run of zero groups as `::`. */
+export function formatIPv6(b: Buffer): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(i * 2));
+  let best = -1;
+  let bestLen = 1; // a single zero group is not shortened
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
+  if (best < 0) return hex(g);
+  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+}
+
+/**
+ * A peer as the memory store keeps it: a few small strings instead of Buffers (a Buffer costs
+ * about 100 bytes of object besides its bytes, and trackers hold millions of peers). The compact
+ * address doubles as the peer's key in its swarm: it is exactly (ip, port).
+ */
+class Entry implements PeerRecord {
+  constructor(
+    /** Address then big-endian port, as latin1 (6 or 18 chars). */
+    readonly key: string,
+    readonly family: 4 | 6,
+    /** peer_id as latin1 (20 chars). */
+    public id: string,
+    public seeder: boolean,
+    public lastSeen: number,
+  ) {}
+
+  get compact(): Buffer {
+    return Buffer.from(this.key, 'latin1');
+  }
+  get compactLatin1(): string {
+    return this.key;
+  }
+  get peerId(): Buffer {
+    return Buffer.from(this.id, 'latin1');
+  }
+  get port(): number {
+    return (this.key.charCodeAt(this.key.length - 2) << 8) | this.key.charCodeAt(this.key.length - 1);
+  }
+  get ip(): string {
+    const b = Buffer.from(this.key, 'latin1');
+    if (this.family === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+    return formatIPv6(b);
+  }
 }
 
 export interface AnnounceOutcome {
@@ -44,14 +99,12 @@ export interface SwarmStore {
 
 interface Swarm {
   /** Dense array for O(1) random access and swap-removal; `index` maps peer key -> position. */
-  peers: PeerRecord[];
+  peers: Entry[];
   index: Map<string, number>;
   seeders: number;
   /** Completed downloads reported with event=completed (BEP 48 `downloaded`). */
   completed: number;
 }
-
-const peerKey = (ip: string, port: number): string => `${ip}|${port}`;
 
 export class MemorySwarmStore implements SwarmStore {
   private readonly swarms = new Map<string, Swarm>();
@@ -65,7 +118,7 @@ export class MemorySwarmStore implements SwarmStore {
   async announce(req: AnnounceRequest, now: number): Promise<AnnounceOutcome> {
     const hashKey = req.infoHash.toString('latin1');
     let swarm = this.swarms.get(hashKey);
-    const key = peerKey(req.ip, req.port);
+    const key = compactAddress(req.ip, req.family, req.port).toString('latin1');
     if (req.event === 'stopped') {
       if (swarm) {
         this.remove(swarm, key);
@@ -84,30 +137,18 @@ export class MemorySwarmStore implements SwarmStore {
       throw new StoreFullError('torrent is full (too many peers)');
     }
     const existing = at === undefined ? undefined : swarm.peers[at];
-    if (req.event === 'completed' && (!existing || existing.left > 0)) swarm.completed++;
+    const seeder = req.left === 0;
+    if (req.event === 'completed' && !existing?.seeder) swarm.completed++;
     if (existing) {
       // Same address and port (the key): update in place.
-      swarm.seeders += (req.left === 0 ? 1 : 0) - (existing.left === 0 ? 1 : 0);
-      existing.peerId = req.peerId;
-      existing.left = req.left;
-      existing.uploaded = req.uploaded;
-      existing.downloaded = req.downloaded;
+      swarm.seeders += (seeder ? 1 : 0) - (existing.seeder ? 1 : 0);
+      existing.id = req.peerId.toString('latin1');
+      existing.seeder = seeder;
       existing.lastSeen = now;
     } else {
       swarm.index.set(key, swarm.peers.length);
-      swarm.peers.push({
-        key,
-        peerId: req.peerId,
-        ip: req.ip,
-        family: req.family,
-        port: req.port,
-        compact: compactAddress(req.ip, req.family, req.port),
-        left: req.left,
-        uploaded: req.uploaded,
-        downloaded: req.downloaded,
-        lastSeen: now,
-      });
-      if (req.left === 0) swarm.seeders++;
+      swarm.peers.push(new Entry(key, req.family, req.peerId.toString('latin1'), seeder, now));
+      if (seeder) swarm.seeders++;
     }
     return {
       complete: swarm.seeders,
@@ -141,7 +182,7 @@ export class MemorySwarmStore implements SwarmStore {
       swarm.peers[at] = last;
       swarm.index.set(last.key, at);
     }
-    if (gone.left === 0) swarm.seeders--;
+    if (gone.seeder) swarm.seeders--;
   }
 
   async scrape(infoHashes: Buffer[], _now: number): Promise<ScrapeEntry[]> {
