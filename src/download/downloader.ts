@@ -3,8 +3,8 @@
  * to do with a source that fails, stalls or lies.
  *
  * Each source gets `maxInFlight` worker slots; a slot takes a piece the source holds that no one
- * else is fetching (rarest first; among equals, in order from a random place, so peers that
- * start together spread out), fetches it block by block, verifies the SHA-1, writes it, and only then marks it held. Bytes of
+ * else is fetching (rarest first; among equals, runs of consecutive pieces from random places,
+ * so peers that start together spread out), fetches it block by block, verifies the SHA-1, writes it, and only then marks it held. Bytes of
  * pieces in memory are bounded by a byte budget. When every missing piece is already being
  * fetched (endgame), idle slots fetch the same pieces too; the first verified copy wins and the
  * other requests are cancelled. A piece that fails its hash is traced to every source that
@@ -59,7 +59,7 @@ interface SourceState {
   /** Bytes and count of verified pieces this source supplied. */
   bytes: number;
   pieces: number;
-  /** Where this source's next pick among equally rare pieces starts. */
+  /** The piece after this source's last pick (preferred among equally rare ones). */
   cursor: number;
 }
 
@@ -150,7 +150,7 @@ export class Downloader {
       dropped: false,
       bytes: existing?.bytes ?? 0,
       pieces: existing?.pieces ?? 0,
-      cursor: Math.floor(Math.random() * this.meta.pieceCount),
+      cursor: -1,
     };
     this.sources.set(source.id, state);
     void this.startSource(state);
@@ -222,7 +222,7 @@ export class Downloader {
 
   /**
    * The next piece for `state`: among missing pieces it holds that nobody fetches, the rarest
-   * (fewest live sources hold it); among equals, the next after this source's cursor. If there is none but some missing
+   * (fewest live sources hold it); among equals, the one after its last pick, else a random one. If there is none but some missing
    * pieces are being fetched by one other source only, join that fetch (endgame).
    */
   private pick(state: SourceState): number | undefined {
@@ -247,10 +247,11 @@ export class Downloader {
       }
     }
     if (best.length === 0) return endgame.length ? endgame[Math.floor(Math.random() * endgame.length)] : undefined;
-    // Among equals, go on from where this source left off (a random place at first): each
-    // requester starts somewhere else, so a swarm spreads, while one source's pieces land
-    // mostly in order on disk (random writes into a large file were the slowest part).
-    const next = best.find((i) => i >= state.cursor) ?? best[0]!;
+    // Among equals: the piece right after this source's last one if it is among them, else a
+    // random one. Runs of consecutive pieces land in order on disk (random writes into a large
+    // file were the slowest part of a download), while random jumps keep requesters that start
+    // together from asking a seeder for the same pieces.
+    const next = best.includes(state.cursor) ? state.cursor : best[Math.floor(Math.random() * best.length)]!;
     state.cursor = next + 1;
     return next;
   }

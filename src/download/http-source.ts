@@ -22,6 +22,8 @@ export class HttpPeerSource implements PieceSource {
   readonly maxInFlight = 8;
   private bitfield: Bitfield | undefined;
   private lastRefresh = 0;
+  private refreshing = false;
+  private readonly closed = new AbortController();
   private readonly base: string;
   // One agent per peer, so a slow peer cannot hold sockets that others need.
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
@@ -62,6 +64,14 @@ export class HttpPeerSource implements PieceSource {
   }
 
   has(piece: number): boolean {
+    // A peer that is itself downloading gains pieces: keep its bitfield fresh (in the background,
+    // at most every refreshMs) so that rarest-first sees what the swarm really holds.
+    if (this.bitfield && !this.bitfield.complete && !this.refreshing && Date.now() - this.lastRefresh >= this.opts.refreshMs) {
+      this.refreshing = true;
+      this.fetchBitfield(this.closed.signal)
+        .catch(() => {}) // a failing peer shows up in its piece requests
+        .finally(() => (this.refreshing = false));
+    }
     return this.bitfield?.has(piece) ?? false;
   }
 
@@ -85,6 +95,7 @@ export class HttpPeerSource implements PieceSource {
   }
 
   close(): void {
+    this.closed.abort();
     this.agent.destroy();
   }
 }
