@@ -86,7 +86,7 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
   };
   const row = (anchor: Exclude<Kind, 'ours'>, label: string, value: number): ScenarioResult => ({
     label,
-    ours: 'makeTorrent (1 thread)',
+    ours: 'makeTorrent (worker threads)',
     anchor: anchor === 'mktorrent' ? 'mktorrent -t 2 -l 20' : 'create-torrent (1 MiB pieces)',
     unit: 'GB/s',
     target: { op: '>=', value },
