@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import { Bitfield } from '../peer/bitfield.ts';
 import { PieceStore, renameDurably, verifyPiece } from '../storage/piece-store.ts';
-import { storageFiles } from '../storage/layout.ts';
+import { partBaseName, storageFiles } from '../storage/layout.ts';
 import { safeJoin } from '../storage/safe-path.ts';
 import { loadResumeState, ResumeRecorder } from '../storage/resume-state.ts';
 import { PeerNode } from '../peer/peer-node.ts';
@@ -107,8 +107,10 @@ export async function runDownload(o: SessionOptions): Promise<string> {
   const { meta, log } = o;
   const shownPath = path.join(o.outDir, meta.name);
   const finalPath = safeJoin(o.outDir, [meta.name]);
-  const partPath = safeJoin(o.outDir, [meta.name + '.part']);
-  const statePath = safeJoin(o.outDir, [meta.name + '.part.state']);
+  // `<name>.part` while downloading, `<name>.part.state` beside it (see partBaseName).
+  const partBase = partBaseName(meta);
+  const partPath = safeJoin(o.outDir, [partBase + '.part']);
+  const statePath = safeJoin(o.outDir, [partBase + '.part.state']);
 
   if (await exists(finalPath)) {
     await checkExisting(meta, o.outDir, shownPath);
@@ -121,7 +123,7 @@ export async function runDownload(o: SessionOptions): Promise<string> {
   try {
     await mkdir(o.outDir, { recursive: true });
     resuming = await exists(partPath);
-    store = await PieceStore.openForWriting(storageFiles(meta, o.outDir, '.part'));
+    store = await PieceStore.openForWriting(storageFiles({ ...meta, name: partBase }, o.outDir, '.part'));
   } catch (e) {
     throw new SessionError(`cannot write in ${o.outDir}: ${(e as Error).message}`);
   }
@@ -133,7 +135,7 @@ export async function runDownload(o: SessionOptions): Promise<string> {
     if (recorded) {
       have = recorded;
     } else {
-      log(`Checking ${path.join(o.outDir, meta.name + '.part')} for pieces already downloaded...`);
+      log(`Checking ${path.join(o.outDir, partBase + '.part')} for pieces already downloaded...`);
       have = await verifyAll(store, meta);
     }
     log(`Resuming: ${have.count} of ${meta.pieceCount} pieces already verified`);

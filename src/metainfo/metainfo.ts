@@ -53,7 +53,8 @@ export class MetainfoError extends Error {
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the name, as other clients read it.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function text(v: BValue | undefined, what: string): string {
   if (!isBytes(v)) throw new MetainfoError(`${what} is missing or not a string`);

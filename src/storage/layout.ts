@@ -13,6 +13,14 @@ export interface StorageFile {
   offset: number;
 }
 
+/**
+ * The base of a download's temporary names (`<base>.part`, `<base>.part.state`): the torrent's
+ * name, or its info_hash when the name is too long for the suffixes (names stop at 255 bytes).
+ */
+export function partBaseName(meta: Pick<Metainfo, 'name' | 'infoHashHex'>): string {
+  return Buffer.byteLength(meta.name + '.part.state') <= 255 ? meta.name : meta.infoHashHex;
+}
+
 /** A contiguous part of one file. */
 export interface FileSpan {
   file: number;
