@@ -78,6 +78,7 @@ async function checkFile(answer: string): Promise<string> {
   const name = path.basename(path.resolve(answer));
   const why = unsafeComponentReason(name);
   if (why) throw new UserError(`the name ${name} ${why}`);
+  if (Buffer.byteLength(`${name}.torrent`) > 255) throw new UserError(`the name is too long for ${name.slice(0, 20)}....torrent (file names stop at 255 bytes)`);
   if (st.isDirectory()) {
     const inside = path.relative(path.resolve(answer), path.resolve(seedDir));
     if (inside === '' || (!inside.startsWith('..') && !path.isAbsolute(inside))) {
