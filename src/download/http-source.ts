@@ -13,13 +13,18 @@ export interface HttpSourceOptions {
   listenPort?: number;
   /** Ask for the bitfield again at most this often. */
   refreshMs: number;
+  /** The torrent's piece length: sets how many pieces are asked for at once. */
+  pieceLength?: number;
 }
+
+/** About this many bytes of pieces in flight per HTTP peer: 8 x 1 MiB, 4 x 2 MiB, 2 x 4 MiB ... */
+const BYTES_IN_FLIGHT = 8 * 1024 * 1024;
 
 export class HttpPeerSource implements PieceSource {
   readonly id: string;
   readonly label: string;
   readonly maxBlock = 1024 * 1024;
-  readonly maxInFlight = 8;
+  readonly maxInFlight: number;
   private bitfield: Bitfield | undefined;
   private lastRefresh = 0;
   private refreshing = false;
@@ -35,6 +40,8 @@ export class HttpPeerSource implements PieceSource {
     private readonly pieceCount: number,
     private readonly opts: HttpSourceOptions = { timeoutMs: 20_000, refreshMs: 1000 },
   ) {
+    // Enough requests to keep a loopback link busy, without holding more big pieces than needed.
+    this.maxInFlight = Math.max(2, Math.min(8, Math.floor(BYTES_IN_FLIGHT / (opts.pieceLength ?? 1024 * 1024))));
     this.label = `${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
     this.base = `http://${urlHost(ip)}:${port}`;
     this.id = HttpPeerSource.idFor(ip, port);

@@ -38,6 +38,7 @@ export class PeerSources {
       timeoutMs: this.opts.requestTimeoutMs,
       listenPort: this.opts.port,
       refreshMs: 1000,
+      pieceLength: this.meta.pieceLength,
     });
     if (this.downloader.hasSource(source.id) || !this.downloader.addSource(source)) return false;
     this.log(`Downloading ${this.meta.name} from Seeder ${source.label}`);
