@@ -9,27 +9,16 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { freePort, runCli, startTracker, tempDir, type Proc } from './support/procs.ts';
+import { freePort, runCli, startTracker, TestScope, type Proc } from './support/procs.ts';
 import { makeSingleFileTorrent } from '../src/metainfo/create.ts';
 
 // ---------------------------------------------------------------- helpers
 
-const procs = new Set<Proc>();
-const dirs: Array<() => Promise<void>> = [];
-
-function spawnCli(...args: Parameters<typeof runCli>): Proc {
-  const p = runCli(...args);
-  procs.add(p);
-  void p.exited.then(() => procs.delete(p));
-  return p;
-}
+const scope = new TestScope('p2p-e2e-');
+const spawnCli = (...args: Parameters<typeof runCli>): Proc => scope.spawn(...args);
 
 /** A fresh temp dir (removed in `after`) to run programs in. */
-async function workDir(): Promise<string> {
-  const { dir, remove } = await tempDir('p2p-e2e-');
-  dirs.push(remove);
-  return dir;
-}
+const workDir = (): Promise<string> => scope.dir();
 
 async function sha1File(file: string): Promise<string> {
   const h = createHash('sha1');
@@ -52,7 +41,6 @@ function assertInOrder(text: string, patterns: Array<string | RegExp>, who: stri
   }
 }
 
-const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function getJson(url: string): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
@@ -157,14 +145,10 @@ let tracker: Awaited<ReturnType<typeof startTracker>>;
 
 before(async () => {
   tracker = await startTracker(await workDir());
-  procs.add(tracker.proc);
+  scope.track(tracker.proc);
 });
 
-after(async () => {
-  for (const p of procs) p.kill('SIGKILL');
-  await Promise.all([...procs].map((p) => p.exited));
-  await Promise.all(dirs.map((r) => r()));
-});
+after(() => scope.cleanup());
 
 /**
  * Share `data` as `name` with the seeder, fetch it with the requester (both prompted through
@@ -427,7 +411,7 @@ describe('SIGTERM right after the ready line', { concurrency: true }, () => {
       const results = await Promise.all(
         Array.from({ length: ROUNDS }, async () => {
           const t = await startTracker(dir);
-          procs.add(t.proc);
+          scope.track(t.proc);
           t.proc.kill('SIGTERM');
           return { code: await t.proc.exited, signal: t.proc.child.signalCode };
         }),

@@ -9,28 +9,17 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, requireProgram, runCli, startTracker, tempDir, type Proc } from './support/procs.ts';
+import { freePort, requireProgram, runCli, startTracker, TestScope, type Proc } from './support/procs.ts';
 import { makeSingleFileTorrent } from '../src/metainfo/create.ts';
 import { parseMetainfo } from '../src/metainfo/metainfo.ts';
 
 const run = promisify(execFile);
 
-const procs = new Set<Proc>();
-const dirs: Array<() => Promise<void>> = [];
-
-function spawnCli(...args: Parameters<typeof runCli>): Proc {
-  const p = runCli(...args);
-  procs.add(p);
-  void p.exited.then(() => procs.delete(p));
-  return p;
-}
+const scope = new TestScope('p2p-interop-');
+const spawnCli = (...args: Parameters<typeof runCli>): Proc => scope.spawn(...args);
 
 /** A fresh temp dir (removed in `after`) to run programs in. */
-async function workDir(): Promise<string> {
-  const { dir, remove } = await tempDir('p2p-interop-');
-  dirs.push(remove);
-  return dir;
-}
+const workDir = (): Promise<string> => scope.dir();
 
 /** mktorrent writes `out` for `file` (relative to `dir`) with 2^log2 pieces. */
 async function mktorrent(dir: string, file: string, log2: number, announce: string, out: string): Promise<Buffer> {
@@ -59,7 +48,7 @@ let shared: { dir: string; file: string; data: Buffer };
 
 before(async () => {
   tracker = await startTracker(await workDir());
-  procs.add(tracker.proc);
+  scope.track(tracker.proc);
   const dir = await workDir();
   // ~3 MB, not a multiple of any piece length used here (the last piece is short).
   const data = randomBytes(3 * 1000 * 1000 + 123);
@@ -67,11 +56,7 @@ before(async () => {
   shared = { dir, file: 'sample.bin', data };
 });
 
-after(async () => {
-  for (const p of procs) p.kill('SIGKILL');
-  await Promise.all([...procs].map((p) => p.exited));
-  await Promise.all(dirs.map((r) => r()));
-});
+after(() => scope.cleanup());
 
 const pieceLengths = [
   { flag: '32K', log2: 15 },

@@ -8,34 +8,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort, runCli, startTracker, tempDir, type Proc } from './support/procs.ts';
+import { freePort, runCli, startTracker, TestScope, type Proc } from './support/procs.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 const LIMIT_MIB = 150;
 
-const procs = new Set<Proc>();
-const dirs: Array<() => Promise<void>> = [];
+const scope = new TestScope('p2p-memory-');
+const spawnCli = (...args: Parameters<typeof runCli>): Proc => scope.spawn(...args);
 
-function spawnCli(...args: Parameters<typeof runCli>): Proc {
-  const p = runCli(...args);
-  procs.add(p);
-  void p.exited.then(() => procs.delete(p));
-  return p;
-}
-
-after(async () => {
-  for (const p of procs) p.kill('SIGKILL');
-  await Promise.all([...procs].map((p) => p.exited));
-  await Promise.all(dirs.map((r) => r()));
-});
+after(() => scope.cleanup());
 
 /** A fresh temp dir (removed in `after`) to run programs in. */
-async function workDir(): Promise<string> {
-  const { dir, remove } = await tempDir('p2p-memory-');
-  dirs.push(remove);
-  return dir;
-}
+const workDir = (): Promise<string> => scope.dir();
 
 /**
  * Write `size` bytes: one 64 MiB random block repeated, with a counter stamped every 64 KiB so
@@ -117,7 +102,7 @@ interface TransferResult {
 async function transferOneGiB(): Promise<TransferResult> {
   const dir = await workDir();
   const tracker = await startTracker(dir);
-  procs.add(tracker.proc);
+  scope.track(tracker.proc);
 
   const seederPort = await freePort();
   // The file sits in the seeder's own folder already, so the seeder does not copy 1 GiB first.

@@ -21,7 +21,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort, requireProgram, runCli, runProgram, startTracker, tempDir, type Proc } from './support/procs.ts';
+import { freePort, requireProgram, runCli, runProgram, startTracker, tempDir, type Proc, within, until } from './support/procs.ts';
 import { createNetns, requireNetns, type Netns } from './support/netns.ts';
 import { parseMetainfo, type Metainfo } from '../src/metainfo/metainfo.ts';
 import { decode, isBytes, isDict, isInt } from '../src/metainfo/bencode.ts';
@@ -113,26 +113,6 @@ class World {
   }
 }
 
-/** Resolve with `p`, or reject after `ms`. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-    }),
-  ]);
-}
-
-/** Poll `check` every 200 ms until it is true, or fail after `ms` with `what()`. */
-async function until(check: () => Promise<boolean> | boolean, ms: number, what: () => string): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function sameBytes(file: string, data: Buffer): Promise<boolean> {
   try {

@@ -6,14 +6,14 @@
  *  - an announce URL that already has a query (`?passkey=abc`): kept, parameters appended.
  * Every tracker and every program of ours runs inside a fresh loopback-only network namespace.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, requireProgram, runCli, runProgram, startTracker, tempDir, type Proc } from './support/procs.ts';
+import { freePort, requireProgram, runCli, runProgram, startTracker, tempDir, type Proc, within, until } from './support/procs.ts';
 import { createNetns, requireNetns, type Netns } from './support/netns.ts';
 import { parseMetainfo, type Metainfo } from '../src/metainfo/metainfo.ts';
 import { encode } from '../src/metainfo/bencode.ts';
@@ -88,24 +88,6 @@ class World {
   }
 }
 
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-    }),
-  ]);
-}
-
-async function until(check: () => Promise<boolean> | boolean, ms: number, what: () => string): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** The last lines of each program's output (progress lines use \r: one a line here). */
 function transcript(...ps: Array<[string, Proc]>): string {
