@@ -5,6 +5,7 @@
  * left-most entries are whatever the client chose to write). Pure.
  */
 import net from 'node:net';
+import { ipv6Bytes } from './protocol.ts';
 
 export interface Cidr {
   family: 4 | 6;
@@ -17,24 +18,7 @@ function addressBytes(ip: string): { family: 4 | 6; bytes: Buffer } | null {
   if (a.toLowerCase().startsWith('::ffff:') && net.isIPv4(a.slice(7))) a = a.slice(7);
   if (net.isIPv4(a)) return { family: 4, bytes: Buffer.from(a.split('.').map(Number)) };
   if (!net.isIPv6(a)) return null;
-  const [head, tail] = a.split('::') as [string, string | undefined];
-  const groups = (s: string) => (s ? s.split(':') : []);
-  const h = groups(head);
-  const t = tail === undefined ? [] : groups(tail);
-  const v4 = (list: string[]) => {
-    const last = list[list.length - 1];
-    if (last && net.isIPv4(last)) {
-      const b = last.split('.').map(Number);
-      list.splice(-1, 1, ((b[0]! << 8) | b[1]!).toString(16), ((b[2]! << 8) | b[3]!).toString(16));
-    }
-  };
-  if (tail === undefined) v4(h);
-  else v4(t);
-  const fill = tail === undefined ? [] : new Array(8 - h.length - t.length).fill('0');
-  const all = [...h, ...fill, ...t];
-  const out = Buffer.alloc(16);
-  all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-  return { family: 6, bytes: out };
+  return { family: 6, bytes: ipv6Bytes(a) };
 }
 
 /** `10.0.0.0/8`, `::1/128`, or a bare address (a /32 or /128). Throws on anything else. */
