@@ -1,13 +1,15 @@
 /**
- * Worker thread: SHA-1 of a run of pieces of a byte stream laid over files. Reads in large
- * chunks with positional reads (no stream machinery), so two workers on two cores hash about
- * twice as fast as one thread.
+ * Worker thread: hashes batches of pieces from the shared counter (see hash-core.ts) until none
+ * are left, then reports. Imports only hash-core.ts (node: modules), so it starts fast.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { hashPieceRange, type HashJob } from './piece-hashing.ts';
+import { DONE, batchCount, hashBatches, type HashJob } from './hash-core.ts';
 
 const job = workerData as HashJob;
-hashPieceRange(job).then(
-  (hashes) => parentPort!.postMessage({ ok: true, hashes }, [hashes.buffer as ArrayBuffer]),
-  (e: Error) => parentPort!.postMessage({ ok: false, error: e.message }),
-);
+try {
+  hashBatches(job);
+  // `all`: every batch's digests are written (this thread or another finished the last one).
+  parentPort!.postMessage({ ok: true, all: Atomics.load(new Int32Array(job.control), DONE) === batchCount(job) });
+} catch (e) {
+  parentPort!.postMessage({ ok: false, error: (e as Error).message });
+}

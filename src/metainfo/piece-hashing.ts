@@ -1,97 +1,93 @@
 /**
- * SHA-1 of every piece of a byte stream laid over files (one file or a folder's files in order),
- * in parallel worker threads for large inputs. Memory: one read buffer per thread.
+ * SHA-1 of every piece of a byte stream laid over files (one file or a folder's files in order).
+ * Large inputs are hashed by the main thread and worker threads together: every thread takes
+ * batches of pieces from one shared counter, reads them itself into its own ~1 MiB buffer and
+ * writes the digests into a shared array (hash-core.ts). The main thread starts hashing at
+ * once, so the workers' start-up (~30-50 ms) costs no idle time. Memory: one small buffer per
+ * thread, whatever the size of the data.
  */
-import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { spansOf, type StorageFile } from '../storage/layout.ts';
+import { CONTROL_SLOTS, DONE, FAILED, READ_BYTES, batchCount, hashBatches, type HashFile, type HashJob } from './hash-core.ts';
 
-export interface HashJob {
-  files: StorageFile[];
-  pieceLength: number;
-  /** Total length of the byte stream. */
-  length: number;
-  firstPiece: number;
-  /** One past the last piece. */
-  endPiece: number;
-}
-
-const CHUNK = 8 * 1024 * 1024;
 /** Below this, worker start-up costs more than it saves. */
 const PARALLEL_MIN_BYTES = 64 * 1024 * 1024;
+/** Batches (~1 MiB each) the main thread hashes between two turns of the event loop. */
+const MAIN_SLICE_BATCHES = 32;
 
-/** Hash pieces [firstPiece, endPiece) on this thread. Returns their concatenated SHA-1s. */
-export async function hashPieceRange(job: HashJob): Promise<Buffer> {
-  const { files, pieceLength, length, firstPiece, endPiece } = job;
-  const out = Buffer.allocUnsafe((endPiece - firstPiece) * 20);
-  // Read whole pieces per chunk, at least one piece per read.
-  const perChunk = Math.max(1, Math.floor(CHUNK / pieceLength));
-  const buf = Buffer.allocUnsafe(Math.min(perChunk * pieceLength, length));
-  const handles = new Map<number, FileHandle>();
-  try {
-    for (let p = firstPiece; p < endPiece; p += perChunk) {
-      const start = p * pieceLength;
-      const end = Math.min(length, Math.min(endPiece, p + perChunk) * pieceLength);
-      let at = 0;
-      for (const s of spansOf(files, start, end - start)) {
-        const path = files[s.file]!.path;
-        if (path === null) {
-          buf.fill(0, at, at + s.length); // a pad file
-          at += s.length;
-          continue;
-        }
-        let h = handles.get(s.file);
-        if (!h) handles.set(s.file, (h = await open(path, 'r')));
-        for (let done = 0; done < s.length; ) {
-          const { bytesRead } = await h.read(buf, at + done, s.length - done, s.fileOffset + done);
-          if (bytesRead === 0) throw new Error(`${path} is shorter than expected (changed while hashing?)`);
-          done += bytesRead;
-        }
-        at += s.length;
-      }
-      for (let q = p, off = 0; off < at; q++, off += pieceLength) {
-        createHash('sha1')
-          .update(buf.subarray(off, Math.min(at, off + pieceLength)))
-          .digest()
-          .copy(out, (q - firstPiece) * 20);
-      }
-    }
-  } finally {
-    await Promise.all([...handles.values()].map((h) => h.close()));
-  }
-  return out;
-}
-
-function inWorker(job: HashJob): Promise<Buffer> {
+function startWorker(job: HashJob): Worker {
   // Compiled: hash-worker.js beside this file. Under tsx (tests, tools) the worker is the .ts
   // source, so it first registers tsx's loader in its own thread.
-  const worker = import.meta.url.endsWith('.ts')
+  return import.meta.url.endsWith('.ts')
     ? new Worker(
         `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(new URL('./hash-worker.ts', import.meta.url).href)}); });`,
         { eval: true, workerData: job },
       )
     : new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: job });
-  return new Promise((resolve, reject) => {
-    worker.once('message', (m: { ok: true; hashes: Uint8Array } | { ok: false; error: string }) => {
-      void worker.terminate();
-      if (m.ok) resolve(Buffer.from(m.hashes.buffer, m.hashes.byteOffset, m.hashes.byteLength));
-      else reject(new Error(m.error));
-    });
-    worker.once('error', reject);
-  });
 }
 
-/** SHA-1 of every piece, split over up to `threads` worker threads when the data is large. */
-export async function hashPieces(files: StorageFile[], pieceLength: number, threads = Math.min(4, availableParallelism())): Promise<Buffer> {
+export interface HashOptions {
+  /** Threads that hash, the main thread included (default: one per core, at most 8). */
+  threads?: number;
+  /** Data shorter than this is hashed on the main thread alone (default 64 MiB). */
+  parallelMinBytes?: number;
+}
+
+/** SHA-1 of every piece (concatenated). */
+export async function hashPieces(files: HashFile[], pieceLength: number, opts: HashOptions = {}): Promise<Buffer> {
+  const threads = opts.threads ?? Math.min(8, availableParallelism());
   if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`invalid piece length ${pieceLength}`);
   const length = files.reduce((s, f) => s + f.length, 0);
   const pieceCount = Math.ceil(length / pieceLength);
-  const base = { files, pieceLength, length };
-  if (threads < 2 || length < PARALLEL_MIN_BYTES) return hashPieceRange({ ...base, firstPiece: 0, endPiece: pieceCount });
-  const per = Math.ceil(pieceCount / threads);
-  const jobs: Promise<Buffer>[] = [];
-  for (let first = 0; first < pieceCount; first += per) jobs.push(inWorker({ ...base, firstPiece: first, endPiece: Math.min(pieceCount, first + per) }));
-  return Buffer.concat(await Promise.all(jobs));
+  const job: HashJob = {
+    files: files.map((f) => ({ path: f.path, length: f.length, offset: f.offset })),
+    pieceLength,
+    length,
+    pieceCount,
+    batchPieces: Math.max(1, Math.floor(READ_BYTES / pieceLength)),
+    digests: new SharedArrayBuffer(pieceCount * 20),
+    control: new SharedArrayBuffer(CONTROL_SLOTS * 4),
+  };
+  const control = new Int32Array(job.control);
+  const workers: Worker[] = [];
+  // Settles when the workers are done: resolves once every batch is written, rejects on the
+  // first worker failure.
+  let finished: Promise<void> = Promise.resolve();
+  if (threads >= 2 && length >= (opts.parallelMinBytes ?? PARALLEL_MIN_BYTES)) {
+    finished = new Promise<void>((resolve, reject) => {
+      let reported = 0;
+      const fail = (e: Error) => {
+        Atomics.store(control, FAILED, 1);
+        reject(e);
+      };
+      for (let i = 0; i < threads - 1; i++) {
+        const w = startWorker(job);
+        workers.push(w);
+        let done = false;
+        w.on('message', (m: { ok: true; all: boolean } | { ok: false; error: string }) => {
+          if (!m.ok) return fail(new Error(m.error));
+          done = true;
+          reported++;
+          if (m.all || reported === workers.length) resolve();
+        });
+        w.on('error', fail);
+        w.on('exit', (code) => done || fail(new Error(`hash worker exited (code ${code}) before finishing`)));
+      }
+    });
+    finished.catch(() => {}); // handled below; the main thread may still be hashing
+  }
+  try {
+    // The main thread hashes too, in slices, so that the event loop (and the workers' error
+    // messages) still get a turn every ~20 ms.
+    while (!hashBatches(job, MAIN_SLICE_BATCHES)) await new Promise((r) => setImmediate(r));
+    if (Atomics.load(control, DONE) !== batchCount(job)) await finished;
+    if (Atomics.load(control, DONE) !== batchCount(job)) throw new Error('piece hashing stopped before the end');
+  } finally {
+    Atomics.store(control, FAILED, 1); // workers still starting find nothing to do
+    for (const w of workers) {
+      w.removeAllListeners('exit');
+      void w.terminate();
+    }
+  }
+  return Buffer.from(new Uint8Array(job.digests));
 }

@@ -1,0 +1,156 @@
+/**
+ * The piece-hashing loop shared by the main thread and the hash workers. Imports only node:
+ * modules, so a worker that loads it starts fast.
+ *
+ * Every thread takes batches of pieces from one shared counter (Atomics.add: work stealing, so
+ * threads that start late or run slow simply take fewer), reads each batch with positional
+ * synchronous reads into its own small buffer and writes the SHA-1s into a shared array at
+ * piece * 20. The buffer is about 1 MiB: read and hashed while it is still in the core's cache
+ * (an 8 MiB buffer made reading + hashing ~30% slower).
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+
+export interface HashFile {
+  /** Path, or null for a BEP 47 pad file (zeros, never on disk). */
+  path: string | null;
+  length: number;
+  /** Offset of the file's first byte in the byte stream. */
+  offset: number;
+}
+
+export interface HashJob {
+  files: HashFile[];
+  pieceLength: number;
+  /** Total length of the byte stream. */
+  length: number;
+  pieceCount: number;
+  /** Pieces per batch (one counter step). */
+  batchPieces: number;
+  /** SHA-1s, pieceCount * 20 bytes. */
+  digests: SharedArrayBuffer;
+  /** Int32Array over CONTROL_SLOTS slots: NEXT, DONE, FAILED. */
+  control: SharedArrayBuffer;
+}
+
+/** Next batch to claim. */
+export const NEXT = 0;
+/** Batches whose digests are written. */
+export const DONE = 1;
+/** Non-zero once any thread failed: the others stop claiming. */
+export const FAILED = 2;
+export const CONTROL_SLOTS = 3;
+
+/** Bytes read per batch when pieces are small; large pieces are read in chunks of this size. */
+export const READ_BYTES = 1024 * 1024;
+
+export function batchCount(job: Pick<HashJob, 'pieceCount' | 'batchPieces'>): number {
+  return Math.ceil(job.pieceCount / job.batchPieces);
+}
+
+/** Positional reads of [start, start + len) of the byte stream, one open file at a time. */
+class StreamReader {
+  private fd = -1;
+  private fdFile = -1;
+
+  constructor(private readonly files: HashFile[]) {}
+
+  read(buf: Buffer, at: number, start: number, len: number): void {
+    const files = this.files;
+    // The first file that ends after `start` (files are sorted by offset).
+    let lo = 0;
+    let hi = files.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (files[mid]!.offset + files[mid]!.length <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    let i = lo;
+    let pos = start;
+    const end = start + len;
+    for (; pos < end; i++) {
+      const f = files[i];
+      if (!f) throw new RangeError(`range ${start}+${len} is outside the data`);
+      const fileEnd = f.offset + f.length;
+      if (fileEnd <= pos) continue;
+      const take = Math.min(end, fileEnd) - pos;
+      const dest = at + (pos - start);
+      if (f.path === null) {
+        buf.fill(0, dest, dest + take);
+      } else {
+        const fd = this.open(i, f.path);
+        for (let done = 0; done < take; ) {
+          const n = readSync(fd, buf, dest + done, take - done, pos - f.offset + done);
+          if (n === 0) throw new Error(`${f.path} is shorter than expected (changed while hashing?)`);
+          done += n;
+        }
+      }
+      pos += take;
+    }
+  }
+
+  private open(file: number, path: string): number {
+    if (this.fdFile !== file) {
+      this.close();
+      this.fd = openSync(path, 'r');
+      this.fdFile = file;
+    }
+    return this.fd;
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    this.fdFile = -1;
+  }
+}
+
+/**
+ * Hash batches from the shared counter until none are left (or another thread failed), or at
+ * most `maxBatches`. Returns true when no batch is left to claim. Throws on a read error after
+ * flagging FAILED, so the other threads stop too.
+ */
+export function hashBatches(job: HashJob, maxBatches = Infinity): boolean {
+  const { pieceLength, length, pieceCount, batchPieces } = job;
+  const control = new Int32Array(job.control);
+  const digests = new Uint8Array(job.digests);
+  const batches = batchCount(job);
+  const reader = new StreamReader(job.files);
+  const big = pieceLength > READ_BYTES;
+  const buf = Buffer.allocUnsafe(Math.min(length, big ? READ_BYTES : batchPieces * pieceLength));
+  try {
+    for (let n = 0; n < maxBatches; n++) {
+      if (Atomics.load(control, FAILED) !== 0) return true;
+      const b = Atomics.add(control, NEXT, 1);
+      if (b >= batches) return true;
+      const first = b * batchPieces;
+      const end = Math.min(pieceCount, first + batchPieces);
+      if (big) {
+        // One piece per batch, streamed through the hash in READ_BYTES chunks.
+        const start = first * pieceLength;
+        const stop = Math.min(length, start + pieceLength);
+        const h = createHash('sha1');
+        for (let pos = start; pos < stop; pos += READ_BYTES) {
+          const n = Math.min(READ_BYTES, stop - pos);
+          reader.read(buf, 0, pos, n);
+          h.update(buf.subarray(0, n));
+        }
+        digests.set(h.digest(), first * 20);
+      } else {
+        const start = first * pieceLength;
+        const bytes = Math.min(length, end * pieceLength) - start;
+        reader.read(buf, 0, start, bytes);
+        for (let p = first, off = 0; p < end; p++, off += pieceLength) {
+          digests.set(createHash('sha1').update(buf.subarray(off, Math.min(bytes, off + pieceLength))).digest(), p * 20);
+        }
+      }
+      Atomics.add(control, DONE, 1);
+    }
+    return Atomics.load(control, NEXT) >= batches;
+  } catch (e) {
+    Atomics.store(control, FAILED, 1);
+    throw e;
+  } finally {
+    reader.close();
+  }
+}
