@@ -106,51 +106,68 @@ class StreamReader {
 }
 
 /**
- * Hash batches from the shared counter until none are left (or another thread failed), or at
- * most `maxBatches`. Returns true when no batch is left to claim. Throws on a read error after
- * flagging FAILED, so the other threads stop too.
+ * One thread's hashing state: its read buffer and open file, kept across calls to run().
  */
-export function hashBatches(job: HashJob, maxBatches = Infinity): boolean {
-  const { pieceLength, length, pieceCount, batchPieces } = job;
-  const control = new Int32Array(job.control);
-  const digests = new Uint8Array(job.digests);
-  const batches = batchCount(job);
-  const reader = new StreamReader(job.files);
-  const big = pieceLength > READ_BYTES;
-  const buf = Buffer.allocUnsafe(Math.min(length, big ? READ_BYTES : batchPieces * pieceLength));
-  try {
-    for (let n = 0; n < maxBatches; n++) {
-      if (Atomics.load(control, FAILED) !== 0) return true;
-      const b = Atomics.add(control, NEXT, 1);
-      if (b >= batches) return true;
-      const first = b * batchPieces;
-      const end = Math.min(pieceCount, first + batchPieces);
-      if (big) {
-        // One piece per batch, streamed through the hash in READ_BYTES chunks.
+export class PieceHasher {
+  private readonly control: Int32Array;
+  private readonly digests: Uint8Array;
+  private readonly batches: number;
+  private readonly reader: StreamReader;
+  private readonly buf: Buffer;
+
+  constructor(private readonly job: HashJob) {
+    this.control = new Int32Array(job.control);
+    this.digests = new Uint8Array(job.digests);
+    this.batches = batchCount(job);
+    this.reader = new StreamReader(job.files);
+    const size = job.pieceLength > READ_BYTES ? READ_BYTES : job.batchPieces * job.pieceLength;
+    this.buf = Buffer.allocUnsafe(Math.min(job.length, size));
+  }
+
+  /**
+   * Hash batches from the shared counter until none are left (or another thread failed), or at
+   * most `maxBatches`. Returns true when no batch is left to claim. Throws on a read error
+   * after flagging FAILED, so the other threads stop too.
+   */
+  run(maxBatches = Infinity): boolean {
+    const { pieceLength, length, pieceCount, batchPieces } = this.job;
+    const { control, digests, batches, reader, buf } = this;
+    try {
+      for (let done = 0; done < maxBatches; done++) {
+        if (Atomics.load(control, FAILED) !== 0) return true;
+        const b = Atomics.add(control, NEXT, 1);
+        if (b >= batches) return true;
+        const first = b * batchPieces;
         const start = first * pieceLength;
-        const stop = Math.min(length, start + pieceLength);
-        const h = createHash('sha1');
-        for (let pos = start; pos < stop; pos += READ_BYTES) {
-          const n = Math.min(READ_BYTES, stop - pos);
-          reader.read(buf, 0, pos, n);
-          h.update(buf.subarray(0, n));
+        if (pieceLength > READ_BYTES) {
+          // One piece per batch, streamed through the hash in READ_BYTES chunks.
+          const stop = Math.min(length, start + pieceLength);
+          const h = createHash('sha1');
+          for (let pos = start; pos < stop; pos += READ_BYTES) {
+            const n = Math.min(READ_BYTES, stop - pos);
+            reader.read(buf, 0, pos, n);
+            h.update(buf.subarray(0, n));
+          }
+          digests.set(h.digest(), first * 20);
+        } else {
+          const end = Math.min(pieceCount, first + batchPieces);
+          const bytes = Math.min(length, end * pieceLength) - start;
+          reader.read(buf, 0, start, bytes);
+          for (let p = first, off = 0; p < end; p++, off += pieceLength) {
+            digests.set(createHash('sha1').update(buf.subarray(off, Math.min(bytes, off + pieceLength))).digest(), p * 20);
+          }
         }
-        digests.set(h.digest(), first * 20);
-      } else {
-        const start = first * pieceLength;
-        const bytes = Math.min(length, end * pieceLength) - start;
-        reader.read(buf, 0, start, bytes);
-        for (let p = first, off = 0; p < end; p++, off += pieceLength) {
-          digests.set(createHash('sha1').update(buf.subarray(off, Math.min(bytes, off + pieceLength))).digest(), p * 20);
-        }
+        Atomics.add(control, DONE, 1);
       }
-      Atomics.add(control, DONE, 1);
+      return Atomics.load(control, NEXT) >= batches;
+    } catch (e) {
+      Atomics.store(control, FAILED, 1);
+      this.close();
+      throw e;
     }
-    return Atomics.load(control, NEXT) >= batches;
-  } catch (e) {
-    Atomics.store(control, FAILED, 1);
-    throw e;
-  } finally {
-    reader.close();
+  }
+
+  close(): void {
+    this.reader.close();
   }
 }

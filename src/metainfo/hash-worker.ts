@@ -3,11 +3,13 @@
  * are left, then reports. Imports only hash-core.ts (node: modules), so it starts fast.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { DONE, batchCount, hashBatches, type HashJob } from './hash-core.ts';
+import { DONE, PieceHasher, batchCount, type HashJob } from './hash-core.ts';
 
 const job = workerData as HashJob;
+const hasher = new PieceHasher(job);
 try {
-  hashBatches(job);
+  hasher.run();
+  hasher.close();
   // `all`: every batch's digests are written (this thread or another finished the last one).
   parentPort!.postMessage({ ok: true, all: Atomics.load(new Int32Array(job.control), DONE) === batchCount(job) });
 } catch (e) {

@@ -8,7 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { CONTROL_SLOTS, DONE, FAILED, READ_BYTES, batchCount, hashBatches, type HashFile, type HashJob } from './hash-core.ts';
+import { CONTROL_SLOTS, DONE, FAILED, READ_BYTES, batchCount, PieceHasher, type HashFile, type HashJob } from './hash-core.ts';
 
 /** Below this, worker start-up costs more than it saves. */
 const PARALLEL_MIN_BYTES = 64 * 1024 * 1024;
@@ -76,13 +76,15 @@ export async function hashPieces(files: HashFile[], pieceLength: number, opts: H
     });
     finished.catch(() => {}); // handled below; the main thread may still be hashing
   }
+  const hasher = new PieceHasher(job);
   try {
     // The main thread hashes too, in slices, so that the event loop (and the workers' error
     // messages) still get a turn every ~20 ms.
-    while (!hashBatches(job, MAIN_SLICE_BATCHES)) await new Promise((r) => setImmediate(r));
+    while (!hasher.run(MAIN_SLICE_BATCHES)) await new Promise((r) => setImmediate(r));
     if (Atomics.load(control, DONE) !== batchCount(job)) await finished;
     if (Atomics.load(control, DONE) !== batchCount(job)) throw new Error('piece hashing stopped before the end');
   } finally {
+    hasher.close();
     Atomics.store(control, FAILED, 1); // workers still starting find nothing to do
     for (const w of workers) {
       w.removeAllListeners('exit');
