@@ -8,6 +8,7 @@ import {
   encodeAnnounceResponse,
   encodeScrapeResponse,
   compactPeers,
+  peerSample,
   normaliseAddress,
   ipv6Bytes,
   failureResponse,
@@ -363,7 +364,7 @@ describe('responses', () => {
   const base = { interval: 1800, minInterval: 900, complete: 3, incomplete: 7 };
 
   test('compact: 6 bytes per IPv4 peer, 18 per IPv6 peer in peers6', () => {
-    const d = asDict(decode(encodeAnnounceResponse({ ...base, peers }, { compact: true, noPeerId: false })));
+    const d = asDict(decode(encodeAnnounceResponse({ ...base, peers: peerSample(peers) }, { compact: true, noPeerId: false })));
     assert.equal(d['interval'], 1800);
     assert.equal(d['min interval'], 900);
     assert.equal(d['complete'], 3);
@@ -376,30 +377,32 @@ describe('responses', () => {
   });
 
   test('compact without IPv6 peers has no peers6; no peers gives an empty string', () => {
-    const d = asDict(decode(encodeAnnounceResponse({ ...base, peers: peers.filter((p) => p.family === 4) }, { compact: true, noPeerId: false })));
+    const d = asDict(decode(encodeAnnounceResponse({ ...base, peers: peerSample(peers.filter((p) => p.family === 4)) }, { compact: true, noPeerId: false })));
     assert.equal(bytes(d['peers']).length, 12);
     assert.equal('peers6' in d, false);
-    const e = asDict(decode(encodeAnnounceResponse({ ...base, peers: [] }, { compact: true, noPeerId: false })));
+    const e = asDict(decode(encodeAnnounceResponse({ ...base, peers: peerSample([]) }, { compact: true, noPeerId: false })));
     assert.equal(bytes(e['peers']).length, 0);
   });
 
   test('non-compact: list of dicts with peer id, ip, port', () => {
-    const d = asDict(decode(encodeAnnounceResponse({ ...base, peers }, { compact: false, noPeerId: false })));
+    const d = asDict(decode(encodeAnnounceResponse({ ...base, peers: peerSample(peers) }, { compact: false, noPeerId: false })));
     const list = d['peers'];
     assert.ok(isList(list));
     assert.equal(list.length, 4);
+    // IPv4 peers first, then IPv6, each in the given order.
+    const ordered = [...peers.filter((p) => p.family === 4), ...peers.filter((p) => p.family === 6)];
     list.forEach((p, i) => {
       const pd = asDict(p);
       assert.deepEqual(Object.keys(pd).sort(), ['ip', 'peer id', 'port']);
-      assert.ok(bytes(pd['peer id']).equals(peers[i]!.peerId));
-      assert.equal(bytes(pd['ip']).toString(), peers[i]!.ip);
-      assert.equal(pd['port'], peers[i]!.port);
+      assert.ok(bytes(pd['peer id']).equals(ordered[i]!.peerId));
+      assert.equal(bytes(pd['ip']).toString(), ordered[i]!.ip);
+      assert.equal(pd['port'], ordered[i]!.port);
     });
     assert.equal(d['interval'], 1800);
   });
 
   test('non-compact with no_peer_id omits peer id', () => {
-    const d = asDict(decode(encodeAnnounceResponse({ ...base, peers }, { compact: false, noPeerId: true })));
+    const d = asDict(decode(encodeAnnounceResponse({ ...base, peers: peerSample(peers, false) }, { compact: false, noPeerId: true })));
     const list = d['peers'];
     assert.ok(isList(list));
     assert.equal(list.length, 4);

@@ -151,8 +151,18 @@ export interface PeerInfo {
   ip: string;
   family: 4 | 6;
   port: number;
-  /** Address then port as in a compact answer (6 or 18 bytes), as latin1: kept by the store. */
-  compactLatin1?: string;
+}
+
+/**
+ * The peers picked for one answer, already in wire form: compact bytes per family (BEP 23,
+ * BEP 7) and, only when a non-compact list with ids was asked for, their peer_ids (20 bytes
+ * each, in the same order). The store writes it straight from its packed records.
+ */
+export interface PeerSample {
+  v4: Buffer;
+  v6: Buffer;
+  ids4?: Buffer;
+  ids6?: Buffer;
 }
 
 export interface AnnounceResponse {
@@ -160,7 +170,7 @@ export interface AnnounceResponse {
   minInterval: number;
   complete: number;
   incomplete: number;
-  peers: PeerInfo[];
+  peers: PeerSample;
 }
 
 export interface ScrapeEntry {
@@ -196,15 +206,59 @@ export function compactPeers(peers: PeerInfo[], family: 4 | 6): Buffer {
   let at = 0;
   for (const p of peers) {
     if (p.family !== family) continue;
-    if (p.compactLatin1 !== undefined) {
-      // Char by char: for 6-byte pieces this beats Buffer.write's per-call overhead.
-      const c = p.compactLatin1;
-      for (let k = 0; k < size; k++) out[at + k] = c.charCodeAt(k);
-    } else {
-      compactAddress(p.ip, p.family, p.port).copy(out, at);
-    }
+    compactAddress(p.ip, p.family, p.port).copy(out, at);
     at += size;
   }
+  return out;
+}
+
+/** A sample of the given peers, in their order (for callers that hold PeerInfo objects). */
+export function peerSample(peers: PeerInfo[], withIds = true): PeerSample {
+  const ids = (family: 4 | 6) => Buffer.concat(peers.filter((p) => p.family === family).map((p) => p.peerId));
+  return { v4: compactPeers(peers, 4), v6: compactPeers(peers, 6), ...(withIds ? { ids4: ids(4), ids6: ids(6) } : {}) };
+}
+
+/** Dotted-quad text of 4 address bytes. */
+export function formatIPv4(b: Uint8Array, at = 0): string {
+  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+}
+
+/** RFC 5952 text of 16 address bytes: lower-case, the longest run of zero groups as `::`. */
+export function formatIPv6(b: Buffer): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(i * 2));
+  let best = -1;
+  let bestLen = 1; // a single zero group is not shortened
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
+  if (best < 0) return hex(g);
+  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+}
+
+/** The non-compact list form of a sample: `ip` as text, `port`, and `peer id` when kept. */
+function peerDicts(sample: PeerSample, noPeerId: boolean): Array<{ [key: string]: Buffer | string | number }> {
+  const out: Array<{ [key: string]: Buffer | string | number }> = [];
+  const add = (compact: Buffer, ids: Buffer | undefined, size: number) => {
+    for (let i = 0, at = 0; at + size <= compact.length; i++, at += size) {
+      const ip = size === 6 ? formatIPv4(compact, at) : formatIPv6(compact.subarray(at, at + 16));
+      const port = compact.readUInt16BE(at + size - 2);
+      out.push(noPeerId || !ids ? { ip, port } : { 'peer id': ids.subarray(i * 20, i * 20 + 20), ip, port });
+    }
+  };
+  add(sample.v4, sample.ids4, 6);
+  add(sample.v6, sample.ids6, 18);
   return out;
 }
 
@@ -234,8 +288,7 @@ export function encodeAnnounceResponse(r: AnnounceResponse, req: Pick<AnnounceRe
   if (req.compact) {
     // The hot path, written out by hand (keys in sorted order): several times faster than a
     // general encoder, and the answer's shape is fixed.
-    const v4 = compactPeers(r.peers, 4);
-    const v6 = compactPeers(r.peers, 6);
+    const { v4, v6 } = r.peers;
     const head =
       `d8:completei${r.complete}e10:incompletei${r.incomplete}e8:intervali${r.interval}e` +
       `12:min intervali${r.minInterval}e5:peers${v4.length}:`;
@@ -249,7 +302,7 @@ export function encodeAnnounceResponse(r: AnnounceResponse, req: Pick<AnnounceRe
     'min interval': r.minInterval,
     complete: r.complete,
     incomplete: r.incomplete,
-    peers: r.peers.map((p) => (req.noPeerId ? { ip: p.ip, port: p.port } : { 'peer id': p.peerId, ip: p.ip, port: p.port })),
+    peers: peerDicts(r.peers, req.noPeerId),
   });
 }
 

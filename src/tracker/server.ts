@@ -1,13 +1,16 @@
 /**
- * The tracker's HTTP server: `http.createServer()` with a lean route for announce and scrape in
- * front of an Express app that serves everything else (/peers, 404s). Routes only adapt HTTP to
- * the pure handlers.
+ * The tracker's server: a fast path for plain keep-alive announce and scrape requests on raw
+ * sockets (fast-path.ts), in front of `http.createServer()` with a lean route for announce and
+ * scrape (requests the fast path hands over) in front of an Express app that serves everything
+ * else (/peers, 404s). Routes only adapt HTTP to the pure handlers.
  */
 import http from 'node:http';
+import type net from 'node:net';
 import express, { type Request, type Response, type NextFunction } from 'express';
 import { handleAnnounce, handleScrape, type TrackerConfig } from './handlers.ts';
 import type { SwarmStore } from './store.ts';
 import { applyServerTimeouts } from '../net/server-timeouts.ts';
+import { createFastPathServer } from './fast-path.ts';
 
 /** The raw query string exactly as sent (never Express's UTF-8 decoded `req.query`). */
 function rawQuery(req: Request): string {
@@ -50,7 +53,8 @@ function createTrackerApp(store: SwarmStore, config: TrackerConfig): express.Exp
 }
 
 export interface TrackerServer {
-  server: http.Server;
+  /** Listen on this one (the HTTP server behind it takes the connections it hands over). */
+  server: net.Server;
   stop(): Promise<void>;
 }
 
@@ -83,11 +87,20 @@ function leanTrackerRoute(store: SwarmStore, config: TrackerConfig, req: http.In
 /** Build the server and start the expiry sweep (peers silent for 2 x interval are dropped). */
 export function createTrackerServer(store: SwarmStore, config: TrackerConfig): TrackerServer {
   const app = createTrackerApp(store, config);
-  const server = applyServerTimeouts(
+  const httpServer = applyServerTimeouts(
     http.createServer((req, res) => {
       if (!leanTrackerRoute(store, config, req, res)) app(req, res);
     }),
   );
+  const fast = createFastPathServer({
+    answer: (req, remoteAddress) =>
+      req.path === '/announce' ? handleAnnounce(store, config, req.query, remoteAddress, req.forwardedFor) : handleScrape(store, config, req.query),
+    fallback: httpServer,
+    headersTimeoutMs: httpServer.headersTimeout,
+    idleTimeoutMs: httpServer.keepAliveTimeout,
+    maxHeadBytes: http.maxHeaderSize,
+  });
+  const server = fast.server;
   const sweep = setInterval(() => void store.expire(Date.now()), Math.max(250, (config.interval * 1000) / 2));
   sweep.unref();
   return {
@@ -96,7 +109,8 @@ export function createTrackerServer(store: SwarmStore, config: TrackerConfig): T
       new Promise((resolve) => {
         clearInterval(sweep);
         server.close(() => resolve());
-        server.closeAllConnections();
+        fast.destroyConnections();
+        httpServer.closeAllConnections();
       }),
   };
 }

@@ -1,0 +1,191 @@
+/**
+ * One swarm's peers, packed: fixed-size records in one Buffer plus an open-addressing hash
+ * index (Int32Array) from compact address (ip, port) to record. About 60 bytes per peer, against
+ * 200+ for a JS object, a Map entry and strings per peer; trackers hold millions of peers.
+ *
+ * Records are dense (0..count-1), so a random sample is O(numwant) and removal is a swap with
+ * the last record. Pure data structure, no I/O.
+ */
+
+/** Record layout, in bytes. */
+const FAMILY = 0; // 4 or 6
+const SEEDER = 1; // 0 or 1
+const ADDR = 2; // address then big-endian port: 6 bytes (IPv4) or 18 (IPv6)
+const ID = 20; // peer_id, 20 bytes
+const SEEN = 40; // last announce, ms since the epoch, float64 LE (8-aligned: REC is a multiple of 8)
+const REC = 48;
+
+const MIN_RECORDS = 4;
+
+/** FNV-1a over `len` bytes of `b` from `at`. */
+function hashBytes(b: Uint8Array, at: number, len: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < len; i++) h = Math.imul(h ^ b[at + i]!, 0x01000193);
+  return h >>> 0;
+}
+
+export class PeerTable {
+  count = 0;
+  seeders = 0;
+  /** IPv6 peers among `count` (sizes the peers6 part of a sample). */
+  private count6 = 0;
+  private recs = Buffer.allocUnsafeSlow(REC * MIN_RECORDS);
+  /** Record index + 1 per slot, 0 = empty; length a power of two, at most half full. */
+  private slots = new Int32Array(MIN_RECORDS * 2);
+
+  /** Index of the record whose address is `key` (6 or 18 compact bytes), or -1. */
+  find(key: Buffer): number {
+    const mask = this.slots.length - 1;
+    const family = key.length === 6 ? 4 : 6;
+    for (let s = hashBytes(key, 0, key.length) & mask; ; s = (s + 1) & mask) {
+      const v = this.slots[s]!;
+      if (v === 0) return -1;
+      const at = (v - 1) * REC;
+      if (this.recs[at + FAMILY] === family && this.recs.compare(key, 0, key.length, at + ADDR, at + ADDR + key.length) === 0) return v - 1;
+    }
+  }
+
+  /** Append a record for `key` (not present) and index it; fill it with `update`. */
+  add(key: Buffer): number {
+    if ((this.count + 1) * REC > this.recs.length) this.resize(Math.ceil(this.recs.length / REC) * 2);
+    const i = this.count++;
+    const at = i * REC;
+    this.recs.fill(0, at, at + REC);
+    this.recs[at + FAMILY] = key.length === 6 ? 4 : 6;
+    key.copy(this.recs, at + ADDR);
+    if (key.length !== 6) this.count6++;
+    this.slots[this.freeSlot(this.keyHash(i))] = i + 1;
+    return i;
+  }
+
+  update(i: number, peerId: Buffer, seeder: boolean, now: number): void {
+    const at = i * REC;
+    this.seeders += (seeder ? 1 : 0) - this.recs[at + SEEDER]!;
+    this.recs[at + SEEDER] = seeder ? 1 : 0;
+    peerId.copy(this.recs, at + ID, 0, 20);
+    this.recs.writeDoubleLE(now, at + SEEN);
+  }
+
+  remove(i: number): void {
+    const at = i * REC;
+    if (this.recs[at + SEEDER]) this.seeders--;
+    if (this.recs[at + FAMILY] === 6) this.count6--;
+    this.unindex(i);
+    const last = --this.count;
+    if (i !== last) {
+      // Swap-remove: the last record moves into the hole and its slot is repointed.
+      this.slots[this.slotOf(last)] = i + 1;
+      this.recs.copy(this.recs, at, last * REC, last * REC + REC);
+    }
+    const cap = this.recs.length / REC;
+    if (cap > MIN_RECORDS * 2 && this.count < cap / 4) this.resize(cap / 2);
+  }
+
+  /** Remove every record last seen before `cutoff`. */
+  dropOlderThan(cutoff: number): void {
+    for (let i = this.count - 1; i >= 0; i--) if (this.lastSeen(i) < cutoff) this.remove(i);
+  }
+
+  isSeeder(i: number): boolean {
+    return this.recs[i * REC + SEEDER] === 1;
+  }
+  family(i: number): 4 | 6 {
+    return this.recs[i * REC + FAMILY] === 4 ? 4 : 6;
+  }
+  lastSeen(i: number): number {
+    return this.recs.readDoubleLE(i * REC + SEEN);
+  }
+  /** Compact address of record `i` (a copy). */
+  address(i: number): Buffer {
+    const at = i * REC + ADDR;
+    return Buffer.from(this.recs.subarray(at, at + (this.family(i) === 4 ? 6 : 18)));
+  }
+  peerId(i: number): Buffer {
+    const at = i * REC + ID;
+    return Buffer.from(this.recs.subarray(at, at + 20));
+  }
+
+  /**
+   * Up to `n` records other than `self` seen at or after `cutoff`, from a random starting point
+   * (as opentracker does), written as compact bytes per family, and their peer_ids if `withIds`.
+   */
+  sample(self: number, n: number, cutoff: number, withIds: boolean): { v4: Buffer; v6: Buffer; ids4?: Buffer; ids6?: Buffer } {
+    const want = Math.max(0, Math.min(n, this.count - 1));
+    const n6 = Math.min(want, this.count6);
+    const v4 = Buffer.allocUnsafe(Math.min(want, this.count - this.count6) * 6);
+    const v6 = Buffer.allocUnsafe(n6 * 18);
+    const ids4 = withIds ? Buffer.allocUnsafe((v4.length / 6) * 20) : undefined;
+    const ids6 = withIds ? Buffer.allocUnsafe(n6 * 20) : undefined;
+    let got4 = 0;
+    let got6 = 0;
+    const total = this.count;
+    const start = total > 0 ? Math.floor(Math.random() * total) : 0;
+    for (let k = 0; k < total && got4 + got6 < want; k++) {
+      const i = start + k < total ? start + k : start + k - total;
+      if (i === self) continue;
+      const at = i * REC;
+      if (this.recs.readDoubleLE(at + SEEN) < cutoff) continue;
+      if (this.recs[at + FAMILY] === 4) {
+        this.recs.copy(v4, got4 * 6, at + ADDR, at + ADDR + 6);
+        if (ids4) this.recs.copy(ids4, got4 * 20, at + ID, at + ID + 20);
+        got4++;
+      } else {
+        this.recs.copy(v6, got6 * 18, at + ADDR, at + ADDR + 18);
+        if (ids6) this.recs.copy(ids6, got6 * 20, at + ID, at + ID + 20);
+        got6++;
+      }
+    }
+    return {
+      v4: v4.subarray(0, got4 * 6),
+      v6: v6.subarray(0, got6 * 18),
+      ...(withIds ? { ids4: ids4!.subarray(0, got4 * 20), ids6: ids6!.subarray(0, got6 * 20) } : {}),
+    };
+  }
+
+  private keyHash(i: number): number {
+    const at = i * REC;
+    return hashBytes(this.recs, at + ADDR, this.recs[at + FAMILY] === 4 ? 6 : 18);
+  }
+
+  private freeSlot(hash: number): number {
+    const mask = this.slots.length - 1;
+    let s = hash & mask;
+    while (this.slots[s] !== 0) s = (s + 1) & mask;
+    return s;
+  }
+
+  /** The slot that holds record `i`. */
+  private slotOf(i: number): number {
+    const mask = this.slots.length - 1;
+    let s = this.keyHash(i) & mask;
+    while (this.slots[s] !== i + 1) s = (s + 1) & mask;
+    return s;
+  }
+
+  /** Empty record `i`'s slot by backward shift (linear probing keeps no tombstones). */
+  private unindex(i: number): void {
+    const mask = this.slots.length - 1;
+    let hole = this.slotOf(i);
+    for (let s = (hole + 1) & mask; this.slots[s] !== 0; s = (s + 1) & mask) {
+      const home = this.keyHash(this.slots[s]! - 1) & mask;
+      // The entry at s may move back into the hole unless its home lies cyclically in (hole, s].
+      const between = hole < s ? home > hole && home <= s : home > hole || home <= s;
+      if (!between) {
+        this.slots[hole] = this.slots[s]!;
+        hole = s;
+      }
+    }
+    this.slots[hole] = 0;
+  }
+
+  /** New capacity of `records`; the index is rebuilt at twice that many slots. */
+  private resize(records: number): void {
+    const recs = Buffer.allocUnsafeSlow(records * REC);
+    this.recs.copy(recs, 0, 0, this.count * REC);
+    this.recs = recs;
+    let size = 1;
+    while (size < records * 2) size <<= 1;
+    this.slots = new Int32Array(size);
+    for (let i = 0; i < this.count; i++) this.slots[this.freeSlot(this.keyHash(i))] = i + 1;
+  }
+}
