@@ -6,7 +6,7 @@
  * threads that start late or run slow simply take fewer), reads each batch with positional
  * synchronous reads into its own small buffer and writes the SHA-1s into a shared array at
  * piece * 20. The buffer is about 1 MiB: read and hashed while it is still in the core's cache
- * (an 8 MiB buffer made reading + hashing ~30% slower).
+ * (one thread, 1 GiB in the page cache: ~0.7 s with 1 MiB reads, ~1.0 s with 8 MiB reads).
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
