@@ -4,8 +4,9 @@
  *
  * Each source gets `maxInFlight` worker slots; a slot takes a piece the source holds that no one
  * else is fetching (rarest first; among equals, runs of consecutive pieces from random places,
- * so peers that start together spread out), fetches it block by block, verifies the SHA-1, writes it, and only then marks it held. Bytes of
- * pieces in memory are bounded by a byte budget. When every missing piece is already being
+ * so peers that start together spread out), fetches it block by block into a buffer from a fixed
+ * pool (whose size bounds the pieces in memory), hashes it as it arrives, verifies the SHA-1,
+ * writes it, and only then marks it held and returns the buffer. When every missing piece is already being
  * fetched (endgame), idle slots fetch the same pieces too; the first verified copy wins and the
  * other requests are cancelled. A piece that fails its hash is traced to every source that
  * supplied one of its blocks; a source in 3 failed pieces is dropped for good.
@@ -16,10 +17,13 @@ import { pieceHash, pieceSize, type Metainfo } from '../metainfo/metainfo.ts';
 import type { PieceStore } from '../storage/piece-store.ts';
 import type { Bitfield } from '../peer/bitfield.ts';
 import { SourceBusyError, type PieceSource } from './source.ts';
-import { ByteBudget } from './byte-budget.ts';
+import { PiecePool } from './piece-pool.ts';
 
 export interface DownloaderOptions {
-  /** Most bytes of unverified pieces held in memory at once (at least one piece is always allowed). */
+  /**
+   * Most bytes of pieces held in memory at once (at least one piece is always allowed): that many
+   * piece buffers at most are allocated, and reused from piece to piece.
+   */
   budgetBytes: number;
   /** A piece failing its hash this many times ends the download. */
   maxPieceFailures: number;
@@ -86,7 +90,7 @@ export class Downloader {
   private readonly failures = new Map<number, number>();
   /** Verified pieces being written: not yet held (not served), but no longer to be fetched. */
   private readonly writing = new Set<number>();
-  private readonly budget: ByteBudget;
+  private readonly pool: PiecePool;
   private wakers: Array<() => void> = [];
   private finished = false;
   private settle!: { resolve: () => void; reject: (e: Error) => void };
@@ -103,7 +107,7 @@ export class Downloader {
     private readonly opts: DownloaderOptions = DEFAULT_DOWNLOADER_OPTIONS,
     private readonly events: DownloaderEvents = {},
   ) {
-    this.budget = new ByteBudget(opts.budgetBytes);
+    this.pool = new PiecePool(meta.pieceLength, opts.budgetBytes);
     this.done = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     this.done.catch(() => {}); // observed through run()
     this.missing = 0;
@@ -205,11 +209,13 @@ export class Downloader {
       fetches.add(fetch);
       const size = pieceSize(this.meta, piece);
       try {
-        if (!(await this.budget.acquire(size))) return;
+        // A buffer for the piece before its first request: the pool bounds pieces in flight.
+        const pooled = await this.pool.acquire();
+        if (!pooled) return;
         try {
-          await this.fetchPiece(fetch, piece, size);
+          await this.fetchPiece(fetch, piece, pooled.subarray(0, size));
         } finally {
-          this.budget.release(size);
+          this.pool.release(pooled);
         }
       } finally {
         state.controller.signal.removeEventListener('abort', onAbort);
@@ -256,12 +262,20 @@ export class Downloader {
     return next;
   }
 
-  private async fetchPiece(fetch: Fetch, piece: number, size: number): Promise<void> {
+  private async fetchPiece(fetch: Fetch, piece: number, buf: Buffer): Promise<void> {
     const { state } = fetch;
     const { source } = state;
-    // A piece fetched in one block is used as it came (no second copy of it in memory).
-    let buf: Buffer = size <= source.maxBlock ? Buffer.alloc(0) : Buffer.allocUnsafe(size);
+    const size = buf.length;
     const suppliers = new Set<SourceState>();
+    // SHA-1 as the bytes arrive, while they are in the cache: bytes that land in order are
+    // hashed at once, the rest (blocks that came out of order) after the last block.
+    const hash = createHash('sha1');
+    let hashed = 0;
+    const arrived = (offset: number, length: number) => {
+      if (offset !== hashed) return;
+      hash.update(buf.subarray(offset, offset + length));
+      hashed += length;
+    };
     // Blocks of the piece, requested `blocksPerPiece` at a time (pipelining for the wire protocol).
     const blocks: Array<{ begin: number; length: number }> = [];
     for (let begin = 0; begin < size; begin += source.maxBlock) blocks.push({ begin, length: Math.min(source.maxBlock, size - begin) });
@@ -269,10 +283,14 @@ export class Downloader {
     const lane = async () => {
       while (next < blocks.length) {
         const { begin, length } = blocks[next++]!;
-        const block = await source.fetchBlock(piece, begin, length, fetch.controller.signal);
-        if (block.length !== length) throw new Error(`sent ${block.length} bytes for a ${length}-byte block`);
-        if (length === size) buf = block;
-        else block.copy(buf, begin);
+        if (source.fetchBlockInto) {
+          await source.fetchBlockInto(piece, begin, buf.subarray(begin, begin + length), fetch.controller.signal, (o, n) => arrived(begin + o, n));
+        } else {
+          const block = await source.fetchBlock(piece, begin, length, fetch.controller.signal);
+          if (block.length !== length) throw new Error(`sent ${block.length} bytes for a ${length}-byte block`);
+          block.copy(buf, begin);
+          arrived(begin, length);
+        }
         suppliers.add(state);
         if (this.isDone(piece)) throw new Error('piece already done'); // another source won (endgame)
       }
@@ -292,7 +310,8 @@ export class Downloader {
       return;
     }
     if (this.finished || this.isDone(piece)) return;
-    const ok = createHash('sha1').update(buf).digest().equals(pieceHash(this.meta, piece));
+    if (hashed < size) hash.update(buf.subarray(hashed));
+    const ok = hash.digest().equals(pieceHash(this.meta, piece));
     if (!ok) {
       this.pieceFailed(piece, [...suppliers]);
       return;
@@ -379,7 +398,7 @@ export class Downloader {
       s.dropped = true;
       s.controller.abort();
     }
-    this.budget.cancelAll();
+    this.pool.cancelAll();
     this.wake();
   }
 

@@ -3,6 +3,7 @@ import http from 'node:http';
 import { Bitfield } from '../peer/bitfield.ts';
 import type { PieceSource } from './source.ts';
 import { httpGet } from '../net/http-client.ts';
+import { PieceClient, PieceClientError } from '../net/piece-client.ts';
 import { urlHost } from '../net/server-timeouts.ts';
 import { LISTEN_PORT_HEADER } from '../peer/http-api.ts';
 
@@ -19,11 +20,13 @@ export interface HttpSourceOptions {
 
 /** About this many bytes of pieces in flight per HTTP peer: 8 x 1 MiB, 4 x 2 MiB, 2 x 4 MiB ... */
 const BYTES_IN_FLIGHT = 8 * 1024 * 1024;
+/** Largest body asked for in one request (the peer answers up to 4 MiB with one read and one write). */
+const MAX_REQUEST = 4 * 1024 * 1024;
 
 export class HttpPeerSource implements PieceSource {
   readonly id: string;
   readonly label: string;
-  readonly maxBlock = 1024 * 1024;
+  readonly maxBlock: number;
   readonly maxInFlight: number;
   private bitfield: Bitfield | undefined;
   private lastRefresh = 0;
@@ -32,6 +35,8 @@ export class HttpPeerSource implements PieceSource {
   private readonly base: string;
   // One agent per peer, so a slow peer cannot hold sockets that others need.
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  /** Piece bodies: read from the socket straight into the piece's buffer. */
+  private readonly pieces: PieceClient;
 
   constructor(
     ip: string,
@@ -42,6 +47,9 @@ export class HttpPeerSource implements PieceSource {
   ) {
     // Enough requests to keep a loopback link busy, without holding more big pieces than needed.
     this.maxInFlight = Math.max(2, Math.min(8, Math.floor(BYTES_IN_FLIGHT / (opts.pieceLength ?? 1024 * 1024))));
+    // Whole pieces in one request where the peer serves them in one write.
+    this.maxBlock = Math.max(1024 * 1024, Math.min(MAX_REQUEST, opts.pieceLength ?? 0));
+    this.pieces = new PieceClient(ip, port);
     this.label = `${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
     this.base = `http://${urlHost(ip)}:${port}`;
     this.id = HttpPeerSource.idFor(ip, port);
@@ -88,21 +96,34 @@ export class HttpPeerSource implements PieceSource {
   }
 
   async fetchBlock(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
-    const res = await httpGet(`${this.base}/piece/${this.infoHashHex}/${piece}`, {
-      headers: { Range: `bytes=${begin}-${begin + length - 1}` },
-      timeoutMs: this.opts.timeoutMs,
-      maxBytes: length,
-      agent: this.agent,
-      signal,
-    });
-    if (res.status === 404) throw new Error(`peer ${this.label} does not have piece ${piece}`);
-    if (res.status !== 206 && !(res.status === 200 && begin === 0)) throw new Error(`peer ${this.label} answered HTTP ${res.status}`);
-    if (res.body.length !== length) throw new Error(`peer ${this.label} sent ${res.body.length} bytes for a ${length}-byte block`);
-    return res.body;
+    const into = Buffer.allocUnsafe(length);
+    await this.fetchBlockInto(piece, begin, into, signal);
+    return into;
+  }
+
+  async fetchBlockInto(piece: number, begin: number, into: Buffer, signal: AbortSignal, onData?: (offset: number, length: number) => void): Promise<void> {
+    const length = into.length;
+    try {
+      await this.pieces.getInto(`/piece/${this.infoHashHex}/${piece}`, into, {
+        headers: { Range: `bytes=${begin}-${begin + length - 1}` },
+        okStatus: begin === 0 ? [200, 206] : [206],
+        timeoutMs: this.opts.timeoutMs,
+        signal,
+        onData,
+      });
+    } catch (e) {
+      if (e instanceof PieceClientError) {
+        if (e.status === 404) throw new Error(`peer ${this.label} does not have piece ${piece}`);
+        if (e.status !== undefined) throw new Error(`peer ${this.label} answered HTTP ${e.status}`);
+        throw new Error(`peer ${this.label}: ${e.message}`);
+      }
+      throw e;
+    }
   }
 
   close(): void {
     this.closed.abort();
     this.agent.destroy();
+    this.pieces.close();
   }
 }

@@ -23,6 +23,13 @@ export interface PieceSource {
   refresh?(signal: AbortSignal): Promise<void>;
   /** Exactly `length` bytes of piece `piece` from `begin`, or a rejection. */
   fetchBlock(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer>;
+  /**
+   * Optional, preferred when present: the block at `begin` of length `into.length`, read
+   * straight into `into`; `onData(offset, length)` tells which bytes of `into` just arrived (in
+   * order), so that the piece can be hashed as it comes. After a rejection nothing more is
+   * written to `into` (the caller reuses it at once).
+   */
+  fetchBlockInto?(piece: number, begin: number, into: Buffer, signal: AbortSignal, onData?: (offset: number, length: number) => void): Promise<void>;
   /** Stop using it; `dropped` when it failed or lied (a connection may then be closed). */
   close(dropped?: boolean): void;
 }

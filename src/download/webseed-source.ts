@@ -47,14 +47,23 @@ export class WebSeedSource implements PieceSource {
   }
 
   async fetchBlock(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
+    const into = Buffer.allocUnsafe(length);
+    await this.fetchBlockInto(piece, begin, into, signal);
+    return into;
+  }
+
+  /** One `Range` request per file the block spans, each read into its part of `into`. */
+  async fetchBlockInto(piece: number, begin: number, into: Buffer, signal: AbortSignal, onData?: (offset: number, length: number) => void): Promise<void> {
     const offset = piece * this.meta.pieceLength + begin;
-    const parts: Buffer[] = [];
-    for (const s of spansOf(this.files, offset, length)) {
+    let at = 0;
+    for (const s of spansOf(this.files, offset, into.length)) {
       const url = this.urls[s.file];
-      if (url === null || url === undefined) parts.push(Buffer.alloc(s.length)); // pad file: zeros
-      else parts.push(await httpGetRange(url, s.fileOffset, s.length, { timeoutMs: this.timeoutMs, signal }));
+      const part = into.subarray(at, at + s.length);
+      if (url === null || url === undefined) part.fill(0); // pad file: zeros
+      else await httpGetRange(url, s.fileOffset, s.length, { timeoutMs: this.timeoutMs, signal }, part);
+      onData?.(at, s.length);
+      at += s.length;
     }
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
   close(): void {}

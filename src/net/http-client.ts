@@ -33,7 +33,7 @@ export class HttpError extends Error {}
 function request<T>(
   url: string | URL,
   opts: Pick<GetOptions, 'headers' | 'timeoutMs' | 'agent' | 'signal'>,
-  onResponse: (res: http.IncomingMessage, settle: { resolve(v: T): void; reject(e: Error): void; touch(): void }, req: http.ClientRequest) => void,
+  onResponse: (res: http.IncomingMessage, settle: { resolve(v: T): void; reject(e: Error): void; touch(): void; readonly settled: boolean }, req: http.ClientRequest) => void,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     let u: URL;
@@ -65,6 +65,9 @@ function request<T>(
         reject(e);
       },
       touch: () => timer.refresh(),
+      get settled() {
+        return done;
+      },
     };
     const req = mod.get(u, { headers: opts.headers, agent, signal: opts.signal }, (res) => {
       res.on('error', (e) => settle.reject(e));
@@ -108,7 +111,7 @@ export function httpGet(url: string | URL, opts: GetOptions): Promise<HttpRespon
  * server that ignores `Range` and answers 200 with the whole resource still works: the bytes
  * before `start` are skipped as they stream past, and the transfer is cut once we have ours.
  */
-export function httpGetRange(url: string, start: number, length: number, opts: Omit<GetOptions, 'maxBytes'>): Promise<Buffer> {
+export function httpGetRange(url: string, start: number, length: number, opts: Omit<GetOptions, 'maxBytes'>, into?: Buffer): Promise<Buffer> {
   const headers = { ...opts.headers, Range: `bytes=${start}-${start + length - 1}` };
   return request<Buffer>(url, { ...opts, headers }, (res, settle, req) => {
     const status = res.statusCode ?? 0;
@@ -122,9 +125,12 @@ export function httpGetRange(url: string, start: number, length: number, opts: O
     } else {
       return settle.reject(new HttpError(`HTTP ${status} for ${url}`));
     }
-    const out = Buffer.allocUnsafe(length);
+    // Into the caller's buffer when given (nothing is written to it once the promise settled).
+    const out = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
+    if (out.length !== length) return settle.reject(new HttpError(`buffer of ${out.length} bytes for ${length}`));
     let got = 0;
     res.on('data', (c: Buffer) => {
+      if (settle.settled) return;
       settle.touch();
       let chunk = c;
       if (skip > 0) {
