@@ -106,8 +106,7 @@ export function run(argv: string[], opts: { cwd?: string; timeoutMs?: number } =
 
 /** One of our compiled programs, optionally with node flags (e.g. --cpu-prof). */
 export function runOurs(entry: 'tracker' | 'seeder' | 'requester', args: string[], opts: { cwd: string; nodeArgs?: string[] }): Proc {
-  if (!opts.nodeArgs?.length) return runCli(entry, args, { cwd: opts.cwd });
-  return runProgram(entry, [process.execPath, ...opts.nodeArgs, path.join(ROOT, 'dist', `${entry}.js`), ...args], { cwd: opts.cwd });
+  return runCli(entry, args, { cwd: opts.cwd, nodeArgs: opts.nodeArgs });
 }
 
 /** SIGTERM (our programs announce `stopped` and exit), SIGKILL if that takes too long. */

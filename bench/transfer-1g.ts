@@ -20,6 +20,7 @@ import { tempDir, freePort, type Proc } from '../test/support/procs.ts';
 import { startTracker } from '../test/support/procs.ts';
 import { median, type Scenario, type ScenarioOptions, type ScenarioResult, type ProfileRef } from './scenario.ts';
 import { GiB, ROOT, cpuSeconds, expectPeers, missingProgram, programVersion, r3, run as runToEnd, runOurs, runTimed, sameBytes, stop, syncAll, writeRandomFile, readThrough } from './support.ts';
+import { nodeFlagsFor } from '../src/cli/node-flags.ts';
 
 const SIZE = GiB;
 const NAME = 'transfer-1GiB.bin';
@@ -71,7 +72,7 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
       const listen = String(await freePort());
       const argv =
         kind === 'ours'
-          ? [process.execPath, ...nodeArgs, path.join(ROOT, 'dist', 'requester.js'), torrent, '--no-seed', '--port', listen, '--out', outDir]
+          ? [process.execPath, ...nodeFlagsFor(ROOT, 'requester'), ...nodeArgs, path.join(ROOT, 'dist', 'requester.js'), torrent, '--no-seed', '--port', listen, '--out', outDir]
           : kind === 'curl'
             ? ['curl', '-sS', '--fail', '-o', out, `http://127.0.0.1:${seederPort}/file/${infoHash}`]
             : ['aria2c', '--no-conf', '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false', '--seed-time=0',

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeFlagsFor } from './cli/node-flags.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -21,7 +22,7 @@ interface Step {
 /** Start the program `name`, echo its lines with a label, optionally answer its prompt. */
 function start(name: string, answer?: string, args: string[] = [], label = name): Step {
   // The compiled programs beside this one (dist/), as `npm run <name>` would run them.
-  const child = spawn(process.execPath, [path.join(here, `${name}.js`), ...args], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeFlagsFor(root, name), path.join(here, `${name}.js`), ...args], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
   children.push(child);
   let seen = '';
   let partial = '';

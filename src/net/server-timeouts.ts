@@ -10,6 +10,20 @@ export function applyServerTimeouts(server: Server): Server {
   return server;
 }
 
+/**
+ * `httpServer` serves connections that `front` accepted and handed over (emit('connection')),
+ * and never listens itself. Node starts tracking an http.Server's connections, and with that its
+ * headersTimeout / requestTimeout checks and closeAllConnections(), on 'listening' only: so it
+ * is told when `front` listens, and closed with it.
+ */
+export function serveHandedOver(front: net.Server, httpServer: Server): void {
+  front.on('listening', () => httpServer.emit('listening'));
+  front.on('close', () => {
+    httpServer.closeAllConnections();
+    httpServer.close();
+  });
+}
+
 /** Listen and resolve once bound (rejects on EADDRINUSE and the like). */
 export function listen(server: net.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { createPeerServer, type PeerApiContext, type SharedTorrent, type UploadCounter } from './http-api.ts';
-import { listen } from '../net/server-timeouts.ts';
+import { listen, serveHandedOver } from '../net/server-timeouts.ts';
 import { RateLimiter } from '../net/rate-limiter.ts';
 import { WireConnection } from './wire/connection.ts';
 import { dialPeer, readHandshake } from './wire/handshake.ts';
@@ -50,6 +50,7 @@ export class PeerNode {
     this.maxConnections = opts.maxConnections ?? 200;
     this.http = createPeerServer(this.ctx);
     this.tcp = net.createServer((socket) => this.sniff(socket));
+    serveHandedOver(this.tcp, this.http);
     this.choker = new Choker(() => this.wires);
   }
 

@@ -15,7 +15,7 @@
  */
 import net from 'node:net';
 import type http from 'node:http';
-import { mayBeSimple, parseSimpleRequest, type SimpleRequest } from './fast-request.ts';
+import { hasBareLf, mayBeSimple, parseSimpleRequest, type SimpleRequest } from './fast-request.ts';
 
 export interface FastPathOptions {
   answer(req: SimpleRequest, remoteAddress: string | undefined): Promise<Buffer>;
@@ -81,7 +81,8 @@ class FastConnection {
   }
 
   checkDeadline(now: number): void {
-    if (this.headStarted !== 0 && !this.busy && now - this.headStarted > this.opts.headersTimeoutMs) this.socket.destroy();
+    // Only a head still arriving counts: not one waiting for its answer or for the client to read.
+    if (this.headStarted !== 0 && !this.busy && !this.waitingDrain && now - this.headStarted > this.opts.headersTimeoutMs) this.socket.destroy();
   }
 
   private readonly onError = () => this.socket.destroy();
@@ -109,7 +110,7 @@ class FastConnection {
       const end = buf.indexOf(HEAD_END);
       if (end < 0) {
         // Incomplete: keep reading unless it cannot be ours or is too big (Node answers 431).
-        if (!mayBeSimple(buf) || buf.length > this.opts.maxHeadBytes || buf.includes('\n\n')) this.handOff();
+        if (!mayBeSimple(buf) || buf.length > this.opts.maxHeadBytes || hasBareLf(buf)) this.handOff();
         return;
       }
       const req = end <= this.opts.maxHeadBytes ? parseSimpleRequest(buf.toString('latin1', 0, end)) : null;
@@ -136,20 +137,24 @@ class FastConnection {
     const head =
       `HTTP/1.1 ${status === 200 ? '200 OK' : '500 Internal Server Error'}\r\nContent-Type: text/plain\r\n` +
       `Content-Length: ${body.length}\r\nCache-Control: no-store\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
-    const out = Buffer.allocUnsafe(head.length + body.length);
-    out.write(head, 0, 'latin1');
-    body.copy(out, head.length);
+    // Corked: head and body leave in one writev, without copying them into one JS buffer.
+    this.socket.cork();
+    this.socket.write(head, 'latin1');
+    const ok = this.socket.write(body);
     if (close) {
       this.done = true;
-      this.socket.end(out);
+      this.socket.end();
+      this.socket.uncork();
       return;
     }
-    if (!this.socket.write(out)) {
+    this.socket.uncork();
+    if (!ok) {
       // The client is not reading: stop reading its requests until it catches up.
       this.waitingDrain = true;
       this.socket.pause();
       this.socket.once('drain', () => {
         this.waitingDrain = false;
+        if (this.pending) this.headStarted = Date.now();
         this.socket.resume();
         this.next();
       });

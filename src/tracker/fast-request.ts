@@ -31,6 +31,12 @@ export function mayBeSimple(start: Buffer): boolean {
   return SCRAPE.startsWith(text.slice(0, m));
 }
 
+/** A line feed not preceded by a carriage return (Node's parser decides what that means). */
+export function hasBareLf(b: Buffer): boolean {
+  for (let i = b.indexOf(0x0a); i >= 0; i = b.indexOf(0x0a, i + 1)) if (i === 0 || b[i - 1] !== 0x0d) return true;
+  return false;
+}
+
 /** Visible ASCII only (what a request target may hold unescaped). */
 function isVisibleAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -72,6 +78,7 @@ export function parseSimpleRequest(head: string): SimpleRequest | null {
 
   let close = false;
   let host = false;
+  let sawLength = false;
   let forwardedFor: string[] | undefined;
   for (let i = 1; i < lines.length; i++) {
     const h = lines[i]!;
@@ -80,8 +87,10 @@ export function parseSimpleRequest(head: string): SimpleRequest | null {
     if (colon <= 0) return null;
     const name = h.slice(0, colon);
     if (!isToken(name)) return null;
-    const value = h.slice(colon + 1).trim();
-    if (!isFieldValue(value)) return null;
+    const rawValue = h.slice(colon + 1);
+    if (!isFieldValue(rawValue)) return null;
+    // Optional whitespace is spaces and tabs only (String.trim would also take VT, FF, NBSP).
+    const value = rawValue.replace(/^[ \t]+|[ \t]+$/g, '');
     switch (name.toLowerCase()) {
       case 'host':
         if (host) return null;
@@ -91,7 +100,8 @@ export function parseSimpleRequest(head: string): SimpleRequest | null {
         for (const token of value.split(',')) if (token.trim().toLowerCase() === 'close') close = true;
         break;
       case 'content-length':
-        if (value !== '0') return null;
+        if (value !== '0' || sawLength) return null;
+        sawLength = true;
         break;
       case 'transfer-encoding':
       case 'expect':

@@ -16,6 +16,12 @@ const SEEN = 40; // last announce, ms since the epoch, float64 LE (8-aligned: RE
 const REC = 48;
 
 const MIN_RECORDS = 4;
+/** Up to this many records a table grows 4 at a time (most swarms are small), then by half. */
+const LINEAR_GROWTH_UNTIL = 32;
+
+function grown(records: number): number {
+  return records < LINEAR_GROWTH_UNTIL ? records + 4 : Math.ceil(records * 1.5);
+}
 
 /** FNV-1a over `len` bytes of `b` from `at`. */
 function hashBytes(b: Uint8Array, at: number, len: number): number {
@@ -30,7 +36,7 @@ export class PeerTable {
   /** IPv6 peers among `count` (sizes the peers6 part of a sample). */
   private count6 = 0;
   private recs = Buffer.allocUnsafeSlow(REC * MIN_RECORDS);
-  /** Record index + 1 per slot, 0 = empty; length a power of two, at most half full. */
+  /** Record index + 1 per slot, 0 = empty; length a power of two, at most 2/3 full. */
   private slots = new Int32Array(MIN_RECORDS * 2);
 
   /** Index of the record whose address is `key` (6 or 18 compact bytes), or -1. */
@@ -47,7 +53,7 @@ export class PeerTable {
 
   /** Append a record for `key` (not present) and index it; fill it with `update`. */
   add(key: Buffer): number {
-    if ((this.count + 1) * REC > this.recs.length) this.resize(Math.ceil(this.recs.length / REC) * 2);
+    if ((this.count + 1) * REC > this.recs.length) this.resize(grown(this.recs.length / REC));
     const i = this.count++;
     const at = i * REC;
     this.recs.fill(0, at, at + REC);
@@ -78,7 +84,7 @@ export class PeerTable {
       this.recs.copy(this.recs, at, last * REC, last * REC + REC);
     }
     const cap = this.recs.length / REC;
-    if (cap > MIN_RECORDS * 2 && this.count < cap / 4) this.resize(cap / 2);
+    if (cap > MIN_RECORDS * 2 && this.count < cap / 4) this.resize(Math.ceil(cap / 2));
   }
 
   /** Remove every record last seen before `cutoff`. */
@@ -112,8 +118,11 @@ export class PeerTable {
   sample(self: number, n: number, cutoff: number, withIds: boolean): { v4: Buffer; v6: Buffer; ids4?: Buffer; ids6?: Buffer } {
     const want = Math.max(0, Math.min(n, this.count - 1));
     const n6 = Math.min(want, this.count6);
-    const v4 = Buffer.allocUnsafe(Math.min(want, this.count - this.count6) * 6);
-    const v6 = Buffer.allocUnsafe(n6 * 18);
+    // One allocation for both families' bytes.
+    const cap4 = Math.min(want, this.count - this.count6) * 6;
+    const bytes = Buffer.allocUnsafe(cap4 + n6 * 18);
+    const v4 = bytes.subarray(0, cap4);
+    const v6 = bytes.subarray(cap4);
     const ids4 = withIds ? Buffer.allocUnsafe((v4.length / 6) * 20) : undefined;
     const ids6 = withIds ? Buffer.allocUnsafe(n6 * 20) : undefined;
     let got4 = 0;
@@ -178,13 +187,13 @@ export class PeerTable {
     this.slots[hole] = 0;
   }
 
-  /** New capacity of `records`; the index is rebuilt at twice that many slots. */
+  /** New capacity of `records`; the index is rebuilt at the next power of two >= 1.5 x that. */
   private resize(records: number): void {
     const recs = Buffer.allocUnsafeSlow(records * REC);
     this.recs.copy(recs, 0, 0, this.count * REC);
     this.recs = recs;
     let size = 1;
-    while (size < records * 2) size <<= 1;
+    while (size < records * 1.5) size <<= 1;
     this.slots = new Int32Array(size);
     for (let i = 0; i < this.count; i++) this.slots[this.freeSlot(this.keyHash(i))] = i + 1;
   }

@@ -70,7 +70,7 @@ function exact20(params: Map<string, Buffer[]>, name: string): Buffer {
   const v = single(params, name);
   if (!v) throw new TrackerRequestError(`missing ${name}`);
   if (v.length !== 20) throw new TrackerRequestError(`${name} must be 20 bytes, got ${v.length}`);
-  return Buffer.from(v);
+  return v;
 }
 
 /** A non-negative decimal integer (digits only, at most 2^53 - 1). */
@@ -292,10 +292,17 @@ export function encodeAnnounceResponse(r: AnnounceResponse, req: Pick<AnnounceRe
     const head =
       `d8:completei${r.complete}e10:incompletei${r.incomplete}e8:intervali${r.interval}e` +
       `12:min intervali${r.minInterval}e5:peers${v4.length}:`;
-    const parts = [Buffer.from(head, 'latin1'), v4];
-    if (v6.length) parts.push(Buffer.from(`6:peers6${v6.length}:`, 'latin1'), v6);
-    parts.push(Buffer.from('e', 'latin1'));
-    return Buffer.concat(parts);
+    const mid = v6.length ? `6:peers6${v6.length}:` : '';
+    // One allocation for the whole answer (head and the length prefixes are ASCII).
+    const out = Buffer.allocUnsafe(head.length + v4.length + mid.length + v6.length + 1);
+    let at = out.write(head, 0, 'latin1');
+    at += v4.copy(out, at);
+    if (v6.length) {
+      at += out.write(mid, at, 'latin1');
+      at += v6.copy(out, at);
+    }
+    out[at] = 0x65; // 'e'
+    return out;
   }
   return encode({
     interval: r.interval,

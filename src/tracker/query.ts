@@ -18,10 +18,9 @@ const HEX: Int8Array = (() => {
   return t;
 })();
 
-/** Percent-decode `s` (a latin1/ASCII string as it came off the wire) to bytes. */
-export function percentDecode(s: string): Buffer {
-  const out = Buffer.allocUnsafe(s.length);
-  let n = 0;
+/** Percent-decode `s` into `out` from `at`; returns the end offset. `out` needs s.length bytes. */
+function percentDecodeInto(s: string, out: Buffer, at: number): number {
+  let n = at;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x25) {
@@ -37,23 +36,37 @@ export function percentDecode(s: string): Buffer {
       out[n++] = c;
     }
   }
-  return out.subarray(0, n);
+  return n;
+}
+
+/** Percent-decode `s` (a latin1/ASCII string as it came off the wire) to bytes. */
+export function percentDecode(s: string): Buffer {
+  const out = Buffer.allocUnsafe(s.length);
+  return out.subarray(0, percentDecodeInto(s, out, 0));
 }
 
 /**
  * Split a raw query string (without `?`) into parameters, each name mapped to all its values as
- * bytes in order of appearance. Names are decoded to latin1 text.
+ * bytes in order of appearance. Names are decoded to latin1 text. Every value is a view into one
+ * buffer decoded for the whole query (one allocation per request, not one per parameter).
  */
 export function parseRawQuery(raw: string, maxParams: number): Map<string, Buffer[]> {
   const params = new Map<string, Buffer[]>();
   if (raw.length === 0) return params;
+  const bytes = Buffer.allocUnsafe(raw.length);
+  let used = 0;
   let count = 0;
   for (const part of raw.split('&')) {
     if (part.length === 0) continue;
     if (++count > maxParams) throw new QueryError(`more than ${maxParams} query parameters`);
     const eq = part.indexOf('=');
-    const name = percentDecode(eq < 0 ? part : part.slice(0, eq)).toString('latin1');
-    const value = eq < 0 ? Buffer.alloc(0) : percentDecode(part.slice(eq + 1));
+    const rawName = eq < 0 ? part : part.slice(0, eq);
+    let name = rawName;
+    if (rawName.includes('%')) name = percentDecode(rawName).toString('latin1');
+    else for (let i = 0; i < rawName.length; i++) if (rawName.charCodeAt(i) > 0xff) throw new QueryError('non-ASCII character in the query');
+    const start = used;
+    if (eq >= 0) used = percentDecodeInto(part.slice(eq + 1), bytes, used);
+    const value = bytes.subarray(start, used);
     const list = params.get(name);
     if (list) list.push(value);
     else params.set(name, [value]);

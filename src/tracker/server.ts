@@ -9,7 +9,7 @@ import type net from 'node:net';
 import express, { type Request, type Response, type NextFunction } from 'express';
 import { handleAnnounce, handleScrape, type TrackerConfig } from './handlers.ts';
 import type { SwarmStore } from './store.ts';
-import { applyServerTimeouts } from '../net/server-timeouts.ts';
+import { applyServerTimeouts, serveHandedOver } from '../net/server-timeouts.ts';
 import { createFastPathServer } from './fast-path.ts';
 
 /** The raw query string exactly as sent (never Express's UTF-8 decoded `req.query`). */
@@ -101,6 +101,7 @@ export function createTrackerServer(store: SwarmStore, config: TrackerConfig): T
     maxHeadBytes: http.maxHeaderSize,
   });
   const server = fast.server;
+  serveHandedOver(server, httpServer);
   const sweep = setInterval(() => void store.expire(Date.now()), Math.max(250, (config.interval * 1000) / 2));
   sweep.unref();
   return {

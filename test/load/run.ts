@@ -29,6 +29,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, freePort, startTracker, type Proc } from '../support/procs.ts';
 import { Scope, getJson, sha1File, sleep, startSeeder } from '../support/bad-peers.ts';
+import { nodeFlagsFor } from '../../src/cli/node-flags.ts';
 
 const { values } = parseArgs({
   options: {
@@ -113,7 +114,7 @@ function vmRss(pid: number): Promise<number> {
 }
 
 async function startChildTracker(interval: number): Promise<TrackerUnderTest> {
-  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(ROOT, 'test/load/tracker-child.ts'), '--port', '0', '--interval', String(interval)], {
+  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', ...nodeFlagsFor(ROOT, 'tracker'), '--import', 'tsx', path.join(ROOT, 'test/load/tracker-child.ts'), '--port', '0', '--interval', String(interval)], {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_OPTIONS: '' },

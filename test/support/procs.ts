@@ -10,6 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeFlagsFor } from '../../src/cli/node-flags.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -51,12 +52,12 @@ process.on('exit', () => {
 });
 
 /**
- * Run the compiled program `dist/<entry>.js` (what `npm run <entry>` runs; `npm test` builds it
- * first) with node directly, so the pid is the program itself (its /proc/<pid>/status is the
- * program's memory).
+ * Run the compiled program `dist/<entry>.js` with the node options of its npm script (what
+ * `npm run <entry>` runs; `npm test` builds it first) with node directly, so the pid is the
+ * program itself (its /proc/<pid>/status is the program's memory).
  */
-export function runCli(entry: 'tracker' | 'seeder' | 'requester' | 'demo', args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; netns?: string }): Proc {
-  const argv = [process.execPath, path.join(ROOT, 'dist', `${entry}.js`), ...args];
+export function runCli(entry: 'tracker' | 'seeder' | 'requester' | 'demo', args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; netns?: string; nodeArgs?: string[] }): Proc {
+  const argv = [process.execPath, ...nodeFlagsFor(ROOT, entry), ...(opts.nodeArgs ?? []), path.join(ROOT, 'dist', `${entry}.js`), ...args];
   return runProgram(entry, opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv, opts);
 }
 
