@@ -38,8 +38,9 @@ export interface FastPathServer {
 
 export function createFastPathServer(opts: FastPathOptions): FastPathServer {
   const live = new Set<FastConnection>();
-  const server = net.createServer((socket) => live.add(new FastConnection(socket, opts, live)));
-  // One sweep for every connection's head deadline (slowloris), instead of a timer per request.
+  const server = net.createServer({ noDelay: true }, (socket) => live.add(new FastConnection(socket, opts, live)));
+  // One sweep for every connection's head deadline (slowloris) and idle time, instead of a timer
+  // per socket that every read and write would have to push back.
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const c of live) c.checkDeadline(now);
@@ -54,6 +55,19 @@ export function createFastPathServer(opts: FastPathOptions): FastPathServer {
   };
 }
 
+/** The FastConnection of a socket: listeners shared by all sockets, none allocated per connection. */
+const CONN = Symbol('fast-connection');
+type OwnedSocket = net.Socket & { [CONN]: FastConnection };
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[CONN].onData(chunk);
+}
+function onSocketError(this: OwnedSocket): void {
+  this.destroy();
+}
+function onSocketClose(this: OwnedSocket): void {
+  this[CONN].onClose();
+}
+
 class FastConnection {
   private pending: Buffer | null = null;
   /** An answer is being computed: later requests wait (answers go out in order). */
@@ -62,18 +76,18 @@ class FastConnection {
   private done = false;
   /** When the first byte of the unfinished request arrived (0: none pending). */
   private headStarted = 0;
+  /** Last time bytes came in or an answer went out. */
+  private lastActive = Date.now();
 
   constructor(
     private readonly socket: net.Socket,
     private readonly opts: FastPathOptions,
     private readonly live: Set<FastConnection>,
   ) {
-    socket.setNoDelay(true);
-    socket.on('data', this.onData);
-    socket.on('error', this.onError);
-    socket.on('close', this.onClose);
-    socket.setTimeout(opts.idleTimeoutMs);
-    socket.on('timeout', this.onTimeout);
+    (socket as OwnedSocket)[CONN] = this;
+    socket.on('data', onSocketData);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
   }
 
   destroy(): void {
@@ -83,17 +97,18 @@ class FastConnection {
   checkDeadline(now: number): void {
     // Only a head still arriving counts: not one waiting for its answer or for the client to read.
     if (this.headStarted !== 0 && !this.busy && !this.waitingDrain && now - this.headStarted > this.opts.headersTimeoutMs) this.socket.destroy();
+    // Idle: nothing read and nothing answered for that long (Node's socket timeout, in effect).
+    else if (!this.busy && now - this.lastActive > this.opts.idleTimeoutMs) this.socket.destroy();
   }
 
-  private readonly onError = () => this.socket.destroy();
-  private readonly onTimeout = () => this.socket.destroy();
-  private readonly onClose = () => {
+  onClose(): void {
     this.done = true;
     this.live.delete(this);
-  };
+  }
 
-  private readonly onData = (chunk: Buffer) => {
+  onData(chunk: Buffer): void {
     if (this.done) return;
+    this.lastActive = Date.now();
     this.pending = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     if (this.headStarted === 0) this.headStarted = Date.now();
     if (this.busy || this.waitingDrain) {
@@ -101,7 +116,7 @@ class FastConnection {
       return;
     }
     this.next();
-  };
+  }
 
   /** Serve the requests waiting in `pending`, one at a time. */
   private next(): void {
@@ -134,6 +149,7 @@ class FastConnection {
   private respond(status: 200 | 500, body: Buffer, close: boolean): void {
     this.busy = false;
     if (this.done) return;
+    this.lastActive = Date.now();
     const head =
       `HTTP/1.1 ${status === 200 ? '200 OK' : '500 Internal Server Error'}\r\nContent-Type: text/plain\r\n` +
       `Content-Length: ${body.length}\r\nCache-Control: no-store\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
@@ -154,6 +170,7 @@ class FastConnection {
       this.socket.pause();
       this.socket.once('drain', () => {
         this.waitingDrain = false;
+        this.lastActive = Date.now();
         if (this.pending) this.headStarted = Date.now();
         this.socket.resume();
         this.next();
@@ -169,11 +186,9 @@ class FastConnection {
     const socket = this.socket;
     this.done = true;
     this.live.delete(this);
-    socket.off('data', this.onData);
-    socket.off('error', this.onError);
-    socket.off('close', this.onClose);
-    socket.off('timeout', this.onTimeout);
-    socket.setTimeout(0);
+    socket.off('data', onSocketData);
+    socket.off('error', onSocketError);
+    socket.off('close', onSocketClose);
     socket.pause();
     if (this.pending) socket.unshift(this.pending);
     this.pending = null;
