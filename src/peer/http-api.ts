@@ -13,6 +13,7 @@ import express, { type Request, type Response, type NextFunction } from 'express
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import { pieceSize } from '../metainfo/metainfo.ts';
 import type { PieceStore } from '../storage/piece-store.ts';
+import { BufferRecycler } from './buffer-recycler.ts';
 import type { Bitfield } from './bitfield.ts';
 import { parseRange } from './range.ts';
 import { applyServerTimeouts } from '../net/server-timeouts.ts';
@@ -45,6 +46,8 @@ export interface PeerApiContext {
 export const LISTEN_PORT_HEADER = 'x-p2p-listen-port';
 
 const CHUNK = 1024 * 1024;
+/** Shared by every peer server of the process (answers are written one at a time per buffer). */
+const answerBuffers = new BufferRecycler();
 /** Up to this size an answer is read whole and sent in one write. */
 const SINGLE_READ_MAX = 4 * 1024 * 1024;
 
@@ -97,8 +100,10 @@ function sendBytes(req: Request, res: Response, t: SharedTorrent, base: number, 
     // A piece or block: one read and one write (no stream machinery per request).
     void (async () => {
       if (ctx.limiter) await ctx.limiter.take(length);
-      const buf = await t.store.read(base + start, length);
+      const buf = await t.store.read(base + start, length, answerBuffers.take(length));
       ctx.counter.uploaded += length;
+      // Recycled only after the whole answer was written; an aborted answer's buffer is dropped.
+      res.once('finish', () => answerBuffers.give(buf));
       res.end(buf);
     })().catch(() => res.destroy());
     return;
