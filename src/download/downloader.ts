@@ -65,7 +65,15 @@ interface SourceState {
   pieces: number;
   /** The piece after this source's last pick (preferred among equally rare ones). */
   cursor: number;
+  /** Delivery rate (bytes/s) over the last completed window, Infinity until one completed. */
+  rate: number;
+  windowStart: number;
+  windowBytes: number;
 }
+
+/** A source keeps in flight about what it delivers in this long (at least two pieces). */
+const IN_FLIGHT_SECONDS = 0.25;
+const RATE_WINDOW_MS = 1000;
 
 /** One in-flight fetch of a piece by one source. */
 interface Fetch {
@@ -155,6 +163,9 @@ export class Downloader {
       bytes: existing?.bytes ?? 0,
       pieces: existing?.pieces ?? 0,
       cursor: -1,
+      rate: Infinity,
+      windowStart: Date.now(),
+      windowBytes: 0,
     };
     this.sources.set(source.id, state);
     void this.startSource(state);
@@ -186,11 +197,15 @@ export class Downloader {
   /**
    * One slot of a source. Slow start: slots 0 and 1 work at once, slot k only once the source has
    * delivered k - 1 pieces, so the first peer to connect cannot take every piece of a small
-   * torrent before the others (a few milliseconds behind) get any.
+   * torrent before the others (a few milliseconds behind) get any. And slot k only while k pieces
+   * are what the source delivers in IN_FLIGHT_SECONDS: a slow (rate-capped, shared) source gets
+   * few pieces at a time, so the pieces it is sending are soon visible to the swarm as held,
+   * instead of many half-sent pieces that other requesters, not seeing them, ask it for again.
    */
   private async worker(state: SourceState, slot: number): Promise<void> {
+    const pieceLength = this.meta.pieceLength;
     while (!this.finished && !state.dropped) {
-      const warm = slot < 2 || state.pieces >= slot - 1;
+      const warm = slot < 2 || (state.pieces >= slot - 1 && slot * pieceLength <= state.rate * IN_FLIGHT_SECONDS);
       const piece = !warm || state.source.ready?.() === false ? undefined : this.pick(state);
       if (piece === undefined) {
         // Nothing for this source now: wait for a change, then ask it again what it holds
@@ -333,6 +348,13 @@ export class Downloader {
     this.downloadedBytes += size;
     state.bytes += size;
     state.pieces++;
+    state.windowBytes += size;
+    const now = Date.now();
+    if (now - state.windowStart >= RATE_WINDOW_MS) {
+      state.rate = (state.windowBytes * 1000) / (now - state.windowStart);
+      state.windowStart = now;
+      state.windowBytes = 0;
+    }
     this.armStallTimer();
     this.events.onPiece?.(piece, state.source);
     if (this.missing === 0) this.finish();

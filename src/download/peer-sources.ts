@@ -37,7 +37,7 @@ export class PeerSources {
     const source = new HttpPeerSource(ip, port, this.meta.infoHashHex, this.meta.pieceCount, {
       timeoutMs: this.opts.requestTimeoutMs,
       listenPort: this.opts.port,
-      refreshMs: 1000,
+      refreshMs: 250,
       pieceLength: this.meta.pieceLength,
     });
     if (this.downloader.hasSource(source.id) || !this.downloader.addSource(source)) return false;
