@@ -84,6 +84,10 @@ test('resume: requester SIGKILLed mid-download; run 2 completes and refetches no
     await sleep(500);
     const before = (await peerStats(seeder.port)).uploaded;
 
+    // A SIGKILL can also land while the state is being saved: a half-written temp file is left
+    // beside the state (found by the swarm soak). Run 2 must ignore it and clean it up.
+    await writeFile(`${stateFile}.tmp`, 'half-written state from a kill mid-save');
+
     const run2 = await startRequester(scope, dir, seeder.torrent, ['--out', 'dl', '--no-seed', '--wait', '30']);
     assert.equal(await exitWithin(run2.proc, 60_000, 'run 2'), 0, `run 2 exit code\nstdout:\n${run2.proc.out()}\nstderr:\n${run2.proc.err()}`);
     assert.match(run2.proc.out(), new RegExp(`^Resuming: ${recorded.count} of ${pieceCount} pieces already verified$`, 'm'));

@@ -11,7 +11,7 @@ import { Bitfield } from '../peer/bitfield.ts';
 import { PieceStore, renameDurably, verifyPiece } from '../storage/piece-store.ts';
 import { partBaseName, storageFiles } from '../storage/layout.ts';
 import { safeJoin } from '../storage/safe-path.ts';
-import { loadResumeState, ResumeRecorder } from '../storage/resume-state.ts';
+import { loadResumeState, removeResumeState, ResumeRecorder } from '../storage/resume-state.ts';
 import { PeerNode } from '../peer/peer-node.ts';
 import { Announcer, TrackerFailure } from '../tracker/client.ts';
 import { DialOut } from '../peer/dial-out.ts';
@@ -114,6 +114,8 @@ export async function runDownload(o: SessionOptions): Promise<string> {
 
   if (await exists(finalPath)) {
     await checkExisting(meta, o.outDir, shownPath);
+    // Killed after the final rename but before its state was removed: nothing left to resume.
+    await removeResumeState(statePath).catch(() => {});
     log(`File already complete: ${meta.name}, verified at: ${shownPath}`);
     return shownPath;
   }

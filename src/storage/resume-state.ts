@@ -43,6 +43,15 @@ export async function loadResumeState(path: string, infoHashHex: string, pieceCo
   }
 }
 
+/**
+ * Remove a finished download's state file and the temp file a kill during a save can leave
+ * beside it (`writeFileAtomic`'s `.tmp`).
+ */
+export async function removeResumeState(path: string): Promise<void> {
+  await rm(path, { force: true });
+  await rm(`${path}.tmp`, { force: true });
+}
+
 /** Replace `path` atomically with `data`, durable once this resolves. */
 export async function writeFileAtomic(path: string, data: Buffer): Promise<void> {
   const tmp = `${path}.tmp`;
@@ -110,7 +119,7 @@ export class ResumeRecorder {
     clearTimeout(this.timer);
     this.pending = [];
     while (this.flushing) await this.flushing.catch(() => {});
-    await rm(this.path, { force: true });
+    await removeResumeState(this.path);
   }
 
   stop(): void {
