@@ -770,13 +770,10 @@ test('stop() closes idle fast-path keep-alive connections and ones with a partia
   }
 });
 
-// BUG (src/tracker/server.ts + fast-path.ts): the http.Server that takes handed-over connections
-// never listens, so Node never sets up its connection tracking (that happens on 'listening'):
-// httpServer.closeAllConnections() in stop() does nothing, and net.Server.close() waits for the
-// handed-over socket (until keepAliveTimeout, 30 s). The same missing tracking means Node's
-// headersTimeout/requestTimeout are never enforced on handed-over connections: a client that
-// sends "GET /peers?info_hash=" (or "POST /announce HTTP/1.1\r\nHost: x\r\n") and then nothing
-// keeps its connection for good (seen still open after 70 s).
+// Regression: the http.Server that takes handed-over connections never listens, and Node sets up
+// its connection tracking on 'listening' only; without serveHandedOver() (server-timeouts.ts)
+// stop() waited for handed-over sockets, and headersTimeout/requestTimeout never applied to them
+// (test/slowloris.test.ts checks the timeouts).
 test('stop() closes a handed-over idle keep-alive connection (one that did GET /peers)', async () => {
   const t = await startTracker();
   const c = await Conn.open(t.port);
