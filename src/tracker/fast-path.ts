@@ -18,7 +18,8 @@ import type http from 'node:http';
 import { hasBareLf, mayBeSimple, parseSimpleRequest, type SimpleRequest } from './fast-request.ts';
 
 export interface FastPathOptions {
-  answer(req: SimpleRequest, remoteAddress: string | undefined): Promise<Buffer>;
+  /** The answer's body: at once, or later (answers still go out in request order). */
+  answer(req: SimpleRequest, remoteAddress: string | undefined): Buffer | Promise<Buffer>;
   /** Takes over every connection the fast path does not serve to the end. */
   fallback: http.Server;
   headersTimeoutMs: number;
@@ -135,8 +136,20 @@ class FastConnection {
       }
       this.pending = end + 4 < buf.length ? buf.subarray(end + 4) : null;
       this.headStarted = this.pending ? Date.now() : 0;
+      let answer: Buffer | Promise<Buffer>;
+      try {
+        answer = this.opts.answer(req, this.socket.remoteAddress);
+      } catch (err) {
+        answer = Promise.reject(err);
+      }
+      if (Buffer.isBuffer(answer)) {
+        // Answered at once: write it and go on with the next request in this loop (no recursion,
+        // however many requests one chunk holds).
+        this.send(200, answer, req.close);
+        continue;
+      }
       this.busy = true;
-      this.opts.answer(req, this.socket.remoteAddress).then(
+      answer.then(
         (body) => this.respond(200, body, req.close),
         (err: unknown) => {
           console.error('tracker error:', err);
@@ -146,9 +159,17 @@ class FastConnection {
     }
   }
 
+  /** A later answer is ready: send it, then serve what came in meanwhile. */
   private respond(status: 200 | 500, body: Buffer, close: boolean): void {
     this.busy = false;
     if (this.done) return;
+    this.send(status, body, close);
+    if (this.done || this.waitingDrain) return;
+    this.socket.resume();
+    this.next();
+  }
+
+  private send(status: 200 | 500, body: Buffer, close: boolean): void {
     this.lastActive = Date.now();
     const head =
       `HTTP/1.1 ${status === 200 ? '200 OK' : '500 Internal Server Error'}\r\nContent-Type: text/plain\r\n` +
@@ -175,10 +196,7 @@ class FastConnection {
         this.socket.resume();
         this.next();
       });
-      return;
     }
-    this.socket.resume();
-    this.next();
   }
 
   /** Give the connection, with the bytes read so far, to Node's HTTP server. */

@@ -11,9 +11,10 @@ import {
   parseScrape,
   TrackerRequestError,
   DEFAULT_LIMITS,
+  type AnnounceRequest,
   type TrackerLimits,
 } from './protocol.ts';
-import { StoreFullError, type SwarmStore } from './store.ts';
+import { StoreFullError, type AnnounceOutcome, type ImmediateSwarmStore, type SwarmStore } from './store.ts';
 import { clientAddress, type Cidr } from './client-address.ts';
 
 export interface TrackerConfig {
@@ -43,6 +44,25 @@ function asFailure(e: unknown): Buffer {
   throw e;
 }
 
+/** A parsed announce, or the bencoded failure to answer instead. */
+function announceRequest(
+  config: TrackerConfig,
+  rawQuery: string,
+  remoteAddress: string | undefined,
+  forwardedFor: string | string[] | undefined,
+): AnnounceRequest | Buffer {
+  try {
+    const from = clientAddress(remoteAddress, forwardedFor, config.trustedProxies);
+    return parseAnnounce(rawQuery, from, config.limits, { trustIpParam: config.trustIpParam });
+  } catch (e) {
+    return asFailure(e);
+  }
+}
+
+function announceAnswer(config: TrackerConfig, req: AnnounceRequest, outcome: AnnounceOutcome): Buffer {
+  return encodeAnnounceResponse({ interval: config.interval, minInterval: config.minInterval, ...outcome }, req);
+}
+
 /**
  * @param remoteAddress the connection's address
  * @param forwardedFor the `X-Forwarded-For` header, believed only from `config.trustedProxies`
@@ -54,13 +74,8 @@ export async function handleAnnounce(
   remoteAddress: string | undefined,
   forwardedFor?: string | string[],
 ): Promise<Buffer> {
-  let req;
-  try {
-    const from = clientAddress(remoteAddress, forwardedFor, config.trustedProxies);
-    req = parseAnnounce(rawQuery, from, config.limits, { trustIpParam: config.trustIpParam });
-  } catch (e) {
-    return asFailure(e);
-  }
+  const req = announceRequest(config, rawQuery, remoteAddress, forwardedFor);
+  if (Buffer.isBuffer(req)) return req;
   let outcome;
   try {
     outcome = await store.announce(req, Date.now());
@@ -68,7 +83,30 @@ export async function handleAnnounce(
     if (e instanceof StoreFullError) return failureResponse(e.message);
     throw e;
   }
-  return encodeAnnounceResponse({ interval: config.interval, minInterval: config.minInterval, ...outcome }, req);
+  return announceAnswer(config, req, outcome);
+}
+
+/**
+ * handleAnnounce for a store that answers at once (the in-memory one): the raw-socket fast path
+ * then answers without a promise and a turn of the microtask queue per announce.
+ */
+export function handleAnnounceNow(
+  store: ImmediateSwarmStore,
+  config: TrackerConfig,
+  rawQuery: string,
+  remoteAddress: string | undefined,
+  forwardedFor?: string | string[],
+): Buffer {
+  const req = announceRequest(config, rawQuery, remoteAddress, forwardedFor);
+  if (Buffer.isBuffer(req)) return req;
+  let outcome;
+  try {
+    outcome = store.announceNow(req, Date.now());
+  } catch (e) {
+    if (e instanceof StoreFullError) return failureResponse(e.message);
+    throw e;
+  }
+  return announceAnswer(config, req, outcome);
 }
 
 export async function handleScrape(store: SwarmStore, config: TrackerConfig, rawQuery: string): Promise<Buffer> {

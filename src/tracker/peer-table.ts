@@ -23,6 +23,11 @@ function grown(records: number): number {
   return records < LINEAR_GROWTH_UNTIL ? records + 4 : Math.ceil(records * 1.5);
 }
 
+/** Copy `len` bytes. For the 6- to 20-byte runs of a record a plain loop beats Buffer.copy's call. */
+function copyBytes(from: Uint8Array, at: number, to: Uint8Array, toAt: number, len: number): void {
+  for (let k = 0; k < len; k++) to[toAt + k] = from[at + k]!;
+}
+
 /** FNV-1a over `len` bytes of `b` from `at`. */
 function hashBytes(b: Uint8Array, at: number, len: number): number {
   let h = 0x811c9dc5;
@@ -47,8 +52,14 @@ export class PeerTable {
       const v = this.slots[s]!;
       if (v === 0) return -1;
       const at = (v - 1) * REC;
-      if (this.recs[at + FAMILY] === family && this.recs.compare(key, 0, key.length, at + ADDR, at + ADDR + key.length) === 0) return v - 1;
+      if (this.recs[at + FAMILY] === family && this.keyAt(at, key)) return v - 1;
     }
+  }
+
+  private keyAt(at: number, key: Buffer): boolean {
+    const recs = this.recs;
+    for (let k = 0; k < key.length; k++) if (recs[at + ADDR + k] !== key[k]) return false;
+    return true;
   }
 
   /** Append a record for `key` (not present) and index it; fill it with `update`. */
@@ -128,19 +139,20 @@ export class PeerTable {
     let got4 = 0;
     let got6 = 0;
     const total = this.count;
+    const recs = this.recs;
     const start = total > 0 ? Math.floor(Math.random() * total) : 0;
     for (let k = 0; k < total && got4 + got6 < want; k++) {
       const i = start + k < total ? start + k : start + k - total;
       if (i === self) continue;
       const at = i * REC;
-      if (this.recs.readDoubleLE(at + SEEN) < cutoff) continue;
-      if (this.recs[at + FAMILY] === 4) {
-        this.recs.copy(v4, got4 * 6, at + ADDR, at + ADDR + 6);
-        if (ids4) this.recs.copy(ids4, got4 * 20, at + ID, at + ID + 20);
+      if (recs.readDoubleLE(at + SEEN) < cutoff) continue;
+      if (recs[at + FAMILY] === 4) {
+        copyBytes(recs, at + ADDR, v4, got4 * 6, 6);
+        if (ids4) copyBytes(recs, at + ID, ids4, got4 * 20, 20);
         got4++;
       } else {
-        this.recs.copy(v6, got6 * 18, at + ADDR, at + ADDR + 18);
-        if (ids6) this.recs.copy(ids6, got6 * 20, at + ID, at + ID + 20);
+        copyBytes(recs, at + ADDR, v6, got6 * 18, 18);
+        if (ids6) copyBytes(recs, at + ID, ids6, got6 * 20, 20);
         got6++;
       }
     }

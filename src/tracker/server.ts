@@ -7,8 +7,8 @@
 import http from 'node:http';
 import type net from 'node:net';
 import express, { type Request, type Response, type NextFunction } from 'express';
-import { handleAnnounce, handleScrape, type TrackerConfig } from './handlers.ts';
-import type { SwarmStore } from './store.ts';
+import { handleAnnounce, handleAnnounceNow, handleScrape, type TrackerConfig } from './handlers.ts';
+import { isImmediate, type SwarmStore } from './store.ts';
 import { applyServerTimeouts, serveHandedOver } from '../net/server-timeouts.ts';
 import { createFastPathServer } from './fast-path.ts';
 
@@ -93,8 +93,12 @@ export function createTrackerServer(store: SwarmStore, config: TrackerConfig): T
     }),
   );
   const fast = createFastPathServer({
-    answer: (req, remoteAddress) =>
-      req.path === '/announce' ? handleAnnounce(store, config, req.query, remoteAddress, req.forwardedFor) : handleScrape(store, config, req.query),
+    answer: (req, remoteAddress) => {
+      if (req.path === '/scrape') return handleScrape(store, config, req.query);
+      return isImmediate(store)
+        ? handleAnnounceNow(store, config, req.query, remoteAddress, req.forwardedFor)
+        : handleAnnounce(store, config, req.query, remoteAddress, req.forwardedFor);
+    },
     fallback: httpServer,
     headersTimeoutMs: httpServer.headersTimeout,
     idleTimeoutMs: httpServer.keepAliveTimeout,

@@ -41,6 +41,15 @@ export interface SwarmStore {
   counts(): Promise<{ swarms: number; peers: number }>;
 }
 
+/** A store that can answer an announce at once (no I/O): the tracker's hot path uses it. */
+export interface ImmediateSwarmStore extends SwarmStore {
+  announceNow(req: AnnounceRequest, now: number): AnnounceOutcome;
+}
+
+export function isImmediate(store: SwarmStore): store is ImmediateSwarmStore {
+  return typeof (store as Partial<ImmediateSwarmStore>).announceNow === 'function';
+}
+
 interface Swarm {
   peers: PeerTable;
   /** Completed downloads reported with event=completed (BEP 48 `downloaded`). */
@@ -49,7 +58,7 @@ interface Swarm {
 
 const NO_PEERS: PeerSample = { v4: Buffer.alloc(0), v6: Buffer.alloc(0) };
 
-export class MemorySwarmStore implements SwarmStore {
+export class MemorySwarmStore implements ImmediateSwarmStore {
   private readonly swarms = new Map<string, Swarm>();
 
   /** @param ttlMs a peer silent for longer than this is gone (2 x the announce interval). */
@@ -59,6 +68,10 @@ export class MemorySwarmStore implements SwarmStore {
   ) {}
 
   async announce(req: AnnounceRequest, now: number): Promise<AnnounceOutcome> {
+    return this.announceNow(req, now);
+  }
+
+  announceNow(req: AnnounceRequest, now: number): AnnounceOutcome {
     const hashKey = req.infoHash.toString('latin1');
     let swarm = this.swarms.get(hashKey);
     const key = compactAddress(req.ip, req.family, req.port);
