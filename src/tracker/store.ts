@@ -6,7 +6,6 @@
 import { compactAddress, formatIPv4, formatIPv6, type AnnounceRequest, type PeerInfo, type PeerSample, type ScrapeEntry } from './protocol.ts';
 import { PeerTable } from './peer-table.ts';
 
-export { formatIPv6 } from './protocol.ts';
 
 export interface PeerRecord extends PeerInfo {
   seeder: boolean;
