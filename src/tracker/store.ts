@@ -6,7 +6,6 @@
 import { compactAddress, formatIPv4, formatIPv6, type AnnounceRequest, type PeerInfo, type PeerSample, type ScrapeEntry } from './protocol.ts';
 import { PeerTable } from './peer-table.ts';
 
-
 export interface PeerRecord extends PeerInfo {
   seeder: boolean;
   /** ms since the epoch of the last announce. */
