@@ -80,9 +80,14 @@ function counter(params: Map<string, Buffer[]>, name: string, fallback?: number)
     if (fallback === undefined) throw new TrackerRequestError(`missing ${name}`);
     return fallback;
   }
-  const s = v.toString('latin1');
-  if (!/^[0-9]{1,16}$/.test(s)) throw new TrackerRequestError(`${name} must be a non-negative integer`);
-  const n = Number(s);
+  // 1 to 16 ASCII digits, read from the bytes (no string, no RegExp: this runs 6 times an announce).
+  if (v.length > 16) throw new TrackerRequestError(`${name} must be a non-negative integer`);
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    const d = v[i]! - 0x30;
+    if (d < 0 || d > 9) throw new TrackerRequestError(`${name} must be a non-negative integer`);
+    n = n * 10 + d;
+  }
   if (!Number.isSafeInteger(n)) throw new TrackerRequestError(`${name} is too large`);
   return n;
 }

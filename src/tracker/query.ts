@@ -18,17 +18,20 @@ const HEX: Int8Array = (() => {
   return t;
 })();
 
-/** Percent-decode `s` into `out` from `at`; returns the end offset. `out` needs s.length bytes. */
-function percentDecodeInto(s: string, out: Buffer, at: number): number {
+/**
+ * Percent-decode s[from, to) into `out` from `at`; returns the end offset. `out` needs
+ * to - from bytes. An escape must be complete inside the range.
+ */
+function percentDecodeInto(s: string, from: number, to: number, out: Buffer, at: number): number {
   let n = at;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x25) {
-      const hi = HEX[s.charCodeAt(i + 1) & 0xff] ?? -1;
-      const lo = HEX[s.charCodeAt(i + 2) & 0xff] ?? -1;
-      if (i + 2 >= s.length || hi < 0 || lo < 0 || s.charCodeAt(i + 1) > 0xff || s.charCodeAt(i + 2) > 0xff) {
-        throw new QueryError('invalid percent-encoding in the query');
-      }
+      const c1 = i + 1 < to ? s.charCodeAt(i + 1) : 0x100;
+      const c2 = i + 2 < to ? s.charCodeAt(i + 2) : 0x100;
+      const hi = c1 <= 0xff ? HEX[c1]! : -1;
+      const lo = c2 <= 0xff ? HEX[c2]! : -1;
+      if (hi < 0 || lo < 0) throw new QueryError('invalid percent-encoding in the query');
       out[n++] = (hi << 4) | lo;
       i += 2;
     } else {
@@ -42,13 +45,14 @@ function percentDecodeInto(s: string, out: Buffer, at: number): number {
 /** Percent-decode `s` (a latin1/ASCII string as it came off the wire) to bytes. */
 export function percentDecode(s: string): Buffer {
   const out = Buffer.allocUnsafe(s.length);
-  return out.subarray(0, percentDecodeInto(s, out, 0));
+  return out.subarray(0, percentDecodeInto(s, 0, s.length, out, 0));
 }
 
 /**
  * Split a raw query string (without `?`) into parameters, each name mapped to all its values as
  * bytes in order of appearance. Names are decoded to latin1 text. Every value is a view into one
- * buffer decoded for the whole query (one allocation per request, not one per parameter).
+ * buffer decoded for the whole query (one allocation per request, not one per parameter), and
+ * the query is walked by index (no substring per parameter): this runs once per announce.
  */
 export function parseRawQuery(raw: string, maxParams: number): Map<string, Buffer[]> {
   const params = new Map<string, Buffer[]>();
@@ -56,20 +60,24 @@ export function parseRawQuery(raw: string, maxParams: number): Map<string, Buffe
   const bytes = Buffer.allocUnsafe(raw.length);
   let used = 0;
   let count = 0;
-  for (const part of raw.split('&')) {
-    if (part.length === 0) continue;
-    if (++count > maxParams) throw new QueryError(`more than ${maxParams} query parameters`);
-    const eq = part.indexOf('=');
-    const rawName = eq < 0 ? part : part.slice(0, eq);
-    let name = rawName;
-    if (rawName.includes('%')) name = percentDecode(rawName).toString('latin1');
-    else for (let i = 0; i < rawName.length; i++) if (rawName.charCodeAt(i) > 0xff) throw new QueryError('non-ASCII character in the query');
-    const start = used;
-    if (eq >= 0) used = percentDecodeInto(part.slice(eq + 1), bytes, used);
-    const value = bytes.subarray(start, used);
-    const list = params.get(name);
-    if (list) list.push(value);
-    else params.set(name, [value]);
+  for (let start = 0; start <= raw.length; ) {
+    let end = raw.indexOf('&', start);
+    if (end < 0) end = raw.length;
+    if (end > start) {
+      if (++count > maxParams) throw new QueryError(`more than ${maxParams} query parameters`);
+      let eq = raw.indexOf('=', start);
+      if (eq >= end) eq = -1;
+      let name = raw.slice(start, eq < 0 ? end : eq);
+      if (name.includes('%')) name = percentDecode(name).toString('latin1');
+      else for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) > 0xff) throw new QueryError('non-ASCII character in the query');
+      const from = used;
+      if (eq >= 0) used = percentDecodeInto(raw, eq + 1, end, bytes, used);
+      const value = bytes.subarray(from, used);
+      const list = params.get(name);
+      if (list) list.push(value);
+      else params.set(name, [value]);
+    }
+    start = end + 1;
   }
   return params;
 }
