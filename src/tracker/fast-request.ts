@@ -55,14 +55,31 @@ function isFieldValue(s: string): boolean {
   return true;
 }
 
+/** 1 for the characters of an RFC 9110 token: visible ASCII but the delimiters. */
+const TOKEN_CHAR: Uint8Array = (() => {
+  const t = new Uint8Array(128);
+  for (let c = 0x21; c < 0x7f; c++) t[c] = 1;
+  for (const d of '"(),/:;<=>?@[\\]{}') t[d.charCodeAt(0)] = 0;
+  return t;
+})();
+
 /** A header name (RFC 9110 token). */
 function isToken(s: string): boolean {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x7f || '"(),/:;<=>?@[\\]{}'.includes(s[i]!)) return false;
+    if (c >= 0x80 || TOKEN_CHAR[c] === 0) return false;
   }
   return true;
+}
+
+/** Without leading and trailing spaces and tabs (HTTP's optional whitespace, nothing else). */
+function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 0x20 || s.charCodeAt(b - 1) === 0x09)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
 }
 
 /** @param head the request head as latin1 text, without its final CRLF CRLF */
@@ -90,7 +107,7 @@ export function parseSimpleRequest(head: string): SimpleRequest | null {
     const rawValue = h.slice(colon + 1);
     if (!isFieldValue(rawValue)) return null;
     // Optional whitespace is spaces and tabs only (String.trim would also take VT, FF, NBSP).
-    const value = rawValue.replace(/^[ \t]+|[ \t]+$/g, '');
+    const value = trimOws(rawValue);
     switch (name.toLowerCase()) {
       case 'host':
         if (host) return null;
