@@ -13,9 +13,10 @@ import { randomBytes } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, requireProgram, runCli, runProgram, startTracker, tempDir, type Proc, within, until } from './support/procs.ts';
-import { createNetns, requireNetns, type Netns } from './support/netns.ts';
-import { parseMetainfo, type Metainfo } from '../src/metainfo/metainfo.ts';
+import { freePort, requireProgram, startTracker, tempDir, type Proc, within, until } from './support/procs.ts';
+import { requireNetns } from './support/netns.ts';
+import { NetnsWorld, withNetnsWorld } from './support/netns-world.ts';
+import { parseMetainfo } from '../src/metainfo/metainfo.ts';
 import { encode } from '../src/metainfo/bencode.ts';
 import { makeSingleFileTorrent } from '../src/metainfo/create.ts';
 import { buildAnnounceUrl, trackerTiers, type AnnounceParams } from '../src/tracker/client.ts';
@@ -25,69 +26,6 @@ const run = promisify(execFile);
 const MiB = 1024 * 1024;
 
 // ---------------------------------------------------------------- helpers
-
-/** One test's world: a namespace, a temp folder, and every process started in them. */
-class World {
-  readonly procs: Proc[] = [];
-  private constructor(
-    readonly ns: Netns,
-    readonly dir: string,
-    private readonly removeDir: () => Promise<void>,
-  ) {}
-
-  static async create(): Promise<World> {
-    const { dir, remove } = await tempDir('p2p-trackerclient-');
-    try {
-      return new World(createNetns(), dir, remove);
-    } catch (e) {
-      await remove();
-      throw e;
-    }
-  }
-
-  cli(entry: 'tracker' | 'seeder' | 'requester', args: string[], cwd = this.dir): Proc {
-    return this.adopt(runCli(entry, args, { cwd, netns: this.ns.name }));
-  }
-
-  program(label: string, argv: string[], cwd = this.dir): Proc {
-    return this.adopt(runProgram(label, this.ns.wrap(argv), { cwd }));
-  }
-
-  adopt(p: Proc): Proc {
-    this.procs.push(p);
-    return p;
-  }
-
-  /** Our seeder on `file` (in this.dir); resolves once it serves. */
-  async seeder(file: string, tracker: string, extra: string[] = []): Promise<{ proc: Proc; port: number; torrentPath: string; meta: Metainfo }> {
-    const port = await freePort();
-    const proc = this.cli('seeder', [file, '--port', String(port), '--tracker', tracker, '--dir', `seed_${port}`, '--requester-dir', `req_${port}`, ...extra]);
-    await proc.waitFor(new RegExp(`^\\* Running on http://127\\.0\\.0\\.1:${port}$`, 'm'));
-    const torrentPath = path.join(this.dir, `${file}.torrent`);
-    return { proc, port, torrentPath, meta: parseMetainfo(await readFile(torrentPath)) };
-  }
-
-  /** GET from inside the namespace; null when nothing answers. */
-  async get(url: string): Promise<{ status: number; body: Buffer } | null> {
-    const script =
-      "const http=require('node:http');" +
-      'http.get(process.argv[1],(r)=>{const c=[];r.on("data",(d)=>c.push(d));' +
-      'r.on("end",()=>process.stdout.write(JSON.stringify({status:r.statusCode,body:Buffer.concat(c).toString("base64")})))})' +
-      '.on("error",(e)=>{console.error(e.message);process.exit(1)})';
-    const p = this.program('get', [process.execPath, '-e', script, url]);
-    if ((await within(p.exited, 10_000, `GET ${url}`)) !== 0) return null;
-    const r = JSON.parse(p.out()) as { status: number; body: string };
-    return { status: r.status, body: Buffer.from(r.body, 'base64') };
-  }
-
-  async cleanup(): Promise<void> {
-    for (const p of this.procs) p.kill('SIGKILL');
-    await Promise.all(this.procs.map((p) => within(p.exited, 5000, 'exit').catch(() => null)));
-    this.ns.remove();
-    await this.removeDir();
-  }
-}
-
 
 /** The last lines of each program's output (progress lines use \r: one a line here). */
 function transcript(...ps: Array<[string, Proc]>): string {
@@ -101,20 +39,13 @@ async function randomFile(dir: string, name: string, size: number): Promise<Buff
   return data;
 }
 
-async function withWorld(body: (w: World) => Promise<void>): Promise<void> {
-  const w = await World.create();
-  try {
-    await body(w);
-  } finally {
-    await w.cleanup();
-  }
-}
+const withWorld = (body: (w: NetnsWorld) => Promise<void>) => withNetnsWorld('p2p-trackerclient-', body);
 
 /**
  * Our requester downloads `torrent` (in w.dir) into `dl/`: exit 0, it names the seeder it used,
  * and the file is byte-exact.
  */
-async function requesterDownloads(w: World, torrent: string, name: string, seederPort: number, data: Buffer): Promise<Proc> {
+async function requesterDownloads(w: NetnsWorld, torrent: string, name: string, seederPort: number, data: Buffer): Promise<Proc> {
   const req = w.cli('requester', [torrent, '--port', String(await freePort()), '--out', 'dl', '--no-seed', '--wait', '20']);
   const code = await within(req.exited, 45_000, 'requester to finish');
   assert.equal(code, 0, transcript(['requester', req]));
@@ -156,7 +87,7 @@ test('opentracker: our seeder registers and our requester downloads via it', { t
     await chmod(w.dir, 0o755);
     await writeFile(path.join(w.dir, 'opentracker.conf'), `listen.tcp_udp 127.0.0.1:${port}\naccess.whitelist ${path.join(w.dir, 'whitelist.txt')}\n`);
     const ot = w.program('opentracker', ['opentracker', '-f', path.join(w.dir, 'opentracker.conf')]);
-    await until(async () => (await w.get(`http://127.0.0.1:${port}/scrape?info_hash=${hash.replace(/../g, '%$&')}`)) !== null, 10_000, () => `opentracker listening\n${transcript(['opentracker', ot])}`);
+    await until(async () => (await w.tryGet(`http://127.0.0.1:${port}/scrape?info_hash=${hash.replace(/../g, '%$&')}`)) !== null, 10_000, () => `opentracker listening\n${transcript(['opentracker', ot])}`);
 
     const seeder = await w.seeder('ot.bin', `http://127.0.0.1:${port}/announce`, ['--no-web-seed', '--piece-length', '256K']);
     assert.equal(seeder.meta.infoHashHex, hash);
