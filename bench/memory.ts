@@ -11,9 +11,9 @@
  */
 import path from 'node:path';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
-import { tempDir, freePort, startTracker as startOurTracker, type Proc } from '../test/support/procs.ts';
+import { tempDir, freePort, type Proc } from '../test/support/procs.ts';
 import { median, type Scenario, type ScenarioOptions, type ScenarioResult } from './scenario.ts';
-import { GiB, KiB, MiB, expectPeers, npmAnchor, r2, runOurs, sleep, statusKiB, stop, syncAll, watchPeak } from './support.ts';
+import { GiB, KiB, MiB, expectPeers, npmAnchor, r2, runOurs, sleep, startTrackerAndSeeder, statusKiB, stop, syncAll, watchPeak } from './support.ts';
 import { benchInfoHashes, populate, startTracker, writeHashFile, type TrackerKind } from './tracker-load.ts';
 
 const DOWNLOAD = 2 * GiB;
@@ -58,14 +58,7 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
     const fh = await open(source, 'w');
     await fh.truncate(DOWNLOAD); // sparse: no 2 GiB written to make it
     await fh.close();
-    const tracker = await startOurTracker(tmp.dir, ['--interval', '60']);
-    all.add(tracker.proc);
-    const seederPort = await freePort();
-    const seeder = runOurs('seeder', [source, '--port', String(seederPort), '--tracker', tracker.announce, '--dir', seedDir, '--requester-dir', path.join(tmp.dir, 'torrents'), '--no-web-seed'], { cwd: tmp.dir });
-    all.add(seeder);
-    const [, infoHash] = (await seeder.waitFor(/Info hash: ([0-9a-f]{40})/, 120_000)) as RegExpMatchArray & [string, string];
-    await seeder.waitFor(/\* Running on http:\/\//, 30_000);
-    const torrent = path.join(tmp.dir, 'torrents', `${NAME}.torrent`);
+    const { tracker, seeder, seederPort, infoHash, torrent } = await startTrackerAndSeeder(tmp.dir, source, { interval: 60, all });
 
     for (let r = 1; r <= opts.rounds; r++) {
       for (const kind of ['bittorrent-tracker', 'ours'] as const) {

@@ -9,7 +9,7 @@ import { accessSync, constants, createReadStream, createWriteStream, existsSync,
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROOT, runProgram, runCli, type Proc } from '../test/support/procs.ts';
+import { ROOT, freePort, runProgram, runCli, startTracker, type Proc } from '../test/support/procs.ts';
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
@@ -107,6 +107,29 @@ export function run(argv: string[], opts: { cwd?: string; timeoutMs?: number } =
 /** One of our compiled programs, optionally with node flags (e.g. --cpu-prof). */
 export function runOurs(entry: 'tracker' | 'seeder' | 'requester', args: string[], opts: { cwd: string; nodeArgs?: string[] }): Proc {
   return runCli(entry, args, { cwd: opts.cwd, nodeArgs: opts.nodeArgs });
+}
+
+/**
+ * Our tracker and one seeder of `source` (in its own folder under `dir`, `--no-web-seed`, its
+ * torrent copied to `dir/torrents`), both added to `all`; resolves once the seeder serves.
+ */
+export async function startTrackerAndSeeder(
+  dir: string,
+  source: string,
+  opts: { interval: number; seederArgs?: string[]; all: Set<Proc> },
+): Promise<{ tracker: { port: number; announce: string; proc: Proc }; seeder: Proc; seederPort: number; infoHash: string; torrent: string }> {
+  const tracker = await startTracker(dir, ['--interval', String(opts.interval)]);
+  opts.all.add(tracker.proc);
+  const seederPort = await freePort();
+  const seeder = runOurs(
+    'seeder',
+    [source, '--port', String(seederPort), '--tracker', tracker.announce, '--dir', path.dirname(source), '--requester-dir', path.join(dir, 'torrents'), ...(opts.seederArgs ?? []), '--no-web-seed'],
+    { cwd: dir },
+  );
+  opts.all.add(seeder);
+  const [, infoHash] = (await seeder.waitFor(/Info hash: ([0-9a-f]{40})/, 120_000)) as RegExpMatchArray & [string, string];
+  await seeder.waitFor(/\* Running on http:\/\//, 30_000);
+  return { tracker, seeder, seederPort, infoHash, torrent: path.join(dir, 'torrents', `${path.basename(source)}.torrent`) };
 }
 
 /** SIGTERM (our programs announce `stopped` and exit), SIGKILL if that takes too long. */

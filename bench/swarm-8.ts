@@ -11,9 +11,9 @@
 import path from 'node:path';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
-import { tempDir, freePort, startTracker, type Proc } from '../test/support/procs.ts';
+import { tempDir, freePort, type Proc } from '../test/support/procs.ts';
 import { median, type RoundResult, type Scenario, type ScenarioOptions, type ScenarioResult } from './scenario.ts';
-import { MiB, expectPeers, getJson, r2, runOurs, stop, syncAll, timeLines, writeRandomFile } from './support.ts';
+import { MiB, expectPeers, getJson, r2, runOurs, startTrackerAndSeeder, stop, syncAll, timeLines, writeRandomFile } from './support.ts';
 
 const SIZE = 256 * MiB;
 const NAME = 'swarm8-256MiB.bin';
@@ -39,18 +39,7 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult> {
     const source = path.join(seedDir, NAME);
     log(`generating ${SIZE / MiB} MiB of random data in ${tmp.dir}`);
     await writeRandomFile(source, SIZE);
-    const tracker = await startTracker(tmp.dir, ['--interval', '2']);
-    all.add(tracker.proc);
-    const seederPort = await freePort();
-    const seeder = runOurs(
-      'seeder',
-      [source, '--port', String(seederPort), '--tracker', tracker.announce, '--dir', seedDir, '--requester-dir', path.join(tmp.dir, 'torrents'), '--max-upload-rate', RATE, '--no-web-seed'],
-      { cwd: tmp.dir },
-    );
-    all.add(seeder);
-    const [, infoHash] = (await seeder.waitFor(/Info hash: ([0-9a-f]{40})/, 60_000)) as RegExpMatchArray & [string, string];
-    await seeder.waitFor(/\* Running on http:\/\//, 30_000);
-    const torrent = path.join(tmp.dir, 'torrents', `${NAME}.torrent`);
+    const { tracker, seeder, seederPort, infoHash, torrent } = await startTrackerAndSeeder(tmp.dir, source, { interval: 2, seederArgs: ['--max-upload-rate', RATE], all });
     const sourceBytes = await readFile(source);
     log(`tracker on ${tracker.port} (--interval 2), seeder on ${seederPort} capped at ${RATE}, info_hash ${infoHash}`);
 

@@ -15,18 +15,13 @@
  * so it includes the requester's start-up (node + tsx, announce, bitfields) and final fsync.
  * The transfer-only time (from its "Found N seeder(s)" line) is kept per round as a diagnostic.
  */
-import http from 'node:http';
-import { randomFillSync } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { copyFile, link, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { once } from 'node:events';
 import { runCli, freePort, tempDir, startTracker, type Proc } from '../test/support/procs.ts';
-import { httpGet } from '../src/net/http-client.ts';
 import { median, type RoundResult, type Scenario, type ScenarioOptions, type ScenarioResult } from './scenario.ts';
+import { MiB, getJson, stop, timeLines, writeRandomFile } from './support.ts';
 
-const MiB = 1024 * 1024;
 const FILE_SIZE = 64 * MiB;
 const FILE_NAME = 'swarm-64MiB.bin';
 const SEEDERS = 4;
@@ -34,51 +29,6 @@ const RATE = '8M';
 const RATE_BYTES = 8 * MiB;
 const PIECE_LENGTH = '256K';
 const TARGET = 3.2;
-
-/** One GET on a fresh connection (no keep-alive agent left holding the process open). */
-const noKeepAlive = new http.Agent({ keepAlive: false });
-async function getJson(url: string): Promise<unknown> {
-  const res = await httpGet(url, { timeoutMs: 5000, maxBytes: 1024 * 1024, agent: noKeepAlive });
-  if (res.status !== 200) throw new Error(`GET ${url}: HTTP ${res.status}`);
-  return JSON.parse(res.body.toString('utf8'));
-}
-
-async function writeRandomFile(file: string, size: number): Promise<void> {
-  const out = createWriteStream(file);
-  const chunk = Buffer.allocUnsafe(4 * MiB);
-  for (let done = 0; done < size; ) {
-    const n = Math.min(chunk.length, size - done);
-    randomFillSync(chunk, 0, n);
-    if (!out.write(Buffer.from(chunk.subarray(0, n)))) await once(out, 'drain');
-    done += n;
-  }
-  out.end();
-  await once(out, 'finish');
-}
-
-/** Every stdout line of a process with the time it arrived (performance.now()). */
-function timeLines(proc: Proc): Array<{ t: number; line: string }> {
-  const lines: Array<{ t: number; line: string }> = [];
-  let pending = '';
-  proc.child.stdout!.on('data', (d: Buffer) => {
-    const t = performance.now();
-    pending += d.toString();
-    for (let i = pending.indexOf('\n'); i >= 0; i = pending.indexOf('\n')) {
-      lines.push({ t, line: pending.slice(0, i) });
-      pending = pending.slice(i + 1);
-    }
-  });
-  return lines;
-}
-
-/** SIGTERM (the programs announce `stopped` and exit), SIGKILL if that takes too long. */
-async function stop(proc: Proc, graceMs = 5000): Promise<void> {
-  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-  proc.kill('SIGTERM');
-  const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-  await proc.exited;
-  clearTimeout(timer);
-}
 
 interface Seeder {
   index: number;

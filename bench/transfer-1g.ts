@@ -17,9 +17,8 @@
 import path from 'node:path';
 import { mkdir, rm, stat, unlink } from 'node:fs/promises';
 import { tempDir, freePort, type Proc } from '../test/support/procs.ts';
-import { startTracker } from '../test/support/procs.ts';
 import { median, type Scenario, type ScenarioOptions, type ScenarioResult, type ProfileRef } from './scenario.ts';
-import { GiB, ROOT, cpuSeconds, expectPeers, missingProgram, programVersion, r3, run as runToEnd, runOurs, runTimed, sameBytes, stop, syncAll, writeRandomFile, readThrough } from './support.ts';
+import { GiB, ROOT, cpuSeconds, expectPeers, missingProgram, programVersion, r3, run as runToEnd, runTimed, sameBytes, startTrackerAndSeeder, stop, syncAll, writeRandomFile, readThrough } from './support.ts';
 import { nodeFlagsFor } from '../src/cli/node-flags.ts';
 
 const SIZE = GiB;
@@ -50,14 +49,7 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
     const source = path.join(seedDir, NAME);
     log(`generating ${SIZE / GiB} GiB of random data in ${tmp.dir}`);
     await writeRandomFile(source, SIZE);
-    const tracker = await startTracker(tmp.dir, ['--interval', '60']);
-    all.add(tracker.proc);
-    const seederPort = await freePort();
-    const seeder = runOurs('seeder', [source, '--port', String(seederPort), '--tracker', tracker.announce, '--dir', seedDir, '--requester-dir', path.join(tmp.dir, 'torrents'), '--no-web-seed'], { cwd: tmp.dir });
-    all.add(seeder);
-    const [, infoHash] = (await seeder.waitFor(/Info hash: ([0-9a-f]{40})/, 120_000)) as RegExpMatchArray & [string, string];
-    await seeder.waitFor(/\* Running on http:\/\//, 30_000);
-    const torrent = path.join(tmp.dir, 'torrents', `${NAME}.torrent`);
+    const { tracker, seeder, seederPort, infoHash, torrent } = await startTrackerAndSeeder(tmp.dir, source, { interval: 60, all });
     const seederPid = seeder.child.pid!;
     await readThrough(source);
     log(`tracker on ${tracker.port}, seeder on ${seederPort} (pid ${seederPid}), info_hash ${infoHash}`);
