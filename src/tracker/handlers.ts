@@ -60,7 +60,8 @@ function announceRequest(
 }
 
 function announceAnswer(config: TrackerConfig, req: AnnounceRequest, outcome: AnnounceOutcome): Buffer {
-  return encodeAnnounceResponse({ interval: config.interval, minInterval: config.minInterval, ...outcome }, req);
+  // Spelled out, not spread: this runs once per announce.
+  return encodeAnnounceResponse({ interval: config.interval, minInterval: config.minInterval, complete: outcome.complete, incomplete: outcome.incomplete, peers: outcome.peers }, req);
 }
 
 /**

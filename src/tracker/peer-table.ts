@@ -41,6 +41,8 @@ export class PeerTable {
   /** IPv6 peers among `count` (sizes the peers6 part of a sample). */
   private count6 = 0;
   private recs = Buffer.allocUnsafeSlow(REC * MIN_RECORDS);
+  /** `recs` as float64s (its own ArrayBuffer, offset 0): last-seen times without readDoubleLE (same bytes as SEEN). */
+  private seen = new Float64Array(this.recs.buffer, 0, this.recs.length / 8);
   /** Record index + 1 per slot, 0 = empty; length a power of two, at most 2/3 full. */
   private slots = new Int32Array(MIN_RECORDS * 2);
 
@@ -79,8 +81,8 @@ export class PeerTable {
     const at = i * REC;
     this.seeders += (seeder ? 1 : 0) - this.recs[at + SEEDER]!;
     this.recs[at + SEEDER] = seeder ? 1 : 0;
-    peerId.copy(this.recs, at + ID, 0, 20);
-    this.recs.writeDoubleLE(now, at + SEEN);
+    copyBytes(peerId, 0, this.recs, at + ID, 20);
+    this.seen[(at + SEEN) / 8] = now;
   }
 
   remove(i: number): void {
@@ -110,7 +112,7 @@ export class PeerTable {
     return this.recs[i * REC + FAMILY] === 4 ? 4 : 6;
   }
   lastSeen(i: number): number {
-    return this.recs.readDoubleLE(i * REC + SEEN);
+    return this.seen[(i * REC + SEEN) / 8]!;
   }
   /** Compact address of record `i` (a copy). */
   address(i: number): Buffer {
@@ -132,33 +134,32 @@ export class PeerTable {
     // One allocation for both families' bytes.
     const cap4 = Math.min(want, this.count - this.count6) * 6;
     const bytes = Buffer.allocUnsafe(cap4 + n6 * 18);
-    const v4 = bytes.subarray(0, cap4);
-    const v6 = bytes.subarray(cap4);
-    const ids4 = withIds ? Buffer.allocUnsafe((v4.length / 6) * 20) : undefined;
+    const ids4 = withIds ? Buffer.allocUnsafe((cap4 / 6) * 20) : undefined;
     const ids6 = withIds ? Buffer.allocUnsafe(n6 * 20) : undefined;
     let got4 = 0;
     let got6 = 0;
     const total = this.count;
     const recs = this.recs;
+    const seen = this.seen;
     const start = total > 0 ? Math.floor(Math.random() * total) : 0;
     for (let k = 0; k < total && got4 + got6 < want; k++) {
       const i = start + k < total ? start + k : start + k - total;
       if (i === self) continue;
       const at = i * REC;
-      if (recs.readDoubleLE(at + SEEN) < cutoff) continue;
+      if (seen[(at + SEEN) / 8]! < cutoff) continue;
       if (recs[at + FAMILY] === 4) {
-        copyBytes(recs, at + ADDR, v4, got4 * 6, 6);
+        copyBytes(recs, at + ADDR, bytes, got4 * 6, 6);
         if (ids4) copyBytes(recs, at + ID, ids4, got4 * 20, 20);
         got4++;
       } else {
-        copyBytes(recs, at + ADDR, v6, got6 * 18, 18);
+        copyBytes(recs, at + ADDR, bytes, cap4 + got6 * 18, 18);
         if (ids6) copyBytes(recs, at + ID, ids6, got6 * 20, 20);
         got6++;
       }
     }
     return {
-      v4: v4.subarray(0, got4 * 6),
-      v6: v6.subarray(0, got6 * 18),
+      v4: bytes.subarray(0, got4 * 6),
+      v6: bytes.subarray(cap4, cap4 + got6 * 18),
       ...(withIds ? { ids4: ids4!.subarray(0, got4 * 20), ids6: ids6!.subarray(0, got6 * 20) } : {}),
     };
   }
@@ -204,6 +205,7 @@ export class PeerTable {
     const recs = Buffer.allocUnsafeSlow(records * REC);
     this.recs.copy(recs, 0, 0, this.count * REC);
     this.recs = recs;
+    this.seen = new Float64Array(recs.buffer, 0, recs.length / 8);
     let size = 1;
     while (size < records * 1.5) size <<= 1;
     this.slots = new Int32Array(size);

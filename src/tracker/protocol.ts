@@ -5,6 +5,7 @@
 import net from 'node:net';
 import { encode, encodeBinaryKeyDict } from '../metainfo/bencode.ts';
 import { parseRawQuery, QueryError } from './query.ts';
+import { scanAnnounce } from './announce-scan.ts';
 
 export interface TrackerLimits {
   /** Longest raw announce query accepted, in bytes. */
@@ -119,6 +120,20 @@ export function parseAnnounce(
   limits: TrackerLimits = DEFAULT_LIMITS,
   opts: { trustIpParam?: boolean } = {},
 ): AnnounceRequest {
+  // The common, plainly valid announce in one pass; anything else through the general parser.
+  const s = scanAnnounce(rawQuery, limits.maxAnnounceQuery, limits.maxParams, limits.defaultNumwant, limits.maxNumwant, opts.trustIpParam === true);
+  if (s === null) return parseAnnounceGeneral(rawQuery, remoteAddress, limits, opts);
+  const { ip, family } = normaliseAddress(remoteAddress);
+  return { infoHash: s.infoHash, peerId: s.peerId, ip, family, port: s.port, uploaded: s.uploaded, downloaded: s.downloaded, left: s.left, event: s.event, numwant: s.numwant, compact: s.compact, noPeerId: s.noPeerId };
+}
+
+/** parseAnnounce through the parameter map: every query, with the exact error for bad ones. */
+export function parseAnnounceGeneral(
+  rawQuery: string,
+  remoteAddress: string | undefined,
+  limits: TrackerLimits = DEFAULT_LIMITS,
+  opts: { trustIpParam?: boolean } = {},
+): AnnounceRequest {
   const params = rawQueryOrFail(rawQuery, limits.maxAnnounceQuery, limits.maxParams);
   const infoHash = exact20(params, 'info_hash');
   const peerId = exact20(params, 'peer_id');
@@ -193,8 +208,19 @@ export function failureResponse(reason: string): Buffer {
 export function compactAddress(ip: string, family: 4 | 6, port: number): Buffer {
   const out = Buffer.allocUnsafe(family === 4 ? 6 : 18);
   if (family === 4) {
-    const parts = ip.split('.');
-    for (let k = 0; k < 4; k++) out[k] = Number(parts[k]);
+    // Dotted quad, already validated (net.isIP): digits and dots, read in place.
+    let k = 0;
+    let v = 0;
+    for (let i = 0; i < ip.length; i++) {
+      const c = ip.charCodeAt(i);
+      if (c === 0x2e) {
+        out[k++] = v;
+        v = 0;
+      } else {
+        v = v * 10 + c - 0x30;
+      }
+    }
+    out[k] = v;
   } else {
     ipv6Bytes(ip).copy(out, 0);
   }
