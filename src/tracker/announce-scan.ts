@@ -79,16 +79,24 @@ function wellFormed(raw: string, start: number, end: number): boolean {
   return true;
 }
 
-/** Percent-decode raw[start, end) into exactly 20 bytes of `out` from `at`; false if not 20. */
+/**
+ * Percent-decode raw[start, end) into exactly 20 bytes of `out` from `at`; false if that is not
+ * 20 bytes or an escape is broken or a character is above 0xff.
+ */
 function decode20(raw: string, start: number, end: number, out: Buffer, at: number): boolean {
   let n = 0;
   for (let i = start; i < end; i++, n++) {
     if (n === 20) return false;
     const c = raw.charCodeAt(i);
     if (c === 0x25) {
-      out[at + n] = (hexValue(raw.charCodeAt(i + 1)) << 4) | hexValue(raw.charCodeAt(i + 2));
+      if (i + 2 >= end) return false;
+      const hi = hexValue(raw.charCodeAt(i + 1));
+      const lo = hexValue(raw.charCodeAt(i + 2));
+      if (hi < 0 || lo < 0) return false;
+      out[at + n] = (hi << 4) | lo;
       i += 2;
     } else {
+      if (c > 0xff) return false;
       out[at + n] = c;
     }
   }
@@ -107,12 +115,15 @@ function digits(raw: string, start: number, end: number): number {
   return Number.isSafeInteger(n) ? n : -1;
 }
 
-/** A flag's value: 1 (exactly `1`), 0 (anything else without escapes), -1 (escaped: the general path decides). */
+/** A flag's value: 1 (exactly `1`), 0 (anything else plain), -1 (escapes or wide characters: the general path decides). */
 function flag(raw: string, field: number): number {
   const s = at[field * 2]!;
   const e = at[field * 2 + 1]!;
   if (s < 0) return 0;
-  for (let i = s; i < e; i++) if (raw.charCodeAt(i) === 0x25) return -1;
+  for (let i = s; i < e; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 0x25 || c > 0xff) return -1;
+  }
   return e - s === 1 && raw.charCodeAt(s) === 0x31 ? 1 : 0;
 }
 
@@ -142,9 +153,12 @@ export function scanAnnounce(raw: string, maxLength: number, maxParams: number, 
         if (c === 0x25 || c > 0xff) return null;
       }
       const valueStart = eq < end ? eq + 1 : end;
-      if (!wellFormed(raw, valueStart, end)) return null;
       const f = fieldOf(raw, start, eq);
-      if (f !== UNKNOWN) {
+      // A field's own reading below refuses escapes it does not expect; the values of other
+      // parameters are only checked for well-formed escapes, as the general parser does.
+      if (f === UNKNOWN || f === IP) {
+        if (!wellFormed(raw, valueStart, end)) return null;
+      } else {
         if (at[f * 2]! >= 0) return null; // given twice: the general parser words the error
         at[f * 2] = valueStart;
         at[f * 2 + 1] = end;

@@ -82,7 +82,7 @@ export class PeerTable {
     this.seeders += (seeder ? 1 : 0) - this.recs[at + SEEDER]!;
     this.recs[at + SEEDER] = seeder ? 1 : 0;
     copyBytes(peerId, 0, this.recs, at + ID, 20);
-    this.seen[(at + SEEN) / 8] = now;
+    this.seen[(at + SEEN) >> 3] = now;
   }
 
   remove(i: number): void {
@@ -112,7 +112,7 @@ export class PeerTable {
     return this.recs[i * REC + FAMILY] === 4 ? 4 : 6;
   }
   lastSeen(i: number): number {
-    return this.seen[(i * REC + SEEN) / 8]!;
+    return this.seen[(i * REC + SEEN) >> 3]!;
   }
   /** Compact address of record `i` (a copy). */
   address(i: number): Buffer {
@@ -146,7 +146,7 @@ export class PeerTable {
       const i = start + k < total ? start + k : start + k - total;
       if (i === self) continue;
       const at = i * REC;
-      if (seen[(at + SEEN) / 8]! < cutoff) continue;
+      if (seen[(at + SEEN) >> 3]! < cutoff) continue;
       if (recs[at + FAMILY] === 4) {
         copyBytes(recs, at + ADDR, bytes, got4 * 6, 6);
         if (ids4) copyBytes(recs, at + ID, ids4, got4 * 20, 20);
