@@ -37,18 +37,18 @@ export function hasBareLf(b: Buffer): boolean {
   return false;
 }
 
-/** Visible ASCII only (what a request target may hold unescaped). */
-function isVisibleAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
+/** Visible ASCII only in s[from, to) (what a request target may hold unescaped). */
+function isVisibleAscii(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if (c <= 0x20 || c >= 0x7f) return false;
   }
   return true;
 }
 
-/** A header value: no control characters but tab. */
-function isFieldValue(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
+/** A header value s[from, to): no control characters but tab. */
+function isFieldValue(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if ((c < 0x20 && c !== 0x09) || c === 0x7f) return false;
   }
@@ -63,73 +63,89 @@ const TOKEN_CHAR: Uint8Array = (() => {
   return t;
 })();
 
-/** A header name (RFC 9110 token). */
-function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
+/** A header name s[from, to) (RFC 9110 token). */
+function isToken(s: string, from: number, to: number): boolean {
+  if (to <= from) return false;
+  for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0x80 || TOKEN_CHAR[c] === 0) return false;
   }
   return true;
 }
 
-/** Without leading and trailing spaces and tabs (HTTP's optional whitespace, nothing else). */
-function trimOws(s: string): string {
-  let a = 0;
-  let b = s.length;
-  while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++;
-  while (b > a && (s.charCodeAt(b - 1) === 0x20 || s.charCodeAt(b - 1) === 0x09)) b--;
-  return a === 0 && b === s.length ? s : s.slice(a, b);
+/** s[from, to) equals `lower` (lower-case ASCII letters and `-`), ignoring ASCII case. Tokens only. */
+function nameIs(s: string, from: number, to: number, lower: string): boolean {
+  if (to - from !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) if ((s.charCodeAt(from + i) | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
 }
 
-/** @param head the request head as latin1 text, without its final CRLF CRLF */
+function isOws(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+/**
+ * @param head the request head as latin1 text, without its final CRLF CRLF
+ *
+ * Walked by index (no split, no substring per header): this runs once per announce.
+ */
 export function parseSimpleRequest(head: string): SimpleRequest | null {
-  const lines = head.split('\r\n');
-  const line = lines[0]!;
-  if (!line.startsWith('GET /') || !line.endsWith(' HTTP/1.1')) return null;
-  const target = line.slice(4, line.length - 9);
-  if (!isVisibleAscii(target)) return null;
-  const q = target.indexOf('?');
-  const path = q < 0 ? target : target.slice(0, q);
-  if (path !== '/announce' && path !== '/scrape') return null;
+  let eol = head.indexOf('\r\n');
+  if (eol < 0) eol = head.length;
+  // The request line: `GET /<target> HTTP/1.1`, the target visible ASCII.
+  if (eol < 14 || !head.startsWith('GET /') || !head.startsWith(' HTTP/1.1', eol - 9)) return null;
+  const targetEnd = eol - 9;
+  if (!isVisibleAscii(head, 4, targetEnd)) return null;
+  let q = head.indexOf('?', 4);
+  if (q < 0 || q > targetEnd) q = targetEnd;
+  const path = q === 13 && head.startsWith('/announce', 4) ? '/announce' : q === 11 && head.startsWith('/scrape', 4) ? '/scrape' : null;
+  if (path === null) return null;
 
   let close = false;
   let host = false;
   let sawLength = false;
   let forwardedFor: string[] | undefined;
-  for (let i = 1; i < lines.length; i++) {
-    const h = lines[i]!;
-    if (h.includes('\n') || h.includes('\r')) return null; // bare CR or LF: Node decides
-    const colon = h.indexOf(':');
-    if (colon <= 0) return null;
-    const name = h.slice(0, colon);
-    if (!isToken(name)) return null;
-    const rawValue = h.slice(colon + 1);
-    if (!isFieldValue(rawValue)) return null;
+  for (let pos = eol + 2; pos < head.length + 2 && eol < head.length; pos = eol + 2) {
+    eol = head.indexOf('\r\n', pos);
+    if (eol < 0) eol = head.length;
+    const colon = head.indexOf(':', pos);
+    if (colon < 0 || colon >= eol) return null;
+    // A token name, then a value without control characters (so no bare CR or LF either).
+    if (!isToken(head, pos, colon) || !isFieldValue(head, colon + 1, eol)) return null;
     // Optional whitespace is spaces and tabs only (String.trim would also take VT, FF, NBSP).
-    const value = trimOws(rawValue);
-    switch (name.toLowerCase()) {
-      case 'host':
-        if (host) return null;
-        host = true;
+    let a = colon + 1;
+    let b = eol;
+    while (a < b && isOws(head.charCodeAt(a))) a++;
+    while (b > a && isOws(head.charCodeAt(b - 1))) b--;
+    switch (colon - pos) {
+      case 4:
+        if (nameIs(head, pos, colon, 'host')) {
+          if (host) return null;
+          host = true;
+        }
         break;
-      case 'connection':
-        for (const token of value.split(',')) if (token.trim().toLowerCase() === 'close') close = true;
+      case 10:
+        if (nameIs(head, pos, colon, 'connection')) {
+          for (const token of head.slice(a, b).split(',')) if (token.trim().toLowerCase() === 'close') close = true;
+        }
         break;
-      case 'content-length':
-        if (value !== '0' || sawLength) return null;
-        sawLength = true;
+      case 14:
+        if (nameIs(head, pos, colon, 'content-length')) {
+          if (b - a !== 1 || head.charCodeAt(a) !== 0x30 || sawLength) return null;
+          sawLength = true;
+        }
         break;
-      case 'transfer-encoding':
-      case 'expect':
-      case 'upgrade':
-        return null;
-      case 'x-forwarded-for':
-        (forwardedFor ??= []).push(value);
+      case 6:
+      case 7:
+      case 17:
+        if (nameIs(head, pos, colon, 'expect') || nameIs(head, pos, colon, 'upgrade') || nameIs(head, pos, colon, 'transfer-encoding')) return null;
+        break;
+      case 15:
+        if (nameIs(head, pos, colon, 'x-forwarded-for')) (forwardedFor ??= []).push(head.slice(a, b));
         break;
     }
   }
   // HTTP/1.1 requires Host; Node's server answers 400 without it, so let it.
   if (!host) return null;
-  return { path, query: q < 0 ? '' : target.slice(q + 1), close, ...(forwardedFor ? { forwardedFor } : {}) };
+  return { path, query: q < targetEnd ? head.slice(q + 1, targetEnd) : '', close, ...(forwardedFor ? { forwardedFor } : {}) };
 }
