@@ -48,10 +48,10 @@ export function isImmediate(store: SwarmStore): store is ImmediateSwarmStore {
   return typeof (store as Partial<ImmediateSwarmStore>).announceNow === 'function';
 }
 
-interface Swarm {
-  peers: PeerTable;
+/** A torrent's peers, and its count of finished downloads: one object per swarm on the hot path. */
+class Swarm extends PeerTable {
   /** Completed downloads reported with event=completed (BEP 48 `downloaded`). */
-  completed: number;
+  completed = 0;
 }
 
 const NO_PEERS: PeerSample = { v4: Buffer.alloc(0), v6: Buffer.alloc(0) };
@@ -75,33 +75,32 @@ export class MemorySwarmStore implements ImmediateSwarmStore {
     const key = compactAddress(req.ip, req.family, req.port);
     if (req.event === 'stopped') {
       if (swarm) {
-        const at = swarm.peers.find(key);
-        if (at >= 0) swarm.peers.remove(at);
-        if (swarm.peers.count === 0) this.swarms.delete(hashKey);
+        const at = swarm.find(key);
+        if (at >= 0) swarm.remove(at);
+        if (swarm.count === 0) this.swarms.delete(hashKey);
       }
-      return { complete: swarm?.peers.seeders ?? 0, incomplete: swarm ? swarm.peers.count - swarm.peers.seeders : 0, peers: NO_PEERS };
+      return { complete: swarm?.seeders ?? 0, incomplete: swarm ? swarm.count - swarm.seeders : 0, peers: NO_PEERS };
     }
     if (!swarm) {
       if (this.swarms.size >= this.limits.maxTorrents) throw new StoreFullError('tracker is full (too many torrents)');
-      swarm = { peers: new PeerTable(), completed: 0 };
+      swarm = new Swarm();
       this.swarms.set(hashKey, swarm);
     }
-    const peers = swarm.peers;
-    let at = peers.find(key);
-    if (at < 0 && peers.count >= this.limits.maxPeersPerTorrent) {
-      if (peers.count === 0) this.swarms.delete(hashKey);
+    let at = swarm.find(key);
+    if (at < 0 && swarm.count >= this.limits.maxPeersPerTorrent) {
+      if (swarm.count === 0) this.swarms.delete(hashKey);
       throw new StoreFullError('torrent is full (too many peers)');
     }
     const seeder = req.left === 0;
-    if (req.event === 'completed' && !(at >= 0 && peers.isSeeder(at))) swarm.completed++;
+    if (req.event === 'completed' && !(at >= 0 && swarm.isSeeder(at))) swarm.completed++;
     // Same address and port (the key): the record is updated in place.
-    if (at < 0) at = peers.add(key);
-    peers.update(at, req.peerId, seeder, now);
+    if (at < 0) at = swarm.add(key);
+    swarm.update(at, req.peerId, seeder, now);
     const withIds = !req.compact && !req.noPeerId;
     return {
-      complete: peers.seeders,
-      incomplete: peers.count - peers.seeders,
-      peers: peers.sample(at, req.numwant, now - this.ttlMs, withIds),
+      complete: swarm.seeders,
+      incomplete: swarm.count - swarm.seeders,
+      peers: swarm.sample(at, req.numwant, now - this.ttlMs, withIds),
     };
   }
 
@@ -109,8 +108,8 @@ export class MemorySwarmStore implements ImmediateSwarmStore {
     const unique = new Map(infoHashes.map((h) => [h.toString('latin1'), h]));
     return [...unique].map(([k, h]) => {
       const s = this.swarms.get(k);
-      const complete = s?.peers.seeders ?? 0;
-      return { infoHash: h, complete, incomplete: s ? s.peers.count - complete : 0, downloaded: s?.completed ?? 0 };
+      const complete = s?.seeders ?? 0;
+      return { infoHash: h, complete, incomplete: s ? s.count - complete : 0, downloaded: s?.completed ?? 0 };
     });
   }
 
@@ -118,17 +117,17 @@ export class MemorySwarmStore implements ImmediateSwarmStore {
     const s = this.swarms.get(infoHash.toString('latin1'));
     const out: PeerRecord[] = [];
     if (!s) return out;
-    for (let i = 0; i < s.peers.count; i++) {
-      const lastSeen = s.peers.lastSeen(i);
+    for (let i = 0; i < s.count; i++) {
+      const lastSeen = s.lastSeen(i);
       if (now - lastSeen > this.ttlMs) continue;
-      const family = s.peers.family(i);
-      const addr = s.peers.address(i);
+      const family = s.family(i);
+      const addr = s.address(i);
       out.push({
-        peerId: s.peers.peerId(i),
+        peerId: s.peerId(i),
         ip: family === 4 ? formatIPv4(addr) : formatIPv6(addr),
         family,
         port: addr.readUInt16BE(addr.length - 2),
-        seeder: s.peers.isSeeder(i),
+        seeder: s.isSeeder(i),
         lastSeen,
       });
     }
@@ -137,15 +136,15 @@ export class MemorySwarmStore implements ImmediateSwarmStore {
 
   async expire(now: number): Promise<void> {
     for (const [k, s] of this.swarms) {
-      s.peers.dropOlderThan(now - this.ttlMs);
+      s.dropOlderThan(now - this.ttlMs);
       // Swarms left empty are deleted: trackers that forgot this leaked memory until they died.
-      if (s.peers.count === 0) this.swarms.delete(k);
+      if (s.count === 0) this.swarms.delete(k);
     }
   }
 
   async counts(): Promise<{ swarms: number; peers: number }> {
     let peers = 0;
-    for (const s of this.swarms.values()) peers += s.peers.count;
+    for (const s of this.swarms.values()) peers += s.count;
     return { swarms: this.swarms.size, peers };
   }
 }
