@@ -12,6 +12,9 @@
  * opentracker answers HTTP/1.1 but closes every connection after its answer: its keep-alive and
  * close runs are both one request per connection (wrk counts each close as a read error).
  *
+ * Each keep-alive round also loads the Node floor (bench/floor-server.mjs: a fixed answer, no
+ * work), reported beside ours as information: the ceiling of any Node server here.
+ *
  * After the rounds (untimed), ours is run once more under `node --cpu-prof` with the keep-alive
  * load, and the profile is summarised over the wrk window only (not the pre-population).
  */
@@ -21,7 +24,7 @@ import os from 'node:os';
 import { tempDir } from '../test/support/procs.ts';
 import { median, type RoundResult, type Scenario, type ScenarioOptions, type ScenarioResult, type ProfileRef } from './scenario.ts';
 import { missingProgram, npmAnchor, anchorVersion, programVersion, stop, sleep, r2 } from './support.ts';
-import { benchInfoHashes, writeHashFile, populate, sampleAnnounce, startTracker, runWrk, type RunningTracker, type TrackerKind, type WrkResult } from './tracker-load.ts';
+import { benchInfoHashes, writeHashFile, populate, sampleAnnounce, startFloor, startTracker, runWrk, type RunningTracker, type TrackerKind, type WrkResult } from './tracker-load.ts';
 
 const TORRENTS = 10_000;
 const PEERS = 20;
@@ -67,6 +70,7 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
     'keep-alive': { ours: [], opentracker: [], 'bittorrent-tracker': [] },
     close: { ours: [], opentracker: [], 'bittorrent-tracker': [] },
   };
+  const floor: WrkResult[] = [];
   const notes: string[] = [];
   const profiles: ProfileRef[] = [];
   const populateRates: Record<string, number> = {};
@@ -85,8 +89,16 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
       log(`${kind} on ${t.port}: pre-populated ${TORRENTS} x ${PEERS} peers at ${rate.toFixed(0)} announces/s; sample announce: ${samples[kind]}`);
     }
 
+    const floorServer = skip['ours'] ? undefined : await startFloor(tmp.dir);
     for (let r = 1; r <= (kinds.length ? opts.rounds : 0); r++) {
       for (const variant of VARIANTS) {
+        if (floorServer && variant === 'keep-alive') {
+          const w = await runWrk(floorServer.port, hashFile, PEERS, { close: false, seconds: SECONDS, threads: THREADS, connections: CONNECTIONS });
+          checkWrk('ours', w);
+          floor.push(w);
+          log(`round ${r}/${opts.rounds} ${variant.padEnd(10)} ${'Node floor'.padEnd(18)} ${w.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${w.p50Ms.toFixed(2)} ms  p99 ${w.p99Ms.toFixed(2)} ms  (fixed answer, no work)`);
+          await sleep(500);
+        }
         for (const kind of kinds) {
           const t = trackers.get(kind)!;
           const w = await runWrk(t.port, hashFile, PEERS, { close: variant === 'close', seconds: SECONDS, threads: THREADS, connections: CONNECTIONS });
@@ -98,6 +110,8 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
         }
       }
     }
+
+    if (floorServer) await stop(floorServer.proc);
 
     // Untimed: a CPU profile of ours under the keep-alive load, over the wrk window only.
     if (opts.profileDir && !skip['ours']) {
@@ -144,6 +158,13 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
     samples,
   };
 
+  if (floor.length) {
+    const f = med(floor, (w) => w.requestsPerSecond);
+    const btt = results['keep-alive']['bittorrent-tracker'];
+    const vsBtt = btt.length ? `; the floor is ${(f / med(btt, (w) => w.requestsPerSecond)).toFixed(2)}x bittorrent-tracker` : '';
+    notes.push(`Node floor (bench/floor-server.mjs net: fixed 300-byte answer, no parsing, no store), keep-alive: ${f.toFixed(0)} req/s; ours is ${(med(results['keep-alive']['ours'], (w) => w.requestsPerSecond) / f).toFixed(2)}x the floor${vsBtt}`);
+  }
+
   const rows: ScenarioResult[] = [];
   const measures: Array<{ what: 'req/s' | 'p99'; variant: Variant }> = [
     { what: 'req/s', variant: 'keep-alive' },
@@ -168,6 +189,15 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
       };
       rows.push(row);
     }
+  }
+  if (floor.length) {
+    rows.push({
+      label: 'keep-alive requests/s',
+      ours: 'our tracker',
+      anchor: 'Node floor (fixed answer, no work)',
+      unit: 'req/s',
+      rounds: results['keep-alive']['ours'].map((w, i) => ({ ours: r2(w.requestsPerSecond), anchor: floor[i] ? r2(floor[i]!.requestsPerSecond) : NaN, detail: { ours: w, anchor: floor[i] } })),
+    });
   }
   rows[0]!.notes = notes;
   rows[0]!.detail = detail;
