@@ -190,23 +190,28 @@ export async function startFloor(dir: string): Promise<{ port: number; proc: Pro
 
 async function waitAnswering(port: number, hashFile: string | undefined, proc: Proc): Promise<void> {
   const deadline = Date.now() + 20_000;
-  let first: Buffer | undefined;
+  // opentracker answers a scrape of any hash; an announce of a whitelisted one is refused until
+  // its whitelist thread has loaded the file, which it does in steps: so both the first and the
+  // last hash of the file must be accepted.
+  let probes = ['/scrape'];
   if (hashFile) {
-    first = Buffer.from((await readFile(hashFile, 'utf8')).slice(0, 40), 'hex');
+    const lines = (await readFile(hashFile, 'utf8')).split('\n').filter((l) => l.length === 40);
+    probes = [lines[0]!, lines.at(-1)!].map((h) => announcePath(Buffer.from(h, 'hex'), 0, 4, Buffer.from('-PR0001-000000000000'), 'stopped'));
   }
   let last = '';
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null) throw new Error(`tracker exited (${proc.child.exitCode}):\n${proc.out()}${proc.err()}`);
-    try {
-      // opentracker answers a scrape of any hash; an announce of a whitelisted one is refused
-      // until its whitelist thread has loaded the file.
-      const probe = first ? announcePath(first, 0, 4, Buffer.from('-PR0001-000000000000'), 'stopped') : '/scrape';
-      const res = await get(`http://127.0.0.1:${port}${probe}`, 2000);
-      last = `HTTP ${res.status} ${res.body.toString('latin1').slice(0, 100)}`;
-      if (res.status === 200 && !res.body.includes('failure reason')) return;
-    } catch (e) {
-      last = (e as Error).message;
+    let ok = 0;
+    for (const probe of probes) {
+      try {
+        const res = await get(`http://127.0.0.1:${port}${probe}`, 2000);
+        last = `HTTP ${res.status} ${res.body.toString('latin1').slice(0, 100)}`;
+        if (res.status === 200 && !res.body.includes('failure reason')) ok++;
+      } catch (e) {
+        last = (e as Error).message;
+      }
     }
+    if (ok === probes.length) return;
     await sleep(100);
   }
   throw new Error(`tracker on ${port} not answering: ${last}\n${proc.out()}${proc.err()}`);
