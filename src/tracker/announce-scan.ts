@@ -10,19 +10,10 @@
  * property test holds the two to the same answers.
  */
 
+import type { AnnounceRequest } from './protocol.ts';
+
 /** The announce fields, as protocol.ts's AnnounceRequest has them (without the address). */
-export interface ScannedAnnounce {
-  infoHash: Buffer;
-  peerId: Buffer;
-  port: number;
-  uploaded: number;
-  downloaded: number;
-  left: number;
-  event: 'started' | 'completed' | 'stopped' | 'paused' | 'none';
-  numwant: number;
-  compact: boolean;
-  noPeerId: boolean;
-}
+export type ScannedAnnounce = Omit<AnnounceRequest, 'ip' | 'family'>;
 
 const INFO_HASH = 0;
 const PEER_ID = 1;
