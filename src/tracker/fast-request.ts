@@ -105,7 +105,8 @@ export function parseSimpleRequest(head: string): SimpleRequest | null {
   let host = false;
   let sawLength = false;
   let forwardedFor: string[] | undefined;
-  for (let pos = eol + 2; pos < head.length + 2 && eol < head.length; pos = eol + 2) {
+  // One header line per turn, from after the previous line's CRLF; done when that line was the last.
+  for (let pos = eol + 2; eol < head.length; pos = eol + 2) {
     eol = head.indexOf('\r\n', pos);
     if (eol < 0) eol = head.length;
     const colon = head.indexOf(':', pos);
