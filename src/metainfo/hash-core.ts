@@ -1,6 +1,6 @@
 /**
  * The piece-hashing loop shared by the main thread and the hash workers. Imports only node:
- * modules, so a worker that loads it starts fast.
+ * modules and storage/spans.ts, so a worker that loads it starts fast.
  *
  * Every thread takes batches of pieces from one shared counter (Atomics.add: work stealing, so
  * threads that start late or run slow simply take fewer), reads each batch with positional
@@ -10,17 +10,11 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
-
-export interface HashFile {
-  /** Path, or null for a BEP 47 pad file (zeros, never on disk). */
-  path: string | null;
-  length: number;
-  /** Offset of the file's first byte in the byte stream. */
-  offset: number;
-}
+import { spansOf, type StorageFile } from '../storage/spans.ts';
 
 export interface HashJob {
-  files: HashFile[];
+  /** The byte stream hashed, laid over files (pad files are zeros, never read). */
+  files: StorageFile[];
   pieceLength: number;
   /** Total length of the byte stream. */
   length: number;
@@ -53,39 +47,23 @@ class StreamReader {
   private fd = -1;
   private fdFile = -1;
 
-  constructor(private readonly files: HashFile[]) {}
+  constructor(private readonly files: StorageFile[]) {}
 
   read(buf: Buffer, at: number, start: number, len: number): void {
-    const files = this.files;
-    // The first file that ends after `start` (files are sorted by offset).
-    let lo = 0;
-    let hi = files.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (files[mid]!.offset + files[mid]!.length <= start) lo = mid + 1;
-      else hi = mid;
-    }
-    let i = lo;
-    let pos = start;
-    const end = start + len;
-    for (; pos < end; i++) {
-      const f = files[i];
-      if (!f) throw new RangeError(`range ${start}+${len} is outside the data`);
-      const fileEnd = f.offset + f.length;
-      if (fileEnd <= pos) continue;
-      const take = Math.min(end, fileEnd) - pos;
-      const dest = at + (pos - start);
-      if (f.path === null) {
-        buf.fill(0, dest, dest + take);
+    let dest = at;
+    for (const span of spansOf(this.files, start, len)) {
+      const path = this.files[span.file]!.path;
+      if (path === null) {
+        buf.fill(0, dest, dest + span.length);
       } else {
-        const fd = this.open(i, f.path);
-        for (let done = 0; done < take; ) {
-          const n = readSync(fd, buf, dest + done, take - done, pos - f.offset + done);
-          if (n === 0) throw new Error(`${f.path} is shorter than expected (changed while hashing?)`);
+        const fd = this.open(span.file, path);
+        for (let done = 0; done < span.length; ) {
+          const n = readSync(fd, buf, dest + done, span.length - done, span.fileOffset + done);
+          if (n === 0) throw new Error(`${path} is shorter than expected (changed while hashing?)`);
           done += n;
         }
       }
-      pos += take;
+      dest += span.length;
     }
   }
 

@@ -1,6 +1,7 @@
 /**
  * Worker thread: hashes batches of pieces from the shared counter (see hash-core.ts) until none
- * are left, then reports. Imports only hash-core.ts (node: modules), so it starts fast.
+ * are left, then reports. Imports only hash-core.ts (node: modules and the import-free
+ * storage/spans.ts), so it starts fast.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DONE, PieceHasher, batchCount, type HashJob } from './hash-core.ts';

@@ -8,7 +8,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { CONTROL_SLOTS, DONE, FAILED, READ_BYTES, batchCount, PieceHasher, type HashFile, type HashJob } from './hash-core.ts';
+import { CONTROL_SLOTS, DONE, FAILED, READ_BYTES, batchCount, PieceHasher, type HashJob } from './hash-core.ts';
+import type { StorageFile } from '../storage/spans.ts';
 
 /** Below this, worker start-up costs more than it saves. */
 const PARALLEL_MIN_BYTES = 64 * 1024 * 1024;
@@ -34,7 +35,7 @@ export interface HashOptions {
 }
 
 /** SHA-1 of every piece (concatenated). */
-export async function hashPieces(files: HashFile[], pieceLength: number, opts: HashOptions = {}): Promise<Buffer> {
+export async function hashPieces(files: StorageFile[], pieceLength: number, opts: HashOptions = {}): Promise<Buffer> {
   const threads = opts.threads ?? Math.min(8, availableParallelism());
   if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`invalid piece length ${pieceLength}`);
   const length = files.reduce((s, f) => s + f.length, 0);
