@@ -11,6 +11,7 @@
  */
 
 import type { AnnounceRequest } from './protocol.ts';
+import { hexDigit } from './query.ts';
 
 /** The announce fields, as protocol.ts's AnnounceRequest has them (without the address). */
 export type ScannedAnnounce = Omit<AnnounceRequest, 'ip' | 'family'>;
@@ -51,19 +52,13 @@ function fieldOf(raw: string, start: number, end: number): number {
   }
 }
 
-function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1;
-}
-
 /** True if raw[start, end) is well-formed: every `%` starts a full escape, no char above 0xff. */
 function wellFormed(raw: string, start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
     const c = raw.charCodeAt(i);
     if (c > 0xff) return false;
     if (c === 0x25) {
-      if (i + 2 >= end || hexValue(raw.charCodeAt(i + 1)) < 0 || hexValue(raw.charCodeAt(i + 2)) < 0) return false;
+      if (i + 2 >= end || hexDigit(raw.charCodeAt(i + 1)) < 0 || hexDigit(raw.charCodeAt(i + 2)) < 0) return false;
       i += 2;
     }
   }
@@ -81,8 +76,8 @@ function decode20(raw: string, start: number, end: number, out: Buffer, at: numb
     const c = raw.charCodeAt(i);
     if (c === 0x25) {
       if (i + 2 >= end) return false;
-      const hi = hexValue(raw.charCodeAt(i + 1));
-      const lo = hexValue(raw.charCodeAt(i + 2));
+      const hi = hexDigit(raw.charCodeAt(i + 1));
+      const lo = hexDigit(raw.charCodeAt(i + 2));
       if (hi < 0 || lo < 0) return false;
       out[at + n] = (hi << 4) | lo;
       i += 2;

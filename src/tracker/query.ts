@@ -18,6 +18,11 @@ const HEX: Int8Array = (() => {
   return t;
 })();
 
+/** The value of hex digit `c` (a char code, either case), or -1 (any other code, wide ones too). */
+export function hexDigit(c: number): number {
+  return c <= 0xff ? HEX[c]! : -1;
+}
+
 /**
  * Percent-decode s[from, to) into `out` from `at`; returns the end offset. `out` needs
  * to - from bytes. An escape must be complete inside the range.
@@ -29,8 +34,8 @@ function percentDecodeInto(s: string, from: number, to: number, out: Buffer, at:
     if (c === 0x25) {
       const c1 = i + 1 < to ? s.charCodeAt(i + 1) : 0x100;
       const c2 = i + 2 < to ? s.charCodeAt(i + 2) : 0x100;
-      const hi = c1 <= 0xff ? HEX[c1]! : -1;
-      const lo = c2 <= 0xff ? HEX[c2]! : -1;
+      const hi = hexDigit(c1);
+      const lo = hexDigit(c2);
       if (hi < 0 || lo < 0) throw new QueryError('invalid percent-encoding in the query');
       out[n++] = (hi << 4) | lo;
       i += 2;
