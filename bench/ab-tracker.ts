@@ -13,24 +13,17 @@
  * per request (utime + stime over the run, steadier than req/s on a noisy machine).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../test/support/procs.ts';
 import { nodeFlagsFor } from '../src/cli/node-flags.ts';
 import { median } from './scenario.ts';
-import { ROOT, sleep } from './support.ts';
+import { ROOT, cpuSeconds, sleep } from './support.ts';
 import { benchInfoHashes, populate, runWrk, writeHashFile } from './tracker-load.ts';
 
 const [a, b, roundsArg = '6', secondsArg = '5'] = process.argv.slice(2);
 if (!a || !b) {
   console.error('usage: npx tsx bench/ab-tracker.ts DIST_A[:node-options] DIST_B[:node-options] [rounds] [seconds]');
   process.exit(2);
-}
-
-/** utime + stime of a process, seconds. */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 const tmp = await tempDir('p2p-ab-tracker-');

@@ -59,6 +59,12 @@ function announceRequest(
   }
 }
 
+/** A full store becomes a bencoded `failure reason`; anything else is rethrown. */
+function storeFailure(e: unknown): Buffer {
+  if (e instanceof StoreFullError) return failureResponse(e.message);
+  throw e;
+}
+
 function announceAnswer(config: TrackerConfig, req: AnnounceRequest, outcome: AnnounceOutcome): Buffer {
   // Spelled out, not spread: this runs once per announce.
   return encodeAnnounceResponse({ interval: config.interval, minInterval: config.minInterval, complete: outcome.complete, incomplete: outcome.incomplete, peers: outcome.peers }, req);
@@ -81,8 +87,7 @@ export async function handleAnnounce(
   try {
     outcome = await store.announce(req, Date.now());
   } catch (e) {
-    if (e instanceof StoreFullError) return failureResponse(e.message);
-    throw e;
+    return storeFailure(e);
   }
   return announceAnswer(config, req, outcome);
 }
@@ -104,8 +109,7 @@ export function handleAnnounceNow(
   try {
     outcome = store.announceNow(req, Date.now());
   } catch (e) {
-    if (e instanceof StoreFullError) return failureResponse(e.message);
-    throw e;
+    return storeFailure(e);
   }
   return announceAnswer(config, req, outcome);
 }
