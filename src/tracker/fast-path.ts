@@ -56,6 +56,32 @@ export function createFastPathServer(opts: FastPathOptions): FastPathServer {
   };
 }
 
+const STATUS_LINE = {
+  200: Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ', 'latin1'),
+  500: Buffer.from('HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: ', 'latin1'),
+};
+const HEAD_REST = Buffer.from('\r\nCache-Control: no-store\r\n\r\n', 'latin1');
+const HEAD_REST_CLOSE = Buffer.from('\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n', 'latin1');
+
+/**
+ * Head and body in one Buffer, for one plain socket write: a corked head string plus body goes
+ * through the stream's buffering and a writev that converts the string, at a cost per answer.
+ */
+function httpAnswer(status: 200 | 500, body: Buffer, close: boolean): Buffer {
+  const line = STATUS_LINE[status];
+  const rest = close ? HEAD_REST_CLOSE : HEAD_REST;
+  let digits = 1;
+  for (let n = body.length; n >= 10; n = Math.floor(n / 10)) digits++;
+  const out = Buffer.allocUnsafe(line.length + digits + rest.length + body.length);
+  out.set(line, 0);
+  let at = line.length + digits;
+  for (let n = body.length, i = at - 1; i >= line.length; i--, n = Math.floor(n / 10)) out[i] = 0x30 + (n % 10);
+  out.set(rest, at);
+  at += rest.length;
+  out.set(body, at);
+  return out;
+}
+
 /** The FastConnection of a socket: listeners shared by all sockets, none allocated per connection. */
 const CONN = Symbol('fast-connection');
 type OwnedSocket = net.Socket & { [CONN]: FastConnection };
@@ -171,20 +197,12 @@ class FastConnection {
 
   private send(status: 200 | 500, body: Buffer, close: boolean): void {
     this.lastActive = Date.now();
-    const head =
-      `HTTP/1.1 ${status === 200 ? '200 OK' : '500 Internal Server Error'}\r\nContent-Type: text/plain\r\n` +
-      `Content-Length: ${body.length}\r\nCache-Control: no-store\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
-    // Corked: head and body leave in one writev, without copying them into one JS buffer.
-    this.socket.cork();
-    this.socket.write(head, 'latin1');
-    const ok = this.socket.write(body);
+    const ok = this.socket.write(httpAnswer(status, body, close));
     if (close) {
       this.done = true;
       this.socket.end();
-      this.socket.uncork();
       return;
     }
-    this.socket.uncork();
     if (!ok) {
       // The client is not reading: stop reading its requests until it catches up.
       this.waitingDrain = true;
