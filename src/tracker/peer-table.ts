@@ -6,6 +6,8 @@
  * Records are dense (0..count-1), so a random sample is O(numwant) and removal is a swap with
  * the last record. Pure data structure, no I/O.
  */
+import { keyedHash } from './keyed-hash.ts';
+import { OpenIndex, powerOfTwoAtLeast } from './open-index.ts';
 
 /** Record layout, in bytes. */
 const FAMILY = 0; // 4 or 6
@@ -28,14 +30,7 @@ function copyBytes(from: Uint8Array, at: number, to: Uint8Array, toAt: number, l
   for (let k = 0; k < len; k++) to[toAt + k] = from[at + k]!;
 }
 
-/** FNV-1a over `len` bytes of `b` from `at`. */
-function hashBytes(b: Uint8Array, at: number, len: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < len; i++) h = Math.imul(h ^ b[at + i]!, 0x01000193);
-  return h >>> 0;
-}
-
-export class PeerTable {
+export class PeerTable extends OpenIndex {
   count = 0;
   seeders = 0;
   /** IPv6 peers among `count` (sizes the peers6 part of a sample). */
@@ -43,14 +38,17 @@ export class PeerTable {
   private recs = Buffer.allocUnsafeSlow(REC * MIN_RECORDS);
   /** `recs` as float64s (its own ArrayBuffer, offset 0): last-seen times without readDoubleLE (same bytes as SEEN). */
   private seen = new Float64Array(this.recs.buffer, 0, this.recs.length / 8);
-  /** Record index + 1 per slot, 0 = empty; length a power of two, at most 2/3 full. */
-  private slots = new Int32Array(MIN_RECORDS * 2);
+
+  constructor() {
+    // The index is at most 2/3 full (resize gives it >= 1.5 x the records' room).
+    super(MIN_RECORDS * 2);
+  }
 
   /** Index of the record whose address is `key` (6 or 18 compact bytes), or -1. */
   find(key: Buffer): number {
     const mask = this.slots.length - 1;
     const family = key.length === 6 ? 4 : 6;
-    for (let s = hashBytes(key, 0, key.length) & mask; ; s = (s + 1) & mask) {
+    for (let s = keyedHash(key, 0, key.length) & mask; ; s = (s + 1) & mask) {
       const v = this.slots[s]!;
       if (v === 0) return -1;
       const at = (v - 1) * REC;
@@ -73,7 +71,7 @@ export class PeerTable {
     this.recs[at + FAMILY] = key.length === 6 ? 4 : 6;
     key.copy(this.recs, at + ADDR);
     if (key.length !== 6) this.count6++;
-    this.slots[this.freeSlot(this.keyHash(i))] = i + 1;
+    this.index(i);
     return i;
   }
 
@@ -93,7 +91,7 @@ export class PeerTable {
     const last = --this.count;
     if (i !== last) {
       // Swap-remove: the last record moves into the hole and its slot is repointed.
-      this.slots[this.slotOf(last)] = i + 1;
+      this.moved(last, i);
       this.recs.copy(this.recs, at, last * REC, last * REC + REC);
     }
     const cap = this.recs.length / REC;
@@ -164,40 +162,9 @@ export class PeerTable {
     };
   }
 
-  private keyHash(i: number): number {
+  protected hashAt(i: number): number {
     const at = i * REC;
-    return hashBytes(this.recs, at + ADDR, this.recs[at + FAMILY] === 4 ? 6 : 18);
-  }
-
-  private freeSlot(hash: number): number {
-    const mask = this.slots.length - 1;
-    let s = hash & mask;
-    while (this.slots[s] !== 0) s = (s + 1) & mask;
-    return s;
-  }
-
-  /** The slot that holds record `i`. */
-  private slotOf(i: number): number {
-    const mask = this.slots.length - 1;
-    let s = this.keyHash(i) & mask;
-    while (this.slots[s] !== i + 1) s = (s + 1) & mask;
-    return s;
-  }
-
-  /** Empty record `i`'s slot by backward shift (linear probing keeps no tombstones). */
-  private unindex(i: number): void {
-    const mask = this.slots.length - 1;
-    let hole = this.slotOf(i);
-    for (let s = (hole + 1) & mask; this.slots[s] !== 0; s = (s + 1) & mask) {
-      const home = this.keyHash(this.slots[s]! - 1) & mask;
-      // The entry at s may move back into the hole unless its home lies cyclically in (hole, s].
-      const between = hole < s ? home > hole && home <= s : home > hole || home <= s;
-      if (!between) {
-        this.slots[hole] = this.slots[s]!;
-        hole = s;
-      }
-    }
-    this.slots[hole] = 0;
+    return keyedHash(this.recs, at + ADDR, this.recs[at + FAMILY] === 4 ? 6 : 18);
   }
 
   /** New capacity of `records`; the index is rebuilt at the next power of two >= 1.5 x that. */
@@ -206,9 +173,6 @@ export class PeerTable {
     this.recs.copy(recs, 0, 0, this.count * REC);
     this.recs = recs;
     this.seen = new Float64Array(recs.buffer, 0, recs.length / 8);
-    let size = 1;
-    while (size < records * 1.5) size <<= 1;
-    this.slots = new Int32Array(size);
-    for (let i = 0; i < this.count; i++) this.slots[this.freeSlot(this.keyHash(i))] = i + 1;
+    this.reindex(powerOfTwoAtLeast(records * 1.5), this.count);
   }
 }

@@ -5,6 +5,7 @@
  */
 import { compactAddress, formatIPv4, formatIPv6, type AnnounceRequest, type PeerInfo, type PeerSample, type ScrapeEntry } from './protocol.ts';
 import { PeerTable } from './peer-table.ts';
+import { InfoHashTable } from './info-hash-table.ts';
 
 export interface PeerRecord extends PeerInfo {
   seeder: boolean;
@@ -57,7 +58,7 @@ class Swarm extends PeerTable {
 const NO_PEERS: PeerSample = { v4: Buffer.alloc(0), v6: Buffer.alloc(0) };
 
 export class MemorySwarmStore implements ImmediateSwarmStore {
-  private readonly swarms = new Map<string, Swarm>();
+  private readonly swarms = new InfoHashTable<Swarm>();
 
   /** @param ttlMs a peer silent for longer than this is gone (2 x the announce interval). */
   constructor(
@@ -70,25 +71,24 @@ export class MemorySwarmStore implements ImmediateSwarmStore {
   }
 
   announceNow(req: AnnounceRequest, now: number): AnnounceOutcome {
-    const hashKey = req.infoHash.toString('latin1');
-    let swarm = this.swarms.get(hashKey);
+    let swarm = this.swarms.get(req.infoHash);
     const key = compactAddress(req.ip, req.family, req.port);
     if (req.event === 'stopped') {
       if (swarm) {
         const at = swarm.find(key);
         if (at >= 0) swarm.remove(at);
-        if (swarm.count === 0) this.swarms.delete(hashKey);
+        if (swarm.count === 0) this.swarms.delete(req.infoHash);
       }
       return { complete: swarm?.seeders ?? 0, incomplete: swarm ? swarm.count - swarm.seeders : 0, peers: NO_PEERS };
     }
     if (!swarm) {
       if (this.swarms.size >= this.limits.maxTorrents) throw new StoreFullError('tracker is full (too many torrents)');
       swarm = new Swarm();
-      this.swarms.set(hashKey, swarm);
+      this.swarms.add(req.infoHash, swarm);
     }
     let at = swarm.find(key);
     if (at < 0 && swarm.count >= this.limits.maxPeersPerTorrent) {
-      if (swarm.count === 0) this.swarms.delete(hashKey);
+      if (swarm.count === 0) this.swarms.delete(req.infoHash);
       throw new StoreFullError('torrent is full (too many peers)');
     }
     const seeder = req.left === 0;
@@ -106,15 +106,15 @@ export class MemorySwarmStore implements ImmediateSwarmStore {
 
   async scrape(infoHashes: Buffer[], _now: number): Promise<ScrapeEntry[]> {
     const unique = new Map(infoHashes.map((h) => [h.toString('latin1'), h]));
-    return [...unique].map(([k, h]) => {
-      const s = this.swarms.get(k);
+    return [...unique.values()].map((h) => {
+      const s = this.swarms.get(h);
       const complete = s?.seeders ?? 0;
       return { infoHash: h, complete, incomplete: s ? s.count - complete : 0, downloaded: s?.completed ?? 0 };
     });
   }
 
   async list(infoHash: Buffer, now: number): Promise<PeerRecord[]> {
-    const s = this.swarms.get(infoHash.toString('latin1'));
+    const s = this.swarms.get(infoHash);
     const out: PeerRecord[] = [];
     if (!s) return out;
     for (let i = 0; i < s.count; i++) {
@@ -135,16 +135,16 @@ export class MemorySwarmStore implements ImmediateSwarmStore {
   }
 
   async expire(now: number): Promise<void> {
-    for (const [k, s] of this.swarms) {
+    this.swarms.sweep((s) => {
       s.dropOlderThan(now - this.ttlMs);
       // Swarms left empty are deleted: trackers that forgot this leaked memory until they died.
-      if (s.count === 0) this.swarms.delete(k);
-    }
+      return s.count === 0;
+    });
   }
 
   async counts(): Promise<{ swarms: number; peers: number }> {
     let peers = 0;
-    for (const s of this.swarms.values()) peers += s.count;
+    for (const s of this.swarms.valuesView()) peers += s.count;
     return { swarms: this.swarms.size, peers };
   }
 }
