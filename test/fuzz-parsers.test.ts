@@ -1029,6 +1029,7 @@ test('tracker answers: encodeAnnounceResponse decodes with our decoder and lists
         assert.ok(isDict(d));
         assert.equal(canonicalLength(d), out.length);
         assert.equal(d['interval'], interval);
+        assert.equal(d['min interval'], Math.max(1, interval >> 1));
         assert.equal(d['complete'], complete);
         assert.equal(d['incomplete'], incomplete);
         const v4 = peers.filter((p) => p.family === 4);

@@ -154,9 +154,10 @@ export function scanAnnounce(raw: string, maxLength: number, maxParams: number, 
   }
 
   if (at[INFO_HASH * 2]! < 0 || at[PEER_ID * 2]! < 0 || at[PORT * 2]! < 0 || at[LEFT * 2]! < 0) return null;
-  const ids = Buffer.allocUnsafe(40);
-  if (!decode20(raw, at[INFO_HASH * 2]!, at[INFO_HASH * 2 + 1]!, ids, 0)) return null;
-  if (!decode20(raw, at[PEER_ID * 2]!, at[PEER_ID * 2 + 1]!, ids, 20)) return null;
+  const infoHash = Buffer.allocUnsafe(20);
+  const peerId = Buffer.allocUnsafe(20);
+  if (!decode20(raw, at[INFO_HASH * 2]!, at[INFO_HASH * 2 + 1]!, infoHash, 0)) return null;
+  if (!decode20(raw, at[PEER_ID * 2]!, at[PEER_ID * 2 + 1]!, peerId, 0)) return null;
   const port = digits(raw, at[PORT * 2]!, at[PORT * 2 + 1]!);
   if (port < 1 || port > 65535) return null;
   const left = digits(raw, at[LEFT * 2]!, at[LEFT * 2 + 1]!);
@@ -170,8 +171,8 @@ export function scanAnnounce(raw: string, maxLength: number, maxParams: number, 
   const noPeerId = flag(raw, NO_PEER_ID);
   if (event === null || compact < 0 || noPeerId < 0) return null;
   return {
-    infoHash: ids.subarray(0, 20),
-    peerId: ids.subarray(20, 40),
+    infoHash,
+    peerId,
     port,
     uploaded,
     downloaded,

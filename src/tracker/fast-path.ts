@@ -15,6 +15,7 @@
  */
 import net from 'node:net';
 import type http from 'node:http';
+import { intLength, putBytes, putInt } from './decimal.ts';
 import { hasBareLf, mayBeSimple, parseSimpleRequest, type SimpleRequest } from './fast-request.ts';
 
 export interface FastPathOptions {
@@ -70,15 +71,11 @@ const HEAD_REST_CLOSE = Buffer.from('\r\nCache-Control: no-store\r\nConnection: 
 function httpAnswer(status: 200 | 500, body: Buffer, close: boolean): Buffer {
   const line = STATUS_LINE[status];
   const rest = close ? HEAD_REST_CLOSE : HEAD_REST;
-  let digits = 1;
-  for (let n = body.length; n >= 10; n = Math.floor(n / 10)) digits++;
-  const out = Buffer.allocUnsafe(line.length + digits + rest.length + body.length);
-  out.set(line, 0);
-  let at = line.length + digits;
-  for (let n = body.length, i = at - 1; i >= line.length; i--, n = Math.floor(n / 10)) out[i] = 0x30 + (n % 10);
-  out.set(rest, at);
-  at += rest.length;
-  out.set(body, at);
+  const out = Buffer.allocUnsafe(line.length + intLength(body.length) + rest.length + body.length);
+  let at = putBytes(out, 0, line);
+  at = putInt(out, at, body.length);
+  at = putBytes(out, at, rest);
+  putBytes(out, at, body);
   return out;
 }
 

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { encode, encodeBinaryKeyDict } from '../metainfo/bencode.ts';
 import { parseRawQuery, QueryError } from './query.ts';
 import { scanAnnounce } from './announce-scan.ts';
+import { intLength, putBytes, putInt } from './decimal.ts';
 
 export interface TrackerLimits {
   /** Longest raw announce query accepted, in bytes. */
@@ -52,13 +53,19 @@ export class TrackerRequestError extends Error {}
 
 /** `::ffff:1.2.3.4` -> `1.2.3.4`; anything that is not an IP address is refused. */
 export function normaliseAddress(address: string | undefined): { ip: string; family: 4 | 6 } {
+  // Every announce on a connection brings the same address: its last answer is reused.
+  if (address !== undefined && address === lastAddress) return lastNormalised;
   if (!address) throw new TrackerRequestError('no remote address');
   let ip = address;
   if (ip.toLowerCase().startsWith('::ffff:') && net.isIPv4(ip.slice(7))) ip = ip.slice(7);
   const family = net.isIP(ip);
   if (family === 0) throw new TrackerRequestError('remote address is not an IP address');
-  return { ip, family: family === 4 ? 4 : 6 };
+  lastAddress = address;
+  lastNormalised = Object.freeze({ ip, family: family === 4 ? 4 : 6 });
+  return lastNormalised;
 }
+let lastAddress: string | undefined;
+let lastNormalised: { ip: string; family: 4 | 6 } = { ip: '', family: 4 };
 
 function single(params: Map<string, Buffer[]>, name: string): Buffer | undefined {
   const v = params.get(name);
@@ -207,6 +214,12 @@ export function failureResponse(reason: string): Buffer {
 /** One peer's compact form: 4-byte IPv4 or 16-byte IPv6 address, then the big-endian port. */
 export function compactAddress(ip: string, family: 4 | 6, port: number): Buffer {
   const out = Buffer.allocUnsafe(family === 4 ? 6 : 18);
+  compactAddressInto(out, ip, family, port);
+  return out;
+}
+
+/** compactAddress written into `out` (at least 6 or 18 bytes); returns the length written. */
+export function compactAddressInto(out: Buffer, ip: string, family: 4 | 6, port: number): number {
   if (family === 4) {
     // Dotted quad, already validated (net.isIP): digits and dots, read in place.
     let k = 0;
@@ -221,11 +234,14 @@ export function compactAddress(ip: string, family: 4 | 6, port: number): Buffer 
       }
     }
     out[k] = v;
-  } else {
-    ipv6Bytes(ip).copy(out, 0);
+    out[4] = port >>> 8;
+    out[5] = port & 0xff;
+    return 6;
   }
-  out.writeUInt16BE(port, out.length - 2);
-  return out;
+  ipv6Bytes(ip).copy(out, 0);
+  out[16] = port >>> 8;
+  out[17] = port & 0xff;
+  return 18;
 }
 
 /** 6 bytes per IPv4 peer / 18 bytes per IPv6 peer: address then port, big-endian (BEP 23, BEP 7). */
@@ -315,22 +331,35 @@ function expandIPv6(ip: string): number[] {
   return [...h, ...fill, ...t].map((g) => parseInt(g, 16));
 }
 
+// The compact answer's fixed parts: each key with the bencode around it up to the next value.
+const K_COMPLETE = Buffer.from('d8:completei', 'latin1');
+const K_INCOMPLETE = Buffer.from('e10:incompletei', 'latin1');
+const K_INTERVAL = Buffer.from('e8:intervali', 'latin1');
+const K_MIN_INTERVAL = Buffer.from('e12:min intervali', 'latin1');
+const K_PEERS = Buffer.from('e5:peers', 'latin1');
+const K_PEERS6 = Buffer.from('6:peers6', 'latin1');
+
 export function encodeAnnounceResponse(r: AnnounceResponse, req: Pick<AnnounceRequest, 'compact' | 'noPeerId'>): Buffer {
   if (req.compact) {
-    // The hot path, written out by hand (keys in sorted order): several times faster than a
-    // general encoder, and the answer's shape is fixed.
+    // The hot path, written out by hand (keys in sorted order, straight into one Buffer): several
+    // times faster than a general encoder, and the answer's shape is fixed.
     const { v4, v6 } = r.peers;
-    const head =
-      `d8:completei${r.complete}e10:incompletei${r.incomplete}e8:intervali${r.interval}e` +
-      `12:min intervali${r.minInterval}e5:peers${v4.length}:`;
-    const mid = v6.length ? `6:peers6${v6.length}:` : '';
-    // One allocation for the whole answer (head and the length prefixes are ASCII).
-    const out = Buffer.allocUnsafe(head.length + v4.length + mid.length + v6.length + 1);
-    let at = out.write(head, 0, 'latin1');
-    at += v4.copy(out, at);
+    const size =
+      K_COMPLETE.length + intLength(r.complete) + K_INCOMPLETE.length + intLength(r.incomplete) + K_INTERVAL.length + intLength(r.interval) +
+      K_MIN_INTERVAL.length + intLength(r.minInterval) + K_PEERS.length + intLength(v4.length) + 1 + v4.length +
+      (v6.length ? K_PEERS6.length + intLength(v6.length) + 1 + v6.length : 0) + 1;
+    const out = Buffer.allocUnsafe(size);
+    let at = putInt(out, putBytes(out, 0, K_COMPLETE), r.complete);
+    at = putInt(out, putBytes(out, at, K_INCOMPLETE), r.incomplete);
+    at = putInt(out, putBytes(out, at, K_INTERVAL), r.interval);
+    at = putInt(out, putBytes(out, at, K_MIN_INTERVAL), r.minInterval);
+    at = putInt(out, putBytes(out, at, K_PEERS), v4.length);
+    out[at++] = 0x3a; // ':'
+    at = putBytes(out, at, v4);
     if (v6.length) {
-      at += out.write(mid, at, 'latin1');
-      at += v6.copy(out, at);
+      at = putInt(out, putBytes(out, at, K_PEERS6), v6.length);
+      out[at++] = 0x3a;
+      at = putBytes(out, at, v6);
     }
     out[at] = 0x65; // 'e'
     return out;

@@ -3,7 +3,7 @@
  * replace the in-memory one. A peer is keyed by (info_hash, ip, port), never by peer_id alone:
  * an announce from another address can neither evict nor change it.
  */
-import { compactAddress, formatIPv4, formatIPv6, type AnnounceRequest, type PeerInfo, type PeerSample, type ScrapeEntry } from './protocol.ts';
+import { compactAddressInto, formatIPv4, formatIPv6, type AnnounceRequest, type PeerInfo, type PeerSample, type ScrapeEntry } from './protocol.ts';
 import { PeerTable } from './peer-table.ts';
 import { InfoHashTable } from './info-hash-table.ts';
 
@@ -57,6 +57,13 @@ class Swarm extends PeerTable {
 
 const NO_PEERS: PeerSample = { v4: Buffer.alloc(0), v6: Buffer.alloc(0) };
 
+/**
+ * The announcer's compact address, for the swarm's index: one scratch Buffer per family, reused
+ * because an announce is handled to the end before the next (the tables copy what they keep).
+ */
+const KEY4 = Buffer.alloc(6);
+const KEY6 = Buffer.alloc(18);
+
 export class MemorySwarmStore implements ImmediateSwarmStore {
   private readonly swarms = new InfoHashTable<Swarm>();
 
@@ -72,7 +79,8 @@ export class MemorySwarmStore implements ImmediateSwarmStore {
 
   announceNow(req: AnnounceRequest, now: number): AnnounceOutcome {
     let swarm = this.swarms.get(req.infoHash);
-    const key = compactAddress(req.ip, req.family, req.port);
+    const key = req.family === 4 ? KEY4 : KEY6;
+    compactAddressInto(key, req.ip, req.family, req.port);
     if (req.event === 'stopped') {
       if (swarm) {
         const at = swarm.find(key);
