@@ -51,9 +51,12 @@ export interface AnnounceRequest {
 
 export class TrackerRequestError extends Error {}
 
+// normaliseAddress's last answer: every announce on a connection brings the same address.
+let lastAddress: string | undefined;
+let lastNormalised: { ip: string; family: 4 | 6 } = { ip: '', family: 4 };
+
 /** `::ffff:1.2.3.4` -> `1.2.3.4`; anything that is not an IP address is refused. */
 export function normaliseAddress(address: string | undefined): { ip: string; family: 4 | 6 } {
-  // Every announce on a connection brings the same address: its last answer is reused.
   if (address !== undefined && address === lastAddress) return lastNormalised;
   if (!address) throw new TrackerRequestError('no remote address');
   let ip = address;
@@ -64,8 +67,6 @@ export function normaliseAddress(address: string | undefined): { ip: string; fam
   lastNormalised = Object.freeze({ ip, family: family === 4 ? 4 : 6 });
   return lastNormalised;
 }
-let lastAddress: string | undefined;
-let lastNormalised: { ip: string; family: 4 | 6 } = { ip: '', family: 4 };
 
 function single(params: Map<string, Buffer[]>, name: string): Buffer | undefined {
   const v = params.get(name);
