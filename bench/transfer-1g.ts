@@ -6,8 +6,12 @@
  *            disk, then `sync -f <file>`; aria2c downloading the same torrent from the same seeder
  *            over the BitTorrent wire protocol, then `sync -f <file>` (written to disk like ours)
  * One tracker and one seeder (`--no-web-seed`, default piece length = 1 MiB) serve all the rounds;
- * each round runs curl, aria2c, ours, each into an empty folder after a `sync`, and checks the
- * tracker lists only the seeder before it starts. Every result is compared with the source (cmp)
+ * each round runs curl, aria2c and ours, each into an empty folder after a `sync`, and checks the
+ * tracker lists only the seeder before it starts. The order rotates by one each round (curl,
+ * aria2c, ours; then aria2c, ours, curl; ...), so no one always runs in the same place: measured
+ * here, where a run falls changes its kernel time (a requester run right after an anchor's spent
+ * 2-3 s of system time per GiB in page-cache writes, against 0.5-1.4 s after another requester
+ * run; see BENCHMARKS.md). Every result is compared with the source (cmp)
  * after the timing.
  *
  * CPU: the downloader's user+system seconds at its exit (bash `times` around it), and the
@@ -87,7 +91,8 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
     };
 
     for (let r = 1; r <= opts.rounds; r++) {
-      for (const kind of kinds) {
+      const shift = (r - 1) % kinds.length;
+      for (const kind of [...kinds.slice(shift), ...kinds.slice(0, shift)]) {
         const t = await once(kind, `r${r}-${kind}`);
         results[kind].push(t);
         log(`round ${r}/${opts.rounds} ${kind.padEnd(6)} ${t.rate.toFixed(3)} GB/s (${t.seconds.toFixed(2)} s); CPU s/GiB: downloader ${t.downloaderCpu.toFixed(2)}, seeder ${t.seederCpu.toFixed(2)}`);
