@@ -8,6 +8,15 @@ import path from 'node:path';
 import { spansOf, type StorageFile } from './layout.ts';
 import { pieceHash, pieceSize, type Metainfo } from '../metainfo/metainfo.ts';
 
+/**
+ * Largest single write. A piece is written in slices of at most this: ext4 (Linux 6.16+) gives a
+ * buffered write a page-cache folio as large as the write, and large folios need high-order free
+ * memory, which is slow to get on a VM that hands freed memory back to its host. Measured here,
+ * 1 GiB right after another download: 1 MiB writes 2.6-3.5 s (2.2-2.6 s of system time),
+ * 256 KiB writes 2.4-2.8 s (0.9-1.6 s); the same elsewhere in the run order.
+ */
+const WRITE_SLICE = 256 * 1024;
+
 export class PieceStore {
   private constructor(
     readonly files: readonly StorageFile[],
@@ -97,7 +106,8 @@ export class PieceStore {
       if (h) {
         let done = 0;
         while (done < s.length) {
-          const { bytesWritten } = await h.write(data, at + done, s.length - done, s.fileOffset + done);
+          const len = Math.min(WRITE_SLICE, s.length - done);
+          const { bytesWritten } = await h.write(data, at + done, len, s.fileOffset + done);
           done += bytesWritten;
         }
       }
