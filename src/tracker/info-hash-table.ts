@@ -27,9 +27,10 @@ export class InfoHashTable<T> extends OpenIndex {
     return this.values.length;
   }
 
-  /** The value for the 20 bytes of `key` from `at`, or undefined. */
-  get(key: Uint8Array, at = 0): T | undefined {
-    const i = this.find(key, at);
+  /** The value for `key` (20 bytes), or undefined. */
+  get(key: Uint8Array): T | undefined {
+    if (key.length !== KEY) return undefined;
+    const i = this.find(key);
     return i < 0 ? undefined : this.values[i];
   }
 
@@ -45,7 +46,8 @@ export class InfoHashTable<T> extends OpenIndex {
 
   /** Remove `key` if present. */
   delete(key: Uint8Array): void {
-    const i = this.find(key, 0);
+    if (key.length !== KEY) return;
+    const i = this.find(key);
     if (i >= 0) this.removeAt(i);
   }
 
@@ -61,15 +63,15 @@ export class InfoHashTable<T> extends OpenIndex {
     return this.values;
   }
 
-  private find(key: Uint8Array, at: number): number {
+  private find(key: Uint8Array): number {
     const mask = this.slots.length - 1;
     const keys = this.keys;
-    for (let s = keyedHash(key, at, KEY) & mask; ; s = (s + 1) & mask) {
+    for (let s = keyedHash(key, 0, KEY) & mask; ; s = (s + 1) & mask) {
       const v = this.slots[s]!;
       if (v === 0) return -1;
       const k = (v - 1) * KEY;
       let j = 0;
-      while (j < KEY && keys[k + j] === key[at + j]) j++;
+      while (j < KEY && keys[k + j] === key[j]) j++;
       if (j === KEY) return v - 1;
     }
   }
