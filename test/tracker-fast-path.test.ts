@@ -523,6 +523,29 @@ test('a head dribbled in 7-byte pieces is still answered', async () => {
   c.destroy();
 });
 
+test('the unfinished part of a read is kept while other connections read (reads share one buffer)', async () => {
+  // A: a whole announce plus the first half of a scrape, in one write; B then sends a whole
+  // different request, its bytes read into the same buffer; A's second half then completes the
+  // scrape, which must still be for A's info_hash, not for bytes B left in the buffer.
+  const hA = randomBytes(20);
+  const hB = randomBytes(20);
+  const a = await Conn.open(main.port);
+  const b = await Conn.open(main.port);
+  const scrapeA = get(`/scrape?info_hash=${pct(hA)}`);
+  const half = scrapeA.length >> 1;
+  a.send(get(announceTarget({ infoHash: hA, port: 40_150, left: 0 })) + scrapeA.slice(0, half));
+  assert.equal(announceAnswer(await a.reply())['complete'], 1);
+  b.send(get(announceTarget({ infoHash: hB, port: 40_151, left: 5 })) + 'X'.repeat(scrapeA.length));
+  assert.equal(announceAnswer(await b.reply())['incomplete'], 1);
+  a.send(scrapeA.slice(half));
+  const files = asDict((await a.reply()).body)['files'];
+  assert.ok(isDict(files));
+  assert.deepEqual(Object.keys(files), [hA.toString('latin1')]);
+  assert.deepEqual({ ...(files[hA.toString('latin1')] as BDict) }, { complete: 1, downloaded: 0, incomplete: 0 });
+  a.destroy();
+  b.destroy();
+});
+
 test('keep-alive: announce (fast path), then /peers on the SAME socket (handed to Express), then announce again (Node http)', async () => {
   const h = randomBytes(20);
   const c = await Conn.open(main.port);

@@ -85,6 +85,56 @@ type OwnedSocket = net.Socket & { [CONN]: FastConnection };
 function onSocketData(this: OwnedSocket, chunk: Buffer): void {
   this[CONN].onData(chunk);
 }
+function onSharedRead(this: OwnedSocket, nread: number, shared: Buffer): void {
+  this[CONN].onSharedRead(shared.subarray(0, nread));
+}
+/** After a hand-off: reads that still reach the shared buffer go into the stream, as 'data'. */
+function pushCopy(this: net.Socket, nread: number, shared: Buffer): boolean {
+  return this.push(Buffer.from(shared.subarray(0, nread)));
+}
+
+/**
+ * Reads land in one Buffer shared by every fast-path connection, through the mechanism behind
+ * net.Socket's `onread` option, which Node offers to sockets it connects but not to accepted
+ * ones. Otherwise each read gets a fresh 64 KiB allocation, shrunk, wrapped and pushed through the
+ * Readable stream: measured on the floor server under wrk, 11.0 -> 9.2 us of CPU per request.
+ * Sharing is safe because the callback runs synchronously for each read and a connection copies
+ * out whatever it keeps before returning. The private symbols are found by their description and
+ * checked; where they are missing (another Node), reads go through 'data' events as before.
+ */
+const SHARED_READ = Buffer.allocUnsafeSlow(64 * 1024);
+interface ReadHook {
+  kBuffer: symbol;
+  kBufferCb: symbol;
+}
+type HookedSocket = net.Socket & Record<symbol, unknown> & { _handle?: { useUserBuffer?: (buf: Buffer) => void } | null };
+let readHook: ReadHook | null | undefined;
+
+function findReadHook(socket: HookedSocket): ReadHook | null {
+  let kBuffer: symbol | undefined;
+  let kBufferCb: symbol | undefined;
+  for (const s of Object.getOwnPropertySymbols(socket)) {
+    if (s.description === 'kBuffer') kBuffer = s;
+    else if (s.description === 'kBufferCb') kBufferCb = s;
+  }
+  if (!kBuffer || !kBufferCb || socket[kBuffer] !== null || socket[kBufferCb] !== null) return null;
+  return { kBuffer, kBufferCb };
+}
+
+function useSharedReadBuffer(socket: HookedSocket): boolean {
+  readHook ??= findReadHook(socket);
+  const handle = socket._handle;
+  if (!readHook || typeof handle?.useUserBuffer !== 'function') return false;
+  socket[readHook.kBuffer] = SHARED_READ;
+  socket[readHook.kBufferCb] = onSharedRead;
+  handle.useUserBuffer(SHARED_READ);
+  return true;
+}
+
+/** `buf` itself, or a copy of it when it is a view of the shared read buffer. */
+function owned(buf: Buffer): Buffer {
+  return buf.buffer === SHARED_READ.buffer ? Buffer.from(buf) : buf;
+}
 function onSocketError(this: OwnedSocket): void {
   this.destroy();
 }
@@ -102,6 +152,8 @@ class FastConnection {
   private headStarted = 0;
   /** Last time bytes came in or an answer went out. */
   private lastActive = Date.now();
+  /** Reads arrive through `onSharedRead` instead of 'data' events. */
+  private readonly sharedReads: boolean;
 
   constructor(
     private readonly socket: net.Socket,
@@ -109,7 +161,8 @@ class FastConnection {
     private readonly live: Set<FastConnection>,
   ) {
     (socket as OwnedSocket)[CONN] = this;
-    socket.on('data', onSocketData);
+    this.sharedReads = useSharedReadBuffer(socket as HookedSocket);
+    if (!this.sharedReads) socket.on('data', onSocketData);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
   }
@@ -128,6 +181,12 @@ class FastConnection {
   onClose(): void {
     this.done = true;
     this.live.delete(this);
+  }
+
+  /** A read into the shared buffer: serve it, then keep a copy of whatever is left over. */
+  onSharedRead(chunk: Buffer): void {
+    this.onData(chunk);
+    if (this.pending) this.pending = owned(this.pending);
   }
 
   onData(chunk: Buffer): void {
@@ -223,7 +282,8 @@ class FastConnection {
     socket.off('error', onSocketError);
     socket.off('close', onSocketClose);
     socket.pause();
-    if (this.pending) socket.unshift(this.pending);
+    if (this.sharedReads) (socket as HookedSocket)[readHook!.kBufferCb] = pushCopy;
+    if (this.pending) socket.unshift(owned(this.pending));
     this.pending = null;
     this.opts.fallback.emit('connection', socket);
     socket.resume();
