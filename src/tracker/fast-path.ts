@@ -131,6 +131,11 @@ function useSharedReadBuffer(socket: HookedSocket): boolean {
   return true;
 }
 
+/** Whether connections read into the shared buffer (known after the first connection). */
+export function sharedReadsInUse(): boolean | undefined {
+  return readHook === undefined ? undefined : readHook !== null;
+}
+
 /** `buf` itself, or a copy of it when it is a view of the shared read buffer. */
 function owned(buf: Buffer): Buffer {
   return buf.buffer === SHARED_READ.buffer ? Buffer.from(buf) : buf;
