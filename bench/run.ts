@@ -69,6 +69,16 @@ const profileDir = values['no-profile'] ? undefined : PROFILES;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 
 const log = (line: string) => console.error(`[bench] ${line}`);
+
+// NODE_EXTRA_CA_CERTS makes every node process read and parse that PEM bundle before it runs a
+// line of JavaScript: ~45 ms of the ~70 ms `node -e 0` takes on this machine with Debian's
+// 220 KB ca-certificates.crt (perf: node::crypto::UseExtraCaCerts, half of start-up). Nothing here
+// uses TLS, so it is a cost of the machine's configuration, not of any program, added to every
+// spawn-to-exit time of ours and of the Node anchors alike. The benchmark's processes run
+// without it, and the results say so.
+const ENV_UNSET = ['NODE_EXTRA_CA_CERTS'].filter((k) => process.env[k] !== undefined);
+for (const k of ENV_UNSET) delete process.env[k];
+
 const cpus = os.cpus();
 const machine: Record<string, unknown> = {
   cores: cpus.length,
@@ -77,6 +87,7 @@ const machine: Record<string, unknown> = {
   platform: `${os.platform()} ${os.release()} ${os.arch()}`,
   totalMemMiB: Math.round(os.totalmem() / 1024 / 1024),
   loadavgAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  envUnset: ENV_UNSET,
   ...gitState(),
 };
 
@@ -91,6 +102,7 @@ function gitState(): { commit?: string; srcDirty?: boolean } {
 }
 log(`${machine['cores']} cores, ${machine['cpuModel']}, Node ${machine['node']}, ${rounds} round(s), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 if (rounds < MIN_ROUNDS) log(`WARNING: fewer than ${MIN_ROUNDS} rounds; not enough to support a claim`);
+if (ENV_UNSET.length) log(`unset for every process of the benchmark: ${ENV_UNSET.join(', ')} (node parses that CA bundle at each start-up; nothing here uses TLS)`);
 
 interface Row {
   scenario: string;
@@ -218,7 +230,7 @@ await writeFile(RESULTS, JSON.stringify(report, null, 2) + '\n');
 const md = [
   `# Benchmark results (${date.slice(0, 10)})`,
   '',
-  `${header}. Platform ${machine['platform']}, ${machine['totalMemMiB']} MiB of memory; code at ${machine['commit'] ?? '?'}${machine['srcDirty'] ? ' with uncommitted changes in src/' : ''}. Command: \`npm run bench -- --rounds ${rounds}${only ? ` --only ${only.join(',')}` : ''}${profileDir ? '' : ' --no-profile'}\`.`,
+  `${header}. Platform ${machine['platform']}, ${machine['totalMemMiB']} MiB of memory; code at ${machine['commit'] ?? '?'}${machine['srcDirty'] ? ' with uncommitted changes in src/' : ''}. Command: \`npm run bench -- --rounds ${rounds}${only ? ` --only ${only.join(',')}` : ''}${profileDir ? '' : ' --no-profile'}\`${ENV_UNSET.length ? `, with ${ENV_UNSET.join(', ')} unset for its processes (a CA bundle parsed at every node start-up; nothing here uses TLS)` : ''}.`,
   '',
   ...table,
   '',
