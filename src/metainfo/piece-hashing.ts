@@ -7,7 +7,8 @@
  * thread, whatever the size of the data.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker-thread.ts';
 import { CONTROL_SLOTS, DONE, FAILED, READ_BYTES, batchCount, PieceHasher, type HashJob } from './hash-core.ts';
 import type { StorageFile } from '../storage/spans.ts';
 
@@ -15,17 +16,6 @@ import type { StorageFile } from '../storage/spans.ts';
 const PARALLEL_MIN_BYTES = 64 * 1024 * 1024;
 /** Batches (~1 MiB each) the main thread hashes between two turns of the event loop. */
 const MAIN_SLICE_BATCHES = 32;
-
-function startWorker(job: HashJob): Worker {
-  // Compiled: hash-worker.js beside this file. Under tsx (tests, tools) the worker is the .ts
-  // source, so it first registers tsx's loader in its own thread.
-  return import.meta.url.endsWith('.ts')
-    ? new Worker(
-        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(new URL('./hash-worker.ts', import.meta.url).href)}); });`,
-        { eval: true, workerData: job },
-      )
-    : new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: job });
-}
 
 export interface HashOptions {
   /** Threads that hash, the main thread included (default: one per core, at most 8). */
@@ -62,7 +52,7 @@ export async function hashPieces(files: StorageFile[], pieceLength: number, opts
         reject(e);
       };
       for (let i = 0; i < threads - 1; i++) {
-        const w = startWorker(job);
+        const w = startWorker(import.meta.url, 'hash-worker', job);
         workers.push(w);
         let done = false;
         w.on('message', (m: { ok: true; all: boolean } | { ok: false; error: string }) => {
