@@ -49,7 +49,8 @@ export class PiecePool {
   private allocate(): Buffer | undefined {
     if (this.allocated >= this.capacity) return undefined;
     this.allocated++;
-    // Not from Node's shared slab: each buffer is its own allocation, released as a whole.
-    return Buffer.allocUnsafeSlow(this.pieceLength);
+    // Each buffer is its own allocation, released as a whole, and shared memory, so that the
+    // piece store's writer thread writes it to disk without a copy (storage/disk-writer.ts).
+    return Buffer.from(new SharedArrayBuffer(this.pieceLength));
   }
 }

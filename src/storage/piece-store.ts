@@ -6,14 +6,15 @@ import { open, mkdir, rename, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { spansOf, type StorageFile } from './layout.ts';
+import { DiskWriter, isShared } from './disk-writer.ts';
 import { pieceHash, pieceSize, type Metainfo } from '../metainfo/metainfo.ts';
 
 /**
- * Largest single write. A piece is written in slices of at most this: ext4 (Linux 6.16+) gives a
- * buffered write a page-cache folio as large as the write, and large folios need high-order free
- * memory, which is slow to get on a VM that hands freed memory back to its host. Measured here,
- * 1 GiB right after another download: 1 MiB writes 2.6-3.5 s (2.2-2.6 s of system time),
- * 256 KiB writes 2.4-2.8 s (0.9-1.6 s); the same elsewhere in the run order.
+ * Largest single write through the threadpool (data the DiskWriter cannot take). ext4 (Linux
+ * 6.16+) gives a buffered write a page-cache folio as large as the write, and large folios need
+ * high-order free memory, which is slow to get on a VM that hands freed memory back to its host.
+ * Measured here, 1 GiB right after another download: 1 MiB writes 2.6-3.5 s (2.2-2.6 s of system
+ * time), 256 KiB writes 2.4-2.8 s (0.9-1.6 s). Smaller ones cost a threadpool round trip each.
  */
 const WRITE_SLICE = 256 * 1024;
 
@@ -22,6 +23,8 @@ export class PieceStore {
     readonly files: readonly StorageFile[],
     private readonly handles: (FileHandle | null)[],
     readonly length: number,
+    /** Writes data in SharedArrayBuffer-backed buffers (the piece pool's); stores for writing only. */
+    private readonly writer: DiskWriter | null = null,
   ) {}
 
   /** Open existing data read-only; every file must be at least as long as the torrent says. */
@@ -75,11 +78,14 @@ export class PieceStore {
       await Promise.all(handles.map((h) => h?.close()));
       throw e;
     }
-    return new PieceStore(files, handles, total(files));
+    return new PieceStore(files, handles, total(files), new DiskWriter());
   }
+
+  private closed = false;
 
   /** Read [offset, offset + length) of the byte stream into `into` (or a new buffer). */
   async read(offset: number, length: number, into: Buffer = Buffer.allocUnsafe(length)): Promise<Buffer> {
+    this.checkOpen();
     let at = 0;
     for (const s of spansOf(this.files, offset, length)) {
       const h = this.handles[s.file];
@@ -98,12 +104,20 @@ export class PieceStore {
     return into;
   }
 
-  /** Write `data` at `offset` of the byte stream (pad-file parts are skipped). */
+  /**
+   * Write `data` at `offset` of the byte stream (pad-file parts are skipped). Data in a
+   * SharedArrayBuffer goes through the DiskWriter's thread; other data through the threadpool.
+   */
   async write(offset: number, data: Buffer): Promise<void> {
+    this.checkOpen();
+    const writer = this.writer !== null && isShared(data) ? this.writer : null;
+    const parts: Promise<void>[] = [];
     let at = 0;
     for (const s of spansOf(this.files, offset, data.length)) {
       const h = this.handles[s.file];
-      if (h) {
+      if (h && writer) {
+        parts.push(writer.write(h.fd, data.subarray(at, at + s.length), s.fileOffset));
+      } else if (h) {
         let done = 0;
         while (done < s.length) {
           const len = Math.min(WRITE_SLICE, s.length - done);
@@ -113,6 +127,7 @@ export class PieceStore {
       }
       at += s.length;
     }
+    await Promise.all(parts);
   }
 
   /** fsync every file. */
@@ -121,8 +136,16 @@ export class PieceStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    // The writer's thread writes to these descriptors: they stay open until its writes are done.
+    await this.writer?.close();
     await Promise.all(this.handles.map((h) => h?.close()));
     this.handles.fill(null);
+  }
+
+  /** A closed store's handles are gone: without this, reads would look like pad files (zeros). */
+  private checkOpen(): void {
+    if (this.closed) throw new Error('piece store is closed');
   }
 }
 
