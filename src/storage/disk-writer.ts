@@ -45,6 +45,7 @@ export class DiskWriter {
   /** Set when the thread failed or was closed: every later write is refused with it. */
   private stopped: Error | null = null;
   private idle: (() => void) | null = null;
+  private closing: Promise<void> | null = null;
 
   /**
    * Write all of `data` (SharedArrayBuffer-backed) at `position` of the open file `fd`. The caller
@@ -52,18 +53,16 @@ export class DiskWriter {
    */
   write(fd: number, data: Buffer, position: number): Promise<void> {
     if (this.stopped) return Promise.reject(this.stopped);
-    if (!(data.buffer instanceof SharedArrayBuffer)) return Promise.reject(new TypeError('DiskWriter.write needs a SharedArrayBuffer-backed buffer'));
+    if (!isShared(data)) return Promise.reject(new TypeError('DiskWriter.write needs a SharedArrayBuffer-backed buffer'));
     const worker = this.start();
     const id = this.nextId++;
-    const req: WriteRequest = { id, fd, buffer: data.buffer, byteOffset: data.byteOffset, length: data.length, position };
+    const req: WriteRequest = { id, fd, buffer: data.buffer as SharedArrayBuffer, byteOffset: data.byteOffset, length: data.length, position };
     return new Promise<void>((resolve, reject) => {
       if (this.pending.size === 0) worker.ref(); // a write in flight keeps the process alive
       this.pending.set(id, { resolve, reject });
       worker.postMessage(req);
     });
   }
-
-  private closing: Promise<void> | null = null;
 
   /** Wait for every write sent so far, then stop the thread. Later writes are refused. */
   close(): Promise<void> {
