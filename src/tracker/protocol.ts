@@ -212,18 +212,14 @@ export function failureResponse(reason: string): Buffer {
   return encode({ 'failure reason': reason });
 }
 
-/** One peer's compact form: 4-byte IPv4 or 16-byte IPv6 address, then the big-endian port. */
-export function compactAddress(ip: string, family: 4 | 6, port: number): Buffer {
-  const out = Buffer.allocUnsafe(family === 4 ? 6 : 18);
-  compactAddressInto(out, ip, family, port);
-  return out;
-}
-
-/** compactAddress written into `out` (at least 6 or 18 bytes); returns the length written. */
-export function compactAddressInto(out: Buffer, ip: string, family: 4 | 6, port: number): number {
+/**
+ * One peer's compact form, written into `out` at `at`: the 4-byte IPv4 or 16-byte IPv6 address,
+ * then the big-endian port. Returns the end.
+ */
+export function compactAddressInto(out: Buffer, at: number, ip: string, family: 4 | 6, port: number): number {
   if (family === 4) {
     // Dotted quad, already validated (net.isIP): digits and dots, read in place.
-    let k = 0;
+    let k = at;
     let v = 0;
     for (let i = 0; i < ip.length; i++) {
       const c = ip.charCodeAt(i);
@@ -235,28 +231,23 @@ export function compactAddressInto(out: Buffer, ip: string, family: 4 | 6, port:
       }
     }
     out[k] = v;
-    out[4] = port >>> 8;
-    out[5] = port & 0xff;
-    return 6;
+    out[at + 4] = port >>> 8;
+    out[at + 5] = port & 0xff;
+    return at + 6;
   }
-  ipv6Bytes(ip).copy(out, 0);
-  out[16] = port >>> 8;
-  out[17] = port & 0xff;
-  return 18;
+  ipv6Bytes(ip).copy(out, at);
+  out[at + 16] = port >>> 8;
+  out[at + 17] = port & 0xff;
+  return at + 18;
 }
 
 /** 6 bytes per IPv4 peer / 18 bytes per IPv6 peer: address then port, big-endian (BEP 23, BEP 7). */
 export function compactPeers(peers: PeerInfo[], family: 4 | 6): Buffer {
-  const size = family === 4 ? 6 : 18;
   let n = 0;
   for (const p of peers) if (p.family === family) n++;
-  const out = Buffer.allocUnsafe(n * size);
+  const out = Buffer.allocUnsafe(n * (family === 4 ? 6 : 18));
   let at = 0;
-  for (const p of peers) {
-    if (p.family !== family) continue;
-    compactAddress(p.ip, p.family, p.port).copy(out, at);
-    at += size;
-  }
+  for (const p of peers) if (p.family === family) at = compactAddressInto(out, at, p.ip, p.family, p.port);
   return out;
 }
 

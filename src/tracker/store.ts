@@ -80,7 +80,7 @@ export class MemorySwarmStore implements ImmediateSwarmStore {
   announceNow(req: AnnounceRequest, now: number): AnnounceOutcome {
     let swarm = this.swarms.get(req.infoHash);
     const key = req.family === 4 ? KEY4 : KEY6;
-    compactAddressInto(key, req.ip, req.family, req.port);
+    compactAddressInto(key, 0, req.ip, req.family, req.port);
     if (req.event === 'stopped') {
       if (swarm) {
         const at = swarm.find(key);
