@@ -78,6 +78,7 @@ const log = (line: string) => console.error(`[bench] ${line}`);
 // without it, and the results say so.
 const ENV_UNSET = ['NODE_EXTRA_CA_CERTS'].filter((k) => process.env[k] !== undefined);
 for (const k of ENV_UNSET) delete process.env[k];
+const ENV_NOTE = ENV_UNSET.length ? `${ENV_UNSET.join(', ')} unset for every process of the benchmark (a CA bundle parsed at every node start-up; nothing here uses TLS)` : '';
 
 const cpus = os.cpus();
 const machine: Record<string, unknown> = {
@@ -102,7 +103,7 @@ function gitState(): { commit?: string; srcDirty?: boolean } {
 }
 log(`${machine['cores']} cores, ${machine['cpuModel']}, Node ${machine['node']}, ${rounds} round(s), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 if (rounds < MIN_ROUNDS) log(`WARNING: fewer than ${MIN_ROUNDS} rounds; not enough to support a claim`);
-if (ENV_UNSET.length) log(`unset for every process of the benchmark: ${ENV_UNSET.join(', ')} (node parses that CA bundle at each start-up; nothing here uses TLS)`);
+if (ENV_NOTE) log(ENV_NOTE);
 
 interface Row {
   scenario: string;
@@ -230,7 +231,7 @@ await writeFile(RESULTS, JSON.stringify(report, null, 2) + '\n');
 const md = [
   `# Benchmark results (${date.slice(0, 10)})`,
   '',
-  `${header}. Platform ${machine['platform']}, ${machine['totalMemMiB']} MiB of memory; code at ${machine['commit'] ?? '?'}${machine['srcDirty'] ? ' with uncommitted changes in src/' : ''}. Command: \`npm run bench -- --rounds ${rounds}${only ? ` --only ${only.join(',')}` : ''}${profileDir ? '' : ' --no-profile'}\`${ENV_UNSET.length ? `, with ${ENV_UNSET.join(', ')} unset for its processes (a CA bundle parsed at every node start-up; nothing here uses TLS)` : ''}.`,
+  `${header}. Platform ${machine['platform']}, ${machine['totalMemMiB']} MiB of memory; code at ${machine['commit'] ?? '?'}${machine['srcDirty'] ? ' with uncommitted changes in src/' : ''}. Command: \`npm run bench -- --rounds ${rounds}${only ? ` --only ${only.join(',')}` : ''}${profileDir ? '' : ' --no-profile'}\`${ENV_NOTE ? `; ${ENV_NOTE}` : ''}.`,
   '',
   ...table,
   '',
