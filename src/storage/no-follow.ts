@@ -29,25 +29,33 @@ function linkRefused(p: string): UnsafeEntryError {
 
 /**
  * Create the folders from `root` (exclusive) down to `dir`, refusing any that is a link or not
- * a folder. `dir` must be inside `root`.
+ * a folder. `dir` must be inside `root`. Folders in `checked` are known good (and added to it):
+ * the files of one torrent share their folders.
  */
-export async function mkdirBelow(root: string, dir: string): Promise<void> {
+export async function mkdirBelow(root: string, dir: string, checked = new Set<string>()): Promise<void> {
   const rel = path.relative(root, dir);
-  if (rel === '') return;
+  if (rel === '' || checked.has(dir)) return;
   if (rel.startsWith('..') || path.isAbsolute(rel)) throw new UnsafeEntryError(`${dir} is not inside ${root}`);
   let at = root;
   for (const part of rel.split(path.sep)) {
     at = path.join(at, part);
-    try {
-      await mkdir(at);
-      continue;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const st = await lstat(at);
-    if (st.isSymbolicLink()) throw linkRefused(at);
-    if (!st.isDirectory()) throw new UnsafeEntryError(`${at} is not a folder`);
+    if (checked.has(at)) continue;
+    await ensureFolder(at);
+    checked.add(at);
   }
+}
+
+/** Create the folder `at`, or check that what is there is a folder and not a link. */
+async function ensureFolder(at: string): Promise<void> {
+  try {
+    await mkdir(at);
+    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  const st = await lstat(at);
+  if (st.isSymbolicLink()) throw linkRefused(at);
+  if (!st.isDirectory()) throw new UnsafeEntryError(`${at} is not a folder`);
 }
 
 /**
@@ -55,8 +63,8 @@ export async function mkdirBelow(root: string, dir: string): Promise<void> {
  * the folders between are created and checked by mkdirBelow. The file must be a regular file with
  * no other name (a hard link would share our writes with another file).
  */
-export async function openForUpdate(root: string, file: string): Promise<FileHandle> {
-  await mkdirBelow(root, path.dirname(file));
+export async function openForUpdate(root: string, file: string, checked?: Set<string>): Promise<FileHandle> {
+  await mkdirBelow(root, path.dirname(file), checked);
   let h: FileHandle;
   try {
     h = await open(file, O_RDWR | O_NOFOLLOW);

@@ -57,6 +57,7 @@ export class PieceStore {
    */
   static async openForWriting(files: readonly StorageFile[]): Promise<PieceStore> {
     const handles: (FileHandle | null)[] = [];
+    const checked = new Set<string>(); // folders already created or checked
     try {
       for (const f of files) {
         if (f.path === null) {
@@ -64,8 +65,9 @@ export class PieceStore {
           continue;
         }
         const root = f.root ?? path.dirname(f.path);
-        await mkdir(root, { recursive: true }); // the user's folder: may itself be a link
-        const h = await openForUpdate(root, f.path); // below it, never through a link
+        if (!checked.has(root)) await mkdir(root, { recursive: true }); // the user's folder: may itself be a link
+        checked.add(root);
+        const h = await openForUpdate(root, f.path, checked); // below it, never through a link
         handles.push(h);
         if ((await h.stat()).size !== f.length) await h.truncate(f.length);
       }

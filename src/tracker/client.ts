@@ -174,7 +174,7 @@ export async function announceToTiers(tiers: string[][], p: AnnounceParams, limi
   let last: Error = new Error('no http tracker to announce to');
   for (const tier of tiers) {
     for (let i = 0; i < tier.length; i++) {
-      if (limits.signal?.aborted) throw last;
+      limits.signal?.throwIfAborted(); // out of time: no other tracker either
       try {
         const reply = await announce(tier[i]!, p, limits.timeoutMs, limits);
         if (i > 0) tier.unshift(...tier.splice(i, 1));
