@@ -124,7 +124,7 @@ export const ANNOUNCE_DEADLINE_MS = 15_000;
  */
 export const STOP_DEADLINE_MS = 3_000;
 /** How long `completed()` holds its caller; the announce itself goes on (see Announcer.completed). */
-export const COMPLETED_WAIT_MS = 1_000;
+export const COMPLETED_WAIT_MS = 500;
 
 export interface AnnounceLimits {
   /** Inactivity timeout. */
