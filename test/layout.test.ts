@@ -21,11 +21,11 @@ describe('storageFiles', () => {
   const single = { name: 'movie.mkv', multiFile: false, files: [{ path: [], length: 1234, offset: 0, pad: false }] as FileEntry[] };
 
   test('single file maps to dir/name', () => {
-    assert.deepEqual(storageFiles(single, DIR), [{ path: path.join(DIR, 'movie.mkv'), length: 1234, offset: 0 }]);
+    assert.deepEqual(storageFiles(single, DIR), [{ path: path.join(DIR, 'movie.mkv'), length: 1234, offset: 0, root: DIR }]);
   });
 
   test('single file with suffix maps to dir/name.part', () => {
-    assert.deepEqual(storageFiles(single, DIR, '.part'), [{ path: path.join(DIR, 'movie.mkv.part'), length: 1234, offset: 0 }]);
+    assert.deepEqual(storageFiles(single, DIR, '.part'), [{ path: path.join(DIR, 'movie.mkv.part'), length: 1234, offset: 0, root: DIR }]);
   });
 
   test('relative dir is resolved to an absolute path', () => {
@@ -45,12 +45,13 @@ describe('storageFiles', () => {
     ] as FileEntry[],
   };
 
+  // `root` is the download folder: nothing below it is followed as a link when writing.
   test('multi-file maps to dir/name/path...; pad files have null path', () => {
     assert.deepEqual(storageFiles(multi, DIR), [
-      { path: path.join(DIR, 'album', '01.flac'), length: 10, offset: 0 },
-      { path: null, length: 6, offset: 10 },
-      { path: path.join(DIR, 'album', 'art', 'cover.jpg'), length: 5, offset: 16 },
-      { path: path.join(DIR, 'album', 'empty'), length: 0, offset: 21 },
+      { path: path.join(DIR, 'album', '01.flac'), length: 10, offset: 0, root: DIR },
+      { path: null, length: 6, offset: 10, root: DIR },
+      { path: path.join(DIR, 'album', 'art', 'cover.jpg'), length: 5, offset: 16, root: DIR },
+      { path: path.join(DIR, 'album', 'empty'), length: 0, offset: 21, root: DIR },
     ]);
   });
 
@@ -68,7 +69,7 @@ describe('storageFiles', () => {
     assert.throws(() => storageFiles(bad, DIR), /unsafe path element/);
     // A pad file's path is never joined, so it cannot be used to escape either way.
     const padOnly = { ...multi, files: [{ path: ['..'], length: 1, offset: 0, pad: true }] };
-    assert.deepEqual(storageFiles(padOnly, DIR), [{ path: null, length: 1, offset: 0 }]);
+    assert.deepEqual(storageFiles(padOnly, DIR), [{ path: null, length: 1, offset: 0, root: DIR }]);
   });
 });
 

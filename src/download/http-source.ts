@@ -1,8 +1,7 @@
 /** A peer reached through our HTTP piece API (`/bitfield`, `/piece` with Range). */
-import http from 'node:http';
 import { Bitfield } from '../peer/bitfield.ts';
 import type { PieceSource } from './source.ts';
-import { httpGet } from '../net/http-client.ts';
+import { GuardedAgent, httpGet } from '../net/http-client.ts';
 import { PieceClient, PieceClientError } from '../net/piece-client.ts';
 import { urlHost } from '../net/server-timeouts.ts';
 import { LISTEN_PORT_HEADER } from '../peer/http-api.ts';
@@ -33,8 +32,9 @@ export class HttpPeerSource implements PieceSource {
   private refreshing = false;
   private readonly closed = new AbortController();
   private readonly base: string;
-  // One agent per peer, so a slow peer cannot hold sockets that others need.
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  // One agent per peer, so a slow peer cannot hold sockets that others need; guarded, so a peer
+  // that streams on after a bitfield on a kept-alive connection loses the connection.
+  private readonly agent = new GuardedAgent({ keepAlive: true, maxSockets: 8 });
   /** Piece bodies: read from the socket straight into the piece's buffer. */
   private readonly pieces: PieceClient;
 

@@ -1,12 +1,58 @@
 /**
  * HTTP client on `node:http`/`node:https` with keep-alive agents. Not the built-in `fetch`: it
  * refuses the Fetch spec's "bad ports" (6000, 6665-6669, ...) on which real peers listen.
+ *
+ * Every request is bounded three ways: bytes (a cap on the body), silence (no byte for
+ * `timeoutMs`) and total time (`deadlineMs`): a server that trickles one byte a second never
+ * trips the inactivity timeout, so only a total deadline ends it.
  */
 import http from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 
-export const keepAliveAgent = new http.Agent({ keepAlive: true, maxSockets: 16, keepAliveMsecs: 10_000 });
-export const keepAliveHttpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16, keepAliveMsecs: 10_000 });
+/**
+ * Bytes on a kept-alive connection while no request is on it are not HTTP: a server that streams
+ * on after its answer. Node's agent would read and drop them forever, so the connection is closed.
+ */
+function guardIdle(socket: Duplex): void {
+  socket.on('data', closeUnasked);
+}
+function closeUnasked(this: Duplex): void {
+  this.destroy();
+}
+/** Node's keepSocketAlive returns whether it keeps the socket (its typings say void). */
+function guardIfKept(socket: Duplex, kept: unknown): boolean {
+  if (kept) guardIdle(socket);
+  return Boolean(kept);
+}
+function unguard(socket: Duplex): void {
+  socket.off('data', closeUnasked);
+}
+
+/** A keep-alive agent that closes a pooled connection as soon as a byte arrives on it unasked. */
+export class GuardedAgent extends http.Agent {
+  override keepSocketAlive(socket: Duplex): boolean {
+    return guardIfKept(socket, super.keepSocketAlive(socket));
+  }
+  override reuseSocket(socket: Duplex, req: http.ClientRequest): void {
+    unguard(socket);
+    super.reuseSocket(socket, req);
+  }
+}
+
+/** The same for TLS connections. */
+export class GuardedHttpsAgent extends https.Agent {
+  override keepSocketAlive(socket: Duplex): boolean {
+    return guardIfKept(socket, super.keepSocketAlive(socket));
+  }
+  override reuseSocket(socket: Duplex, req: http.ClientRequest): void {
+    unguard(socket);
+    super.reuseSocket(socket, req);
+  }
+}
+
+export const keepAliveAgent = new GuardedAgent({ keepAlive: true, maxSockets: 16, keepAliveMsecs: 10_000 });
+export const keepAliveHttpsAgent = new GuardedHttpsAgent({ keepAlive: true, maxSockets: 16, keepAliveMsecs: 10_000 });
 
 export interface HttpResponse {
   status: number;
@@ -18,6 +64,11 @@ export interface GetOptions {
   headers?: Record<string, string>;
   /** Inactivity timeout: the request fails when no byte arrives for this long. */
   timeoutMs: number;
+  /**
+   * Total deadline, from the start of the request to the last byte of the body. Default: see
+   * defaultDeadlineMs.
+   */
+  deadlineMs?: number;
   /** The body may not be longer than this; a longer one is an error (a hostile server). */
   maxBytes: number;
   agent?: http.Agent;
@@ -26,14 +77,33 @@ export interface GetOptions {
 
 export class HttpError extends Error {}
 
+/** The slowest transfer a request without an explicit deadline is allowed (bytes per second). */
+const DEFAULT_MIN_RATE = 16 * 1024;
+
+/**
+ * A total deadline for a request whose caller gave none: twice the inactivity timeout, plus the
+ * time `bytes` take at DEFAULT_MIN_RATE. Generous for an honest server, finite for a trickling one.
+ */
+export function defaultDeadlineMs(timeoutMs: number, bytes: number): number {
+  return 2 * timeoutMs + Math.ceil((bytes * 1000) / DEFAULT_MIN_RATE);
+}
+
+interface Settle<T> {
+  resolve(v: T): void;
+  reject(e: Error): void;
+  /** A byte arrived: restart the inactivity timeout (never the total deadline). */
+  touch(): void;
+  readonly settled: boolean;
+}
+
 /**
  * Start a GET and hand the response to `onResponse`, which consumes it and settles the promise.
- * Handles URL checks, the agent, the inactivity timeout and errors in one place.
+ * Handles URL checks, the agent, the inactivity timeout, the total deadline and errors in one place.
  */
 function request<T>(
   url: string | URL,
-  opts: Pick<GetOptions, 'headers' | 'timeoutMs' | 'agent' | 'signal'>,
-  onResponse: (res: http.IncomingMessage, settle: { resolve(v: T): void; reject(e: Error): void; touch(): void; readonly settled: boolean }, req: http.ClientRequest) => void,
+  opts: Pick<GetOptions, 'headers' | 'timeoutMs' | 'agent' | 'signal'> & { deadlineMs: number },
+  onResponse: (res: http.IncomingMessage, settle: Settle<T>, req: http.ClientRequest) => void,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     let u: URL;
@@ -50,21 +120,24 @@ function request<T>(
     const mod = u.protocol === 'https:' ? https : http;
     const agent = u.protocol === 'https:' ? keepAliveHttpsAgent : (opts.agent ?? keepAliveAgent);
     let done = false;
-    const settle = {
+    const finish = () => {
+      done = true;
+      clearTimeout(idle);
+      clearTimeout(deadline);
+    };
+    const settle: Settle<T> = {
       resolve: (v: T) => {
         if (done) return;
-        done = true;
-        clearTimeout(timer);
+        finish();
         resolve(v);
       },
       reject: (e: Error) => {
         if (done) return;
-        done = true;
-        clearTimeout(timer);
+        finish();
         req.destroy();
         reject(e);
       },
-      touch: () => timer.refresh(),
+      touch: () => idle.refresh(),
       get settled() {
         return done;
       },
@@ -73,14 +146,16 @@ function request<T>(
       res.on('error', (e) => settle.reject(e));
       onResponse(res, settle, req);
     });
-    const timer = setTimeout(() => settle.reject(new HttpError(`no data for ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    const idle = setTimeout(() => settle.reject(new HttpError(`no data for ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    const deadline = setTimeout(() => settle.reject(new HttpError(`no complete answer within ${opts.deadlineMs} ms`)), opts.deadlineMs);
     req.on('error', (e) => settle.reject(e));
   });
 }
 
-/** GET `url` and collect the body, bounded in size and in silence between bytes. */
+/** GET `url` and collect the body, bounded in size, in silence between bytes and in total time. */
 export function httpGet(url: string | URL, opts: GetOptions): Promise<HttpResponse> {
-  return request<HttpResponse>(url, opts, (res, settle) => {
+  const deadlineMs = opts.deadlineMs ?? defaultDeadlineMs(opts.timeoutMs, opts.maxBytes);
+  return request<HttpResponse>(url, { ...opts, deadlineMs }, (res, settle) => {
     const declared = Number(res.headers['content-length'] ?? 0);
     if (declared > opts.maxBytes) return settle.reject(new HttpError(`response of ${declared} bytes is larger than ${opts.maxBytes}`));
     // With a declared length the body goes straight into one buffer (no chunk list, no concat):
@@ -107,24 +182,41 @@ export function httpGet(url: string | URL, opts: GetOptions): Promise<HttpRespon
 }
 
 /**
+ * How a range answer is read: `skip` bytes to drop before ours, and whether the body ends
+ * exactly with our last byte (only then may the connection go back to the keep-alive pool).
+ * An Error when the answer cannot hold our range. Pure.
+ */
+export function rangePlan(url: string, status: number, headers: http.IncomingHttpHeaders, start: number, length: number): { skip: number; endsWithOurs: boolean } | HttpError {
+  const cl = headers['content-length'];
+  const declared = cl === undefined ? undefined : Number(cl);
+  if (status === 206) {
+    const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(headers['content-range'] ?? ''));
+    if (!m || Number(m[1]) !== start || Number(m[2]) < start + length - 1) {
+      return new HttpError(`server answered another range (${headers['content-range'] ?? 'none'})`);
+    }
+    return { skip: 0, endsWithOurs: Number(m[2]) === start + length - 1 && declared === length };
+  }
+  if (status === 200) {
+    // A server that ignores `Range`: our bytes are somewhere in the whole resource.
+    if (declared !== undefined && declared < start + length) return new HttpError(`resource of ${declared} bytes has no bytes ${start}-${start + length - 1}`);
+    return { skip: start, endsWithOurs: declared === start + length };
+  }
+  return new HttpError(`HTTP ${status} for ${url}`);
+}
+
+/**
  * Exactly the bytes [start, start + length) of the resource at `url`, asked with `Range`. A
  * server that ignores `Range` and answers 200 with the whole resource still works: the bytes
- * before `start` are skipped as they stream past, and the transfer is cut once we have ours.
+ * before `start` are skipped as they stream past. Nothing past our last byte is read: unless
+ * the body ends exactly there, the connection is closed once we have ours.
  */
 export function httpGetRange(url: string, start: number, length: number, opts: Omit<GetOptions, 'maxBytes'>, into?: Buffer): Promise<Buffer> {
   const headers = { ...opts.headers, Range: `bytes=${start}-${start + length - 1}` };
-  return request<Buffer>(url, { ...opts, headers }, (res, settle, req) => {
-    const status = res.statusCode ?? 0;
-    let skip: number;
-    if (status === 206) {
-      const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(res.headers['content-range'] ?? ''));
-      if (!m || Number(m[1]) !== start) return settle.reject(new HttpError(`server answered another range (${res.headers['content-range'] ?? 'none'})`));
-      skip = 0;
-    } else if (status === 200) {
-      skip = start;
-    } else {
-      return settle.reject(new HttpError(`HTTP ${status} for ${url}`));
-    }
+  const deadlineMs = opts.deadlineMs ?? defaultDeadlineMs(opts.timeoutMs, length);
+  return request<Buffer>(url, { ...opts, headers, deadlineMs }, (res, settle, req) => {
+    const plan = rangePlan(url, res.statusCode ?? 0, res.headers, start, length);
+    if (plan instanceof HttpError) return settle.reject(plan);
+    let skip = plan.skip;
     // Into the caller's buffer when given (nothing is written to it once the promise settled).
     const out = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
     if (out.length !== length) return settle.reject(new HttpError(`buffer of ${out.length} bytes for ${length}`));
@@ -143,7 +235,9 @@ export function httpGetRange(url: string, start: number, length: number, opts: O
       got += n;
       if (got === length) {
         settle.resolve(out);
-        if (status === 200 || chunk.length > n) req.destroy(); // the rest is not ours
+        // The rest is not ours: a longer or unbounded body would stream on for as long as the
+        // server likes, so the connection goes instead of back to the pool.
+        if (!plan.endsWithOurs || chunk.length > n) req.destroy();
       }
     });
     res.on('end', () => {

@@ -2,11 +2,12 @@
  * The torrent's byte stream on disk: positional reads and writes across the files of a layout.
  * Offsets are plain numbers (exact up to 2^53), so data past 4 GiB works.
  */
-import { open, mkdir, rename, type FileHandle } from 'node:fs/promises';
+import { open, mkdir, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { spansOf, type StorageFile } from './layout.ts';
 import { DiskWriter, isShared } from './disk-writer.ts';
+import { openForUpdate, renameNoReplace } from './no-follow.ts';
 import { pieceHash, pieceSize, type Metainfo } from '../metainfo/metainfo.ts';
 
 /**
@@ -51,28 +52,24 @@ export class PieceStore {
 
   /**
    * Open for writing: create folders and files as needed, keep existing bytes (resume), and set
-   * each file to its exact length (sparse where the file system allows).
+   * each file to its exact length (sparse where the file system allows). Never through a link
+   * below each file's root (no-follow.ts): one there is an UnsafeEntryError.
    */
   static async openForWriting(files: readonly StorageFile[]): Promise<PieceStore> {
     const handles: (FileHandle | null)[] = [];
+    const checked = new Set<string>(); // folders already created or checked
     try {
       for (const f of files) {
         if (f.path === null) {
           handles.push(null);
           continue;
         }
-        await mkdir(path.dirname(f.path), { recursive: true });
-        let h: FileHandle;
-        try {
-          h = await open(f.path, 'r+');
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-          h = await open(f.path, 'w+');
-        }
+        const root = f.root ?? path.dirname(f.path);
+        if (!checked.has(root)) await mkdir(root, { recursive: true }); // the user's folder: may itself be a link
+        checked.add(root);
+        const h = await openForUpdate(root, f.path, checked); // below it, never through a link
         handles.push(h);
-        const st = await h.stat();
-        if (!st.isFile()) throw new Error(`${f.path} is not a regular file`);
-        if (st.size !== f.length) await h.truncate(f.length);
+        if ((await h.stat()).size !== f.length) await h.truncate(f.length);
       }
     } catch (e) {
       await Promise.all(handles.map((h) => h?.close()));
@@ -169,9 +166,12 @@ export async function verifyPiece(store: PieceStore, meta: Metainfo, index: numb
   return hash.digest().equals(pieceHash(meta, index));
 }
 
-/** Move a finished download to its final name and make the rename durable (fsync the folder). */
+/**
+ * Move a finished download to its final name and make the rename durable (fsync the folder).
+ * Whatever has appeared at the final name (a link, a file) is never replaced: an error instead.
+ */
 export async function renameDurably(from: string, to: string): Promise<void> {
-  await rename(from, to);
+  await renameNoReplace(from, to);
   const dir = await open(path.dirname(to), 'r');
   try {
     await dir.sync();

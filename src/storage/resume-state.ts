@@ -6,8 +6,9 @@
  * state file is replaced atomically (temp file, fsync, rename). So a requester killed at any
  * instant never trusts an unverified piece and loses at most the pieces of the last second.
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { Bitfield } from '../peer/bitfield.ts';
+import { createFresh, readSmallFile } from './no-follow.ts';
 
 interface StateJson {
   version: 1;
@@ -35,9 +36,11 @@ export function encodeResumeState(infoHashHex: string, have: Bitfield): Buffer {
   return Buffer.from(JSON.stringify(j) + '\n');
 }
 
+/** The recorded pieces, or null (no state, a damaged one, or a link: then every piece is checked). */
 export async function loadResumeState(path: string, infoHashHex: string, pieceCount: number): Promise<Bitfield | null> {
   try {
-    return parseResumeState(await readFile(path), infoHashHex, pieceCount);
+    const bytes = await readSmallFile(path, MAX_STATE_BYTES);
+    return bytes && parseResumeState(bytes, infoHashHex, pieceCount);
   } catch {
     return null;
   }
@@ -52,10 +55,14 @@ export async function removeResumeState(path: string): Promise<void> {
   await rm(`${path}.tmp`, { force: true });
 }
 
-/** Replace `path` atomically with `data`, durable once this resolves. */
+/**
+ * Replace `path` atomically with `data`, durable once this resolves. The temp file is created
+ * new (never opened through a link planted at its name); the rename replaces a link at `path`
+ * itself, not its target.
+ */
 export async function writeFileAtomic(path: string, data: Buffer): Promise<void> {
   const tmp = `${path}.tmp`;
-  const h = await open(tmp, 'w');
+  const h = await createFresh(tmp);
   try {
     await h.writeFile(data);
     await h.sync();

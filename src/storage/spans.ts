@@ -9,6 +9,11 @@ export interface StorageFile {
   length: number;
   /** Offset of the file's first byte in the torrent's byte stream. */
   offset: number;
+  /**
+   * The download folder `path` lies in: the folders below it are never followed as links when
+   * the file is opened for writing (see no-follow.ts). Default: the file's own folder.
+   */
+  root?: string;
 }
 
 /** A contiguous part of one file. */

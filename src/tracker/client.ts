@@ -114,8 +114,33 @@ export function parseTrackerReply(body: Buffer): TrackerReply {
   };
 }
 
-export async function announce(announceUrl: string, p: AnnounceParams, timeoutMs = 10_000): Promise<TrackerReply> {
-  const res = await httpGet(buildAnnounceUrl(announceUrl, p), { timeoutMs, maxBytes: 1024 * 1024 });
+/** Inactivity timeout of an announce. */
+export const ANNOUNCE_IDLE_MS = 10_000;
+/** Total time one announce to one tracker may take: a tracker that trickles its answer is cut here. */
+export const ANNOUNCE_DEADLINE_MS = 15_000;
+/**
+ * Budget of the whole shutdown (`stop()`): an announce still in flight, then `stopped` to every
+ * tier. The tracker expires us anyway, so it may not hold a program's exit longer than this.
+ */
+export const STOP_DEADLINE_MS = 3_000;
+/** How long `completed()` holds its caller; the announce itself goes on (see Announcer.completed). */
+export const COMPLETED_WAIT_MS = 500;
+
+export interface AnnounceLimits {
+  /** Inactivity timeout. */
+  timeoutMs?: number;
+  /** Total time for one tracker. */
+  deadlineMs?: number;
+  signal?: AbortSignal;
+}
+
+export async function announce(announceUrl: string, p: AnnounceParams, timeoutMs = ANNOUNCE_IDLE_MS, limits: Omit<AnnounceLimits, 'timeoutMs'> = {}): Promise<TrackerReply> {
+  const res = await httpGet(buildAnnounceUrl(announceUrl, p), {
+    timeoutMs,
+    deadlineMs: limits.deadlineMs ?? ANNOUNCE_DEADLINE_MS,
+    signal: limits.signal,
+    maxBytes: 1024 * 1024,
+  });
   if (res.status !== 200) throw new HttpError(`tracker answered HTTP ${res.status}`);
   return parseTrackerReply(res.body);
 }
@@ -145,12 +170,13 @@ function shuffle<T>(a: T[]): T[] {
  * Announce through the tiers in order, each tier's trackers in order, until one answers; the
  * one that answered moves to the front of its tier (BEP 12). Throws the last error if none did.
  */
-export async function announceToTiers(tiers: string[][], p: AnnounceParams, timeoutMs?: number): Promise<TrackerReply> {
+export async function announceToTiers(tiers: string[][], p: AnnounceParams, limits: AnnounceLimits = {}): Promise<TrackerReply> {
   let last: Error = new Error('no http tracker to announce to');
   for (const tier of tiers) {
     for (let i = 0; i < tier.length; i++) {
+      limits.signal?.throwIfAborted(); // out of time: no other tracker either
       try {
-        const reply = await announce(tier[i]!, p, timeoutMs);
+        const reply = await announce(tier[i]!, p, limits.timeoutMs, limits);
         if (i > 0) tier.unshift(...tier.splice(i, 1));
         return reply;
       } catch (e) {
@@ -179,6 +205,9 @@ export class Announcer {
   private stopped = false;
   private interval = 1800;
   private inFlight: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  /** Aborts the loop's announces (not `stopped`) at shutdown. */
+  private readonly loop = new AbortController();
 
   private readonly tiers: string[][];
 
@@ -200,18 +229,33 @@ export class Announcer {
     if (!this.inFlight && !this.stopped) void this.run(this.started ? 'none' : 'started');
   }
 
-  /** Tell the tracker the download finished. */
+  /**
+   * Tell the tracker the download finished. The caller is held at most COMPLETED_WAIT_MS: the
+   * announce goes on in the background with its own deadline, and stop() lets it end first (within
+   * its budget) so that `stopped` stays the tracker's last word.
+   */
   completed(): Promise<void> {
-    return this.run('completed');
+    return settledWithin(this.run('completed'), COMPLETED_WAIT_MS);
   }
 
-  /** Send `stopped` (best effort, short timeout) and stop the loop. */
-  async stop(): Promise<void> {
+  /**
+   * Stop the loop and send `stopped` (best effort). Bounded by STOP_DEADLINE_MS in all: half of it
+   * at most for an announce in flight, then the rest for `stopped` across every tier.
+   */
+  stop(): Promise<void> {
+    return (this.stopping ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    const budget = AbortSignal.timeout(STOP_DEADLINE_MS);
+    if (this.inFlight) await settledWithin(this.inFlight, STOP_DEADLINE_MS / 2);
+    this.loop.abort();
     if (!this.started) return;
     try {
-      await announceToTiers(this.tiers, { ...this.base, ...this.progress(), event: 'stopped' }, 3000);
+      const limits = { timeoutMs: STOP_DEADLINE_MS, deadlineMs: STOP_DEADLINE_MS, signal: budget };
+      await announceToTiers(this.tiers, { ...this.base, ...this.progress(), event: 'stopped' }, limits);
     } catch {
       // The tracker will expire us anyway.
     }
@@ -230,7 +274,7 @@ export class Announcer {
     if (this.stopped) return;
     let delay: number;
     try {
-      const reply = await announceToTiers(this.tiers, { ...this.base, ...this.progress(), event });
+      const reply = await announceToTiers(this.tiers, { ...this.base, ...this.progress(), event }, { signal: this.loop.signal });
       if (event === 'started') this.started = true;
       this.interval = reply.interval;
       this.backoff = 1;
@@ -251,4 +295,16 @@ export class Announcer {
     this.timer = setTimeout(() => void this.run(this.started ? 'none' : 'started'), delay * 1000);
     this.timer.unref();
   }
+}
+
+/** Resolves when `p` settles or after `ms`, whichever is first; `p` itself goes on. */
+function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    p.then(done, done);
+  });
 }
