@@ -1,7 +1,9 @@
 /**
  * The download scheduler (src/download/downloader.ts) with fake in-process PieceSources: rarest
- * first, liars banned, stalled sources beaten by endgame, repeated hash failures, the byte budget,
- * the stall timeout, and banned ids staying out. Real PieceStores on temp folders.
+ * first, liars banned by address (IPv4 /32, IPv6 /64) whatever id they come back with, a piece
+ * never given up while an honest source has it, per-address and total source limits, stalled
+ * and trickling sources beaten by endgame, the byte budget, the stall timeout. Real PieceStores
+ * on temp folders.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +15,7 @@ import { pieceSize, type Metainfo } from '../src/metainfo/metainfo.ts';
 import { PieceStore } from '../src/storage/piece-store.ts';
 import { storageFiles } from '../src/storage/layout.ts';
 import { tempDir } from './support/procs.ts';
+import { addressPrefix, normalizeAddress } from '../src/download/address.ts';
 
 // ------------------------------------------------------------------------------------ helpers
 
@@ -46,6 +49,8 @@ type Mode = 'honest' | 'corrupt' | 'stall' | 'error';
 
 interface FakeOptions {
   id: string;
+  /** Its remote address (default: a host name of its own, `<id>.test`). */
+  address?: string;
   data: Buffer;
   meta: Metainfo;
   mode?: Mode;
@@ -69,6 +74,7 @@ interface Call {
 class FakeSource implements PieceSource {
   readonly id: string;
   readonly label: string;
+  readonly address: string;
   readonly maxBlock: number;
   readonly maxInFlight: number;
   readonly blocksPerPiece: number | undefined;
@@ -85,6 +91,7 @@ class FakeSource implements PieceSource {
   constructor(private readonly o: FakeOptions) {
     this.id = o.id;
     this.label = o.id;
+    this.address = o.address ?? `${o.id}.test`;
     this.mode = o.mode ?? 'honest';
     this.maxBlock = o.maxBlock ?? o.meta.pieceLength;
     this.maxInFlight = o.maxInFlight ?? 1;
@@ -136,6 +143,60 @@ class FakeSource implements PieceSource {
   }
 }
 
+/**
+ * A source that trickles: each block request gets one byte every `everyMs` (through
+ * fetchBlockInto's onData, as a real transport reports them) and never completes.
+ */
+class TrickleSource implements PieceSource {
+  readonly label: string;
+  readonly maxBlock: number;
+  readonly maxInFlight = 2;
+  readonly requested: number[] = [];
+  aborted = 0;
+
+  constructor(
+    readonly id: string,
+    readonly address: string,
+    private readonly meta: Metainfo,
+    private readonly holds: (piece: number) => boolean,
+    private readonly everyMs = 50,
+  ) {
+    this.label = id;
+    this.maxBlock = meta.pieceLength;
+  }
+
+  async connect(): Promise<void> {}
+
+  has(piece: number): boolean {
+    return this.holds(piece);
+  }
+
+  fetchBlock(): Promise<Buffer> {
+    throw new Error('fetchBlockInto is used');
+  }
+
+  fetchBlockInto(piece: number, _begin: number, into: Buffer, signal: AbortSignal, onData?: (offset: number, length: number) => void): Promise<void> {
+    this.requested.push(piece);
+    return new Promise((_resolve, reject) => {
+      let at = 0;
+      const timer = setInterval(() => {
+        if (at < into.length - 1) onData?.(at++, 1); // never the last byte
+      }, this.everyMs);
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearInterval(timer);
+          this.aborted++;
+          reject(new Error('aborted'));
+        },
+        { once: true },
+      );
+    });
+  }
+
+  close(): void {}
+}
+
 interface Setup {
   data: Buffer;
   meta: Metainfo;
@@ -163,6 +224,12 @@ async function setup(pieces: number, pieceLength: number, lastPiece = pieceLengt
 
 function options(o: Partial<DownloaderOptions>): DownloaderOptions {
   return { ...DEFAULT_DOWNLOADER_OPTIONS, stallTimeoutMs: 5000, idleRecheckMs: 100, ...o };
+}
+
+async function assertPieceEquals(s: Setup, piece: number): Promise<void> {
+  const at = piece * s.meta.pieceLength;
+  const size = pieceSize(s.meta, piece);
+  assert.ok((await s.store.read(at, size)).equals(s.data.subarray(at, at + size)), `piece ${piece} on disk equals the original`);
 }
 
 async function assertStoreEquals(s: Setup): Promise<void> {
@@ -222,13 +289,13 @@ test('rarest first is random among equals (peers that start together spread out)
   }
 });
 
-test('a lying source is banned after 3 bad pieces; its pieces come from an honest one; data exact', async () => {
+test('a lying source is banned at its first bad piece, by address: a new id or port from there is refused; data exact', async () => {
   const s = await setup(16, 16 * 1024, 5000);
   try {
-    const liar = new FakeSource({ id: 'liar', data: s.data, meta: s.meta, mode: 'corrupt', maxInFlight: 2 });
-    const honest = new FakeSource({ id: 'honest', data: s.data, meta: s.meta, maxInFlight: 2, delayMs: 20 });
+    const liar = new FakeSource({ id: 'liar', address: '10.0.0.66', data: s.data, meta: s.meta, mode: 'corrupt', maxInFlight: 2 });
+    const honest = new FakeSource({ id: 'honest', address: '10.0.0.1', data: s.data, meta: s.meta, maxInFlight: 2, delayMs: 20 });
     const failed: Array<{ piece: number; from: string[] }> = [];
-    const dropped: Array<{ id: string; reason: string; banned: boolean; liarFailuresSoFar: number; readdAccepted: boolean }> = [];
+    const dropped: Array<{ id: string; reason: string; banned: boolean; failuresSoFar: number; readdAccepted: boolean; newIdAccepted: boolean }> = [];
     let dl!: Downloader;
     const events: DownloaderEvents = {
       onPieceFailed: (piece, from) => failed.push({ piece, from: from.map((x) => x.id) }),
@@ -237,12 +304,13 @@ test('a lying source is banned after 3 bad pieces; its pieces come from an hones
           id: src.id,
           reason,
           banned,
-          liarFailuresSoFar: failed.filter((f) => f.from.includes('liar')).length,
-          // The same peer again (say, it reconnected): refused.
-          readdAccepted: dl.addSource(new FakeSource({ id: 'liar', data: s.data, meta: s.meta })),
+          failuresSoFar: failed.length,
+          // The same peer again (say, it reconnected), or with a new peer_id and port: refused.
+          readdAccepted: dl.addSource(new FakeSource({ id: 'liar', address: '10.0.0.66', data: s.data, meta: s.meta })),
+          newIdAccepted: dl.addSource(new FakeSource({ id: 'liar-new-id', address: '::ffff:10.0.0.66', data: s.data, meta: s.meta })),
         }),
     };
-    dl = new Downloader(s.meta, s.store, s.have, options({ maxBadPiecesPerSource: 3, maxPieceFailures: 5 }), events);
+    dl = new Downloader(s.meta, s.store, s.have, options({}), events);
     dl.addSource(liar);
     dl.addSource(honest);
     await dl.run();
@@ -251,17 +319,53 @@ test('a lying source is banned after 3 bad pieces; its pieces come from an hones
     const d = dropped[0]!;
     assert.equal(d.id, 'liar');
     assert.equal(d.banned, true);
-    assert.match(d.reason, /3 pieces/);
-    assert.equal(d.liarFailuresSoFar, 3, 'banned at its 3rd bad piece');
-    assert.equal(d.readdAccepted, false, 'a banned id cannot be added again');
+    assert.match(d.reason, /failed its SHA-1 check \(10\.0\.0\.66 banned\)/);
+    assert.equal(d.failuresSoFar, 1, 'banned at its first bad piece');
+    assert.equal(d.readdAccepted, false, 'a banned address cannot be added again');
+    assert.equal(d.newIdAccepted, false, 'not even under a new id (IPv4-mapped form)');
     assert.ok(failed.every((f) => f.from.length === 1 && f.from[0] === 'liar'), 'only the liar was blamed');
     assert.deepEqual(liar.closes, [true], 'the liar was closed as dropped');
     assert.deepEqual(dl.contributions().get('liar'), { pieces: 0, bytes: 0 });
     assert.deepEqual(dl.contributions().get('honest'), { pieces: s.meta.pieceCount, bytes: s.meta.length });
     assert.equal(dl.hasSource('liar'), false);
-    // Every piece the liar spoiled was fetched again from the honest source.
+    assert.equal(dl.isBanned('10.0.0.66'), true);
+    assert.equal(dl.isBanned('10.0.0.1'), false);
     for (const f of failed) assert.ok(honest.calls.some((c) => c.piece === f.piece), `piece ${f.piece} refetched`);
-    assert.equal(dl.addSource(new FakeSource({ id: 'liar', data: s.data, meta: s.meta })), false);
+  } finally {
+    await s.remove();
+  }
+});
+
+test('addressPrefix: IPv4 by /32, IPv6 by /64 (any spelling), host names as themselves', () => {
+  assert.equal(addressPrefix('10.1.2.3'), '10.1.2.3');
+  assert.equal(addressPrefix('::ffff:10.1.2.3'), '10.1.2.3');
+  assert.equal(addressPrefix('2001:db8:1:2::5'), '2001:db8:1:2::/64');
+  assert.equal(addressPrefix('2001:0DB8:0001:0002:ffff:1:2:3'), '2001:db8:1:2::/64');
+  assert.equal(addressPrefix('[2001:db8:1:2::1]'), '2001:db8:1:2::/64');
+  assert.equal(addressPrefix('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  assert.equal(addressPrefix('::1'), '0:0:0:0::/64');
+  assert.equal(addressPrefix('64:ff9b::10.1.2.3'), '64:ff9b:0:0::/64');
+  assert.equal(addressPrefix('2001:db8::1:2:3:4'), '2001:db8:0:0::/64');
+  assert.notEqual(addressPrefix('2001:db8:1:2::5'), addressPrefix('2001:db8:1:3::5'));
+  assert.equal(addressPrefix('Seed.Example.ORG'), 'seed.example.org');
+  assert.equal(normalizeAddress('::FFFF:127.0.0.2'), '127.0.0.2');
+});
+
+test('an IPv6 liar is banned by its /64: another address in it is refused, the next /64 is not', async () => {
+  const s = await setup(4, 16 * 1024);
+  try {
+    for (const i of [0, 1, 3]) s.have.set(i);
+    const liar = new FakeSource({ id: 'liar6', address: '2001:db8:1:2::5', data: s.data, meta: s.meta, mode: 'corrupt' });
+    let banned!: () => void;
+    const wasBanned = new Promise<void>((r) => (banned = r));
+    const dl = new Downloader(s.meta, s.store, s.have, options({}), { onSourceDropped: (_src, _r, b) => b && banned() });
+    dl.addSource(liar);
+    await wasBanned;
+    assert.match(dl.refusal('2001:db8:1:2:ffff:ffff:ffff:9') ?? '', /2001:db8:1:2::\/64 is banned/);
+    assert.equal(dl.addSource(new FakeSource({ id: 'same-64', address: '2001:db8:1:2:ffff::9', data: s.data, meta: s.meta })), false);
+    assert.equal(dl.addSource(new FakeSource({ id: 'next-64', address: '2001:db8:1:3::5', data: s.data, meta: s.meta })), true);
+    await dl.run();
+    await assertPieceEquals(s, 2);
   } finally {
     await s.remove();
   }
@@ -302,32 +406,152 @@ test('a stalled source: endgame duplicates its pieces to an honest one, the stal
   }
 });
 
-test('a piece failing maxPieceFailures times from different liars: run() rejects with a DownloadError naming it', async () => {
+test('a piece every source so far lied about is not given up: an honest source added later completes it', async () => {
   const s = await setup(4, 16 * 1024);
   try {
     for (const i of [0, 1, 3]) s.have.set(i); // only piece 2 is missing
-    const liars = Array.from({ length: 5 }, (_, k) => new FakeSource({ id: `liar${k}`, data: s.data, meta: s.meta, mode: 'corrupt' }));
+    // Ten liars, each at its own address (a fresh peer_id alone would not get back in).
+    const liars = Array.from({ length: 10 }, (_, k) => new FakeSource({ id: `liar${k}`, address: `10.0.1.${k}`, data: s.data, meta: s.meta, mode: 'corrupt' }));
     const failed: Array<{ piece: number; from: string[] }> = [];
     const banned: string[] = [];
-    const dl = new Downloader(s.meta, s.store, s.have, options({ maxPieceFailures: 5, maxBadPiecesPerSource: 1, idleRecheckMs: 20 }), {
+    let allBanned!: () => void;
+    const done = new Promise<void>((r) => (allBanned = r));
+    const dl = new Downloader(s.meta, s.store, s.have, options({ idleRecheckMs: 20 }), {
       onPieceFailed: (piece, from) => failed.push({ piece, from: from.map((x) => x.id) }),
-      onSourceDropped: (src, _reason, b) => b && banned.push(src.id),
+      onSourceDropped: (src, _reason, b) => {
+        if (b) banned.push(src.id);
+        if (banned.length === liars.length) allBanned();
+      },
     });
     for (const l of liars) dl.addSource(l);
-    const t0 = Date.now();
-    await assert.rejects(dl.run(), (e: Error) => {
-      assert.ok(e instanceof DownloadError, `a DownloadError, got ${e.constructor.name}`);
-      assert.match(e.message, /piece 2\b/);
-      assert.match(e.message, /5 times/);
-      return true;
-    });
-    assert.ok(Date.now() - t0 < 3000, 'rejected at the 5th failure, not by the stall timeout');
-    assert.equal(failed.length, 5);
+    await done;
+    await sleep(50);
+    assert.equal(failed.length, 10, 'each liar failed the piece once');
     assert.ok(failed.every((f) => f.piece === 2));
-    const blamed = failed.flatMap((f) => f.from);
-    assert.equal(new Set(blamed).size, 5, `five different liars: ${blamed.join(',')}`);
     assert.deepEqual(new Set(banned), new Set(liars.map((l) => l.id)));
     assert.equal(s.have.has(2), false);
+    // Still running: an honest source that turns up now finishes it.
+    assert.equal(dl.addSource(new FakeSource({ id: 'honest', address: '10.0.2.1', data: s.data, meta: s.meta })), true);
+    await dl.run();
+    await assertPieceEquals(s, 2);
+  } finally {
+    await s.remove();
+  }
+});
+
+test('only liars: the stall timeout ends the download, naming the piece every source failed', async () => {
+  const s = await setup(4, 16 * 1024);
+  try {
+    for (const i of [0, 1, 3]) s.have.set(i);
+    const dl = new Downloader(s.meta, s.store, s.have, options({ stallTimeoutMs: 400 }));
+    for (let k = 0; k < 3; k++) dl.addSource(new FakeSource({ id: `liar${k}`, address: `10.0.3.${k}`, data: s.data, meta: s.meta, mode: 'corrupt' }));
+    await assert.rejects(dl.run(), (e: Error) => {
+      assert.ok(e instanceof DownloadError);
+      assert.match(e.message, /no progress/);
+      assert.match(e.message, /piece 2 failed its SHA-1 check from every peer that had it: 10\.0\.3\.\d, 10\.0\.3\.\d, 10\.0\.3\.\d banned/);
+      return true;
+    });
+  } finally {
+    await s.remove();
+  }
+});
+
+test('source limits: at most maxSourcesPerAddress per address prefix and maxSources in all; a dropped one frees its place', async () => {
+  const s = await setup(4, 16 * 1024);
+  try {
+    const dl = new Downloader(s.meta, s.store, s.have, options({ maxSourcesPerAddress: 2, maxSources: 4 }));
+    const src = (id: string, address: string, mode: Mode = 'stall') => new FakeSource({ id, address, data: s.data, meta: s.meta, mode });
+    assert.equal(dl.addSource(src('a1', '10.0.4.1')), true);
+    assert.equal(dl.addSource(src('a2', '::ffff:10.0.4.1')), true);
+    assert.equal(dl.addSource(src('a3', '10.0.4.1')), false, 'a third source at one address');
+    assert.match(dl.refusal('10.0.4.1') ?? '', /already 2 sources at 10\.0\.4\.1/);
+    assert.equal(dl.addSource(src('b1', '2001:db8::1')), true);
+    assert.equal(dl.addSource(src('b2', '2001:db8::2')), true);
+    assert.equal(dl.addSource(src('b3', '2001:db8::3')), false, 'a third source in one /64');
+    assert.equal(dl.addSource(src('c1', '10.0.4.3')), false, 'maxSources reached');
+    assert.match(dl.refusal('10.0.4.3') ?? '', /already 4 sources/);
+    assert.equal(dl.activeSources, 4);
+    dl.abort(new Error('enough'));
+    await dl.run().catch(() => {});
+    // A source that fails is dropped (not banned): its place is free again.
+    let dropped!: () => void;
+    const wasDropped = new Promise<void>((r) => (dropped = r));
+    const dl2 = new Downloader(s.meta, s.store, new Bitfield(s.meta.pieceCount), options({ maxSourcesPerAddress: 1, maxConsecutiveErrors: 1 }), { onSourceDropped: () => dropped() });
+    assert.equal(dl2.addSource(src('e1', '10.0.4.5', 'error')), true);
+    assert.equal(dl2.addSource(src('e2', '10.0.4.5')), false);
+    await wasDropped;
+    assert.equal(dl2.addSource(src('e2', '10.0.4.5', 'honest')), true, 'the dropped source freed its place');
+    await dl2.run();
+  } finally {
+    await s.remove();
+  }
+});
+
+test('two trickling sources holding the last piece: an idle honest source takes it over; done in bounded time', async () => {
+  const s = await setup(24, 16 * 1024);
+  try {
+    const last = s.meta.pieceCount - 1;
+    // Both tricklers hold only the last piece: the first takes it, the second joins it (endgame),
+    // which once locked every other source out of it for good.
+    const t1 = new TrickleSource('trickle1', '10.0.5.1', s.meta, (i) => i === last);
+    const t2 = new TrickleSource('trickle2', '10.0.5.2', s.meta, (i) => i === last);
+    const honest = new FakeSource({ id: 'honest', address: '10.0.5.3', data: s.data, meta: s.meta, maxInFlight: 2, delayMs: 10 });
+    const pieceFrom = new Map<number, string>();
+    const dropped: string[] = [];
+    const dl = new Downloader(s.meta, s.store, s.have, options({ rateWindowMs: 300, stallTimeoutMs: 5000 }), {
+      onPiece: (i, from) => pieceFrom.set(i, from.id),
+      onSourceDropped: (src) => dropped.push(src.id),
+    });
+    dl.addSource(t1);
+    dl.addSource(t2);
+    await sleep(30);
+    assert.ok(t1.requested.includes(last) && t2.requested.includes(last), 'both tricklers are on the last piece');
+    dl.addSource(honest);
+    const t0 = Date.now();
+    await dl.run();
+    const took = Date.now() - t0;
+    await assertStoreEquals(s);
+    assert.equal(pieceFrom.get(last), 'honest');
+    assert.ok(took < 3000, `done in ${took} ms (the stall timeout is 5 s)`);
+    assert.ok(t1.aborted >= 1 && t2.aborted >= 1, 'the trickling fetches were cancelled');
+    assert.deepEqual(dropped, [], 'slowness alone drops nobody');
+  } finally {
+    await s.remove();
+  }
+});
+
+test('a trickling fetch gives up its buffer when another fetch waits for one (room for one piece)', async () => {
+  const s = await setup(6, 16 * 1024);
+  try {
+    const trickler = new TrickleSource('trickle', '10.0.6.1', s.meta, () => true);
+    const honest = new FakeSource({ id: 'honest', address: '10.0.6.2', data: s.data, meta: s.meta, maxInFlight: 1, delayMs: 5 });
+    const dl = new Downloader(s.meta, s.store, s.have, options({ budgetBytes: s.meta.pieceLength, rateWindowMs: 300, stallTimeoutMs: 5000 }));
+    dl.addSource(trickler); // takes the only buffer
+    await sleep(30);
+    dl.addSource(honest);
+    const t0 = Date.now();
+    await dl.run();
+    await assertStoreEquals(s);
+    assert.ok(Date.now() - t0 < 4000, `done in ${Date.now() - t0} ms`);
+    assert.ok(trickler.aborted >= 1);
+  } finally {
+    await s.remove();
+  }
+});
+
+test('two slow but honest sources are not cancelled in turn (no ping-pong): both finish', async () => {
+  const s = await setup(4, 16 * 1024);
+  try {
+    // 16 KiB pieces in 1 s each: 16 KiB/s, below a 64 KiB/s floor.
+    const a = new FakeSource({ id: 'slowA', address: '10.0.7.1', data: s.data, meta: s.meta, maxBlock: 1024, delayMs: 62 });
+    const b = new FakeSource({ id: 'slowB', address: '10.0.7.2', data: s.data, meta: s.meta, maxBlock: 1024, delayMs: 62 });
+    const dl = new Downloader(s.meta, s.store, s.have, options({ minFetchRate: 64 * 1024, rateWindowMs: 300, stallTimeoutMs: 5000 }));
+    dl.addSource(a);
+    dl.addSource(b);
+    await dl.run();
+    await assertStoreEquals(s);
+    const restarts = a.aborted.length + b.aborted.length;
+    assert.ok(restarts <= 4, `few cancelled requests (${restarts})`);
   } finally {
     await s.remove();
   }
@@ -396,7 +620,7 @@ test('stall timeout: a source that never answers -> "no progress", and its fetch
   }
 });
 
-test('addSource: a banned id is ignored afterwards; a merely dropped one may come back', async () => {
+test('addSource: a banned address is ignored afterwards; a merely dropped source may come back', async () => {
   const s = await setup(8, 16 * 1024);
   try {
     const liar = new FakeSource({ id: 'liar', data: s.data, meta: s.meta, mode: 'corrupt' });
@@ -405,7 +629,7 @@ test('addSource: a banned id is ignored afterwards; a merely dropped one may com
     const drops: Array<[string, boolean, string]> = [];
     let firstDrops!: () => void;
     const allDropped = new Promise<void>((r) => (firstDrops = r));
-    const dl = new Downloader(s.meta, s.store, s.have, options({ maxBadPiecesPerSource: 3, maxConsecutiveErrors: 3, maxPieceFailures: 100 }), {
+    const dl = new Downloader(s.meta, s.store, s.have, options({ maxConsecutiveErrors: 3 }), {
       onSourceDropped: (src, reason, banned) => {
         drops.push([src.id, banned, reason]);
         if (drops.length === 3) firstDrops();
@@ -423,7 +647,8 @@ test('addSource: a banned id is ignored afterwards; a merely dropped one may com
     assert.equal(byId.get('erring')?.banned, false);
     assert.match(byId.get('erring')!.reason, /erring failed/);
     // Now, with the download still going (nobody honest yet):
-    assert.equal(dl.addSource(new FakeSource({ id: 'liar', data: s.data, meta: s.meta })), false, 'the banned id stays out, even honest-looking');
+    assert.equal(dl.addSource(new FakeSource({ id: 'liar', data: s.data, meta: s.meta })), false, 'the banned address stays out, even honest-looking');
+    assert.equal(dl.addSource(new FakeSource({ id: 'liar-again', address: 'liar.test', data: s.data, meta: s.meta })), false, 'under any id');
     assert.equal(dl.hasSource('liar'), false);
     assert.equal(dl.addSource(new FakeSource({ id: 'erring', data: s.data, meta: s.meta })), true, 'a dropped (not banned) id may come back');
     assert.equal(dl.addSource(new FakeSource({ id: 'flaky', data: s.data, meta: s.meta })), true);

@@ -34,7 +34,7 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-test('faults: a lying peer is banned after 3 bad pieces and asked for nothing more; the file is exact', { timeout: 90_000 }, async (t) => {
+test('faults: a lying peer is banned at its first bad piece and asked for nothing more; the file is exact', { timeout: 90_000 }, async (t) => {
   const scope = new Scope();
   try {
     const dir = await scope.dir('p2p-faults-');
@@ -67,8 +67,8 @@ test('faults: a lying peer is banned after 3 bad pieces and asked for nothing mo
     const out = req.proc.out();
     const failed = out.match(new RegExp(`^Piece \\d+ failed its SHA-1 check \\(from ${esc(liar.label)}\\)`, 'gm')) ?? [];
     t.diagnostic(`liar got ${liar.pieceRequests.length} piece requests (${atBan} when banned); ${failed.length} pieces failed`);
-    assert.ok(failed.length >= 3, `at least 3 "Piece N failed its SHA-1 check (from ${liar.label})" lines:\n${out}`);
-    assert.match(out, new RegExp(`^Banned peer ${esc(liar.label)}: .*3 pieces`, 'm'));
+    assert.ok(failed.length >= 1, `a "Piece N failed its SHA-1 check (from ${liar.label})" line:\n${out}`);
+    assert.match(out, new RegExp(`^Banned peer ${esc(liar.label)}: sent piece \\d+, which failed its SHA-1 check`, 'm'));
     assert.equal(liar.pieceRequests.length, atBan, 'no piece request reached the liar after the ban');
     assert.equal(liar.bitfieldRequests(), bitfieldsAtBan, 'nor a bitfield request (it is not taken back as a source)');
     assert.ok(atBan <= 12, `the liar got only a few requests (${atBan})`);

@@ -98,3 +98,24 @@ test('connection refused: a clean error', async () => {
   const c = new PieceClient('127.0.0.1', s.port);
   await assert.rejects(c.getInto('/x', Buffer.alloc(10), opts), /ECONNREFUSED/);
 });
+test('a trickle of bytes keeps the silence timer alive but not past the deadline', async () => {
+  const timers: NodeJS.Timeout[] = [];
+  // Headers, then one body byte every 50 ms: never silent for the 300 ms timeout.
+  const s = await server((k) => {
+    k.write('HTTP/1.1 206 OK\r\nContent-Length: 1000\r\n\r\n');
+    timers.push(setInterval(() => k.write('x'), 50));
+  });
+  const c = new PieceClient('127.0.0.1', s.port);
+  const t0 = Date.now();
+  await assert.rejects(c.getInto('/x', Buffer.alloc(1000), { okStatus: [206], timeoutMs: 300, deadlineMs: 700 }), (e: Error) => e instanceof PieceClientError && /not complete within 700 ms/.test(e.message));
+  const took = Date.now() - t0;
+  assert.ok(took >= 650 && took < 1500, `failed after ${took} ms`);
+  // A deadline long enough does not cut a good answer; nor is it left armed on a reused connection.
+  for (const t of timers) clearInterval(t);
+  const s2 = await server((k) => k.write(ok(100)));
+  const c2 = new PieceClient('127.0.0.1', s2.port);
+  for (let i = 0; i < 3; i++) await c2.getInto('/x', Buffer.alloc(100), { ...opts, deadlineMs: 200 });
+  await new Promise((r) => setTimeout(r, 300));
+  await c2.getInto('/x', Buffer.alloc(100), { ...opts, deadlineMs: 200 });
+  c.close(); s.close(); c2.close(); s2.close();
+});

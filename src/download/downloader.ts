@@ -1,6 +1,6 @@
 /**
  * The download scheduler: which piece from which source, bounded memory, SHA-1 checks, and what
- * to do with a source that fails, stalls or lies.
+ * to do with a source that fails, stalls, trickles or lies.
  *
  * Each source gets `maxInFlight` worker slots; a slot takes a piece the source holds that no one
  * else is fetching (rarest first; among equals, runs of consecutive pieces from random places,
@@ -8,8 +8,16 @@
  * pool (whose size bounds the pieces in memory), hashes it as it arrives, verifies the SHA-1,
  * writes it, and only then marks it held and returns the buffer. When every missing piece is already being
  * fetched (endgame), idle slots fetch the same pieces too; the first verified copy wins and the
- * other requests are cancelled. A piece that fails its hash is traced to every source that
- * supplied one of its blocks; a source in 3 failed pieces is dropped for good.
+ * other requests are cancelled.
+ *
+ * Hostile sources. Every fetch fills its own buffer from one source (endgame copies are whole
+ * separate fetches, never blocks mixed from several sources), so a piece that fails its hash
+ * names its culprit exactly: that source's address prefix (IPv4 /32, IPv6 /64) is banned for
+ * the session, whatever peer_id or port it comes back with. Failures never end the download by
+ * themselves (a liar could otherwise end it while an honest source holds the piece); only the
+ * stall timeout does, when nothing can progress. A fetch that moves less than `minFetchRate`
+ * over a window is slow: an idle source that is not slow itself may take its piece (the slow
+ * fetch is cancelled), and a slow fetch gives its buffer up when another fetch waits for one.
  */
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
@@ -18,6 +26,7 @@ import type { PieceStore } from '../storage/piece-store.ts';
 import type { Bitfield } from '../peer/bitfield.ts';
 import { SourceBusyError, type PieceSource } from './source.ts';
 import { PiecePool } from './piece-pool.ts';
+import { addressPrefix } from './address.ts';
 
 export interface DownloaderOptions {
   /**
@@ -25,25 +34,35 @@ export interface DownloaderOptions {
    * piece buffers at most are allocated, and reused from piece to piece.
    */
   budgetBytes: number;
-  /** A piece failing its hash this many times ends the download. */
-  maxPieceFailures: number;
-  /** A source that supplied blocks of this many failed pieces is dropped and not used again. */
-  maxBadPiecesPerSource: number;
   /** A source failing this many requests in a row is dropped (it may be added again later). */
   maxConsecutiveErrors: number;
   /** Give up when no piece has completed for this long. */
   stallTimeoutMs: number;
   /** How long an idle slot waits before asking its source again what it holds. */
   idleRecheckMs: number;
+  /** Most sources in use at once. */
+  maxSources: number;
+  /** Most sources in use at once from one address prefix (IPv4 address, IPv6 /64, host name). */
+  maxSourcesPerAddress: number;
+  /** Bytes per second below which a fetch is slow (judged once per `rateWindowMs`). */
+  minFetchRate: number;
+  /** The window a fetch's rate is measured over; also its grace period once it has a buffer. */
+  rateWindowMs: number;
 }
 
 export const DEFAULT_DOWNLOADER_OPTIONS: DownloaderOptions = {
   budgetBytes: 32 * 1024 * 1024,
-  maxPieceFailures: 5,
-  maxBadPiecesPerSource: 3,
   maxConsecutiveErrors: 3,
   stallTimeoutMs: 60_000,
   idleRecheckMs: 1000,
+  // A host may run a seeder and several requesters (a household behind NAT, a test swarm on
+  // loopback); more than that from one address only helps it crowd others out.
+  maxSources: 100,
+  maxSourcesPerAddress: 8,
+  // One 16 KiB wire block per second: far below any useful peer, far above a trickle that only
+  // keeps a request from timing out.
+  minFetchRate: 16 * 1024,
+  rateWindowMs: 4000,
 };
 
 export interface DownloaderEvents {
@@ -56,9 +75,12 @@ export interface DownloaderEvents {
 
 interface SourceState {
   source: PieceSource;
+  /** addressPrefix(source.address): the key of bans and per-address limits. */
+  prefix: string;
   controller: AbortController;
-  badPieces: number;
   errors: number;
+  /** Its last fetch judged was below minFetchRate (it may then not take others' slow pieces). */
+  slow: boolean;
   dropped: boolean;
   /** Bytes and count of verified pieces this source supplied. */
   bytes: number;
@@ -79,6 +101,16 @@ const RATE_WINDOW_MS = 1000;
 interface Fetch {
   state: SourceState;
   controller: AbortController;
+  /** It has its buffer: its rate is being measured. */
+  active: boolean;
+  /** Bytes of the piece received, and the count and time at the start of the current rate window. */
+  received: number;
+  mark: number;
+  markAt: number;
+  /** Below minFetchRate over its last window. */
+  slow: boolean;
+  /** Cancelled because it was slow: not an error of its source. */
+  lost: boolean;
 }
 
 export class DownloadError extends Error {}
@@ -92,10 +124,15 @@ function unboundedController(): AbortController {
 
 export class Downloader {
   private readonly sources = new Map<string, SourceState>();
+  /** Address prefixes that sent a piece that failed its hash. */
   private readonly banned = new Set<string>();
+  /** Live (not dropped) sources in total and per address prefix. */
+  private live = 0;
+  private readonly livePerPrefix = new Map<string, number>();
   /** piece -> the fetches under way for it (more than one only in endgame). */
   private readonly inProgress = new Map<number, Set<Fetch>>();
-  private readonly failures = new Map<number, number>();
+  /** piece -> the banned prefixes that sent it bad (for the stall message). */
+  private readonly failedBy = new Map<number, Set<string>>();
   /** Verified pieces being written: not yet held (not served), but no longer to be fetched. */
   private readonly writing = new Set<number>();
   private readonly pool: PiecePool;
@@ -104,6 +141,7 @@ export class Downloader {
   private settle!: { resolve: () => void; reject: (e: Error) => void };
   private readonly done: Promise<void>;
   private stallTimer: NodeJS.Timeout | undefined;
+  private readonly rateTimer: NodeJS.Timeout;
   private missing: number;
   /** Verified bytes fetched from sources (for the tracker's `downloaded`). */
   downloadedBytes = 0;
@@ -120,6 +158,8 @@ export class Downloader {
     this.done.catch(() => {}); // observed through run()
     this.missing = 0;
     for (let i = 0; i < meta.pieceCount; i++) if (!have.has(i)) this.missing += pieceSize(meta, i);
+    this.rateTimer = setInterval(() => this.checkRates(), Math.max(10, opts.rateWindowMs / 4));
+    this.rateTimer.unref();
     if (have.complete) this.finish();
     else this.armStallTimer();
   }
@@ -134,9 +174,7 @@ export class Downloader {
   }
 
   get activeSources(): number {
-    let n = 0;
-    for (const s of this.sources.values()) if (!s.dropped) n++;
-    return n;
+    return this.live;
   }
 
   /** Verified pieces and bytes per source label (for reports and tests). */
@@ -149,16 +187,36 @@ export class Downloader {
     return m;
   }
 
-  /** Use `source` too (ignored if it is already in use or was banned as a liar). */
+  /**
+   * Why a new source at `address` would be refused (its prefix is banned, or the limits are
+   * reached), or undefined. Lets callers skip dialling a peer that could not be used.
+   */
+  refusal(address: string): string | undefined {
+    if (this.finished) return 'the download is over';
+    const prefix = addressPrefix(address);
+    if (this.banned.has(prefix)) return `${prefix} is banned (it sent data that failed its SHA-1 check)`;
+    if (this.live >= this.opts.maxSources) return `already ${this.live} sources`;
+    if ((this.livePerPrefix.get(prefix) ?? 0) >= this.opts.maxSourcesPerAddress) return `already ${this.opts.maxSourcesPerAddress} sources at ${prefix}`;
+    return undefined;
+  }
+
+  /** Has `address` (its prefix) sent bad data? */
+  isBanned(address: string): boolean {
+    return this.banned.has(addressPrefix(address));
+  }
+
+  /** Use `source` too (ignored if it is already in use, its address is banned, or limits are reached). */
   addSource(source: PieceSource): boolean {
-    if (this.finished || this.banned.has(source.id)) return false;
+    if (this.refusal(source.address) !== undefined) return false;
     const existing = this.sources.get(source.id);
     if (existing && !existing.dropped) return false;
+    const prefix = addressPrefix(source.address);
     const state: SourceState = {
       source,
+      prefix,
       controller: unboundedController(),
-      badPieces: existing?.badPieces ?? 0,
       errors: 0,
+      slow: false,
       dropped: false,
       bytes: existing?.bytes ?? 0,
       pieces: existing?.pieces ?? 0,
@@ -168,6 +226,8 @@ export class Downloader {
       windowBytes: 0,
     };
     this.sources.set(source.id, state);
+    this.live++;
+    this.livePerPrefix.set(prefix, (this.livePerPrefix.get(prefix) ?? 0) + 1);
     void this.startSource(state);
     return true;
   }
@@ -205,7 +265,11 @@ export class Downloader {
   private async worker(state: SourceState, slot: number): Promise<void> {
     const pieceLength = this.meta.pieceLength;
     while (!this.finished && !state.dropped) {
-      const warm = slot < 2 || (state.pieces >= slot - 1 && slot * pieceLength <= state.rate * IN_FLIGHT_SECONDS);
+      // A slow source fetches one piece at a time, and only with a buffer nobody waits for:
+      // slow fetches must not hold the memory that faster ones need.
+      const warm = state.slow
+        ? slot === 0 && this.pool.available
+        : slot < 2 || (state.pieces >= slot - 1 && slot * pieceLength <= state.rate * IN_FLIGHT_SECONDS);
       const piece = !warm || state.source.ready?.() === false ? undefined : this.pick(state);
       if (piece === undefined) {
         // Nothing for this source now: wait for a change, then ask it again what it holds
@@ -216,17 +280,20 @@ export class Downloader {
         }
         continue;
       }
-      const fetch: Fetch = { state, controller: unboundedController() };
+      const fetch: Fetch = { state, controller: unboundedController(), active: false, received: 0, mark: 0, markAt: 0, slow: false, lost: false };
       const onAbort = () => fetch.controller.abort();
       state.controller.signal.addEventListener('abort', onAbort, { once: true });
       let fetches = this.inProgress.get(piece);
       if (!fetches) this.inProgress.set(piece, (fetches = new Set()));
+      else if (!state.slow) for (const f of fetches) if (f.slow) this.lose(f); // a faster source takes the piece over
       fetches.add(fetch);
       const size = pieceSize(this.meta, piece);
       try {
         // A buffer for the piece before its first request: the pool bounds pieces in flight.
         const pooled = await this.pool.acquire();
         if (!pooled) return;
+        fetch.active = true;
+        fetch.markAt = Date.now();
         try {
           await this.fetchPiece(fetch, piece, pooled.subarray(0, size));
         } finally {
@@ -243,8 +310,9 @@ export class Downloader {
 
   /**
    * The next piece for `state`: among missing pieces it holds that nobody fetches, the rarest
-   * (fewest live sources hold it); among equals, the one after its last pick, else a random one. If there is none but some missing
-   * pieces are being fetched by one other source only, join that fetch (endgame).
+   * (fewest live sources hold it); among equals, the one after its last pick, else a random one.
+   * If there is none, join a piece being fetched by one other source only, or (unless this
+   * source is slow itself) one whose every fetch is slow (endgame).
    */
   private pick(state: SourceState): number | undefined {
     const live = [...this.sources.values()].filter((s) => !s.dropped);
@@ -255,7 +323,7 @@ export class Downloader {
       if (this.isDone(i) || !state.source.has(i)) continue;
       const fetches = this.inProgress.get(i);
       if (fetches) {
-        if (fetches.size === 1 && ![...fetches].some((f) => f.state === state)) endgame.push(i);
+        if (this.joinable(fetches, state)) endgame.push(i);
         continue;
       }
       let count = 0;
@@ -277,16 +345,55 @@ export class Downloader {
     return next;
   }
 
+  /** May `state` fetch this piece too? Never twice by one source; see pick(). */
+  private joinable(fetches: Set<Fetch>, state: SourceState): boolean {
+    let allSlow = true;
+    for (const f of fetches) {
+      if (f.state === state) return false;
+      if (!f.slow) allSlow = false;
+    }
+    return fetches.size === 1 || (allSlow && !state.slow);
+  }
+
+  /** Cancel a slow fetch: its piece goes to another source (not an error of its own). */
+  private lose(f: Fetch): void {
+    f.lost = true;
+    f.controller.abort();
+  }
+
+  /**
+   * Judge each fetch's rate over its last window (transport-independent: a trickle of bytes
+   * that keeps a request from timing out is still caught). A slow fetch's piece may be taken by
+   * an idle source; if fetches wait for a buffer, slow fetches give theirs up. O(fetches) a second.
+   */
+  private checkRates(): void {
+    const now = Date.now();
+    let waiting = this.pool.waiting;
+    const slow: Fetch[] = [];
+    for (const fetches of this.inProgress.values()) {
+      for (const f of fetches) {
+        if (!f.active || f.lost || now - f.markAt < this.opts.rateWindowMs) continue;
+        const rate = ((f.received - f.mark) * 1000) / (now - f.markAt);
+        f.mark = f.received;
+        f.markAt = now;
+        f.slow = f.state.slow = rate < this.opts.minFetchRate;
+        if (f.slow) slow.push(f);
+      }
+    }
+    for (const f of slow) if (waiting-- > 0) this.lose(f);
+    if (slow.length) this.wake(); // idle slots may take these pieces now
+  }
+
   private async fetchPiece(fetch: Fetch, piece: number, buf: Buffer): Promise<void> {
     const { state } = fetch;
     const { source } = state;
     const size = buf.length;
-    const suppliers = new Set<SourceState>();
     // SHA-1 as the bytes arrive, while they are in the cache: bytes that land in order are
     // hashed at once, the rest (blocks that came out of order) after the last block.
     const hash = createHash('sha1');
     let hashed = 0;
     const arrived = (offset: number, length: number) => {
+      fetch.received += length;
       if (offset !== hashed) return;
       hash.update(buf.subarray(offset, offset + length));
       hashed += length;
@@ -306,7 +413,6 @@ export class Downloader {
           block.copy(buf, begin);
           arrived(begin, length);
         }
-        suppliers.add(state);
         if (this.isDone(piece)) throw new Error('piece already done'); // another source won (endgame)
       }
     };
@@ -320,7 +426,7 @@ export class Downloader {
       }
       state.errors = 0;
     } catch (e) {
-      if (this.finished || state.dropped || this.isDone(piece) || e instanceof SourceBusyError) return;
+      if (this.finished || state.dropped || fetch.lost || this.isDone(piece) || e instanceof SourceBusyError) return;
       if (++state.errors >= this.opts.maxConsecutiveErrors) this.drop(state, (e as Error).message, false);
       return;
     }
@@ -328,7 +434,7 @@ export class Downloader {
     if (hashed < size) hash.update(buf.subarray(hashed));
     const ok = hash.digest().equals(pieceHash(this.meta, piece));
     if (!ok) {
-      this.pieceFailed(piece, [...suppliers]);
+      this.pieceFailed(piece, state);
       return;
     }
     // Claim the piece before the write, so an endgame twin cannot write it too; it counts as
@@ -348,6 +454,7 @@ export class Downloader {
     this.downloadedBytes += size;
     state.bytes += size;
     state.pieces++;
+    state.slow = false;
     state.windowBytes += size;
     const now = Date.now();
     if (now - state.windowStart >= RATE_WINDOW_MS) {
@@ -364,22 +471,28 @@ export class Downloader {
     return this.have.has(piece) || this.writing.has(piece);
   }
 
-  private pieceFailed(piece: number, suppliers: SourceState[]): void {
-    const n = (this.failures.get(piece) ?? 0) + 1;
-    this.failures.set(piece, n);
-    this.events.onPieceFailed?.(piece, suppliers.map((s) => s.source));
-    for (const s of suppliers) {
-      if (++s.badPieces >= this.opts.maxBadPiecesPerSource) this.drop(s, `sent ${s.badPieces} pieces that failed their SHA-1 check`, true);
-    }
-    if (n >= this.opts.maxPieceFailures) {
-      this.fail(new DownloadError(`piece ${piece} failed its SHA-1 check ${n} times; giving up`));
-    }
+  /**
+   * The piece came whole from `state` and failed its hash: its address prefix is banned, so a
+   * new source from there (a new peer_id, another port) is refused. Other sources already in
+   * use at that prefix stay (they may be honest peers behind the same NAT; at most
+   * maxSourcesPerAddress, each banned in turn if it lies). The piece goes back to the pool.
+   */
+  private pieceFailed(piece: number, state: SourceState): void {
+    let by = this.failedBy.get(piece);
+    if (!by) this.failedBy.set(piece, (by = new Set()));
+    by.add(state.prefix);
+    this.events.onPieceFailed?.(piece, [state.source]);
+    this.banned.add(state.prefix);
+    this.drop(state, `sent piece ${piece}, which failed its SHA-1 check (${state.prefix} banned)`, true);
   }
 
   private drop(state: SourceState, reason: string, ban: boolean): void {
-    if (ban) this.banned.add(state.source.id); // even if it was already dropped for errors
     if (state.dropped) return;
     state.dropped = true;
+    this.live--;
+    const n = (this.livePerPrefix.get(state.prefix) ?? 1) - 1;
+    if (n > 0) this.livePerPrefix.set(state.prefix, n);
+    else this.livePerPrefix.delete(state.prefix);
     state.controller.abort();
     state.source.close(true);
     this.events.onSourceDropped?.(state.source, reason, ban);
@@ -391,8 +504,19 @@ export class Downloader {
     clearTimeout(this.stallTimer);
     this.stallTimer = setTimeout(() => {
       const why = this.activeSources === 0 ? 'no peer is left to download from' : 'the peers sent nothing usable';
-      this.fail(new DownloadError(`no progress for ${Math.round(this.opts.stallTimeoutMs / 1000)} s: ${why}`));
+      this.fail(new DownloadError(`no progress for ${Math.round(this.opts.stallTimeoutMs / 1000)} s: ${why}${this.poisonedPiece()}`));
     }, this.opts.stallTimeoutMs);
+  }
+
+  /** For the stall message: a missing piece that failed its hash and no live source holds. */
+  private poisonedPiece(): string {
+    for (const [piece, by] of this.failedBy) {
+      if (this.isDone(piece)) continue;
+      let held = false;
+      for (const s of this.sources.values()) if (!s.dropped && s.source.has(piece)) held = true;
+      if (!held) return ` (piece ${piece} failed its SHA-1 check from every peer that had it: ${[...by].join(', ')} banned)`;
+    }
+    return '';
   }
 
   /** Resolves on the next change of the pool (a piece freed or held, a source added or dropped), or after `ms`. */
@@ -415,6 +539,7 @@ export class Downloader {
   private stopAll(): void {
     this.finished = true;
     clearTimeout(this.stallTimer);
+    clearInterval(this.rateTimer);
     for (const s of this.sources.values()) {
       if (!s.dropped) s.source.close(false);
       s.dropped = true;

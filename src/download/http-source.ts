@@ -5,6 +5,7 @@ import { GuardedAgent, httpGet } from '../net/http-client.ts';
 import { PieceClient, PieceClientError } from '../net/piece-client.ts';
 import { urlHost } from '../net/server-timeouts.ts';
 import { LISTEN_PORT_HEADER } from '../peer/http-api.ts';
+import { normalizeAddress } from './address.ts';
 
 export interface HttpSourceOptions {
   /** Per-request timeout: a peer that stalls longer loses the request (the piece goes to others). */
@@ -21,10 +22,17 @@ export interface HttpSourceOptions {
 const BYTES_IN_FLIGHT = 8 * 1024 * 1024;
 /** Largest body asked for in one request (the peer answers up to 4 MiB with one read and one write). */
 const MAX_REQUEST = 4 * 1024 * 1024;
+/**
+ * Each piece request has a total deadline: the silence timeout plus its length at this rate
+ * (16 KiB/s, the downloader's minimum fetch rate), so a peer that trickles a byte now and then
+ * to keep the silence timer from firing still loses the request.
+ */
+const DEADLINE_RATE = 16 * 1024;
 
 export class HttpPeerSource implements PieceSource {
   readonly id: string;
   readonly label: string;
+  readonly address: string;
   readonly maxBlock: number;
   readonly maxInFlight: number;
   private bitfield: Bitfield | undefined;
@@ -53,6 +61,7 @@ export class HttpPeerSource implements PieceSource {
     this.label = `${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
     this.base = `http://${urlHost(ip)}:${port}`;
     this.id = HttpPeerSource.idFor(ip, port);
+    this.address = normalizeAddress(ip);
   }
 
   static idFor(ip: string, port: number): string {
@@ -108,6 +117,7 @@ export class HttpPeerSource implements PieceSource {
         headers: { Range: `bytes=${begin}-${begin + length - 1}` },
         okStatus: begin === 0 ? [200, 206] : [206],
         timeoutMs: this.opts.timeoutMs,
+        deadlineMs: this.opts.timeoutMs + Math.ceil((length * 1000) / DEADLINE_RATE),
         signal,
         onData,
       });

@@ -2,6 +2,9 @@
  * Turns peers into download sources. A tracker peer is dialled over the wire protocol; if its
  * peer_id says it is one of ours, its HTTP piece API is used instead (1 MiB requests, less
  * overhead), else the wire connection itself. Each peer is used once, whichever way it came.
+ * Peers that dial us and HTTP listen-port hints (which any client can send) go through the same
+ * gate as tracker peers: the downloader's ban list and per-address and total limits, checked
+ * before anything is dialled; a banned address that dials us is disconnected at once.
  */
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import type { PeerNode } from '../peer/peer-node.ts';
@@ -34,6 +37,7 @@ export class PeerSources {
 
   /** Use a peer through our HTTP piece API. */
   useHttp(ip: string, port: number): boolean {
+    if (this.downloader.refusal(ip) !== undefined) return false;
     const source = new HttpPeerSource(ip, port, this.meta.infoHashHex, this.meta.pieceCount, {
       timeoutMs: this.opts.requestTimeoutMs,
       listenPort: this.opts.port,
@@ -52,9 +56,20 @@ export class PeerSources {
     return true;
   }
 
-  /** A peer the tracker listed: dial it unless it is ourselves or already in use. */
+  /** A client that dialled us: a source if the gate lets it in; closed if its address is banned. */
+  useIncoming(c: WireConnection): boolean {
+    const ip = c.socket.remoteAddress ?? '';
+    if (this.downloader.isBanned(ip)) {
+      c.close('banned address');
+      return false;
+    }
+    return this.useWire(c, c.remote);
+  }
+
+  /** A peer the tracker listed: dial it unless it is ourselves, already in use, or refused. */
   addTrackerPeer(p: TrackerPeer): void {
     if (p.port === this.opts.port && p.ip === this.opts.host) return; // a tracker that lists us to ourselves
+    if (this.downloader.refusal(p.ip) !== undefined) return;
     const key = `${p.ip}|${p.port}`;
     const inUse = this.sourceOf.get(key);
     if (this.dialing.has(key) || (inUse && this.downloader.hasSource(inUse)) || this.downloader.hasSource(HttpPeerSource.idFor(p.ip, p.port))) return;

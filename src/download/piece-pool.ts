@@ -41,6 +41,16 @@ export class PiecePool {
     this.free.length = 0;
   }
 
+  /** A buffer can be had at once (one is free, or another may be allocated) and nobody waits. */
+  get available(): boolean {
+    return this.waiters.length === 0 && (this.free.length > 0 || this.allocated < this.capacity);
+  }
+
+  /** Acquirers waiting for a buffer (the downloader frees slow fetches' buffers for them). */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
   /** Buffers in use or free, allocated so far. */
   get size(): number {
     return this.allocated;

@@ -167,13 +167,14 @@ export async function runDownload(o: SessionOptions): Promise<string> {
   });
 
   const peers = new PeerSources(node, downloader, meta, { host: o.host, port: o.port, requestTimeoutMs: o.requestTimeoutSeconds * 1000 }, log);
-  // Peers that fetch from us tell us where they serve: use them as sources too.
+  // Peers that fetch from us tell us where they serve: use them as sources too (any client can
+  // send that header: the same gate as tracker peers, see PeerSources).
   node.onPeerSeen((hash, ip, port) => {
     if (hash === meta.infoHashHex && !have.complete) peers.useHttp(ip, port);
   });
   // Real clients that dial us are sources too, while we download.
   node.onWire((c) => {
-    if (c.torrent.meta.infoHashHex === meta.infoHashHex && !have.complete && !isOurPeerId(c.peerId)) peers.useWire(c, c.remote);
+    if (c.torrent.meta.infoHashHex === meta.infoHashHex && !have.complete && !isOurPeerId(c.peerId)) peers.useIncoming(c);
   });
 
   const announcer = new Announcer(

@@ -8,6 +8,11 @@ export interface PieceSource {
   readonly id: string;
   /** For people: `127.0.0.1:6881`. */
   readonly label: string;
+  /**
+   * The remote address (IP, or a web seed's host name) it connects to or from: the key of bans
+   * and per-address limits, which a peer cannot change as it can its peer_id or port.
+   */
+  readonly address: string;
   /** Largest block length it serves in one request. */
   readonly maxBlock: number;
   /** Pieces it may be asked for at once. */

@@ -3,9 +3,11 @@ import { setMaxListeners } from 'node:events';
 import { SourceBusyError, type PieceSource } from './source.ts';
 import { ChokedError, type WireConnection } from '../peer/wire/connection.ts';
 import { BLOCK_SIZE } from '../peer/wire/messages.ts';
+import { normalizeAddress } from './address.ts';
 
 export class WireSource implements PieceSource {
   readonly id: string;
+  readonly address: string;
   readonly maxBlock = BLOCK_SIZE;
   readonly maxInFlight = 4;
   /** Blocks of one piece requested at once: 4 pieces x 16 blocks = 64 requests in flight. */
@@ -17,6 +19,8 @@ export class WireSource implements PieceSource {
     private readonly timeoutMs: number,
   ) {
     this.id = WireSource.idFor(conn.peerId);
+    // Taken now: a destroyed socket forgets its remote address.
+    this.address = normalizeAddress(conn.socket.remoteAddress ?? '');
   }
 
   /** One source per remote peer_id, whichever side dialled. */

@@ -11,7 +11,8 @@
  * Hostile servers: headers are limited in size; the status must be the expected one and
  * Content-Length must equal the expected length (no chunked bodies); a read never extends past
  * the body, and a byte that arrives when no answer is expected closes the connection; silence
- * longer than the timeout fails the request. Any failure destroys the connection, so no later
+ * longer than the timeout fails the request, and so does an answer still incomplete at its
+ * deadline (a trickle of bytes refreshes the silence timer, never the deadline). Any failure destroys the connection, so no later
  * read can land in a buffer the caller has since reused.
  */
 import net from 'node:net';
@@ -38,6 +39,8 @@ export interface GetIntoOptions {
   okStatus: readonly number[];
   /** Timeout: the headers must arrive within this long of the request (connecting included), then no pause in the body this long. */
   timeoutMs: number;
+  /** Optional: the whole answer must have arrived within this long of the request, however it trickles. */
+  deadlineMs?: number;
   signal?: AbortSignal;
   /** Called after each read with the range of `into` just filled (in order, no gaps). */
   onData?(offset: number, length: number): void;
@@ -61,6 +64,7 @@ class Connection {
   private inBody = false;
   private keepAlive = true;
   private timer: NodeJS.Timeout | undefined;
+  private deadline: NodeJS.Timeout | undefined;
   private onAbort: (() => void) | undefined;
   dead = false;
   /** Requests this connection carried. */
@@ -180,6 +184,8 @@ class Connection {
     this.headLength = 0;
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearTimeout(this.deadline);
+    this.deadline = undefined;
     if (job && this.onAbort) job.opts.signal?.removeEventListener('abort', this.onAbort);
     this.onAbort = undefined;
   }
@@ -193,6 +199,9 @@ class Connection {
       this.job = { into, got: 0, opts, resolve, reject };
       this.status = 0;
       this.timer = setTimeout(() => this.kill(new PieceClientError(`no data for ${opts.timeoutMs} ms`)), opts.timeoutMs);
+      if (opts.deadlineMs !== undefined) {
+        this.deadline = setTimeout(() => this.kill(new PieceClientError(`answer not complete within ${opts.deadlineMs} ms`)), opts.deadlineMs);
+      }
       this.onAbort = () => this.kill(opts.signal!.reason instanceof Error ? opts.signal!.reason : new PieceClientError('aborted'));
       opts.signal?.addEventListener('abort', this.onAbort, { once: true });
       let req = `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: keep-alive\r\n`;
