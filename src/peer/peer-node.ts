@@ -134,15 +134,16 @@ export class PeerNode {
     if (!t) throw new Error(`not sharing ${infoHashHex}`);
     const key = addressKey(ip);
     if (!this.wireSlots.take(key)) throw new Error('too many connections');
-    let socket: net.Socket;
-    let hs, rest;
+    let dialled: Awaited<ReturnType<typeof dialPeer>>;
     try {
-      ({ socket, hs, rest } = await dialPeer(ip, port, t.meta.infoHash, this.peerId, signal));
+      dialled = await dialPeer(ip, port, t.meta.infoHash, this.peerId, signal);
     } catch (e) {
       this.wireSlots.release(key);
       throw e;
     }
-    socket.once('close', () => this.wireSlots.release(key));
+    const { socket, hs, rest } = dialled;
+    if (socket.destroyed) this.wireSlots.release(key);
+    else socket.once('close', () => this.wireSlots.release(key));
     return this.adopt(socket, t, hs.peerId, rest, false);
   }
 
