@@ -12,7 +12,7 @@ import express, { type Request, type Response, type NextFunction } from 'express
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import { pieceSize } from '../metainfo/metainfo.ts';
 import type { PieceStore } from '../storage/piece-store.ts';
-import type { BufferRecycler } from './buffer-recycler.ts';
+import type { ChunkPool } from './chunk-pool.ts';
 import type { Bitfield } from './bitfield.ts';
 import { parseRange } from './range.ts';
 import { applyServerTimeouts } from '../net/server-timeouts.ts';
@@ -37,8 +37,8 @@ export interface PeerApiContext {
   counter: UploadCounter;
   /** Caps every byte of content uploaded (`--max-upload-rate`). */
   limiter?: RateLimiter;
-  /** Buffers answers are read into, reused once an answer was fully written. */
-  buffers: BufferRecycler;
+  /** Buffers answers are read into and sent from. */
+  chunks: ChunkPool;
   /** Deadlines and pipelining of the API's connections. */
   http: HttpConnectionOptions;
   /**

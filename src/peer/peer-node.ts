@@ -13,7 +13,7 @@ import { dialPeer, readHandshake } from './wire/handshake.ts';
 import { encodeHandshake } from './wire/messages.ts';
 import { Choker } from './wire/choker.ts';
 import { newPeerId } from './peer-id.ts';
-import { BufferRecycler } from './buffer-recycler.ts';
+import { ChunkPool } from './chunk-pool.ts';
 import { addressKey, SlotPool } from './slots.ts';
 
 export interface PeerNodeOptions {
@@ -78,7 +78,7 @@ export class PeerNode {
       torrents: this.torrents,
       counter: this.counter,
       limiter: opts.maxUploadRate ? new RateLimiter(opts.maxUploadRate) : undefined,
-      buffers: new BufferRecycler(16),
+      chunks: new ChunkPool(),
       http: { sendTimeoutMs, maxPipeline: MAX_PIPELINE },
       idleTimeoutMs: opts.idleTimeoutMs ?? PEER_DEFAULTS.idleTimeoutMs,
       sendTimeoutMs,

@@ -1,24 +1,22 @@
 /**
  * Write a byte range of a piece store as an HTTP body, in bounded chunks: memory per answer is
- * two chunks (the one being sent, the next read ahead from disk) whatever the size, the next
+ * two chunks (the one being sent, the next read ahead from disk) whatever the size (ChunkPool
+ * decides their size), the next
  * chunk is sent only once the previous one was taken by the kernel (backpressure), upload budget
  * is spent slice by slice as bytes are written (never reserved for bytes not yet written), and a
  * closed connection stops the answer at once.
  */
 import type { ServerResponse } from 'node:http';
 import type { PieceStore } from '../storage/piece-store.ts';
-import type { BufferRecycler } from './buffer-recycler.ts';
+import type { ChunkPool } from './chunk-pool.ts';
 import type { RateLimiter } from '../net/rate-limiter.ts';
 import { RATE_SLICE } from '../net/rate-limiter.ts';
 import type { Exchange } from './http-connections.ts';
 
-/** Disk read and socket write unit. 200 stalled clients hold at most 2 x 200 of these. */
-export const SEND_CHUNK = 128 * 1024;
-
 export interface SendEnv {
   limiter?: RateLimiter;
   counter: { uploaded: number };
-  buffers: BufferRecycler;
+  chunks: ChunkPool;
 }
 
 const FLUSHED = Promise.resolve(true);
@@ -69,20 +67,26 @@ class BodyWriter {
 export async function sendRange(res: ServerResponse, store: PieceStore, offset: number, length: number, ex: Exchange, env: SendEnv): Promise<void> {
   ex.watchdog.idle(); // from here on the writer tells when the client is the one we wait for
   const writer = new BodyWriter(res, ex, env);
-  const size = Math.min(SEND_CHUNK, length);
-  const bufs = length > SEND_CHUNK ? [env.buffers.take(size), env.buffers.take(size)] : [env.buffers.take(size)];
+  const chunks = env.chunks.take(length);
+  const bufs = chunks.bufs;
+  const chunkSize = bufs[0]!.length;
   let previous = FLUSHED;
   let ok = true;
-  for (let done = 0, k = 0; ok && done < length; k ^= bufs.length - 1) {
-    const n = Math.min(SEND_CHUNK, length - done);
-    // Read the next chunk while the previous one is still being sent, into the other buffer.
-    const chunk = await store.read(offset + done, n, bufs[k]!.subarray(0, n));
-    ok = (await previous) && !ex.signal.aborted;
-    if (ok) previous = writer.write(chunk);
-    done += n;
+  try {
+    for (let done = 0, k = 0; ok && done < length; k ^= bufs.length - 1) {
+      const n = Math.min(chunkSize, length - done);
+      // Read the next chunk while the previous one is still being sent, into the other buffer.
+      const chunk = await store.read(offset + done, n, bufs[k]!.subarray(0, n));
+      ok = (await previous) && !ex.signal.aborted;
+      if (ok) previous = writer.write(chunk);
+      done += n;
+    }
+    ok = ok && (await previous);
+  } catch (e) {
+    ok = false;
+    throw e;
+  } finally {
+    env.chunks.give(chunks, ok);
   }
-  ok = ok && (await previous);
-  if (!ok) return; // closed: the buffers are dropped, as the socket may still point into them
-  res.end();
-  for (const b of bufs) env.buffers.give(b);
+  if (ok) res.end();
 }
