@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type net from 'node:net';
 import path from 'node:path';
 import { Scope, startSeeder } from './support/bad-peers.ts';
@@ -87,7 +88,7 @@ test('item 2: after 60 pipelined 4 MiB GETs abandoned after 0.5 s, an honest req
   }
 });
 
-test('item 3: 300 clients that never read a 16 MiB answer: seeder RSS stays under 200 MiB; all closed within --send-timeout', { timeout: 90_000 }, async () => {
+test('item 3: 300 clients that never read a 16 MiB answer: seeder RSS stays under 256 MiB; all closed within --send-timeout', { timeout: 90_000 }, async () => {
   const scope = new Scope();
   const clients: Stalled[] = [];
   try {
@@ -120,7 +121,9 @@ test('item 3: 300 clients that never read a 16 MiB answer: seeder RSS stays unde
       clearInterval(sampler);
       console.log(`seeder RSS ${(baseRss / MiB).toFixed(0)} MiB -> peak ${(peak / MiB).toFixed(0)} MiB`);
     }
-    const limit = 200 * MiB;
+    // Bound: the idle seeder, 16 MiB of large chunks, two 128 KiB chunks for each of 200
+    // connections, and room for the garbage collector's lag (before the fix: 1.29 GB).
+    const limit = 256 * MiB;
     assert.ok(peak < limit, `seeder RSS peaked at ${(peak / MiB).toFixed(0)} MiB (started at ${(baseRss / MiB).toFixed(0)} MiB; bound ${limit / MiB} MiB)`);
     // The clients, reading at last, see an answer cut short (or a 503), never a whole 16 MiB.
     for (const c of clients) c.drain();
@@ -197,39 +200,46 @@ test('item 4: a silent wire peer is closed after --idle-timeout, though we keep 
   }
 });
 
-test('item 10: a cancel storm over a 2,000-request queue keeps /stats fast', { timeout: 60_000 }, async () => {
+test('item 10: a storm of 400,000 cancels over a 2,000-request queue costs the seeder little CPU and keeps /stats fast', { timeout: 60_000 }, async () => {
   const scope = new Scope();
   try {
     // A tiny upload cap keeps the queue full: 1-byte requests at 2,000 offsets of piece 0 are distinct.
     const seeder = await seederWith(scope, 1 * MiB, ['--max-upload-rate', '100', '--piece-length', '64K']);
+    const pid = seeder.proc.child.pid!;
     const meta = parseMetainfo(await readFile(seeder.torrent));
     const p = await RawPeer.handshaked(seeder.port, meta.infoHash, [{ type: 'interested' }]);
     try {
       await p.waitFor(() => p.messages.some((m) => m.type === 'unchoke'), 3000, 'unchoke');
       p.send(...Array.from({ length: 1999 }, (_, begin) => ({ type: 'request' as const, index: 0, begin, length: 1 })));
-      // The storm: cancel the newest request and ask for it again, as fast as the seeder reads.
+      await sleep(200);
+      // The storm: cancel the newest request and ask for it again, 409,600 times at about 400,000
+      // a second (4,096 pairs every 10 ms); then a request of 32 KiB, which the seeder answers by
+      // closing: then it has read the whole storm.
       const pair = Buffer.concat([encode({ type: 'cancel', index: 0, begin: 1998, length: 1 }), encode({ type: 'request', index: 0, begin: 1998, length: 1 })]);
       const burst = Buffer.concat(Array.from({ length: 4096 }, () => pair));
-      let storming = true;
+      const cpu0 = cpuSeconds(pid);
+      const t0 = performance.now();
       const storm = (async () => {
-        while (storming && !p.closed) {
+        for (let i = 0; i < 100 && !p.closed; i++) {
           if (!p.socket.write(burst)) await new Promise((r) => p.socket.once('drain', r));
+          await sleep(10);
         }
+        p.send({ type: 'request', index: 0, begin: 0, length: 32 * 1024 });
+        await p.waitFor(() => p.closed, 30_000, 'the seeder to read the whole storm').catch(() => {});
       })();
-      await sleep(300);
       const times: number[] = [];
-      for (const end = performance.now() + 3000; performance.now() < end; ) {
-        const r = await timedGet(seeder.port, '/stats');
-        assert.equal(r.status, 200);
-        times.push(r.ms);
-      }
-      storming = false;
+      while (!p.closed && performance.now() - t0 < 30_000) times.push((await timedGet(seeder.port, '/stats')).ms);
       await storm;
-      assert.ok(!p.closed, 'the storming peer was closed (a storm is legal, if rude)');
+      const cpu = cpuSeconds(pid) - cpu0;
+      const wall = (performance.now() - t0) / 1000;
       times.sort((x, y) => x - y);
-      const median = times[Math.floor(times.length / 2)]!;
-      console.log(`/stats during the storm: median ${median.toFixed(1)} ms, slowest ${times[times.length - 1]!.toFixed(1)} ms (${times.length} requests)`);
-      assert.ok(median < 50, `/stats took ${median.toFixed(0)} ms (median of ${times.length}) during the storm`);
+      const median = times[Math.floor(times.length / 2)] ?? 0;
+      console.log(`storm read in ${wall.toFixed(2)} s using ${cpu.toFixed(2)} s of the seeder's CPU; /stats median ${median.toFixed(1)} ms, slowest ${times[times.length - 1]?.toFixed(1)} ms (${times.length})`);
+      assert.ok(p.closed, 'the seeder did not read the whole storm within 30 s');
+      // Measured here (the /stats answers included): 0.7-0.8 s of CPU with O(1) cancels and /stats
+      // in 2-5 ms; 1.5 s with a linear search per cancel and /stats in 40-70 ms.
+      assert.ok(cpu < 1.1, `the storm cost the seeder ${cpu.toFixed(2)} s of CPU`);
+      assert.ok(median < 25, `/stats took ${median.toFixed(0)} ms (median of ${times.length}) during the storm`);
     } finally {
       p.destroy();
     }
@@ -237,6 +247,12 @@ test('item 10: a cancel storm over a 2,000-request queue keeps /stats fast', { t
     await scope.dispose();
   }
 });
+
+/** CPU time a process has used (user + system), in seconds. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
 
 // ------------------------------------------------------------------------------ the mechanisms
 
