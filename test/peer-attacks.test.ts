@@ -200,6 +200,26 @@ test('item 4: a silent wire peer is closed after --idle-timeout, though we keep 
   }
 });
 
+test('item 3 on the wire: a peer that requests blocks and never reads them is closed after the send timeout', { timeout: 30_000 }, async () => {
+  const seed = await nodeWith(4 * MiB, 256 * 1024, { sendTimeoutMs: 1000 });
+  const p = await RawPeer.handshaked(seed.node.port, seed.meta.infoHash, [{ type: 'interested' }]);
+  try {
+    await p.waitFor(() => p.messages.some((m) => m.type === 'unchoke'), 3000, 'unchoke');
+    p.socket.pause();
+    // 256 blocks of 16 KiB: 4 MiB, more than loopback's socket buffers take.
+    const blocks = Array.from({ length: 256 }, (_, i) => ({ type: 'request' as const, index: Math.floor(i / 16), begin: (i % 16) * 16384, length: 16384 }));
+    p.send(...blocks);
+    const t0 = performance.now();
+    while (seed.node.wires.size > 0 && performance.now() - t0 < 8000) await sleep(50);
+    const ms = performance.now() - t0;
+    assert.equal(seed.node.wires.size, 0, 'the peer that reads nothing is still connected');
+    assert.ok(ms < 5000, `closed after ${ms.toFixed(0)} ms (send timeout 1000 ms)`);
+  } finally {
+    p.destroy();
+    await seed.close();
+  }
+});
+
 test('item 10: a storm of 400,000 cancels over a 2,000-request queue costs the seeder little CPU and keeps /stats fast', { timeout: 60_000 }, async () => {
   const scope = new Scope();
   try {
