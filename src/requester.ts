@@ -2,6 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { parseFlags, parsePortFlag, parsePositiveFlag, parseRateFlag, askUntil, closeInput, die, UserError } from './cli/common.ts';
 import { ProgressDisplay } from './cli/progress.ts';
+import { parsePeerFlags, PEER_FLAGS, PEER_FLAGS_USAGE } from './cli/peer-flags.ts';
 import { parseMetainfo, MetainfoError, MAX_TORRENT_BYTES, type Metainfo } from './metainfo/metainfo.ts';
 import { newPeerId } from './peer/peer-id.ts';
 import { runDownload, SessionError } from './download/session.ts';
@@ -17,7 +18,8 @@ const usage = `usage: npm run requester -- [TORRENT] [--host 127.0.0.1] [--port 
   --no-seed           exit after the download instead of seeding until Ctrl-C / SIGTERM
   --seed              seed after the download (the default)
   --max-upload-rate   cap on upload, bytes per second (e.g. 10M, 512K)
-  --request-timeout   seconds a peer may stay silent on a request before it goes to another (default 20)`;
+  --request-timeout   seconds a peer may stay silent on a request before it goes to another (default 20)
+${PEER_FLAGS_USAGE}`;
 
 const { values, positionals } = parseFlags(
   {
@@ -29,6 +31,7 @@ const { values, positionals } = parseFlags(
     seed: { type: 'boolean' },
     'max-upload-rate': { type: 'string' },
     'request-timeout': { type: 'string' },
+    ...PEER_FLAGS,
   },
   usage,
 );
@@ -38,6 +41,7 @@ const outDir = (values['out'] as string | undefined) ?? `peer_${port}`;
 const waitSeconds = parsePositiveFlag(values['wait'], 'wait', 60);
 const requestTimeoutSeconds = parsePositiveFlag(values['request-timeout'], 'request-timeout', 20);
 const maxUploadRate = parseRateFlag(values['max-upload-rate'], 'max-upload-rate');
+const peerLimits = parsePeerFlags(values);
 
 /** Read and validate a torrent; any problem is one line for the user. */
 async function loadTorrent(file: string): Promise<Metainfo> {
@@ -82,6 +86,7 @@ try {
     requestTimeoutSeconds,
     seed: !values['no-seed'],
     maxUploadRate,
+    peerLimits,
     log: (l) => {
       display.end();
       console.log(l);

@@ -6,6 +6,7 @@ import { copyFile, cp, mkdir, realpath, rm, stat, writeFile } from 'node:fs/prom
 import path from 'node:path';
 import { parseFlags, parsePortFlag, parseRateFlag, askUntil, closeInput, die, UserError } from './cli/common.ts';
 import { parseByteSize } from './cli/sizes.ts';
+import { parsePeerFlags, PEER_FLAGS, PEER_FLAGS_USAGE } from './cli/peer-flags.ts';
 import { isValidPieceLength, listTree, makeTorrent } from './metainfo/create.ts';
 import { parseMetainfo } from './metainfo/metainfo.ts';
 import { unsafeComponentReason } from './storage/safe-path.ts';
@@ -30,7 +31,8 @@ const usage = `usage: npm run seeder -- [FILE] [--host 127.0.0.1] [--port 6881] 
   --max-upload-rate  cap on upload, bytes per second (e.g. 10M, 512K)
   --public-url     base URL at which others reach this seeder, for the torrent's web seed
                    (url-list, BEP 19); default http://<host>:<port>
-  --no-web-seed    write no url-list into the torrent`;
+  --no-web-seed    write no url-list into the torrent
+${PEER_FLAGS_USAGE}`;
 
 const { values, positionals } = parseFlags(
   {
@@ -43,6 +45,7 @@ const { values, positionals } = parseFlags(
     'max-upload-rate': { type: 'string' },
     'public-url': { type: 'string' },
     'no-web-seed': { type: 'boolean' },
+    ...PEER_FLAGS,
   },
   usage,
 );
@@ -53,6 +56,7 @@ if (!/^https?:\/\/[^/]+/i.test(announceUrl)) die('--tracker must be an http:// a
 const seedDir = (values['dir'] as string | undefined) ?? `peer_${port}`;
 const requesterDir = (values['requester-dir'] as string | undefined) ?? 'peer_6882';
 const maxUploadRate = parseRateFlag(values['max-upload-rate'], 'max-upload-rate');
+const peerLimits = parsePeerFlags(values);
 // Where others reach our web seed. A wildcard bind address names no host, so it needs --public-url.
 const wildcard = host === '0.0.0.0' || host === '::';
 let publicUrl = (values['public-url'] as string | undefined) ?? (wildcard ? undefined : `http://${urlHost(host)}:${port}`);
@@ -142,7 +146,7 @@ try {
 
   const store = await PieceStore.openForReading(storageFiles(meta, seedDir));
   const peerId = newPeerId();
-  const node = new PeerNode({ maxUploadRate, peerId });
+  const node = new PeerNode({ ...peerLimits, maxUploadRate, peerId });
   const dialOut = new DialOut(node, meta.infoHashHex);
   node.share({ meta, store, have: Bitfield.full(meta.pieceCount) });
   await node.listen(port, host).catch((e: Error) => die(`cannot listen on ${host}:${port}: ${e.message}`));

@@ -419,3 +419,46 @@ test('unknown routes and methods: 404, never 500', async () => {
     assert.ok(r.status >= 400 && r.status < 500, `${method}: ${r.status}`);
   }
 });
+
+/** Send `text` on one connection and collect the answers (status and body) until it closes or `count` came. */
+function pipelined(text: string, count: number): Promise<{ answers: Array<{ status: number; body: Buffer }>; closed: boolean }> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1', () => sock.write(text, 'latin1'));
+    let buf = Buffer.alloc(0);
+    const answers: Array<{ status: number; body: Buffer }> = [];
+    const done = (closed: boolean) => {
+      sock.destroy();
+      resolve({ answers, closed });
+    };
+    sock.on('data', (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      for (;;) {
+        const head = buf.indexOf('\r\n\r\n');
+        if (head < 0) return;
+        const text = buf.toString('latin1', 0, head);
+        const len = Number(/\r\ncontent-length: *(\d+)/i.exec(text)?.[1] ?? 0);
+        if (buf.length < head + 4 + len) return;
+        answers.push({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), body: buf.subarray(head + 4, head + 4 + len) });
+        buf = buf.subarray(head + 4 + len);
+        if (answers.length === count) return done(false);
+      }
+    });
+    sock.on('close', () => done(true));
+    sock.on('error', () => {});
+  });
+}
+
+test('pipelined requests are answered one by one, in order, exact; a pipeline deeper than 32 closes the connection', async () => {
+  const paths = [...Array.from({ length: meta.pieceCount }, (_, i) => `/piece/${hash}/${i}`), `/nothing`, `/file/${hash}`];
+  const { answers } = await pipelined(paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: t\r\n\r\n`).join(''), paths.length);
+  assert.equal(answers.length, paths.length);
+  for (let i = 0; i < meta.pieceCount; i++) {
+    assert.equal(answers[i]!.status, 200);
+    assert.ok(answers[i]!.body.equals(data.subarray(i * PIECE, Math.min(SIZE, (i + 1) * PIECE))), `piece ${i}`);
+  }
+  assert.equal(answers[meta.pieceCount]!.status, 404);
+  assert.ok(answers[meta.pieceCount + 1]!.body.equals(data));
+  const deep = await pipelined(`GET /file/${hash} HTTP/1.1\r\nHost: t\r\n\r\n`.repeat(60), 60);
+  assert.ok(deep.closed && deep.answers.length <= 34, `${deep.answers.length} of 60 pipelined answers, closed: ${deep.closed}`);
+  assert.equal((await request('/stats')).status, 200);
+});

@@ -12,7 +12,7 @@ import { PieceStore, renameDurably, verifyPiece } from '../storage/piece-store.t
 import { partBaseName, storageFiles } from '../storage/layout.ts';
 import { safeJoin } from '../storage/safe-path.ts';
 import { loadResumeState, removeResumeState, ResumeRecorder } from '../storage/resume-state.ts';
-import { PeerNode } from '../peer/peer-node.ts';
+import { PeerNode, type PeerNodeOptions } from '../peer/peer-node.ts';
 import { Announcer, TrackerFailure } from '../tracker/client.ts';
 import { DialOut } from '../peer/dial-out.ts';
 import { Downloader, DEFAULT_DOWNLOADER_OPTIONS } from './downloader.ts';
@@ -44,6 +44,8 @@ export interface SessionOptions {
   /** Keep serving after the download until SIGINT/SIGTERM. */
   seed: boolean;
   maxUploadRate?: number;
+  /** Connection limits and deadlines of our peer side (PeerNode defaults when not given). */
+  peerLimits?: PeerNodeOptions;
   log(line: string): void;
   /** Called about twice a second while downloading. */
   onProgress?(p: ProgressSnapshot): void;
@@ -144,7 +146,7 @@ export async function runDownload(o: SessionOptions): Promise<string> {
   }
   const recorder = new ResumeRecorder(statePath, meta.infoHashHex, have, () => store.sync());
 
-  const node = new PeerNode({ maxUploadRate: o.maxUploadRate, peerId: o.peerId });
+  const node = new PeerNode({ ...o.peerLimits, maxUploadRate: o.maxUploadRate, peerId: o.peerId });
   const dialOut = new DialOut(node, meta.infoHashHex);
   node.share({ meta, store, have });
   try {

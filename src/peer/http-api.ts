@@ -8,16 +8,17 @@
  * Bytes come only from a torrent's piece store, by offset: no URL part ever becomes a file path.
  */
 import http from 'node:http';
-import { Readable } from 'node:stream';
 import express, { type Request, type Response, type NextFunction } from 'express';
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import { pieceSize } from '../metainfo/metainfo.ts';
 import type { PieceStore } from '../storage/piece-store.ts';
-import { BufferRecycler } from './buffer-recycler.ts';
+import type { ChunkPool } from './chunk-pool.ts';
 import type { Bitfield } from './bitfield.ts';
 import { parseRange } from './range.ts';
 import { applyServerTimeouts } from '../net/server-timeouts.ts';
 import type { RateLimiter } from '../net/rate-limiter.ts';
+import { HttpConnections, type Exchange, type HttpConnectionOptions } from './http-connections.ts';
+import { sendRange } from './send-range.ts';
 
 export interface SharedTorrent {
   meta: Metainfo;
@@ -36,6 +37,10 @@ export interface PeerApiContext {
   counter: UploadCounter;
   /** Caps every byte of content uploaded (`--max-upload-rate`). */
   limiter?: RateLimiter;
+  /** Buffers answers are read into and sent from. */
+  chunks: ChunkPool;
+  /** Deadlines and pipelining of the API's connections. */
+  http: HttpConnectionOptions;
   /**
    * A downloading peer told us the port it serves on (header `X-P2P-Listen-Port` on its bitfield
    * request): it can be a source for us too, as a BitTorrent connection works both ways.
@@ -43,28 +48,10 @@ export interface PeerApiContext {
   onPeerSeen?(infoHashHex: string, ip: string, port: number): void;
 }
 
+/** The connection a request came on (its answer's deadline and close signal). */
+type ExchangeOf = (req: http.IncomingMessage) => Exchange | undefined;
+
 export const LISTEN_PORT_HEADER = 'x-p2p-listen-port';
-
-const CHUNK = 1024 * 1024;
-/** Shared by every peer server of the process (answers are written one at a time per buffer). */
-const answerBuffers = new BufferRecycler();
-/** Up to this size an answer is read whole and sent in one write. */
-const SINGLE_READ_MAX = 4 * 1024 * 1024;
-
-/** Stream [offset, offset + length) of a store in bounded chunks (flat memory for any size). */
-function storeStream(store: PieceStore, offset: number, length: number, ctx: PeerApiContext): Readable {
-  async function* chunks() {
-    for (let done = 0; done < length; ) {
-      const n = Math.min(CHUNK, length - done);
-      if (ctx.limiter) await ctx.limiter.take(n);
-      const buf = await store.read(offset + done, n);
-      ctx.counter.uploaded += n;
-      done += n;
-      yield buf;
-    }
-  }
-  return Readable.from(chunks(), { objectMode: false });
-}
 
 function plain(res: Response, status: number, message: string): void {
   res.status(status).type('text/plain').send(message + '\n');
@@ -73,7 +60,7 @@ function plain(res: Response, status: number, message: string): void {
 /**
  * Answer a GET/HEAD for `size` bytes found at `base` in the store, honouring `Range`.
  */
-function sendBytes(req: Request, res: Response, t: SharedTorrent, base: number, size: number, ctx: PeerApiContext): void {
+function sendBytes(req: Request, res: Response, t: SharedTorrent, base: number, size: number, ctx: PeerApiContext, exchangeOf: ExchangeOf): void {
   const range = parseRange(req.headers.range, size);
   res.set('Accept-Ranges', 'bytes');
   res.set('Content-Type', 'application/octet-stream');
@@ -96,25 +83,12 @@ function sendBytes(req: Request, res: Response, t: SharedTorrent, base: number, 
     res.end();
     return;
   }
-  if (length <= SINGLE_READ_MAX) {
-    // A piece or block: one read and one write (no stream machinery per request).
-    void (async () => {
-      if (ctx.limiter) await ctx.limiter.take(length);
-      const buf = await t.store.read(base + start, length, answerBuffers.take(length));
-      ctx.counter.uploaded += length;
-      // Recycled only after the whole answer was written; an aborted answer's buffer is dropped.
-      res.once('finish', () => answerBuffers.give(buf));
-      res.end(buf);
-    })().catch(() => res.destroy());
-    return;
-  }
-  const body = storeStream(t.store, base + start, length, ctx);
-  body.on('error', () => res.destroy());
-  res.on('close', () => body.destroy());
-  body.pipe(res);
+  const ex = exchangeOf(req);
+  if (!ex) return void res.destroy();
+  sendRange(res, t.store, base + start, length, ex, ctx).catch(() => res.destroy());
 }
 
-export function createPeerApp(ctx: PeerApiContext): express.Express {
+export function createPeerApp(ctx: PeerApiContext, exchangeOf: ExchangeOf): express.Express {
   const { torrents } = ctx;
   const app = express();
   app.disable('x-powered-by');
@@ -137,7 +111,7 @@ export function createPeerApp(ctx: PeerApiContext): express.Express {
     if (!t) return;
     if (!t.have.complete) return plain(res, 404, 'this peer does not hold the whole file yet');
     if (t.meta.multiFile) return plain(res, 404, 'multi-file torrent: fetch pieces with /piece');
-    sendBytes(req, res, t, 0, t.meta.length, ctx);
+    sendBytes(req, res, t, 0, t.meta.length, ctx, exchangeOf);
   });
 
   app.get('/piece/:hash/:index', (req, res) => {
@@ -148,7 +122,7 @@ export function createPeerApp(ctx: PeerApiContext): express.Express {
     const index = Number(raw);
     if (index >= t.meta.pieceCount) return plain(res, 404, `no piece ${index}: the torrent has ${t.meta.pieceCount}`);
     if (!t.have.has(index)) return plain(res, 404, `piece ${index} is not held by this peer`);
-    sendBytes(req, res, t, index * t.meta.pieceLength, pieceSize(t.meta, index), ctx);
+    sendBytes(req, res, t, index * t.meta.pieceLength, pieceSize(t.meta, index), ctx, exchangeOf);
   });
 
   // BEP 19 web seed: the url-list we write is `<public url>/webseed/<info_hash>/`, to which
@@ -163,7 +137,7 @@ export function createPeerApp(ctx: PeerApiContext): express.Express {
     const rest = parts.slice(1).join('/');
     const file = meta.multiFile ? meta.files.find((f) => !f.pad && f.path.join('/') === rest) : parts.length === 1 ? meta.files[0] : undefined;
     if (!file) return plain(res, 404, 'no such file in this torrent');
-    sendBytes(req, res, t, file.offset, file.length, ctx);
+    sendBytes(req, res, t, file.offset, file.length, ctx, exchangeOf);
   });
 
   app.get('/bitfield/:hash', (req, res) => {
@@ -196,5 +170,6 @@ export function createPeerApp(ctx: PeerApiContext): express.Express {
 }
 
 export function createPeerServer(ctx: PeerApiContext): http.Server {
-  return applyServerTimeouts(http.createServer(createPeerApp(ctx)));
+  const connections: HttpConnections = new HttpConnections(createPeerApp(ctx, (req) => connections.exchangeOf(req)), ctx.http);
+  return applyServerTimeouts(http.createServer(connections.onRequest));
 }

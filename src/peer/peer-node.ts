@@ -8,32 +8,59 @@ import net from 'node:net';
 import { createPeerServer, type PeerApiContext, type SharedTorrent, type UploadCounter } from './http-api.ts';
 import { listen, serveHandedOver } from '../net/server-timeouts.ts';
 import { RateLimiter } from '../net/rate-limiter.ts';
-import { WireConnection } from './wire/connection.ts';
+import { WireConnection, type WireContext } from './wire/connection.ts';
 import { dialPeer, readHandshake } from './wire/handshake.ts';
 import { encodeHandshake } from './wire/messages.ts';
 import { Choker } from './wire/choker.ts';
 import { newPeerId } from './peer-id.ts';
+import { ChunkPool } from './chunk-pool.ts';
+import { addressKey, SlotPool } from './slots.ts';
 
 export interface PeerNodeOptions {
   /** Cap on every byte uploaded, in bytes per second (`--max-upload-rate`). */
   maxUploadRate?: number;
   /** Our 20-byte peer_id, sent in wire handshakes (a fresh one by default). */
   peerId?: Buffer;
-  /** Most wire connections at once. */
+  /** Most connections at once, for HTTP and for the wire protocol each (`--max-connections`). */
   maxConnections?: number;
+  /**
+   * Most HTTP connections from one address once half of the slots are in use; the wire
+   * protocol allows half as many (`--max-connections-per-ip`).
+   */
+  maxConnectionsPerIp?: number;
+  /** A wire peer that sent nothing for this long is closed (`--idle-timeout`). */
+  idleTimeoutMs?: number;
+  /** A client that takes no bytes of an answer for this long is closed (`--send-timeout`). */
+  sendTimeoutMs?: number;
 }
 
+export const PEER_DEFAULTS = {
+  maxConnections: 200,
+  maxConnectionsPerIp: 16,
+  idleTimeoutMs: 180_000,
+  sendTimeoutMs: 30_000,
+} as const;
+
 const SNIFF_TIMEOUT_MS = 15_000;
+/** Requests an HTTP connection may have waiting behind the one being answered. */
+const MAX_PIPELINE = 32;
+const BUSY = Buffer.from('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 18\r\nRetry-After: 10\r\nConnection: close\r\n\r\ntoo many clients\r\n', 'latin1');
 
 export class PeerNode {
   readonly torrents = new Map<string, SharedTorrent>();
   readonly counter: UploadCounter = { uploaded: 0 };
   readonly http: http.Server;
   readonly wires = new Set<WireConnection>();
-  private readonly ctx: PeerApiContext;
+  private readonly ctx: PeerApiContext & WireContext;
   private readonly tcp: net.Server;
   private readonly choker: Choker;
-  private readonly maxConnections: number;
+  /**
+   * Slots are taken at accept time: a socket holds an HTTP slot until its first byte says
+   * BitTorrent (byte 19), then a wire slot, handshake included. So connections that never send
+   * anything, or never finish a handshake, count against their address like any other.
+   */
+  private readonly httpSlots: SlotPool;
+  private readonly wireSlots: SlotPool;
   private wireListener: ((c: WireConnection) => void) | undefined;
   /** Every socket not yet handed to HTTP or the wire protocol (closed at once by close()). */
   private readonly sniffing = new Set<net.Socket>();
@@ -42,14 +69,22 @@ export class PeerNode {
 
   constructor(opts: PeerNodeOptions = {}) {
     this.peerId = opts.peerId ?? newPeerId();
+    const max = opts.maxConnections ?? PEER_DEFAULTS.maxConnections;
+    const perIp = opts.maxConnectionsPerIp ?? PEER_DEFAULTS.maxConnectionsPerIp;
+    this.httpSlots = new SlotPool(max, perIp);
+    this.wireSlots = new SlotPool(max, Math.ceil(perIp / 2));
+    const sendTimeoutMs = opts.sendTimeoutMs ?? PEER_DEFAULTS.sendTimeoutMs;
     this.ctx = {
       torrents: this.torrents,
       counter: this.counter,
       limiter: opts.maxUploadRate ? new RateLimiter(opts.maxUploadRate) : undefined,
+      chunks: new ChunkPool(),
+      http: { sendTimeoutMs, maxPipeline: MAX_PIPELINE },
+      idleTimeoutMs: opts.idleTimeoutMs ?? PEER_DEFAULTS.idleTimeoutMs,
+      sendTimeoutMs,
     };
-    this.maxConnections = opts.maxConnections ?? 200;
     this.http = createPeerServer(this.ctx);
-    this.tcp = net.createServer((socket) => this.sniff(socket));
+    this.tcp = net.createServer((socket) => this.accept(socket));
     serveHandedOver(this.tcp, this.http);
     this.choker = new Choker(() => this.wires);
   }
@@ -88,18 +123,52 @@ export class PeerNode {
     return (this.tcp.address() as net.AddressInfo).port;
   }
 
+  /** Connections in use: HTTP (and sockets not yet sniffed) and wire (handshakes included). */
+  get connections(): { http: number; wire: number } {
+    return { http: this.httpSlots.used, wire: this.wireSlots.used };
+  }
+
   /** Dial a peer over the wire protocol for one of our torrents. */
   async dial(ip: string, port: number, infoHashHex: string, signal?: AbortSignal): Promise<WireConnection> {
     const t = this.torrents.get(infoHashHex);
     if (!t) throw new Error(`not sharing ${infoHashHex}`);
-    if (this.wires.size >= this.maxConnections) throw new Error('too many connections');
-    const { socket, hs, rest } = await dialPeer(ip, port, t.meta.infoHash, this.peerId, signal);
+    const key = addressKey(ip);
+    if (!this.wireSlots.take(key)) throw new Error('too many connections');
+    let dialled: Awaited<ReturnType<typeof dialPeer>>;
+    try {
+      dialled = await dialPeer(ip, port, t.meta.infoHash, this.peerId, signal);
+    } catch (e) {
+      this.wireSlots.release(key);
+      throw e;
+    }
+    const { socket, hs, rest } = dialled;
+    if (socket.destroyed) this.wireSlots.release(key);
+    else socket.once('close', () => this.wireSlots.release(key));
     return this.adopt(socket, t, hs.peerId, rest, false);
   }
 
-  /** First bytes decide: byte 19 is a BitTorrent handshake, anything else goes to HTTP. */
-  private sniff(socket: net.Socket): void {
+  /** A new socket: counted against its address at once, then sniffed. */
+  private accept(socket: net.Socket): void {
     socket.on('error', () => socket.destroy());
+    const key = addressKey(socket.remoteAddress);
+    if (!this.httpSlots.take(key)) {
+      // Over the cap: a quick answer an HTTP client understands (a BitTorrent one just fails).
+      socket.end(BUSY);
+      socket.setTimeout(1000, () => socket.destroy());
+      return;
+    }
+    let slots: SlotPool | undefined = this.httpSlots;
+    socket.once('close', () => slots?.release(key));
+    this.sniff(socket, () => {
+      // Byte 19: a BitTorrent handshake. It moves to a wire slot, or is dropped unanswered.
+      this.httpSlots.release(key);
+      slots = this.wireSlots.take(key) ? this.wireSlots : undefined;
+      return slots !== undefined;
+    });
+  }
+
+  /** First bytes decide: byte 19 is a BitTorrent handshake, anything else goes to HTTP. */
+  private sniff(socket: net.Socket, toWire: () => boolean): void {
     this.sniffing.add(socket);
     const timer = setTimeout(() => socket.destroy(), SNIFF_TIMEOUT_MS);
     timer.unref();
@@ -110,14 +179,15 @@ export class PeerNode {
     socket.once('data', (first: Buffer) => {
       clearTimeout(timer);
       socket.pause();
-      if (first[0] !== 19) this.sniffing.delete(socket); // HTTP: its server owns it now
       if (first[0] === 19) {
-        void this.acceptWire(socket, first);
-      } else {
-        socket.unshift(first);
-        this.http.emit('connection', socket);
-        socket.resume();
+        if (toWire()) void this.acceptWire(socket, first);
+        else socket.destroy();
+        return;
       }
+      this.sniffing.delete(socket); // HTTP: its server owns it now
+      socket.unshift(first);
+      this.http.emit('connection', socket);
+      socket.resume();
     });
   }
 
@@ -126,8 +196,8 @@ export class PeerNode {
     try {
       const { hs, rest } = await readHandshake(socket, first);
       const t = this.torrents.get(hs.infoHash.toString('hex'));
-      // A torrent we do not serve, or too many peers: drop without answering.
-      if (!t || this.wires.size >= this.maxConnections || hs.peerId.equals(this.peerId)) {
+      // A torrent we do not serve, or ourselves: drop without answering.
+      if (!t || hs.peerId.equals(this.peerId)) {
         socket.destroy();
         return;
       }

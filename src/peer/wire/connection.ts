@@ -10,11 +10,12 @@ import type { SharedTorrent, UploadCounter } from '../http-api.ts';
 import type { RateLimiter } from '../../net/rate-limiter.ts';
 import { pieceSize } from '../../metainfo/metainfo.ts';
 import { BLOCK_SIZE, encode, MessageParser, WireError, type Message } from './messages.ts';
+import { RequestQueue } from './request-queue.ts';
+import { SendWatchdog } from '../send-watchdog.ts';
 
 /** Outstanding requests a peer may have with us: libtorrent keeps up to 500, so well above. */
 export const MAX_PEER_REQUESTS = 2000;
 const KEEPALIVE_MS = 60_000;
-const IDLE_TIMEOUT_MS = 180_000;
 
 /** Our requests were discarded because the peer choked us (BEP 3, without the fast extension). */
 export class ChokedError extends Error {}
@@ -22,7 +23,14 @@ export class ChokedError extends Error {}
 export interface WireContext {
   counter: UploadCounter;
   limiter?: RateLimiter;
+  /** A peer that sent us nothing for this long is closed (our own writes do not count). */
+  idleTimeoutMs?: number;
+  /** A peer that takes none of our bytes for this long while we have some for it is closed. */
+  sendTimeoutMs?: number;
 }
+
+const DEFAULT_IDLE_TIMEOUT_MS = 180_000;
+const DEFAULT_SEND_TIMEOUT_MS = 30_000;
 
 interface Pending {
   index: number;
@@ -44,10 +52,17 @@ export class WireConnection extends EventEmitter {
   lastUnchokedAt = 0;
   closed = false;
   private readonly parser: MessageParser;
-  private readonly incoming: Array<{ index: number; begin: number; length: number }> = [];
+  private readonly incoming: RequestQueue;
   private serving = false;
   private readonly pending = new Map<string, Pending>();
   private keepAlive: NodeJS.Timeout;
+  /** Aborts on close: withdraws a wait for upload budget. */
+  private readonly closing = new AbortController();
+  private readonly watchdog: SendWatchdog;
+  private readonly idleTimeoutMs: number;
+  private idleTimer: NodeJS.Timeout;
+  /** When the peer last sent us a byte (performance.now()). */
+  private lastReceived = performance.now();
 
   constructor(
     readonly socket: net.Socket,
@@ -61,9 +76,17 @@ export class WireConnection extends EventEmitter {
     const { meta } = torrent;
     this.peerHave = new Bitfield(meta.pieceCount);
     this.parser = new MessageParser({ maxMessage: Math.max(BLOCK_SIZE + 9, 1 + Math.ceil(meta.pieceCount / 8), 128 * 1024) });
+    this.incoming = new RequestQueue(meta.pieceLength);
     socket.setNoDelay(true);
-    socket.setTimeout(IDLE_TIMEOUT_MS, () => this.close('idle for too long'));
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // Idle means nothing *received*: socket.setTimeout would be reset by our own keep-alives.
+    this.idleTimeoutMs = ctx.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.idleTimer = setTimeout(() => this.checkIdle(), this.idleTimeoutMs);
+    this.idleTimer.unref();
+    this.watchdog = new SendWatchdog(ctx.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, () => this.close('took none of our data for too long'));
+    socket.on('data', (chunk: Buffer) => {
+      this.lastReceived = performance.now();
+      this.onData(chunk);
+    });
     socket.on('error', (e) => this.close(e.message));
     socket.on('close', () => this.close('connection closed'));
     this.keepAlive = setInterval(() => this.send({ type: 'keep-alive' }), KEEPALIVE_MS);
@@ -94,12 +117,22 @@ export class WireConnection extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.keepAlive);
+    clearTimeout(this.idleTimer);
+    this.watchdog.idle();
+    this.closing.abort();
     this.socket.destroy();
     const err = new Error(`peer ${this.remote} closed: ${reason}`);
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
-    this.incoming.length = 0;
+    this.incoming.clear();
     this.emit('close', reason);
+  }
+
+  private checkIdle(): void {
+    const quiet = performance.now() - this.lastReceived;
+    if (quiet >= this.idleTimeoutMs) return this.close(`sent nothing for ${Math.round(quiet / 1000)} s`);
+    this.idleTimer = setTimeout(() => this.checkIdle(), this.idleTimeoutMs - quiet);
+    this.idleTimer.unref();
   }
 
   // ---- our side ----
@@ -107,7 +140,7 @@ export class WireConnection extends EventEmitter {
   choke(): void {
     if (this.amChoking) return;
     this.amChoking = true;
-    this.incoming.length = 0; // BEP 3: a choke discards the peer's pending requests
+    this.incoming.clear(); // BEP 3: a choke discards the peer's pending requests
     this.send({ type: 'choke' });
   }
 
@@ -228,11 +261,9 @@ export class WireConnection extends EventEmitter {
       case 'request':
         this.onRequest(m.index, m.begin, m.length);
         return;
-      case 'cancel': {
-        const at = this.incoming.findIndex((r) => r.index === m.index && r.begin === m.begin && r.length === m.length);
-        if (at >= 0) this.incoming.splice(at, 1);
+      case 'cancel':
+        this.incoming.cancel(m.index, m.begin, m.length);
         return;
-      }
       case 'piece': {
         const key = `${m.index}:${m.begin}`;
         const p = this.pending.get(key);
@@ -251,9 +282,8 @@ export class WireConnection extends EventEmitter {
     if (length === 0 || length > BLOCK_SIZE) throw new WireError(`request of ${length} bytes (more than 16 KiB)`);
     if (begin + length > pieceSize(meta, index)) throw new WireError(`request past the end of piece ${index}`);
     if (this.amChoking || !have.has(index)) return; // not allowed now, or not ours to give: drop it
-    if (this.incoming.length >= MAX_PEER_REQUESTS) throw new WireError(`more than ${MAX_PEER_REQUESTS} outstanding requests`);
-    this.incoming.push({ index, begin, length });
-    void this.serve();
+    if (this.incoming.size >= MAX_PEER_REQUESTS) throw new WireError(`more than ${MAX_PEER_REQUESTS} outstanding requests`);
+    if (this.incoming.push(index, begin, length)) void this.serve();
   }
 
   /** Send queued blocks one at a time (bounded memory: one block in hand). */
@@ -261,21 +291,35 @@ export class WireConnection extends EventEmitter {
     if (this.serving) return;
     this.serving = true;
     try {
-      while (!this.closed && this.incoming.length > 0) {
-        const r = this.incoming.shift()!;
-        if (this.ctx.limiter) await this.ctx.limiter.take(r.length);
+      for (let r = this.incoming.shift(); r && !this.closed; r = this.incoming.shift()) {
+        // Budget is spent just before the block is written; a close withdraws the wait.
+        if (this.ctx.limiter && !(await this.ctx.limiter.take(r.length, this.closing.signal))) break;
         if (this.closed || this.amChoking) break;
         const block = await this.torrent.store.read(r.index * this.torrent.meta.pieceLength + r.begin, r.length);
         this.send({ type: 'piece', index: r.index, begin: r.begin, block });
         this.uploaded += r.length;
         this.ctx.counter.uploaded += r.length;
-        // Let the socket drain before reading more from disk.
-        if (this.socket.writableNeedDrain) await new Promise((res) => this.socket.once('drain', res));
+        // Let the socket drain before reading more from disk; a peer that takes nothing is closed.
+        if (this.socket.writableNeedDrain) await this.drained();
       }
     } catch (e) {
       this.close(`cannot serve: ${(e as Error).message}`);
     } finally {
       this.serving = false;
     }
+  }
+
+  private drained(): Promise<void> {
+    this.watchdog.waiting();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        this.watchdog.idle();
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
   }
 }
