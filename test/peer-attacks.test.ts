@@ -256,9 +256,9 @@ test('item 10: a storm of 400,000 cancels over a 2,000-request queue costs the s
       const median = times[Math.floor(times.length / 2)] ?? 0;
       console.log(`storm read in ${wall.toFixed(2)} s using ${cpu.toFixed(2)} s of the seeder's CPU; /stats median ${median.toFixed(1)} ms, slowest ${times[times.length - 1]?.toFixed(1)} ms (${times.length})`);
       assert.ok(p.closed, 'the seeder did not read the whole storm within 30 s');
-      // Measured here (the /stats answers included): 0.7-0.8 s of CPU with O(1) cancels and /stats
-      // in 2-5 ms; 1.5 s with a linear search per cancel and /stats in 40-70 ms.
-      assert.ok(cpu < 1.1, `the storm cost the seeder ${cpu.toFixed(2)} s of CPU`);
+      // Measured here: /stats in 2-5 ms with O(1) cancels, 40-70 ms with a linear search per
+      // cancel. The CPU figure (0.7-0.8 s against 1.5 s) moves with the machine's load, so it is
+      // only printed; the queue's own cost per cancel is judged in the RequestQueue test below.
       assert.ok(median < 25, `/stats took ${median.toFixed(0)} ms (median of ${times.length}) during the storm`);
     } finally {
       p.destroy();
@@ -315,6 +315,30 @@ test('RequestQueue: FIFO, duplicates served as often as asked, cancel withdraws 
   let n = 0;
   while (q.shift()) n++;
   assert.equal(n, 2000);
+});
+
+test('RequestQueue: a cancel costs the same behind 2,000 waiting requests as behind 20 (O(1), not a search)', () => {
+  /** Seconds for 200,000 cancel+request pairs of the newest request behind `waiting` others. */
+  const storm = (waiting: number): number => {
+    const q = new RequestQueue(1 << 20);
+    for (let i = 0; i < waiting; i++) q.push(0, i, 1);
+    const t0 = performance.now();
+    for (let i = 0; i < 200_000; i++) {
+      q.cancel(0, waiting - 1, 1);
+      q.push(0, waiting - 1, 1);
+    }
+    return (performance.now() - t0) / 1000;
+  };
+  storm(20); // warm up
+  // Alternated, best of 5 each: a linear search makes the long queue ~100x slower; load moves both.
+  const short: number[] = [];
+  const long: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    short.push(storm(20));
+    long.push(storm(2000));
+  }
+  const ratio = Math.min(...long) / Math.min(...short);
+  assert.ok(ratio < 4, `cancels behind 2,000 requests took ${ratio.toFixed(1)}x as long as behind 20`);
 });
 
 test('SlotPool: the per-address cap binds once half the slots are used; addressKey groups IPv6 by /64', () => {
