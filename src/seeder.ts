@@ -17,7 +17,7 @@ import { PeerNode } from './peer/peer-node.ts';
 import { newPeerId } from './peer/peer-id.ts';
 import { Announcer, TrackerFailure } from './tracker/client.ts';
 import { DialOut } from './peer/dial-out.ts';
-import { urlHost } from './net/server-timeouts.ts';
+import { urlHost } from './bittorrent/address.ts';
 
 const usage = `usage: npm run seeder -- [FILE] [--host 127.0.0.1] [--port 6881] [--tracker URL]
                         [--piece-length SIZE] [--dir DIR] [--requester-dir DIR]

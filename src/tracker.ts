@@ -4,7 +4,8 @@ import { DEFAULT_STORE_LIMITS, MemorySwarmStore } from './tracker/store.ts';
 import { createTrackerServer } from './tracker/server.ts';
 import { trackerConfig } from './tracker/handlers.ts';
 import { parseCidr } from './tracker/client-address.ts';
-import { listen, urlHost } from './net/server-timeouts.ts';
+import { listen } from './net/server-timeouts.ts';
+import { urlHost } from './bittorrent/address.ts';
 
 const usage = `usage: npm run tracker -- [--host 127.0.0.1] [--port 5001] [--interval 1800]
                           [--trust-proxy CIDR ...] [--trust-ip-param]

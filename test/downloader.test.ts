@@ -15,7 +15,7 @@ import { pieceSize, type Metainfo } from '../src/metainfo/metainfo.ts';
 import { PieceStore } from '../src/storage/piece-store.ts';
 import { storageFiles } from '../src/storage/layout.ts';
 import { tempDir } from './support/procs.ts';
-import { addressPrefix, normalizeAddress } from '../src/download/address.ts';
+import { addressPrefix, normalizeAddress } from '../src/bittorrent/address.ts';
 
 // ------------------------------------------------------------------------------------ helpers
 

@@ -24,7 +24,8 @@ import { storageFiles } from '../src/storage/layout.ts';
 import { RateLimiter } from '../src/net/rate-limiter.ts';
 import { RequestQueue } from '../src/peer/wire/request-queue.ts';
 import { encode } from '../src/peer/wire/messages.ts';
-import { addressKey, SlotPool } from '../src/peer/slots.ts';
+import { SlotPool } from '../src/peer/slots.ts';
+import { addressPrefix } from '../src/bittorrent/address.ts';
 import { tempDir } from './support/procs.ts';
 
 const MiB = 1024 * 1024;
@@ -341,7 +342,7 @@ test('RequestQueue: a cancel costs the same behind 2,000 waiting requests as beh
   assert.ok(ratio < 4, `cancels behind 2,000 requests took ${ratio.toFixed(1)}x as long as behind 20`);
 });
 
-test('SlotPool: the per-address cap binds once half the slots are used; addressKey groups IPv6 by /64', () => {
+test('SlotPool: the per-address cap binds once half the slots are used; addressPrefix groups IPv6 by /64', () => {
   const pool = new SlotPool(10, 2);
   let a = 0;
   while (pool.take('a')) a++;
@@ -350,8 +351,8 @@ test('SlotPool: the per-address cap binds once half the slots are used; addressK
   assert.ok(!pool.take('b'), 'past half: 2 per address');
   pool.release('a');
   assert.ok(pool.take('c'));
-  assert.equal(addressKey('::ffff:10.0.0.1'), '10.0.0.1');
-  assert.equal(addressKey('2001:db8::1'), addressKey('2001:0db8:0:0:ffff::2'));
-  assert.notEqual(addressKey('2001:db8:0:1::1'), addressKey('2001:db8:0:2::1'));
-  assert.equal(addressKey('fe80::1%eth0'), 'fe80:0:0:0');
+  assert.equal(addressPrefix('::ffff:10.0.0.1'), '10.0.0.1');
+  assert.equal(addressPrefix('2001:db8::1'), addressPrefix('2001:0db8:0:0:ffff::2'));
+  assert.notEqual(addressPrefix('2001:db8:0:1::1'), addressPrefix('2001:db8:0:2::1'));
+  assert.equal(addressPrefix('fe80::1%eth0'), addressPrefix('fe80::2'));
 });

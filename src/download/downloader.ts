@@ -26,7 +26,7 @@ import type { PieceStore } from '../storage/piece-store.ts';
 import type { Bitfield } from '../peer/bitfield.ts';
 import { SourceBusyError, type PieceSource } from './source.ts';
 import { PiecePool } from './piece-pool.ts';
-import { addressPrefix } from './address.ts';
+import { addressPrefix } from '../bittorrent/address.ts';
 
 export interface DownloaderOptions {
   /**

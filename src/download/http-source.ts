@@ -3,9 +3,8 @@ import { Bitfield } from '../peer/bitfield.ts';
 import type { PieceSource } from './source.ts';
 import { GuardedAgent, httpGet } from '../net/http-client.ts';
 import { PieceClient, PieceClientError } from '../net/piece-client.ts';
-import { urlHost } from '../net/server-timeouts.ts';
 import { LISTEN_PORT_HEADER } from '../peer/http-api.ts';
-import { normalizeAddress } from './address.ts';
+import { hostPort, normalizeAddress, urlHost } from '../bittorrent/address.ts';
 
 export interface HttpSourceOptions {
   /** Per-request timeout: a peer that stalls longer loses the request (the piece goes to others). */
@@ -58,7 +57,7 @@ export class HttpPeerSource implements PieceSource {
     // Whole pieces in one request where the peer serves them in one write.
     this.maxBlock = Math.max(1024 * 1024, Math.min(MAX_REQUEST, opts.pieceLength ?? 0));
     this.pieces = new PieceClient(ip, port);
-    this.label = `${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
+    this.label = hostPort(ip, port);
     this.base = `http://${urlHost(ip)}:${port}`;
     this.id = HttpPeerSource.idFor(ip, port);
     this.address = normalizeAddress(ip);

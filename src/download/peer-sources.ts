@@ -14,6 +14,7 @@ import type { TrackerPeer } from '../tracker/client.ts';
 import type { Downloader } from './downloader.ts';
 import { HttpPeerSource } from './http-source.ts';
 import { WireSource } from './wire-source.ts';
+import { hostPort } from '../bittorrent/address.ts';
 
 export interface PeerSourcesOptions {
   /** Where we listen: never a source for ourselves, and told to HTTP peers. */
@@ -74,7 +75,7 @@ export class PeerSources {
     const inUse = this.sourceOf.get(key);
     if (this.dialing.has(key) || (inUse && this.downloader.hasSource(inUse)) || this.downloader.hasSource(HttpPeerSource.idFor(p.ip, p.port))) return;
     this.dialing.add(key);
-    const label = p.ip.includes(':') ? `[${p.ip}]:${p.port}` : `${p.ip}:${p.port}`;
+    const label = hostPort(p.ip, p.port);
     this.node
       .dial(p.ip, p.port, this.meta.infoHashHex)
       .then(

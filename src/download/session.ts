@@ -19,6 +19,7 @@ import { Downloader, DEFAULT_DOWNLOADER_OPTIONS } from './downloader.ts';
 import { WebSeedSource } from './webseed-source.ts';
 import { PeerSources } from './peer-sources.ts';
 import { isOurPeerId } from '../peer/peer-id.ts';
+import { hostPort } from '../bittorrent/address.ts';
 
 export interface ProgressSnapshot {
   total: number;
@@ -287,7 +288,7 @@ export async function runDownload(o: SessionOptions): Promise<string> {
   await announcer.completed();
 
   if (o.seed) {
-    log(`Seeding ${meta.name} on http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port} (Ctrl-C to stop)`);
+    log(`Seeding ${meta.name} on http://${hostPort(o.host, o.port)} (Ctrl-C to stop)`);
     const stop = untilSignal();
     await stop.promise;
   }

@@ -3,7 +3,7 @@ import { setMaxListeners } from 'node:events';
 import { SourceBusyError, type PieceSource } from './source.ts';
 import { ChokedError, type WireConnection } from '../peer/wire/connection.ts';
 import { BLOCK_SIZE } from '../peer/wire/messages.ts';
-import { normalizeAddress } from './address.ts';
+import { normalizeAddress } from '../bittorrent/address.ts';
 
 export class WireSource implements PieceSource {
   readonly id: string;

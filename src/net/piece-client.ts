@@ -16,6 +16,7 @@
  * read can land in a buffer the caller has since reused.
  */
 import net from 'node:net';
+import { hostPort } from '../bittorrent/address.ts';
 
 export class PieceClientError extends Error {
   constructor(
@@ -237,7 +238,7 @@ export class PieceClient {
     private readonly host: string,
     private readonly port: number,
   ) {
-    this.hostHeader = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    this.hostHeader = hostPort(host, port);
   }
 
   /**

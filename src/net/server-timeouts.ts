@@ -38,8 +38,3 @@ export function listen(server: net.Server, port: number, host: string): Promise<
     });
   });
 }
-
-/** The URL form of a host for printing: IPv6 literals go in brackets. */
-export function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}

@@ -19,6 +19,7 @@ import { applyServerTimeouts } from '../net/server-timeouts.ts';
 import type { RateLimiter } from '../net/rate-limiter.ts';
 import { HttpConnections, type Exchange, type HttpConnectionOptions } from './http-connections.ts';
 import { sendRange } from './send-range.ts';
+import { normalizeAddress } from '../bittorrent/address.ts';
 
 export interface SharedTorrent {
   meta: Metainfo;
@@ -146,7 +147,7 @@ export function createPeerApp(ctx: PeerApiContext, exchangeOf: ExchangeOf): expr
     const port = req.headers[LISTEN_PORT_HEADER];
     if (ctx.onPeerSeen && typeof port === 'string' && /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535) {
       const ip = req.socket.remoteAddress;
-      if (ip) ctx.onPeerSeen(t.meta.infoHashHex, ip.startsWith('::ffff:') ? ip.slice(7) : ip, Number(port));
+      if (ip) ctx.onPeerSeen(t.meta.infoHashHex, normalizeAddress(ip), Number(port));
     }
     res.status(200).set('Content-Type', 'application/octet-stream').set('Cache-Control', 'no-store').send(Buffer.from(t.have.bytes));
   });

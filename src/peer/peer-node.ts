@@ -14,7 +14,8 @@ import { encodeHandshake } from './wire/messages.ts';
 import { Choker } from './wire/choker.ts';
 import { newPeerId } from './peer-id.ts';
 import { ChunkPool } from './chunk-pool.ts';
-import { addressKey, SlotPool } from './slots.ts';
+import { SlotPool } from './slots.ts';
+import { addressPrefix } from '../bittorrent/address.ts';
 
 export interface PeerNodeOptions {
   /** Cap on every byte uploaded, in bytes per second (`--max-upload-rate`). */
@@ -132,7 +133,7 @@ export class PeerNode {
   async dial(ip: string, port: number, infoHashHex: string, signal?: AbortSignal): Promise<WireConnection> {
     const t = this.torrents.get(infoHashHex);
     if (!t) throw new Error(`not sharing ${infoHashHex}`);
-    const key = addressKey(ip);
+    const key = addressPrefix(ip);
     if (!this.wireSlots.take(key)) throw new Error('too many connections');
     let dialled: Awaited<ReturnType<typeof dialPeer>>;
     try {
@@ -150,7 +151,7 @@ export class PeerNode {
   /** A new socket: counted against its address at once, then sniffed. */
   private accept(socket: net.Socket): void {
     socket.on('error', () => socket.destroy());
-    const key = addressKey(socket.remoteAddress);
+    const key = addressPrefix(socket.remoteAddress);
     if (!this.httpSlots.take(key)) {
       // Over the cap: a quick answer an HTTP client understands (a BitTorrent one just fails).
       socket.end(BUSY);

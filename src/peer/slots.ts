@@ -5,7 +5,6 @@
  * freely (a swarm of our own programs on one machine, a household behind one NAT address).
  * Addresses are counted by the prefix one party controls: IPv4 /32, IPv6 /64.
  */
-import net from 'node:net';
 
 export class SlotPool {
   private readonly byAddress = new Map<string, number>();
@@ -20,7 +19,7 @@ export class SlotPool {
     return this.total;
   }
 
-  /** Take a slot for `key` (from `addressKey`); false when refused. Give it back with `release`. */
+  /** Take a slot for `key` (an addressPrefix); false when refused. Give it back with `release`. */
   take(key: string): boolean {
     const mine = this.byAddress.get(key) ?? 0;
     if (this.total >= this.max) return false;
@@ -37,31 +36,4 @@ export class SlotPool {
     else this.byAddress.set(key, mine - 1);
     this.total--;
   }
-}
-
-/** The part of an address one party controls: IPv4 as is (also IPv4-mapped IPv6), IPv6 its /64. */
-export function addressKey(ip: string | undefined): string {
-  if (!ip) return '';
-  if (ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7))) return ip.slice(7);
-  if (!ip.includes(':')) return ip;
-  return ipv6Prefix64(ip);
-}
-
-/** The first four groups of an IPv6 address, expanded ("2001:db8::1" -> "2001:db8:0:0"). */
-function ipv6Prefix64(ip: string): string {
-  const zone = ip.indexOf('%');
-  const bare = (zone >= 0 ? ip.slice(0, zone) : ip).toLowerCase();
-  const [left = '', right] = bare.split('::', 2);
-  const head = left ? left.split(':') : [];
-  if (right === undefined) return head.slice(0, 4).map(strip).join(':');
-  const tail = right ? right.split(':') : [];
-  // A trailing dotted IPv4 counts as two groups.
-  const tailGroups = tail.length + (tail.length && tail[tail.length - 1]!.includes('.') ? 1 : 0);
-  const zeros = Math.max(0, 8 - head.length - tailGroups);
-  const groups = [...head, ...new Array<string>(zeros).fill('0'), ...tail];
-  return groups.slice(0, 4).map(strip).join(':');
-}
-
-function strip(group: string): string {
-  return group.replace(/^0+(?=.)/, '');
 }

@@ -1,14 +1,14 @@
 /**
- * Addresses as the downloader blames and limits them. A peer chooses its peer_id and its port
- * freely, but not (cheaply) its address: bans and per-address limits are keyed by the address
- * prefix one party controls, an IPv4 /32 or an IPv6 /64 (the smallest block ISPs hand out).
+ * Peer addresses in one place: normalised (`::ffff:` IPv4, brackets, zones), the prefix one party
+ * controls (bans and per-address limits: a peer chooses its peer_id and port freely, not its
+ * address; IPv4 /32, IPv6 /64, the smallest block ISPs hand out), and the URL/label forms.
  * Pure functions.
  */
 import net from 'node:net';
 
 /** `::ffff:1.2.3.4` -> `1.2.3.4`; IPv6 lower-cased without its zone (`%eth0`); hostnames lower-cased. */
-export function normalizeAddress(address: string): string {
-  let a = address.trim().toLowerCase();
+export function normalizeAddress(address: string | undefined): string {
+  let a = (address ?? '').trim().toLowerCase();
   if (a.startsWith('[') && a.endsWith(']')) a = a.slice(1, -1);
   const zone = a.indexOf('%');
   if (zone >= 0 && a.includes(':')) a = a.slice(0, zone);
@@ -38,7 +38,7 @@ function ipv6Groups(a: string): number[] | undefined {
  * The key bans and per-address limits use: the IPv4 address itself, the /64 of an IPv6 address
  * (`2001:db8:1:2::/64`), or the lower-cased host name (a web seed named by DNS).
  */
-export function addressPrefix(address: string): string {
+export function addressPrefix(address: string | undefined): string {
   const a = normalizeAddress(address);
   if (net.isIPv4(a)) return a;
   const groups = ipv6Groups(a);
@@ -47,4 +47,14 @@ export function addressPrefix(address: string): string {
     .slice(0, 4)
     .map((g) => g.toString(16))
     .join(':')}::/64`;
+}
+
+/** The URL form of a host: IPv6 literals go in brackets. */
+export function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** `1.2.3.4:6881` or `[::1]:6881`: an address and port for people, labels and Host headers. */
+export function hostPort(host: string, port: number): string {
+  return `${urlHost(host)}:${port}`;
 }
