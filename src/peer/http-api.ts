@@ -8,7 +8,7 @@
  * Bytes come only from a torrent's piece store, by offset: no URL part ever becomes a file path.
  */
 import http from 'node:http';
-import express, { type Request, type Response, type NextFunction } from 'express';
+import express, { type Request, type Response } from 'express';
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import { pieceSize } from '../metainfo/metainfo.ts';
 import type { PieceStore } from '../storage/piece-store.ts';
@@ -20,6 +20,7 @@ import type { RateLimiter } from '../net/rate-limiter.ts';
 import { HttpConnections, type Exchange, type HttpConnectionOptions } from './http-connections.ts';
 import { sendRange } from './send-range.ts';
 import { normalizeAddress } from '../bittorrent/address.ts';
+import { errorHandler, notFound, plain } from '../net/express-errors.ts';
 
 export interface SharedTorrent {
   meta: Metainfo;
@@ -53,10 +54,6 @@ export interface PeerApiContext {
 type ExchangeOf = (req: http.IncomingMessage) => Exchange | undefined;
 
 export const LISTEN_PORT_HEADER = 'x-p2p-listen-port';
-
-function plain(res: Response, status: number, message: string): void {
-  res.status(status).type('text/plain').send(message + '\n');
-}
 
 /**
  * Answer a GET/HEAD for `size` bytes found at `base` in the store, honouring `Range`.
@@ -160,13 +157,8 @@ export function createPeerApp(ctx: PeerApiContext, exchangeOf: ExchangeOf): expr
     });
   });
 
-  app.use((_req, res) => plain(res, 404, 'not found'));
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const status = typeof err === 'object' && err && 'status' in err && typeof err.status === 'number' ? err.status : 500;
-    if (status >= 500) console.error('peer API error:', err);
-    if (!res.headersSent) plain(res, status, status >= 500 ? 'internal error' : 'bad request');
-    else res.destroy();
-  });
+  app.use(notFound);
+  app.use(errorHandler('peer API'));
   return app;
 }
 
