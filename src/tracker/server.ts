@@ -9,6 +9,7 @@ import type net from 'node:net';
 import express, { type Request, type Response, type NextFunction } from 'express';
 import { handleAnnounce, handleAnnounceNow, handleScrape, type TrackerConfig } from './handlers.ts';
 import { isImmediate, type SwarmStore } from './store.ts';
+import { originForm } from './fast-request.ts';
 import { applyServerTimeouts, serveHandedOver } from '../net/server-timeouts.ts';
 import { createFastPathServer } from './fast-path.ts';
 
@@ -64,7 +65,9 @@ export interface TrackerServer {
  * other request falls through to the Express app. Returns false when it did not take `req`.
  */
 function leanTrackerRoute(store: SwarmStore, config: TrackerConfig, req: http.IncomingMessage, res: http.ServerResponse): boolean {
-  const url = req.url ?? '';
+  // `http://host/announce?...` (absolute form) is the same request as `/announce?...`.
+  const url = originForm(req.url ?? '');
+  if (url === null) return false;
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   if (req.method !== 'GET' || (path !== '/announce' && path !== '/scrape')) return false;
