@@ -57,6 +57,24 @@ export class InfoHashTable<T> extends OpenIndex {
    */
   sweep(visit: (value: T) => boolean): void {
     for (let i = this.values.length - 1; i >= 0; i--) if (visit(this.values[i]!)) this.removeAt(i);
+    this.compact(Infinity);
+  }
+
+  /**
+   * Give back the room of removed entries once at most a quarter of it is used, if that means
+   * rehashing at most `maxEntries` entries. Removal never does this by itself: rehashing is one
+   * pause in proportion to the entries (~65 ms for 260,000 here), so the caller picks the moment
+   * and the bound (the store: at the end of an expiry pass, when few are left).
+   */
+  compact(maxEntries: number): void {
+    const cap = this.keys.length / KEY;
+    const n = this.values.length;
+    if (cap > MIN_ENTRIES && n < cap / 4 && n <= maxEntries) this.resize(Math.max(MIN_ENTRIES, powerOfTwoAtLeast(n * 2)));
+  }
+
+  /** Remove entry `i` (0..size-1): the last entry moves into its place. */
+  deleteAt(i: number): void {
+    if (i >= 0 && i < this.values.length) this.removeAt(i);
   }
 
   valuesView(): readonly T[] {
@@ -86,8 +104,6 @@ export class InfoHashTable<T> extends OpenIndex {
       this.values[i] = this.values[last]!;
     }
     this.values.pop();
-    const cap = this.keys.length / KEY;
-    if (cap > MIN_ENTRIES && this.values.length < cap / 4) this.resize(Math.max(MIN_ENTRIES, Math.ceil(cap / 2)));
   }
 
   protected hashAt(i: number): number {
