@@ -5,7 +5,7 @@
  */
 import { compactAddressInto, formatIPv4, formatIPv6, type AnnounceRequest, type PeerInfo, type PeerSample, type ScrapeEntry } from './protocol.ts';
 import { PeerTable } from './peer-table.ts';
-import { InfoHashTable } from './info-hash-table.ts';
+import { InfoHashTable, SHARDS } from './info-hash-table.ts';
 import { CreationBudget, isExempt } from './address-limits.ts';
 import { parseCidr, type Cidr } from './client-address.ts';
 
@@ -61,8 +61,6 @@ export const DEFAULT_STORE_LIMITS: StoreLimits = {
 
 /** Milliseconds of work in one expiry slice: the longest an announce waits behind expiry. */
 export const EXPIRY_SLICE_MS = 1;
-/** Swarms the table of torrents rehashes at most to give memory back (a pause of a few ms). */
-const COMPACT_AT_MOST = 32_768;
 
 /** A limit of the store was reached: the announcer gets a `failure reason`, others are unaffected. */
 export class StoreFullError extends Error {}
@@ -120,8 +118,9 @@ export class MemorySwarmStore implements ImmediateSwarmStore {
   private readonly budget: CreationBudget;
   /** Peers in all swarms (kept, not counted: the global cap is checked per new peer). */
   private peers = 0;
-  /** The next swarm the expiry pass visits (it walks from the last down); -1: a new pass. */
-  private expiryCursor = -1;
+  /** Where the expiry pass goes on: the shard of the torrents' table, and the entry in it. */
+  private expiryShard = -1;
+  private expiryEntry = -1;
 
   /** @param ttlMs a peer silent for longer than this is gone (2 x the announce interval). */
   constructor(
@@ -244,37 +243,44 @@ export class MemorySwarmStore implements ImmediateSwarmStore {
   }
 
   /**
-   * expireSome without a promise. The pass walks the swarms from the last down, so a swarm it
-   * deletes is replaced by one it has already seen (swap-remove), and swarms added meanwhile
-   * (appended) wait for the next pass: nothing is skipped, whatever happens between slices.
+   * expireSome without a promise. The pass walks each shard of the torrents' table from its last
+   * entry down, so a swarm it deletes is replaced by one it has already seen (swap-remove), and
+   * swarms added meanwhile (appended) wait for the next pass: nothing is skipped, whatever
+   * happens between slices.
    */
   expireSlice(now: number, budgetMs: number): boolean {
     const cutoff = now - this.ttlMs;
     const stopAt = performance.now() + budgetMs;
-    const swarms = this.swarms.valuesView();
-    let i = this.expiryCursor < 0 ? swarms.length - 1 : Math.min(this.expiryCursor, swarms.length - 1);
+    if (this.expiryShard < 0) {
+      this.expiryShard = SHARDS - 1;
+      this.expiryEntry = Infinity;
+    }
     let work = 0;
-    while (i >= 0) {
-      const s = swarms[i]!;
-      work += 1 + s.count;
-      this.peers -= s.dropOlderThan(cutoff);
-      // Swarms left empty are deleted: trackers that forgot this leaked memory until they died.
-      if (s.count === 0) this.swarms.deleteAt(i);
-      i--;
-      // The clock is read after a few hundred records' worth of work, not per swarm.
-      if (work >= 128) {
-        work = 0;
-        if (performance.now() >= stopAt) break;
+    for (; this.expiryShard >= 0; this.expiryShard--, this.expiryEntry = Infinity) {
+      const swarms = this.swarms.shards[this.expiryShard]!.valuesView();
+      let i = Math.min(this.expiryEntry, swarms.length - 1);
+      while (i >= 0) {
+        const s = swarms[i]!;
+        work += 1 + s.count;
+        this.peers -= s.dropOlderThan(cutoff);
+        // Swarms left empty are deleted: trackers that forgot this leaked memory until they died.
+        if (s.count === 0) this.swarms.deleteAt(this.expiryShard, i);
+        i--;
+        // The clock is read after a hundred records' worth of work, not per swarm.
+        if (work >= 128) {
+          work = 0;
+          if (performance.now() >= stopAt) {
+            this.expiryEntry = i;
+            if (i >= 0) return false;
+          }
+        }
       }
     }
-    this.expiryCursor = i;
-    if (i >= 0) return false;
-    this.swarms.compact(COMPACT_AT_MOST);
     return true;
   }
 
   async expire(now: number): Promise<void> {
-    this.expiryCursor = -1;
+    this.expiryShard = -1;
     while (!this.expireSlice(now, Infinity));
   }
 
