@@ -172,3 +172,12 @@ test('expiry in slices: a pass over 20,000 swarms in bounded slices drops exactl
   assert.deepEqual(await store.counts(), { swarms: 10_000 - stopped.size + added, peers: 10_000 - stopped.size + added });
   for (let i = 0; i < 20_000; i++) assert.equal((await store.list(hash(i), 5500)).total, i % 2 || stopped.has(i) ? 0 : 1, `torrent ${i}`);
 });
+
+test('limits of 0 (library use) keep nothing: no empty swarm is left behind', async () => {
+  const none = new MemorySwarmStore(60_000, { maxPeersPerTorrent: 0 });
+  assert.throws(() => none.announceNow(req('10.0.0.1', 1), 1), /torrent is full/);
+  const unlisted = new MemorySwarmStore(60_000, { maxPeersPerAddress: 0 });
+  assert.match(unlisted.announceNow(req('10.0.0.1', 1), 1).warning ?? '', /not listed/);
+  assert.deepEqual(await none.counts(), { swarms: 0, peers: 0 });
+  assert.deepEqual(await unlisted.counts(), { swarms: 0, peers: 0 });
+});

@@ -150,19 +150,16 @@ export class MemorySwarmStore implements ImmediateSwarmStore {
       }
       return { complete: swarm?.seeders ?? 0, incomplete: swarm ? swarm.count - swarm.seeders : 0, peers: NO_PEERS };
     }
+    const created = swarm === undefined;
     if (!swarm) {
       this.admitSwarm(key, now);
       swarm = new Swarm();
-      this.swarms.add(req.infoHash, swarm);
     }
-    let at = swarm.find(key);
+    let at = created ? -1 : swarm.find(key);
     // A known peer (same address and port) is updated in place at no further cost; limits are
-    // checked only when a peer would be added.
-    if (at < 0 && !this.admitPeer(swarm, key)) {
-      // A swarm created for this announce holds nobody: it goes (only with limits of 0, in effect).
-      if (swarm.count === 0) this.swarms.delete(req.infoHash);
-      return this.unlisted(swarm, req, now);
-    }
+    // checked only when a peer would be added. A new swarm is kept only once it has its peer.
+    if (at < 0 && !this.admitPeer(swarm, key)) return this.unlisted(swarm, req, now);
+    if (created) this.swarms.add(req.infoHash, swarm);
     const seeder = req.left === 0;
     if (req.event === 'completed' && !(at >= 0 && swarm.isSeeder(at))) swarm.completed++;
     if (at < 0) {
