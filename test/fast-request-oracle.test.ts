@@ -61,9 +61,13 @@ function trimOws(s: string): string {
 function referenceParse(head: string): SimpleRequest | null {
   const lines = head.split('\r\n');
   const line = lines[0]!;
-  if (!line.startsWith('GET /') || !line.endsWith(' HTTP/1.1')) return null;
-  const target = line.slice(4, line.length - 9);
-  if (!isVisibleAscii(target)) return null;
+  if (!line.startsWith('GET ') || !line.endsWith(' HTTP/1.1')) return null;
+  const raw = line.slice(4, line.length - 9);
+  if (!isVisibleAscii(raw)) return null;
+  // Absolute form (RFC 9112 3.2.2): the path and query after `http(s)://host`; it must have a path.
+  const absolute = /^https?:\/\/[^/?#]*/i.exec(raw);
+  const target = absolute ? raw.slice(absolute[0].length) : raw;
+  if (!target.startsWith('/')) return null;
   const q = target.indexOf('?');
   const path = q < 0 ? target : target.slice(0, q);
   if (path !== '/announce' && path !== '/scrape') return null;
@@ -112,8 +116,8 @@ function referenceParse(head: string): SimpleRequest | null {
 // ---- heads ----
 
 const target = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom('/announce?info_hash=%12abc&port=1', '/scrape?info_hash=x', '/announce', '/scrape', '/announce?', '/scrape?a?b') },
-  { weight: 2, arbitrary: fc.constantFrom('/announcex', '/Announce?x', '/', '/peers?x', '/announce?a b', '/announce?\u00e9', '/announce?\x7f', '/scrape/x', '/announce?x\r\nHost: a') },
+  { weight: 6, arbitrary: fc.constantFrom('/announce?info_hash=%12abc&port=1', '/scrape?info_hash=x', '/announce', '/scrape', '/announce?', '/scrape?a?b', 'http://h/announce?info_hash=%12', 'HTTPS://h:1/scrape') },
+  { weight: 2, arbitrary: fc.constantFrom('/announcex', '/Announce?x', '/', '/peers?x', '/announce?a b', '/announce?\u00e9', '/announce?\x7f', '/scrape/x', '/announce?x\r\nHost: a', 'http://h', 'http://h?x/announce', 'http://h#/announce', 'http:/h/announce', 'ftp://h/announce', 'http://h/peers', 'http:///announce?x', 'http://a@b/announce') },
 );
 const version = fc.oneof({ weight: 8, arbitrary: fc.constant(' HTTP/1.1') }, { weight: 1, arbitrary: fc.constantFrom(' HTTP/1.0', 'HTTP/1.1', ' HTTP/1.1 ', '  HTTP/1.1') });
 const method = fc.oneof({ weight: 8, arbitrary: fc.constant('GET ') }, { weight: 1, arbitrary: fc.constantFrom('POST ', 'get ', 'GET', 'GET  ') });

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
-import { InfoHashTable } from '../src/tracker/info-hash-table.ts';
+import { InfoHashTable, SHARDS } from '../src/tracker/info-hash-table.ts';
 import { ROOT } from './support/procs.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261126);
@@ -27,7 +27,7 @@ const op = fc.oneof(
 function check(t: InfoHashTable<number>, model: Map<string, number>, probes: Buffer[]): void {
   assert.equal(t.size, model.size);
   for (const k of probes) assert.equal(t.get(k), model.get(k.toString('hex')));
-  assert.deepEqual([...t.valuesView()].sort((a, b) => a - b), [...model.values()].sort((a, b) => a - b));
+  assert.deepEqual(t.values().sort((a, b) => a - b), [...model.values()].sort((a, b) => a - b));
 }
 
 test('InfoHashTable matches a Map model under random adds, deletes and sweeps', () => {
@@ -96,4 +96,18 @@ test('keyedHash is seeded per process: the same bytes hash differently in two pr
   const a = run();
   assert.match(a, /^\d+$/);
   assert.notEqual(a, run());
+});
+
+test('InfoHashTable spreads keys over its shards, so that no rehash (growth, shrinking) touches more than a small share of them', () => {
+  const t = new InfoHashTable<number>();
+  const b = Buffer.alloc(20, 0x5a);
+  for (let i = 0; i < 100_000; i++) {
+    b.writeUInt32BE(i, 16); // keys alike but for their last bytes
+    t.add(b, i);
+  }
+  const sizes = t.shards.map((s) => s.size);
+  assert.equal(sizes.length, SHARDS);
+  assert.equal(sizes.reduce((a, n) => a + n, 0), 100_000);
+  const mean = 100_000 / SHARDS;
+  assert.ok(Math.max(...sizes) < 1.5 * mean && Math.min(...sizes) > 0.5 * mean, `shard sizes ${Math.min(...sizes)}..${Math.max(...sizes)} around ${mean.toFixed(0)}`);
 });

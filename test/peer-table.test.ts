@@ -114,3 +114,57 @@ test('PeerTable sample: O(numwant) answers, and every peer of a 1,000-peer swarm
   assert.equal(t.count, 0);
   assert.equal(t.seeders, 0);
 });
+
+/** The /32 or /64 of a compact address, as hex: what sameAddress groups by. */
+const addressOf = (key: Buffer) => (key.length === 6 ? '4:' + key.subarray(0, 4).toString('hex') : '6:' + key.subarray(0, 8).toString('hex'));
+
+test('PeerTable sameAddress equals a count over the records (IPv4 /32, IPv6 /64), above and below the counting threshold', () => {
+  // Few addresses, many ports: tables cross 64 records (where counting switches to a map) both ways.
+  const key = fc.oneof(
+    fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 40 })).map(([a, p]) => Buffer.from([10, 0, 0, a, 0x1a, p])),
+    // Same /64, different hosts: one address for the limit.
+    fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 20 })).map(([net, host, p]) => {
+      const b = Buffer.alloc(18);
+      b[0] = 0x20;
+      b[7] = net;
+      b[15] = host;
+      b[17] = p;
+      return b;
+    }),
+  );
+  const op = fc.oneof(
+    { weight: 8, arbitrary: fc.record({ kind: fc.constant('add' as const), key }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('stop' as const), key }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('expire' as const), age: fc.integer({ min: 0, max: 300 }) }) },
+  );
+  let counted = 0;
+  fc.assert(
+    fc.property(fc.array(op, { minLength: 200, maxLength: 400 }), (ops) => {
+      const t = new PeerTable();
+      const model = new Map<string, number>(); // key hex -> last seen
+      let now = 0;
+      for (const o of ops) {
+        now++;
+        if (o.kind === 'add') {
+          let at = t.find(o.key);
+          if (at < 0) at = t.add(o.key);
+          t.update(at, Buffer.alloc(20), false, now);
+          model.set(o.key.toString('hex'), now);
+        } else if (o.kind === 'stop') {
+          const at = t.find(o.key);
+          if (at >= 0) t.remove(at);
+          model.delete(o.key.toString('hex'));
+        } else {
+          t.dropOlderThan(now - o.age);
+          for (const [k, seen] of model) if (seen < now - o.age) model.delete(k);
+        }
+        const probe = o.kind === 'expire' ? Buffer.from([10, 0, 0, 1, 0, 0]) : o.key;
+        const want = [...model.keys()].filter((k) => addressOf(Buffer.from(k, 'hex')) === addressOf(probe)).length;
+        assert.equal(t.sameAddress(probe), want, `sameAddress(${probe.toString('hex')}) with ${t.count} records`);
+        if (t.count >= 64) counted++;
+      }
+    }),
+    { seed: SEED, numRuns: 60 },
+  );
+  assert.ok(counted > 100, `checked ${counted} times with 64 records or more`);
+});

@@ -322,7 +322,9 @@ test('parseSimpleRequest returns null for everything unusual', () => {
     '//announce': `GET //announce?${Q} HTTP/1.1\r\nHost: t`,
     'upper-case path': `GET /ANNOUNCE?${Q} HTTP/1.1\r\nHost: t`,
     'fragment glued to path': 'GET /announce#x HTTP/1.1\r\nHost: t',
-    'absolute-form target': `GET http://t/announce?${Q} HTTP/1.1\r\nHost: t`,
+    'absolute-form target without a path': `GET http://t?${Q} HTTP/1.1\r\nHost: t`,
+    'absolute-form target, other scheme': `GET ftp://t/announce?${Q} HTTP/1.1\r\nHost: t`,
+    'absolute-form target, other path': `GET http://t/peers?${Q} HTTP/1.1\r\nHost: t`,
     'asterisk target': 'GET * HTTP/1.1\r\nHost: t',
     'space in target': `GET /announce?a b HTTP/1.1\r\nHost: t`,
     'two spaces after GET': `GET  /announce?${Q} HTTP/1.1\r\nHost: t`,
@@ -384,11 +386,19 @@ test('parseSimpleRequest: Connection close in any token list and any case; X-For
   assert.deepEqual(r?.forwardedFor, ['1.1.1.1, 2.2.2.2', '3.3.3.3', '4.4.4.4']);
 });
 
-test('mayBeSimple: true exactly for prefixes of a GET /announce or GET /scrape request', () => {
-  for (const s of ['', 'G', 'GET', 'GET ', 'GET /', 'GET /ann', 'GET /announce', 'GET /announce?x', 'GET /s', 'GET /scrape', 'GET /scrape?info_hash=']) {
+test('parseSimpleRequest accepts an absolute-form target (RFC 9112 3.2.2): the path and query after the host', () => {
+  for (const target of [`http://t/announce?${Q}`, `HTTP://t:6969/announce?${Q}`, `https://t/announce?${Q}`, `http://[::1]:80/announce?${Q}`]) {
+    const r = parseSimpleRequest(`GET ${target} HTTP/1.1\r\nHost: t`);
+    assert.deepEqual(r, { path: '/announce', query: Q, close: false }, target);
+  }
+  assert.deepEqual(parseSimpleRequest('GET http://t/scrape HTTP/1.1\r\nHost: t'), { path: '/scrape', query: '', close: false });
+});
+
+test('mayBeSimple: true exactly for prefixes of a GET /announce or GET /scrape request, or of an absolute-form one', () => {
+  for (const s of ['', 'G', 'GET', 'GET ', 'GET /', 'GET /ann', 'GET /announce', 'GET /announce?x', 'GET /s', 'GET /scrape', 'GET /scrape?info_hash=', 'GET h', 'GET http:/', 'GET HTTP://host', 'GET https://host/announce']) {
     assert.equal(mayBeSimple(Buffer.from(s, 'latin1')), true, JSON.stringify(s));
   }
-  for (const s of ['P', 'POST /announce', 'HEAD /', 'GET /p', 'GET /peers?x', 'get /announce', 'GET  /announce', 'GET /announcf', 'GET /scrap3', '\x16\x03\x01', ' GET /announce']) {
+  for (const s of ['P', 'POST /announce', 'HEAD /', 'GET /p', 'GET /peers?x', 'get /announce', 'GET  /announce', 'GET /announcf', 'GET /scrap3', '\x16\x03\x01', ' GET /announce', 'GET ftp://', 'GET httpx', 'POST http://']) {
     assert.equal(mayBeSimple(Buffer.from(s, 'latin1')), false, JSON.stringify(s));
   }
 });
@@ -397,7 +407,8 @@ test('mayBeSimple: true exactly for prefixes of a GET /announce or GET /scrape r
 function expectedFromRequestLine(head: string): { path: string; query: string } {
   const line = head.split('\r\n')[0]!;
   assert.ok(line.startsWith('GET ') && line.endsWith(' HTTP/1.1'), `accepted request line ${JSON.stringify(line)}`);
-  const target = line.slice(4, line.length - ' HTTP/1.1'.length);
+  // An absolute-form target stands for its path and query.
+  const target = line.slice(4, line.length - ' HTTP/1.1'.length).replace(/^https?:\/\/[^/?#]*/i, '');
   const q = target.indexOf('?');
   return { path: q < 0 ? target : target.slice(0, q), query: q < 0 ? '' : target.slice(q + 1) };
 }

@@ -43,6 +43,20 @@ export function inCidr(ip: string, c: Cidr): boolean {
   return true;
 }
 
+/**
+ * Whether the address in `b[at, at + 4)` (family 4) or `b[at, at + 16)` (family 6) lies in `c`:
+ * the store's form of an address (compact bytes), matched without a string.
+ */
+export function cidrHolds(c: Cidr, family: 4 | 6, b: Uint8Array, at: number): boolean {
+  if (family !== c.family) return false;
+  let bits = c.prefix;
+  for (let i = 0; bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((b[at + i]! & mask) !== (c.bytes[i]! & mask)) return false;
+  }
+  return true;
+}
+
 export function clientAddress(socketAddress: string | undefined, forwardedFor: string | string[] | undefined, trusted: readonly Cidr[]): string | undefined {
   if (!socketAddress || trusted.length === 0 || forwardedFor === undefined) return socketAddress;
   if (!trusted.some((c) => inCidr(socketAddress, c))) return socketAddress;

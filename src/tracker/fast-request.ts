@@ -18,6 +18,8 @@ export interface SimpleRequest {
 
 const ANNOUNCE = 'GET /announce';
 const SCRAPE = 'GET /scrape';
+/** The absolute-form starts (the scheme in any case: RFC 3986 says it is case-insensitive). */
+const ABSOLUTE = ['GET http://', 'GET https://'];
 
 /**
  * Could `start` (the first bytes of a request) still become a simple request? Lets the caller
@@ -26,9 +28,45 @@ const SCRAPE = 'GET /scrape';
 export function mayBeSimple(start: Buffer): boolean {
   const n = Math.min(start.length, ANNOUNCE.length);
   const text = start.toString('latin1', 0, n);
-  if (ANNOUNCE.startsWith(text)) return true;
-  const m = Math.min(n, SCRAPE.length);
-  return SCRAPE.startsWith(text.slice(0, m));
+  if (ANNOUNCE.startsWith(text.slice(0, ANNOUNCE.length)) || SCRAPE.startsWith(text.slice(0, SCRAPE.length))) return true;
+  // An absolute-form target: its path comes after a host of any length, so only the head's end tells.
+  const lower = text.slice(0, 4) + text.slice(4).toLowerCase();
+  return ABSOLUTE.some((a) => lower.startsWith(a) || a.startsWith(lower));
+}
+
+/** s[at, at + lower.length) equals `lower` (lower-case ASCII), ignoring the case of its letters. */
+function startsWithIgnoreCase(s: string, at: number, lower: string): boolean {
+  if (s.length - at < lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    const c = s.charCodeAt(at + i);
+    const l = lower.charCodeAt(i);
+    if (c !== l && !(l >= 0x61 && l <= 0x7a && c === l - 0x20)) return false;
+  }
+  return true;
+}
+
+/**
+ * Where the path of the request target s[from, to) starts: at `from` for the origin form
+ * (`/path?query`); after the scheme and host for the absolute form (`http://host:port/path?query`,
+ * which RFC 9112 3.2.2 says a server must accept; the host is ignored, as it is of Host); -1 for
+ * any other target, and for an absolute one without a path.
+ */
+export function pathStart(s: string, from: number, to: number): number {
+  if (s.charCodeAt(from) === 0x2f) return from;
+  let at = startsWithIgnoreCase(s, from, 'http://') ? from + 7 : startsWithIgnoreCase(s, from, 'https://') ? from + 8 : -1;
+  if (at < 0) return -1;
+  for (; at < to; at++) {
+    const c = s.charCodeAt(at);
+    if (c === 0x2f) return at;
+    if (c === 0x3f || c === 0x23) return -1;
+  }
+  return -1;
+}
+
+/** A request target in origin form (`/path?query`), or null when it has no path (see pathStart). */
+export function originForm(target: string): string | null {
+  const at = pathStart(target, 0, target.length);
+  return at < 0 ? null : at === 0 ? target : target.slice(at);
 }
 
 /** A line feed not preceded by a carriage return (Node's parser decides what that means). */
@@ -92,13 +130,15 @@ function isOws(c: number): boolean {
 export function parseSimpleRequest(head: string): SimpleRequest | null {
   let eol = head.indexOf('\r\n');
   if (eol < 0) eol = head.length;
-  // The request line: `GET /<target> HTTP/1.1`, the target visible ASCII.
-  if (eol < 14 || !head.startsWith('GET /') || !head.startsWith(' HTTP/1.1', eol - 9)) return null;
+  // The request line: `GET <target> HTTP/1.1`, the target visible ASCII, origin or absolute form.
+  if (eol < 14 || !head.startsWith('GET ') || !head.startsWith(' HTTP/1.1', eol - 9)) return null;
   const targetEnd = eol - 9;
   if (!isVisibleAscii(head, 4, targetEnd)) return null;
-  let q = head.indexOf('?', 4);
+  const p = pathStart(head, 4, targetEnd);
+  if (p < 0) return null;
+  let q = head.indexOf('?', p);
   if (q < 0 || q > targetEnd) q = targetEnd;
-  const path = q === 13 && head.startsWith('/announce', 4) ? '/announce' : q === 11 && head.startsWith('/scrape', 4) ? '/scrape' : null;
+  const path = q - p === 9 && head.startsWith('/announce', p) ? '/announce' : q - p === 7 && head.startsWith('/scrape', p) ? '/scrape' : null;
   if (path === null) return null;
 
   let close = false;

@@ -67,7 +67,10 @@ function storeFailure(e: unknown): Buffer {
 
 function announceAnswer(config: TrackerConfig, req: AnnounceRequest, outcome: AnnounceOutcome): Buffer {
   // Spelled out, not spread: this runs once per announce.
-  return encodeAnnounceResponse({ interval: config.interval, minInterval: config.minInterval, complete: outcome.complete, incomplete: outcome.incomplete, peers: outcome.peers }, req);
+  return encodeAnnounceResponse(
+    { interval: config.interval, minInterval: config.minInterval, complete: outcome.complete, incomplete: outcome.incomplete, peers: outcome.peers, warning: outcome.warning },
+    req,
+  );
 }
 
 /**

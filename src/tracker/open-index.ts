@@ -17,7 +17,12 @@ export abstract class OpenIndex {
 
   /** Index entry `i`, whose key is not in the index yet. */
   protected index(i: number): void {
-    this.slots[this.freeSlot(this.hashAt(i))] = i + 1;
+    this.indexHashed(i, this.hashAt(i));
+  }
+
+  /** index(i) when the caller has the hash of its key at hand. */
+  protected indexHashed(i: number, hash: number): void {
+    this.slots[this.freeSlot(hash)] = i + 1;
   }
 
   /** Entry `last` moved to `to` (a swap-remove filled a hole): point its slot there. */

@@ -18,6 +18,22 @@ const SEEN = 40; // last announce, ms since the epoch, float64 LE (8-aligned: RE
 const REC = 48;
 
 const MIN_RECORDS = 4;
+/**
+ * From this many records a table keeps a count of records per address (for `sameAddress`); below
+ * it, counting scans the records, a few cache lines. Dropped again below half of it.
+ */
+const COUNT_FROM = 64;
+
+/**
+ * A number per address (the /32 or /64 of a record, port left out): the IPv4 address itself, or
+ * above 2^32 a keyed hash of the IPv6 /64. Two /64s share a number with probability 2^-32 per
+ * pair, and the seed is secret, so no one can choose to share a victim's: at worst a peer goes
+ * unlisted. Exact numbers would need a second key store per table.
+ */
+function addressNumber(b: Uint8Array, at: number, family: number): number {
+  if (family === 4) return b[at]! * 0x1000000 + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
+  return 0x100000000 + keyedHash(b, at, 8);
+}
 /** Up to this many records a table grows 4 at a time (most swarms are small), then by half. */
 const LINEAR_GROWTH_UNTIL = 32;
 
@@ -36,6 +52,8 @@ export class PeerTable extends OpenIndex {
   /** IPv6 peers among `count` (sizes the peers6 part of a sample). */
   private count6 = 0;
   private recs = Buffer.allocUnsafeSlow(REC * MIN_RECORDS);
+  /** Records per address number, kept only from COUNT_FROM records up. */
+  private perAddress: Map<number, number> | null = null;
   /** `recs` as float64s (its own ArrayBuffer, offset 0): last-seen times without readDoubleLE (same bytes as SEEN). */
   private seen = new Float64Array(this.recs.buffer, 0, this.recs.length / 8);
 
@@ -72,7 +90,41 @@ export class PeerTable extends OpenIndex {
     key.copy(this.recs, at + ADDR);
     if (key.length !== 6) this.count6++;
     this.index(i);
+    if (this.perAddress) this.countAddress(i, 1);
+    else if (this.count === COUNT_FROM) this.startCounting();
     return i;
+  }
+
+  /**
+   * Records whose address (the /32 of an IPv4 key, the /64 of an IPv6 one; any port) is that of
+   * compact address `key`: what the per-address limit of a swarm counts.
+   */
+  sameAddress(key: Uint8Array): number {
+    const family = key.length === 6 ? 4 : 6;
+    if (this.perAddress) return this.perAddress.get(addressNumber(key, 0, family)) ?? 0;
+    const len = family === 4 ? 4 : 8;
+    const recs = this.recs;
+    let n = 0;
+    for (let i = 0, at = 0; i < this.count; i++, at += REC) {
+      if (recs[at + FAMILY] !== family) continue;
+      let k = 0;
+      while (k < len && recs[at + ADDR + k] === key[k]) k++;
+      if (k === len) n++;
+    }
+    return n;
+  }
+
+  private startCounting(): void {
+    this.perAddress = new Map();
+    for (let i = 0; i < this.count; i++) this.countAddress(i, 1);
+  }
+
+  private countAddress(i: number, delta: 1 | -1): void {
+    const at = i * REC;
+    const n = addressNumber(this.recs, at + ADDR, this.recs[at + FAMILY]!);
+    const left = (this.perAddress!.get(n) ?? 0) + delta;
+    if (left > 0) this.perAddress!.set(n, left);
+    else this.perAddress!.delete(n);
   }
 
   update(i: number, peerId: Buffer, seeder: boolean, now: number): void {
@@ -87,6 +139,7 @@ export class PeerTable extends OpenIndex {
     const at = i * REC;
     if (this.recs[at + SEEDER]) this.seeders--;
     if (this.recs[at + FAMILY] === 6) this.count6--;
+    if (this.perAddress) this.countAddress(i, -1);
     this.unindex(i);
     const last = --this.count;
     if (i !== last) {
@@ -94,13 +147,16 @@ export class PeerTable extends OpenIndex {
       this.moved(last, i);
       this.recs.copy(this.recs, at, last * REC, last * REC + REC);
     }
+    if (this.perAddress && this.count < COUNT_FROM / 2) this.perAddress = null;
     const cap = this.recs.length / REC;
     if (cap > MIN_RECORDS * 2 && this.count < cap / 4) this.resize(Math.ceil(cap / 2));
   }
 
-  /** Remove every record last seen before `cutoff`. */
-  dropOlderThan(cutoff: number): void {
+  /** Remove every record last seen before `cutoff`; returns how many went. */
+  dropOlderThan(cutoff: number): number {
+    const before = this.count;
     for (let i = this.count - 1; i >= 0; i--) if (this.lastSeen(i) < cutoff) this.remove(i);
+    return before - this.count;
   }
 
   isSeeder(i: number): boolean {
@@ -123,11 +179,12 @@ export class PeerTable extends OpenIndex {
   }
 
   /**
-   * Up to `n` records other than `self` seen at or after `cutoff`, from a random starting point
+   * Up to `n` records other than `self` (-1: none) seen at or after `cutoff`, from a random starting point
    * (as opentracker does), written as compact bytes per family, and their peer_ids if `withIds`.
    */
   sample(self: number, n: number, cutoff: number, withIds: boolean): { v4: Buffer; v6: Buffer; ids4?: Buffer; ids6?: Buffer } {
-    const want = Math.max(0, Math.min(n, this.count - 1));
+    // `self` is -1 for an asker that is not in the table (answered but not listed).
+    const want = Math.max(0, Math.min(n, self >= 0 ? this.count - 1 : this.count));
     const n6 = Math.min(want, this.count6);
     // One allocation for both families' bytes.
     const cap4 = Math.min(want, this.count - this.count6) * 6;

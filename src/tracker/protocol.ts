@@ -199,6 +199,8 @@ export interface AnnounceResponse {
   complete: number;
   incomplete: number;
   peers: PeerSample;
+  /** BEP 3 `warning message`: the answer is good, but something is worth telling the user. */
+  warning?: string;
 }
 
 export interface ScrapeEntry {
@@ -330,16 +332,19 @@ const K_INTERVAL = Buffer.from('e8:intervali', 'latin1');
 const K_MIN_INTERVAL = Buffer.from('e12:min intervali', 'latin1');
 const K_PEERS = Buffer.from('e5:peers', 'latin1');
 const K_PEERS6 = Buffer.from('6:peers6', 'latin1');
+const K_WARNING = Buffer.from('15:warning message', 'latin1');
 
 export function encodeAnnounceResponse(r: AnnounceResponse, req: Pick<AnnounceRequest, 'compact' | 'noPeerId'>): Buffer {
   if (req.compact) {
     // The hot path, written out by hand (keys in sorted order, straight into one Buffer): several
     // times faster than a general encoder, and the answer's shape is fixed.
     const { v4, v6 } = r.peers;
+    const warning = r.warning === undefined ? undefined : Buffer.from(r.warning, 'utf8');
     const size =
       K_COMPLETE.length + intLength(r.complete) + K_INCOMPLETE.length + intLength(r.incomplete) + K_INTERVAL.length + intLength(r.interval) +
       K_MIN_INTERVAL.length + intLength(r.minInterval) + K_PEERS.length + intLength(v4.length) + 1 + v4.length +
-      (v6.length ? K_PEERS6.length + intLength(v6.length) + 1 + v6.length : 0) + 1;
+      (v6.length ? K_PEERS6.length + intLength(v6.length) + 1 + v6.length : 0) +
+      (warning ? K_WARNING.length + intLength(warning.length) + 1 + warning.length : 0) + 1;
     const out = Buffer.allocUnsafe(size);
     let at = putInt(out, putBytes(out, 0, K_COMPLETE), r.complete);
     at = putInt(out, putBytes(out, at, K_INCOMPLETE), r.incomplete);
@@ -353,6 +358,12 @@ export function encodeAnnounceResponse(r: AnnounceResponse, req: Pick<AnnounceRe
       out[at++] = 0x3a;
       at = putBytes(out, at, v6);
     }
+    if (warning) {
+      // Last: keys are in byte order, and 'warning message' sorts after 'peers6'.
+      at = putInt(out, putBytes(out, at, K_WARNING), warning.length);
+      out[at++] = 0x3a;
+      at = putBytes(out, at, warning);
+    }
     out[at] = 0x65; // 'e'
     return out;
   }
@@ -362,6 +373,7 @@ export function encodeAnnounceResponse(r: AnnounceResponse, req: Pick<AnnounceRe
     complete: r.complete,
     incomplete: r.incomplete,
     peers: peerDicts(r.peers, req.noPeerId),
+    ...(r.warning === undefined ? {} : { 'warning message': r.warning }),
   });
 }
 

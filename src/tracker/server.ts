@@ -8,7 +8,8 @@ import http from 'node:http';
 import type net from 'node:net';
 import express, { type Request, type Response, type NextFunction } from 'express';
 import { handleAnnounce, handleAnnounceNow, handleScrape, type TrackerConfig } from './handlers.ts';
-import { isImmediate, type SwarmStore } from './store.ts';
+import { EXPIRY_SLICE_MS, isImmediate, type SwarmStore } from './store.ts';
+import { originForm } from './fast-request.ts';
 import { applyServerTimeouts, serveHandedOver } from '../net/server-timeouts.ts';
 import { createFastPathServer } from './fast-path.ts';
 
@@ -19,6 +20,16 @@ function rawQuery(req: Request): string {
   return q < 0 ? '' : url.slice(q + 1);
 }
 
+/** Peers per page of /peers (about 100 KB of JSON). */
+export const PEERS_PAGE = 1000;
+
+/** `?page=N` (from 1; absent: 1), or null when it is not a whole number in range. */
+function pageNumber(text: string | null): number | null {
+  if (text === null) return 1;
+  if (!/^[1-9][0-9]{0,8}$/.test(text)) return null;
+  return Number(text);
+}
+
 /** Everything but announce and scrape (those take the lean route in front of this app). */
 function createTrackerApp(store: SwarmStore, config: TrackerConfig): express.Express {
   const app = express();
@@ -26,16 +37,26 @@ function createTrackerApp(store: SwarmStore, config: TrackerConfig): express.Exp
   app.set('query parser', false);
   app.set('etag', false);
 
-  // The report's peer list, as JSON for people and scripts.
+  // The report's peer list, as JSON for people and scripts: in pages, so that an answer never
+  // grows with the swarm (a 20,000-peer swarm would be 2 MB, sent to anyone who asks).
   app.get('/peers', async (req, res) => {
-    const hex = new URLSearchParams(rawQuery(req)).get('info_hash') ?? '';
+    const params = new URLSearchParams(rawQuery(req));
+    const hex = params.get('info_hash') ?? '';
     if (!/^[0-9a-fA-F]{40}$/.test(hex)) {
       res.status(400).json({ error: 'info_hash must be 40 hex characters' });
       return;
     }
-    const peers = await store.list(Buffer.from(hex, 'hex'), Date.now());
+    const page = pageNumber(params.get('page'));
+    if (page === null) {
+      res.status(400).json({ error: 'page must be a whole number from 1' });
+      return;
+    }
+    const { total, peers } = await store.list(Buffer.from(hex, 'hex'), Date.now(), (page - 1) * PEERS_PAGE, PEERS_PAGE);
     res.json({
       info_hash: hex.toLowerCase(),
+      total,
+      page,
+      per_page: PEERS_PAGE,
       peers: peers.map((p) => ({ ip: p.ip, port: p.port, peer_id: p.peerId.toString('hex'), seeder: p.seeder })),
     });
   });
@@ -64,7 +85,9 @@ export interface TrackerServer {
  * other request falls through to the Express app. Returns false when it did not take `req`.
  */
 function leanTrackerRoute(store: SwarmStore, config: TrackerConfig, req: http.IncomingMessage, res: http.ServerResponse): boolean {
-  const url = req.url ?? '';
+  // `http://host/announce?...` (absolute form) is the same request as `/announce?...`.
+  const url = originForm(req.url ?? '');
+  if (url === null) return false;
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   if (req.method !== 'GET' || (path !== '/announce' && path !== '/scrape')) return false;
@@ -82,6 +105,41 @@ function leanTrackerRoute(store: SwarmStore, config: TrackerConfig, req: http.In
     },
   );
   return true;
+}
+
+/**
+ * Every `periodMs`, a pass over the store that drops silent peers and empty swarms, in slices of
+ * bounded work with the event loop free between them (setImmediate: after pending I/O), so no
+ * announce waits behind a whole pass (600,000 swarms expiring at once took 337 ms in one piece).
+ */
+function startExpiry(store: SwarmStore, periodMs: number): { stop(): void } {
+  let running = false;
+  let stopped = false;
+  const slice = (): void => {
+    if (stopped) return;
+    store.expireSome(Date.now(), EXPIRY_SLICE_MS).then(
+      (done) => {
+        if (done) running = false;
+        else setImmediate(slice);
+      },
+      (err: unknown) => {
+        running = false;
+        console.error('tracker expiry error:', err);
+      },
+    );
+  };
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    slice();
+  }, periodMs);
+  timer.unref();
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
 }
 
 /** Build the server and start the expiry sweep (peers silent for 2 x interval are dropped). */
@@ -106,13 +164,12 @@ export function createTrackerServer(store: SwarmStore, config: TrackerConfig): T
   });
   const server = fast.server;
   serveHandedOver(server, httpServer);
-  const sweep = setInterval(() => void store.expire(Date.now()), Math.max(250, (config.interval * 1000) / 2));
-  sweep.unref();
+  const expiry = startExpiry(store, Math.max(250, (config.interval * 1000) / 2));
   return {
     server,
     stop: () =>
       new Promise((resolve) => {
-        clearInterval(sweep);
+        expiry.stop();
         server.close(() => resolve());
         fast.destroyConnections();
         httpServer.closeAllConnections();
