@@ -12,7 +12,7 @@ import type { WireConnection } from '../peer/wire/connection.ts';
 import { isOurPeerId } from '../peer/peer-id.ts';
 import type { TrackerPeer } from '../tracker-client/reply.ts';
 import type { Downloader } from './downloader.ts';
-import { HttpPeerSource } from './http-source.ts';
+import { HttpPeerSource } from './sources/http-source.ts';
 import { WireSource } from './wire-source.ts';
 import { hostPort } from '../bittorrent/address.ts';
 
