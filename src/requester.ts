@@ -6,7 +6,7 @@ import { parsePeerFlags, PEER_FLAGS, PEER_FLAGS_USAGE } from './cli/peer-flags.t
 import { parseMetainfo, MetainfoError, MAX_TORRENT_BYTES, type Metainfo } from './metainfo/metainfo.ts';
 import { newPeerId } from './peer/peer-id.ts';
 import { runDownload, SessionError } from './download/session.ts';
-import { trackerTiers } from './tracker/client.ts';
+import { trackerTiers } from './tracker-client/tiers.ts';
 
 const usage = `usage: npm run requester -- [TORRENT] [--host 127.0.0.1] [--port 6882] [--out DIR] [--wait 60]
                            [--no-seed] [--max-upload-rate RATE] [--request-timeout 20]

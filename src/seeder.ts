@@ -15,7 +15,8 @@ import { storageFiles } from './storage/layout.ts';
 import { Bitfield } from './peer/bitfield.ts';
 import { PeerNode } from './peer/peer-node.ts';
 import { newPeerId } from './peer/peer-id.ts';
-import { Announcer, TrackerFailure } from './tracker/client.ts';
+import { Announcer } from './tracker-client/announcer.ts';
+import { TrackerFailure } from './tracker-client/reply.ts';
 import { DialOut } from './peer/dial-out.ts';
 import { urlHost } from './bittorrent/address.ts';
 

@@ -18,7 +18,7 @@ import { Scope, exitWithin, sha1, sha1File, sleep, startRequester, startSeeder, 
 import { WireLiar, startLyingHttp, startTrickler } from './support/attack-download.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSeedSource } from '../src/download/webseed-source.ts';
+import { WebSeedSource } from '../src/download/sources/webseed-source.ts';
 
 const MiB = 1024 * 1024;
 const ATTACKER = '127.0.0.2';

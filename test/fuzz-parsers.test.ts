@@ -45,7 +45,7 @@ import {
   DEFAULT_LIMITS as TRACKER_LIMITS,
   type PeerInfo,
 } from '../src/tracker/protocol.ts';
-import { parseTrackerReply, TrackerFailure } from '../src/tracker/client.ts';
+import { parseTrackerReply, TrackerFailure } from '../src/tracker-client/reply.ts';
 import { clientAddress, parseCidr, inCidr, type Cidr } from '../src/tracker/client-address.ts';
 import { parseRange } from '../src/peer/range.ts';
 import { MessageParser, WireError, encode as encodeMessage, type Message } from '../src/peer/wire/messages.ts';

@@ -26,7 +26,7 @@ import { requireNetns, type Netns } from './support/netns.ts';
 import { NetnsWorld, withNetnsWorld } from './support/netns-world.ts';
 import { parseMetainfo } from '../src/metainfo/metainfo.ts';
 import { decode, isBytes, isDict, isInt } from '../src/metainfo/bencode.ts';
-import { parseTrackerReply } from '../src/tracker/client.ts';
+import { parseTrackerReply } from '../src/tracker-client/reply.ts';
 
 const MiB = 1024 * 1024;
 

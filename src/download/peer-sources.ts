@@ -10,9 +10,9 @@ import type { Metainfo } from '../metainfo/metainfo.ts';
 import type { PeerNode } from '../peer/peer-node.ts';
 import type { WireConnection } from '../peer/wire/connection.ts';
 import { isOurPeerId } from '../peer/peer-id.ts';
-import type { TrackerPeer } from '../tracker/client.ts';
+import type { TrackerPeer } from '../tracker-client/reply.ts';
 import type { Downloader } from './downloader.ts';
-import { HttpPeerSource } from './http-source.ts';
+import { HttpPeerSource } from './sources/http-source.ts';
 import { WireSource } from './wire-source.ts';
 import { hostPort } from '../bittorrent/address.ts';
 

@@ -1,6 +1,9 @@
 /**
- * HTTP client on `node:http`/`node:https` with keep-alive agents. Not the built-in `fetch`: it
- * refuses the Fetch spec's "bad ports" (6000, 6665-6669, ...) on which real peers listen.
+ * HTTP client on `node:http`/`node:https` with keep-alive agents, for servers we do not write:
+ * trackers (announce) and BEP 19 web seeds (ranges). Our own HTTP peers are read with
+ * piece-client.ts, which needs exact lengths and no chunking and so copies nothing. Not the
+ * built-in `fetch`: it refuses the Fetch spec's "bad ports" (6000, 6665-6669, ...) on which real
+ * peers listen.
  *
  * Every request is bounded three ways: bytes (a cap on the body), silence (no byte for
  * `timeoutMs`) and total time (`deadlineMs`): a server that trickles one byte a second never

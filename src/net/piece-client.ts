@@ -1,6 +1,8 @@
 /**
  * A minimal HTTP/1.1 client for one job: GET a body of a known length straight into a caller's
- * buffer. Used for our peers' `/piece` endpoint, where it moves most of the bytes of a download.
+ * buffer. It is the client for our HTTP peers, their `/bitfield` and their `/piece` (where it
+ * moves most of the bytes of a download): one PieceClient, so one connection pool, per peer.
+ * Trackers and web seeds are any server (https, chunked, Range ignored): http-client.ts.
  *
  * `node:http` hands every socket read to JS as a fresh 64 KiB Buffer (memory outside the V8 heap,
  * freed only when a garbage collection finds its wrapper), and the body is then copied into the
@@ -17,6 +19,7 @@
  */
 import net from 'node:net';
 import { hostPort } from '../bittorrent/address.ts';
+import { parseResponseHead } from './http-head.ts';
 
 export class PieceClientError extends Error {
   constructor(
@@ -121,35 +124,12 @@ class Connection {
       if (this.headLength >= MAX_HEADER_BYTES) this.kill(new PieceClientError(`response headers longer than ${MAX_HEADER_BYTES} bytes`));
       return;
     }
-    const lines = this.head.toString('latin1', 0, end).split('\r\n');
-    const m = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
-    if (!m) return this.kill(new PieceClientError('malformed HTTP status line'));
-    const status = Number(m[2]);
-    let contentLength: number | undefined;
-    let close = m[1] === '0';
-    let chunked = false;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0) return this.kill(new PieceClientError('malformed HTTP header'));
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      if (name === 'content-length') {
-        if (!/^\d{1,15}$/.test(value) || (contentLength !== undefined && contentLength !== Number(value))) {
-          return this.kill(new PieceClientError('bad Content-Length'));
-        }
-        contentLength = Number(value);
-      } else if (name === 'transfer-encoding') {
-        chunked = true;
-      } else if (name === 'connection') {
-        const v = value.toLowerCase();
-        if (v.includes('close')) close = true;
-        else if (v.includes('keep-alive')) close = false;
-      }
-    }
-    this.keepAlive = !close;
+    const head = parseResponseHead(this.head.toString('latin1', 0, end));
+    if (typeof head === 'string') return this.kill(new PieceClientError(head));
+    const { status, contentLength } = head;
+    this.keepAlive = !head.close;
     if (!job.opts.okStatus.includes(status)) return this.kill(new PieceClientError(`HTTP ${status}`, status));
-    if (chunked) return this.kill(new PieceClientError('chunked response where a Content-Length was expected'));
+    if (head.chunked) return this.kill(new PieceClientError('chunked response where a Content-Length was expected'));
     if (contentLength !== job.into.length) {
       return this.kill(new PieceClientError(`response of ${contentLength ?? 'unknown'} bytes where ${job.into.length} were expected`));
     }

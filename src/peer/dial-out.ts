@@ -5,7 +5,7 @@
  */
 import type { PeerNode } from './peer-node.ts';
 import { isOurPeerId } from './peer-id.ts';
-import type { TrackerPeer } from '../tracker/client.ts';
+import type { TrackerPeer } from '../tracker-client/reply.ts';
 
 /** Dial the same address again at most this often (unless a connection to it is up). */
 const RETRY_MS = 10_000;

@@ -17,7 +17,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { decodeHandshake, encode, encodeHandshake, HANDSHAKE_LENGTH, MessageParser } from '../../src/peer/wire/messages.ts';
-import { announce } from '../../src/tracker/client.ts';
+import { announce } from '../../src/tracker-client/http-announce.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

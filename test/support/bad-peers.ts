@@ -19,7 +19,8 @@ import { open, readdir, lstat, readFile, type FileHandle } from 'node:fs/promise
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
-import { announce, type TrackerReply } from '../../src/tracker/client.ts';
+import { announce } from '../../src/tracker-client/http-announce.ts';
+import type { TrackerReply } from '../../src/tracker-client/reply.ts';
 import { freePort, runCli, tempDir, type Proc } from './procs.ts';
 
 // ------------------------------------------------------------------------------ in-test peers

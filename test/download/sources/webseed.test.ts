@@ -13,8 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import net from 'node:net';
-import { runCli, runProgram, freePort, tempDir, requireProgram, type Proc } from './support/procs.ts';
-import { makeTorrent } from '../src/metainfo/create.ts';
+import { runCli, runProgram, freePort, tempDir, requireProgram, type Proc } from '../../support/procs.ts';
+import { makeTorrent } from '../../../src/metainfo/create.ts';
 
 const NAMES = ['plain.bin', 'with space.txt', '100% sure.dat', 'hash#tag.bin', 'Ünïcødé ñame.bin'];
 

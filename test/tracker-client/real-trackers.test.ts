@@ -4,6 +4,7 @@
  *  - webtorrent's bittorrent-tracker (installed from npm into a temp folder outside the project);
  *  - BEP 12: announce-list tiers with a dead http tracker and a udp:// one before the live one;
  *  - an announce URL that already has a query (`?passkey=abc`): kept, parameters appended.
+ * (The pure parts, URL building and tiers, are tested alone beside this file.)
  * Every tracker and every program of ours runs inside a fresh loopback-only network namespace.
  */
 import { test } from 'node:test';
@@ -13,14 +14,13 @@ import { randomBytes } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, requireProgram, startTracker, tempDir, type Proc, within, until } from './support/procs.ts';
-import { requireNetns } from './support/netns.ts';
-import { NetnsWorld, withNetnsWorld } from './support/netns-world.ts';
-import { parseMetainfo } from '../src/metainfo/metainfo.ts';
-import { encode } from '../src/metainfo/bencode.ts';
-import { makeSingleFileTorrent } from '../src/metainfo/create.ts';
-import { buildAnnounceUrl, trackerTiers, type AnnounceParams } from '../src/tracker/client.ts';
-import { parseRawQuery, percentDecode } from '../src/tracker/query.ts';
+import { freePort, requireProgram, startTracker, tempDir, type Proc, within, until } from '../support/procs.ts';
+import { requireNetns } from '../support/netns.ts';
+import { NetnsWorld, withNetnsWorld } from '../support/netns-world.ts';
+import { parseMetainfo } from '../../src/metainfo/metainfo.ts';
+import { encode } from '../../src/metainfo/bencode.ts';
+import { makeSingleFileTorrent } from '../../src/metainfo/create.ts';
+import { parseRawQuery } from '../../src/tracker/query.ts';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -217,49 +217,4 @@ test('an announce URL with a query (?passkey=abc) keeps it; info_hash and peer_i
       assert.equal(q.get('event')?.[0]?.toString(), 'started', `${who}: first announce is event=started`);
     }
   });
-});
-
-// ---------------------------------------------------------------- pure functions
-
-const params: AnnounceParams = {
-  infoHash: Buffer.from('00202526 2b7e2d41 80ff0a0d 61626364 65666768'.replace(/ /g, ''), 'hex'),
-  peerId: Buffer.from('-NB0001-abc def~.%_X', 'latin1'),
-  port: 6881,
-  uploaded: 1,
-  downloaded: 2,
-  left: 3,
-  event: 'started',
-  numwant: 50,
-};
-const tail = 'info_hash=%00%20%25%26%2B~-A%80%FF%0A%0Dabcdefgh&peer_id=-NB0001-abc%20def~.%25_X&port=6881&uploaded=1&downloaded=2&left=3&compact=1&numwant=50&event=started';
-
-test('buildAnnounceUrl: keeps an existing query and appends correctly', () => {
-  assert.equal(buildAnnounceUrl('http://t/announce', params), `http://t/announce?${tail}`);
-  assert.equal(buildAnnounceUrl('http://t/announce?passkey=abc', params), `http://t/announce?passkey=abc&${tail}`);
-  assert.equal(buildAnnounceUrl('http://t/announce?passkey=abc&', params), `http://t/announce?passkey=abc&${tail}`);
-  assert.equal(buildAnnounceUrl('http://t/announce?', params), `http://t/announce?${tail}`);
-  assert.equal(buildAnnounceUrl('http://t/a?x=1&y=2#frag', params), `http://t/a?x=1&y=2&${tail}`, 'a fragment is never sent');
-  assert.equal(buildAnnounceUrl('http://t:8080/announce.php?uid=1', { ...params, event: 'none', numwant: undefined }).endsWith('&left=3&compact=1'), true);
-  // Every byte round-trips through the tracker-side decoder.
-  const q = parseRawQuery(buildAnnounceUrl('http://t/x?passkey=a%20b', params).split('?')[1]!, 100);
-  assert.deepEqual(q.get('info_hash'), [params.infoHash]);
-  assert.deepEqual(q.get('peer_id'), [params.peerId]);
-  assert.deepEqual(q.get('passkey'), [percentDecode('a%20b')]);
-});
-
-test('trackerTiers: BEP 12 tiers in order, udp:// dropped, empty tiers dropped, announce as fallback', () => {
-  const a = 'http://a/announce';
-  const b = 'https://b/announce';
-  const c = 'http://c/announce';
-  const u = 'udp://u:80/announce';
-  assert.deepEqual(trackerTiers(a, []), [[a]]);
-  assert.deepEqual(trackerTiers(u, []), [], 'a udp announce alone gives nothing');
-  assert.deepEqual(trackerTiers(undefined, []), []);
-  // announce-list wins over announce (BEP 12).
-  assert.deepEqual(trackerTiers(c, [[u], [a]]), [[a]]);
-  const tiers = trackerTiers(undefined, [[a, u, b], [u], [c]]);
-  assert.equal(tiers.length, 2);
-  assert.deepEqual([...tiers[0]!].sort(), [a, b].sort(), 'tier 1: a and b, shuffled, udp dropped');
-  assert.deepEqual(tiers[1], [c]);
-  assert.deepEqual(trackerTiers(undefined, [['HTTP://A/announce']]), [['HTTP://A/announce']], 'scheme is case-insensitive');
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { PieceClient, PieceClientError } from '../src/net/piece-client.ts';
+import { PieceClient, PieceClientError } from '../../src/net/piece-client.ts';
 
 /** A TCP server whose every connection gets `answer(socket, requestText)` per request. */
 async function server(answer: (s: net.Socket, req: string, n: number) => void): Promise<{ port: number; close(): void; conns: () => number }> {

@@ -4,11 +4,11 @@
  * percent-escaped; a URL without `/` at the end is the file itself (single-file torrents only).
  * A piece that spans files is fetched as one `Range` request per file.
  */
-import type { PieceSource } from './source.ts';
-import type { Metainfo } from '../metainfo/metainfo.ts';
-import { spansOf, type StorageFile } from '../storage/layout.ts';
-import { httpGetRange } from '../net/http-client.ts';
-import { normalizeAddress } from '../bittorrent/address.ts';
+import type { PieceSource } from '../source.ts';
+import type { Metainfo } from '../../metainfo/metainfo.ts';
+import { spansOf, type StorageFile } from '../../storage/layout.ts';
+import { httpGetRange } from '../../net/http-client.ts';
+import { normalizeAddress } from '../../bittorrent/address.ts';
 
 /** The URL of each file of `meta` on the web seed `base`; null for pad files. Pure. */
 export function webSeedFileUrls(base: string, meta: Pick<Metainfo, 'name' | 'files' | 'multiFile'>): (string | null)[] {

@@ -1,10 +1,13 @@
-/** A peer reached through our HTTP piece API (`/bitfield`, `/piece` with Range). */
-import { Bitfield } from '../peer/bitfield.ts';
-import type { PieceSource } from './source.ts';
-import { GuardedAgent, httpGet } from '../net/http-client.ts';
-import { PieceClient, PieceClientError } from '../net/piece-client.ts';
-import { LISTEN_PORT_HEADER } from '../peer/http-api.ts';
-import { hostPort, normalizeAddress, urlHost } from '../bittorrent/address.ts';
+/**
+ * A peer reached through our HTTP piece API (`/bitfield`, `/piece` with Range). Both go through
+ * one PieceClient: one pool of connections per peer, each answer read to its exact length.
+ */
+import { Bitfield } from '../../peer/bitfield.ts';
+import type { PieceSource } from '../source.ts';
+import { PieceClient, PieceClientError } from '../../net/piece-client.ts';
+import { defaultDeadlineMs } from '../../net/http-client.ts';
+import { LISTEN_PORT_HEADER } from '../../peer/http-api.ts';
+import { hostPort, normalizeAddress, urlHost } from '../../bittorrent/address.ts';
 
 export interface HttpSourceOptions {
   /** Per-request timeout: a peer that stalls longer loses the request (the piece goes to others). */
@@ -38,11 +41,10 @@ export class HttpPeerSource implements PieceSource {
   private lastRefresh = 0;
   private refreshing = false;
   private readonly closed = new AbortController();
-  private readonly base: string;
-  // One agent per peer, so a slow peer cannot hold sockets that others need; guarded, so a peer
-  // that streams on after a bitfield on a kept-alive connection loses the connection.
-  private readonly agent = new GuardedAgent({ keepAlive: true, maxSockets: 8 });
-  /** Piece bodies: read from the socket straight into the piece's buffer. */
+  /**
+   * This peer's connections (a slow peer holds only its own), for its bitfield and its pieces:
+   * bodies are read from the socket straight into the piece's buffer.
+   */
   private readonly pieces: PieceClient;
 
   constructor(
@@ -58,7 +60,6 @@ export class HttpPeerSource implements PieceSource {
     this.maxBlock = Math.max(1024 * 1024, Math.min(MAX_REQUEST, opts.pieceLength ?? 0));
     this.pieces = new PieceClient(ip, port);
     this.label = hostPort(ip, port);
-    this.base = `http://${urlHost(ip)}:${port}`;
     this.id = HttpPeerSource.idFor(ip, port);
     this.address = normalizeAddress(ip);
   }
@@ -75,15 +76,20 @@ export class HttpPeerSource implements PieceSource {
     this.lastRefresh = Date.now();
     const headers: Record<string, string> = {};
     if (this.opts.listenPort) headers[LISTEN_PORT_HEADER] = String(this.opts.listenPort);
-    const res = await httpGet(`${this.base}/bitfield/${this.infoHashHex}`, {
-      headers,
-      timeoutMs: this.opts.timeoutMs,
-      maxBytes: Math.ceil(this.pieceCount / 8),
-      agent: this.agent,
-      signal,
-    });
-    if (res.status !== 200) throw new Error(`peer ${this.label} answered HTTP ${res.status} for its bitfield`);
-    this.bitfield = new Bitfield(this.pieceCount, res.body);
+    const body = Buffer.alloc(Math.ceil(this.pieceCount / 8));
+    try {
+      await this.pieces.getInto(`/bitfield/${this.infoHashHex}`, body, {
+        headers,
+        okStatus: [200],
+        timeoutMs: this.opts.timeoutMs,
+        deadlineMs: defaultDeadlineMs(this.opts.timeoutMs, body.length),
+        signal,
+      });
+    } catch (e) {
+      if (e instanceof PieceClientError && e.status !== undefined) throw new Error(`peer ${this.label} answered HTTP ${e.status} for its bitfield`);
+      throw e;
+    }
+    this.bitfield = new Bitfield(this.pieceCount, body);
   }
 
   has(piece: number): boolean {
@@ -132,7 +138,6 @@ export class HttpPeerSource implements PieceSource {
 
   close(): void {
     this.closed.abort();
-    this.agent.destroy();
     this.pieces.close();
   }
 }

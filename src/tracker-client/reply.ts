@@ -1,0 +1,85 @@
+/**
+ * A tracker's (possibly hostile) bencoded answer to an announce: compact (BEP 23) or list peers,
+ * and `peers6` (BEP 7). Pure: bytes in, a bounded TrackerReply or a TrackerFailure out.
+ */
+import net from 'node:net';
+import { decode, isBytes, isDict, isInt, isList, BencodeError, type BValue } from '../metainfo/bencode.ts';
+
+export interface TrackerPeer {
+  ip: string;
+  port: number;
+  peerId?: Buffer;
+}
+
+export interface TrackerReply {
+  interval: number;
+  minInterval?: number;
+  complete?: number;
+  incomplete?: number;
+  peers: TrackerPeer[];
+  warning?: string;
+}
+
+/** The tracker answered, and said no. */
+export class TrackerFailure extends Error {}
+
+const MAX_REPLY_PEERS = 2000;
+
+/** Parse a tracker's bencoded answer: compact (BEP 23) or list peers, and `peers6` (BEP 7). */
+export function parseTrackerReply(body: Buffer): TrackerReply {
+  let top;
+  try {
+    top = decode(body);
+  } catch (e) {
+    if (e instanceof BencodeError) throw new TrackerFailure(`tracker sent an invalid answer (${e.message})`);
+    throw e;
+  }
+  if (!isDict(top)) throw new TrackerFailure('tracker sent an invalid answer (not a dictionary)');
+  const failure = top['failure reason'];
+  if (failure !== undefined) throw new TrackerFailure(`tracker refused: ${isBytes(failure) ? failure.toString('utf8') : 'no reason given'}`);
+  const num = (k: string) => {
+    const v = top[k];
+    return isInt(v) && v >= 0 ? v : undefined;
+  };
+  const interval = num('interval');
+  const warning = top['warning message'];
+  return {
+    // A tracker that asks for a silly interval is held to sane bounds.
+    interval: Math.min(Math.max(interval ?? 1800, 1), 24 * 3600),
+    minInterval: num('min interval'),
+    complete: num('complete'),
+    incomplete: num('incomplete'),
+    peers: replyPeers(top['peers'], top['peers6']),
+    warning: isBytes(warning) ? warning.toString('utf8') : undefined,
+  };
+}
+
+/** The peers of `peers` (compact or a list of dictionaries) then `peers6`, at most MAX_REPLY_PEERS. */
+function replyPeers(v4: BValue | undefined, v6: BValue | undefined): TrackerPeer[] {
+  const peers: TrackerPeer[] = [];
+  const add = (p: TrackerPeer) => {
+    if (peers.length < MAX_REPLY_PEERS && p.port > 0 && p.port <= 65535) peers.push(p);
+  };
+  if (isBytes(v4)) {
+    for (let at = 0; at + 6 <= v4.length; at += 6) add({ ip: `${v4[at]}.${v4[at + 1]}.${v4[at + 2]}.${v4[at + 3]}`, port: v4.readUInt16BE(at + 4) });
+  } else if (isList(v4)) {
+    for (const p of v4) {
+      if (!isDict(p)) continue;
+      const ip = p['ip'];
+      const port = p['port'];
+      const id = p['peer id'];
+      if (!isBytes(ip) || !isInt(port)) continue;
+      const ipText = ip.toString('latin1');
+      if (net.isIP(ipText) === 0) continue;
+      add({ ip: ipText, port, peerId: isBytes(id) && id.length === 20 ? Buffer.from(id) : undefined });
+    }
+  }
+  if (isBytes(v6)) {
+    for (let at = 0; at + 18 <= v6.length; at += 18) {
+      const groups: string[] = [];
+      for (let g = 0; g < 8; g++) groups.push(v6.readUInt16BE(at + g * 2).toString(16));
+      add({ ip: groups.join(':'), port: v6.readUInt16BE(at + 16) });
+    }
+  }
+  return peers;
+}

@@ -1,0 +1,52 @@
+/** BEP 12 tiers alone: which trackers are used, and the order they are tried in. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { firstAnswer, trackerTiers } from '../../src/tracker-client/tiers.ts';
+
+test('trackerTiers: BEP 12 tiers in order, udp:// dropped, empty tiers dropped, announce as fallback', () => {
+  const a = 'http://a/announce';
+  const b = 'https://b/announce';
+  const c = 'http://c/announce';
+  const u = 'udp://u:80/announce';
+  assert.deepEqual(trackerTiers(a, []), [[a]]);
+  assert.deepEqual(trackerTiers(u, []), [], 'a udp announce alone gives nothing');
+  assert.deepEqual(trackerTiers(undefined, []), []);
+  // announce-list wins over announce (BEP 12).
+  assert.deepEqual(trackerTiers(c, [[u], [a]]), [[a]]);
+  const tiers = trackerTiers(undefined, [[a, u, b], [u], [c]]);
+  assert.equal(tiers.length, 2);
+  assert.deepEqual([...tiers[0]!].sort(), [a, b].sort(), 'tier 1: a and b, shuffled, udp dropped');
+  assert.deepEqual(tiers[1], [c]);
+  assert.deepEqual(trackerTiers(undefined, [['HTTP://A/announce']]), [['HTTP://A/announce']], 'scheme is case-insensitive');
+});
+
+test('firstAnswer: tiers in order, the tracker that answered moves to the front of its tier, the last error when none answers', async () => {
+  const tried: string[] = [];
+  const answers = (ok: Set<string>) => async (t: string) => {
+    tried.push(t);
+    if (!ok.has(t)) throw new Error(`${t} is down`);
+    return `reply of ${t}`;
+  };
+  const tiers = [['a1', 'a2', 'a3'], ['b1']];
+  assert.equal(await firstAnswer(tiers, answers(new Set(['a3', 'b1']))), 'reply of a3');
+  assert.deepEqual(tried, ['a1', 'a2', 'a3']);
+  assert.deepEqual(tiers, [['a3', 'a1', 'a2'], ['b1']], 'a3 answered: first of its tier');
+  tried.length = 0;
+  assert.equal(await firstAnswer(tiers, answers(new Set(['b1']))), 'reply of b1');
+  assert.deepEqual(tried, ['a3', 'a1', 'a2', 'b1'], 'a whole tier fails before the next is tried');
+  assert.deepEqual(tiers, [['a3', 'a1', 'a2'], ['b1']]);
+  await assert.rejects(firstAnswer(tiers, answers(new Set())), /b1 is down/);
+  await assert.rejects(firstAnswer([], answers(new Set())), /no http tracker/);
+});
+
+test('firstAnswer: an aborted signal stops before the next tracker', async () => {
+  const ac = new AbortController();
+  const tried: string[] = [];
+  const tryOne = async (t: string) => {
+    tried.push(t);
+    ac.abort(new Error('out of time'));
+    throw new Error(`${t} is down`);
+  };
+  await assert.rejects(firstAnswer([['a', 'b'], ['c']], tryOne, ac.signal), /out of time/);
+  assert.deepEqual(tried, ['a']);
+});
