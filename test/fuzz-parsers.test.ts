@@ -34,7 +34,7 @@ import { parseMetainfo, MetainfoError, MAX_PIECE_LENGTH, type Metainfo } from '.
 import { encodeTorrent } from '../src/metainfo/create.ts';
 import { unsafeComponentReason, safeJoin } from '../src/storage/safe-path.ts';
 import { partBaseName, storageFiles } from '../src/storage/layout.ts';
-import { parseRawQuery, percentDecode, percentEncode, QueryError } from '../src/tracker/query.ts';
+import { parseRawQuery, percentDecode, percentEncode, QueryError } from '../src/tracker/protocol/query.ts';
 import {
   parseAnnounce,
   parseScrape,
@@ -44,7 +44,7 @@ import {
   encodeScrapeResponse,
   DEFAULT_LIMITS as TRACKER_LIMITS,
   type PeerInfo,
-} from '../src/tracker/protocol.ts';
+} from '../src/tracker/protocol/announce.ts';
 import { parseTrackerReply, TrackerFailure } from '../src/tracker/client.ts';
 import { clientAddress, parseCidr, inCidr, type Cidr } from '../src/tracker/client-address.ts';
 import { parseRange } from '../src/peer/range.ts';

@@ -20,7 +20,7 @@ import { parseMetainfo } from '../src/metainfo/metainfo.ts';
 import { encode } from '../src/metainfo/bencode.ts';
 import { makeSingleFileTorrent } from '../src/metainfo/create.ts';
 import { buildAnnounceUrl, trackerTiers, type AnnounceParams } from '../src/tracker/client.ts';
-import { parseRawQuery, percentDecode } from '../src/tracker/query.ts';
+import { parseRawQuery, percentDecode } from '../src/tracker/protocol/query.ts';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;

@@ -5,7 +5,7 @@
  * left-most entries are whatever the client chose to write). Pure.
  */
 import net from 'node:net';
-import { ipv6Bytes } from './protocol.ts';
+import { ipv6Bytes } from './protocol/announce.ts';
 
 export interface Cidr {
   family: 4 | 6;

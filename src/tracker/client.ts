@@ -4,8 +4,8 @@
  */
 import { decode, isBytes, isDict, isInt, isList, BencodeError } from '../metainfo/bencode.ts';
 import { httpGet, HttpError } from '../net/http-client.ts';
-import { percentEncode } from './query.ts';
-import type { AnnounceEvent } from './protocol.ts';
+import { percentEncode } from './protocol/query.ts';
+import type { AnnounceEvent } from './protocol/announce.ts';
 import net from 'node:net';
 
 export interface AnnounceParams {

@@ -11,13 +11,13 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { parseSimpleRequest, mayBeSimple } from '../src/tracker/fast-request.ts';
-import { sharedReadsInUse } from '../src/tracker/fast-path.ts';
-import { createTrackerServer, type TrackerServer } from '../src/tracker/server.ts';
-import { MemorySwarmStore } from '../src/tracker/store.ts';
-import { trackerConfig } from '../src/tracker/handlers.ts';
-import { parseCidr } from '../src/tracker/client-address.ts';
-import { decode, isBytes, isDict, isInt, isList, type BDict } from '../src/metainfo/bencode.ts';
+import { parseSimpleRequest, mayBeSimple } from '../../../src/tracker/http/fast-request.ts';
+import { sharedReadsInUse } from '../../../src/tracker/http/fast-path.ts';
+import { createTrackerServer, type TrackerServer } from '../../../src/tracker/http/server.ts';
+import { MemorySwarmStore } from '../../../src/tracker/store/memory-store.ts';
+import { trackerConfig } from '../../../src/tracker/service.ts';
+import { parseCidr } from '../../../src/tracker/client-address.ts';
+import { decode, isBytes, isDict, isInt, isList, type BDict } from '../../../src/metainfo/bencode.ts';
 
 // ---------------------------------------------------------------------------------------------
 // helpers

@@ -10,7 +10,7 @@
  * property test holds the two to the same answers.
  */
 
-import type { AnnounceRequest } from './protocol.ts';
+import type { AnnounceRequest } from './announce.ts';
 import { hexDigit } from './query.ts';
 
 /** The announce fields, as protocol.ts's AnnounceRequest has them (without the address). */

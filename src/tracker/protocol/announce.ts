@@ -3,7 +3,7 @@
  * typed response -> bencoded Buffer. Every limit of the tracker lives here, not in middleware.
  */
 import net from 'node:net';
-import { encode, encodeBinaryKeyDict } from '../metainfo/bencode.ts';
+import { encode, encodeBinaryKeyDict } from '../../metainfo/bencode.ts';
 import { parseRawQuery, QueryError } from './query.ts';
 import { scanAnnounce } from './announce-scan.ts';
 import { intLength, putBytes, putInt } from './decimal.ts';

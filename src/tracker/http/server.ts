@@ -7,10 +7,10 @@
 import http from 'node:http';
 import type net from 'node:net';
 import express, { type Request, type Response, type NextFunction } from 'express';
-import { handleAnnounce, handleAnnounceNow, handleScrape, type TrackerConfig } from './handlers.ts';
-import { EXPIRY_SLICE_MS, isImmediate, type SwarmStore } from './store.ts';
+import { handleAnnounce, handleAnnounceNow, handleScrape, type TrackerConfig } from '../service.ts';
+import { EXPIRY_SLICE_MS, isImmediate, type SwarmStore } from '../store/memory-store.ts';
 import { originForm } from './fast-request.ts';
-import { applyServerTimeouts, serveHandedOver } from '../net/server-timeouts.ts';
+import { applyServerTimeouts, serveHandedOver } from '../../net/server-timeouts.ts';
 import { createFastPathServer } from './fast-path.ts';
 
 /** The raw query string exactly as sent (never Express's UTF-8 decoded `req.query`). */

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { decode, isBytes, isDict, isList, type BDict, type BValue } from '../src/metainfo/bencode.ts';
-import { percentDecode, parseRawQuery, percentEncode, QueryError } from '../src/tracker/query.ts';
+import { decode, isBytes, isDict, isList, type BDict, type BValue } from '../../../src/metainfo/bencode.ts';
+import { percentDecode, parseRawQuery, percentEncode, QueryError } from '../../../src/tracker/protocol/query.ts';
 import {
   parseAnnounce,
   parseScrape,
@@ -15,7 +15,7 @@ import {
   TrackerRequestError,
   DEFAULT_LIMITS,
   type PeerInfo,
-} from '../src/tracker/protocol.ts';
+} from '../../../src/tracker/protocol/announce.ts';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

@@ -3,11 +3,11 @@
  * replace the in-memory one. A peer is keyed by (info_hash, ip, port), never by peer_id alone:
  * an announce from another address can neither evict nor change it.
  */
-import { compactAddressInto, formatIPv4, formatIPv6, type AnnounceRequest, type PeerInfo, type PeerSample, type ScrapeEntry } from './protocol.ts';
+import { compactAddressInto, formatIPv4, formatIPv6, type AnnounceRequest, type PeerInfo, type PeerSample, type ScrapeEntry } from '../protocol/announce.ts';
 import { PeerTable } from './peer-table.ts';
 import { InfoHashTable, SHARDS } from './info-hash-table.ts';
-import { CreationBudget, isExempt } from './address-limits.ts';
-import { parseCidr, type Cidr } from './client-address.ts';
+import { CreationBudget, isExempt } from './limits.ts';
+import { parseCidr, type Cidr } from '../client-address.ts';
 
 export interface PeerRecord extends PeerInfo {
   seeder: boolean;

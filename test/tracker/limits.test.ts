@@ -1,8 +1,8 @@
 /** Tracker limits and address trust: --trust-proxy, --trust-ip-param, --max-torrents, --max-peers-per-torrent. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clientAddress, inCidr, parseCidr } from '../src/tracker/client-address.ts';
-import { parseAnnounce } from '../src/tracker/protocol.ts';
+import { clientAddress, inCidr, parseCidr } from '../../src/tracker/client-address.ts';
+import { parseAnnounce } from '../../src/tracker/protocol/announce.ts';
 
 const proxies = ['10.0.0.0/8', '::1', '192.168.1.7'].map(parseCidr);
 
@@ -44,9 +44,9 @@ test('the ip parameter is used only with trustIpParam', () => {
 });
 
 test('store limits: a full tracker or torrent refuses new entries, keeps old ones', async () => {
-  const { MemorySwarmStore } = await import('../src/tracker/store.ts');
-  const { handleAnnounce, trackerConfig } = await import('../src/tracker/handlers.ts');
-  const { decode } = await import('../src/metainfo/bencode.ts');
+  const { MemorySwarmStore } = await import('../../src/tracker/store/memory-store.ts');
+  const { handleAnnounce, trackerConfig } = await import('../../src/tracker/service.ts');
+  const { decode } = await import('../../src/metainfo/bencode.ts');
   const store = new MemorySwarmStore(60_000, { maxTorrents: 1, maxPeersPerTorrent: 2 });
   const config = trackerConfig(30);
   const q = (hash: string, port: number) =>
@@ -65,10 +65,10 @@ test('store limits: a full tracker or torrent refuses new entries, keeps old one
 
 // ---- per-address and global limits of the store (issue #13 item 9) ----
 
-import { MemorySwarmStore } from '../src/tracker/store.ts';
-import type { AnnounceRequest } from '../src/tracker/protocol.ts';
-import { encodeAnnounceResponse } from '../src/tracker/protocol.ts';
-import { decode, isDict } from '../src/metainfo/bencode.ts';
+import { MemorySwarmStore } from '../../src/tracker/store/memory-store.ts';
+import type { AnnounceRequest } from '../../src/tracker/protocol/announce.ts';
+import { encodeAnnounceResponse } from '../../src/tracker/protocol/announce.ts';
+import { decode, isDict } from '../../src/metainfo/bencode.ts';
 
 function req(ip: string, port: number, infoHash = Buffer.alloc(20, 1), event: AnnounceRequest['event'] = 'none'): AnnounceRequest {
   return { infoHash, peerId: Buffer.alloc(20, 2), ip, family: ip.includes(':') ? 6 : 4, port, uploaded: 0, downloaded: 0, left: 1, event, numwant: 200, compact: true, noPeerId: true };

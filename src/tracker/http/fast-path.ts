@@ -15,7 +15,7 @@
  */
 import net from 'node:net';
 import type http from 'node:http';
-import { intLength, putBytes, putInt } from './decimal.ts';
+import { intLength, putBytes, putInt } from '../protocol/decimal.ts';
 import { hasBareLf, mayBeSimple, parseSimpleRequest, type SimpleRequest } from './fast-request.ts';
 
 export interface FastPathOptions {

@@ -13,8 +13,8 @@ import {
   DEFAULT_LIMITS,
   type AnnounceRequest,
   type TrackerLimits,
-} from './protocol.ts';
-import { StoreFullError, type AnnounceOutcome, type ImmediateSwarmStore, type SwarmStore } from './store.ts';
+} from './protocol/announce.ts';
+import { StoreFullError, type AnnounceOutcome, type ImmediateSwarmStore, type SwarmStore } from './store/memory-store.ts';
 import { clientAddress, type Cidr } from './client-address.ts';
 
 export interface TrackerConfig {
