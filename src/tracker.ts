@@ -1,6 +1,7 @@
 /** `npm run tracker`: the BitTorrent HTTP tracker (BEP 3/23/48) on 127.0.0.1:5001. */
 import { parseFlags, parsePortFlag, parsePositiveFlag, die } from './cli/common.ts';
-import { DEFAULT_STORE_LIMITS, MemorySwarmStore, type StoreLimits } from './tracker/store/memory-store.ts';
+import { MemorySwarmStore } from './tracker/store/memory-store.ts';
+import { DEFAULT_STORE_LIMITS, type StoreLimits } from './tracker/store/swarm-store.ts';
 import { createTrackerServer } from './tracker/http/server.ts';
 import { trackerConfig } from './tracker/service.ts';
 import { parseCidr, type Cidr } from './tracker/client-address.ts';

@@ -1,20 +1,13 @@
 /**
- * Tracker request handling independent of any HTTP framework: (raw query, remote address) ->
- * bencoded Buffer, over a swarm store. The Express routes call these; a lean hot-path server can
- * call them directly.
+ * The tracker service: what every front end (HTTP today, UDP later) calls with a parsed request,
+ * whatever its transport. It holds the configuration (interval, request limits, address policy)
+ * and the swarm store; it never sees a query string or a socket.
  */
-import {
-  encodeAnnounceResponse,
-  encodeScrapeResponse,
-  failureResponse,
-  parseAnnounce,
-  parseScrape,
-  TrackerRequestError,
-  DEFAULT_LIMITS,
-  type AnnounceRequest,
-  type TrackerLimits,
-} from './protocol/announce.ts';
-import { StoreFullError, type AnnounceOutcome, type ImmediateSwarmStore, type SwarmStore } from './store/memory-store.ts';
+import { DEFAULT_LIMITS, type TrackerLimits } from './protocol/query.ts';
+import type { AnnounceRequest } from './protocol/announce.ts';
+import type { AnnounceResponse } from './protocol/answer.ts';
+import type { ScrapeEntry } from './protocol/scrape.ts';
+import type { AnnounceOutcome, PeerPage, SwarmStore } from './store/swarm-store.ts';
 import { clientAddress, type Cidr } from './client-address.ts';
 
 export interface TrackerConfig {
@@ -38,91 +31,41 @@ export function trackerConfig(intervalSeconds: number, extra: Partial<Pick<Track
   };
 }
 
-/** Bad requests become a bencoded `failure reason`; anything else is a bug and is rethrown. */
-function asFailure(e: unknown): Buffer {
-  if (e instanceof TrackerRequestError) return failureResponse(e.message);
-  throw e;
-}
+export class TrackerService {
+  constructor(
+    readonly store: SwarmStore,
+    readonly config: TrackerConfig,
+  ) {}
 
-/** A parsed announce, or the bencoded failure to answer instead. */
-function announceRequest(
-  config: TrackerConfig,
-  rawQuery: string,
-  remoteAddress: string | undefined,
-  forwardedFor: string | string[] | undefined,
-): AnnounceRequest | Buffer {
-  try {
-    const from = clientAddress(remoteAddress, forwardedFor, config.trustedProxies);
-    return parseAnnounce(rawQuery, from, config.limits, { trustIpParam: config.trustIpParam });
-  } catch (e) {
-    return asFailure(e);
+  /**
+   * The address policy: which address a request counts as coming from. The connection's, unless
+   * it is a trusted proxy: then the nearest hop it vouches for (client-address.ts).
+   */
+  clientAddress(connectionAddress: string | undefined, forwardedFor: string | string[] | undefined): string | undefined {
+    return clientAddress(connectionAddress, forwardedFor, this.config.trustedProxies);
   }
-}
 
-/** A full store becomes a bencoded `failure reason`; anything else is rethrown. */
-function storeFailure(e: unknown): Buffer {
-  if (e instanceof StoreFullError) return failureResponse(e.message);
-  throw e;
-}
-
-function announceAnswer(config: TrackerConfig, req: AnnounceRequest, outcome: AnnounceOutcome): Buffer {
-  // Spelled out, not spread: this runs once per announce.
-  return encodeAnnounceResponse(
-    { interval: config.interval, minInterval: config.minInterval, complete: outcome.complete, incomplete: outcome.incomplete, peers: outcome.peers, warning: outcome.warning },
-    req,
-  );
-}
-
-/**
- * @param remoteAddress the connection's address
- * @param forwardedFor the `X-Forwarded-For` header, believed only from `config.trustedProxies`
- */
-export async function handleAnnounce(
-  store: SwarmStore,
-  config: TrackerConfig,
-  rawQuery: string,
-  remoteAddress: string | undefined,
-  forwardedFor?: string | string[],
-): Promise<Buffer> {
-  const req = announceRequest(config, rawQuery, remoteAddress, forwardedFor);
-  if (Buffer.isBuffer(req)) return req;
-  let outcome;
-  try {
-    outcome = await store.announce(req, Date.now());
-  } catch (e) {
-    return storeFailure(e);
+  /**
+   * The announce's answer, at once when the store answers at once. Throws (or rejects with)
+   * StoreFullError, a TrackerRequestError, when a limit of the store refuses it.
+   */
+  announce(req: AnnounceRequest): AnnounceResponse | Promise<AnnounceResponse> {
+    const outcome = this.store.announce(req, Date.now());
+    return outcome instanceof Promise ? outcome.then((o) => this.response(o)) : this.response(outcome);
   }
-  return announceAnswer(config, req, outcome);
-}
 
-/**
- * handleAnnounce for a store that answers at once (the in-memory one): the raw-socket fast path
- * then answers without a promise and a turn of the microtask queue per announce.
- */
-export function handleAnnounceNow(
-  store: ImmediateSwarmStore,
-  config: TrackerConfig,
-  rawQuery: string,
-  remoteAddress: string | undefined,
-  forwardedFor?: string | string[],
-): Buffer {
-  const req = announceRequest(config, rawQuery, remoteAddress, forwardedFor);
-  if (Buffer.isBuffer(req)) return req;
-  let outcome;
-  try {
-    outcome = store.announceNow(req, Date.now());
-  } catch (e) {
-    return storeFailure(e);
+  scrape(infoHashes: Buffer[]): Promise<ScrapeEntry[]> {
+    return this.store.scrape(infoHashes, Date.now());
   }
-  return announceAnswer(config, req, outcome);
-}
 
-export async function handleScrape(store: SwarmStore, config: TrackerConfig, rawQuery: string): Promise<Buffer> {
-  let hashes;
-  try {
-    hashes = parseScrape(rawQuery, config.limits);
-  } catch (e) {
-    return asFailure(e);
+  /** Live peers `from` .. `from + max - 1` of a swarm, and how many it has. */
+  peers(infoHash: Buffer, from: number, max: number): Promise<PeerPage> {
+    return this.store.list(infoHash, Date.now(), from, max);
   }
-  return encodeScrapeResponse(await store.scrape(hashes, Date.now()));
+
+  private response(outcome: AnnounceOutcome): AnnounceResponse {
+    // Spelled out, not spread: this runs once per announce.
+    const c = this.config;
+    return { interval: c.interval, minInterval: c.minInterval, complete: outcome.complete, incomplete: outcome.incomplete, peers: outcome.peers, warning: outcome.warning };
+  }
 }
