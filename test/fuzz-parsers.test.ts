@@ -34,17 +34,13 @@ import { parseMetainfo, MetainfoError, MAX_PIECE_LENGTH, type Metainfo } from '.
 import { encodeTorrent } from '../src/metainfo/create.ts';
 import { unsafeComponentReason, safeJoin } from '../src/storage/safe-path.ts';
 import { partBaseName, storageFiles } from '../src/storage/layout.ts';
-import { parseRawQuery, percentDecode, percentEncode, QueryError } from '../src/tracker/query.ts';
-import {
-  parseAnnounce,
-  parseScrape,
-  TrackerRequestError,
-  encodeAnnounceResponse,
-  peerSample,
-  encodeScrapeResponse,
-  DEFAULT_LIMITS as TRACKER_LIMITS,
-  type PeerInfo,
-} from '../src/tracker/protocol.ts';
+import { parseRawQuery, percentDecode, percentEncode, QueryError } from '../src/tracker/protocol/query.ts';
+import { parseAnnounce } from '../src/tracker/protocol/announce.ts';
+import { parseScrape, encodeScrapeResponse } from '../src/tracker/protocol/scrape.ts';
+import { encodeAnnounceResponse } from '../src/tracker/protocol/answer.ts';
+import { TrackerRequestError, DEFAULT_LIMITS as TRACKER_LIMITS } from '../src/tracker/protocol/query.ts';
+import type { PeerInfo } from '../src/tracker/store/swarm-store.ts';
+import { peerSample } from './tracker/peer-sample.ts';
 import { parseTrackerReply, TrackerFailure } from '../src/tracker-client/reply.ts';
 import { clientAddress, parseCidr, inCidr, type Cidr } from '../src/tracker/client-address.ts';
 import { parseRange } from '../src/peer/range.ts';

@@ -18,10 +18,10 @@ import type { AddressInfo } from 'node:net';
 import { startTracker, tempDir, type Proc } from './support/procs.ts';
 import { announceTarget, flood, httpGet, rssMiB } from './support/attack-tracker.ts';
 import { decode, isBytes, isDict, type BDict } from '../src/metainfo/bencode.ts';
-import { createTrackerServer, type TrackerServer } from '../src/tracker/server.ts';
-import { MemorySwarmStore } from '../src/tracker/store.ts';
-import { trackerConfig } from '../src/tracker/handlers.ts';
-import type { AnnounceRequest } from '../src/tracker/protocol.ts';
+import { createTrackerServer, type TrackerServer } from '../src/tracker/http/server.ts';
+import { MemorySwarmStore } from '../src/tracker/store/memory-store.ts';
+import { trackerConfig } from '../src/tracker/service.ts';
+import type { AnnounceRequest } from '../src/tracker/protocol/announce.ts';
 
 function answer(body: Buffer): BDict {
   const d = decode(body);
@@ -144,7 +144,7 @@ test('600,000 swarms expiring at once: no announce waits more than 50 ms behind 
   req.infoHash = infoHash;
   for (let i = 0; i < n; i++) {
     infoHash.writeUInt32BE(i, 0);
-    store.announceNow(req, old);
+    store.announce(req, old);
   }
   assert.equal((await store.counts()).swarms, n);
   // Building the store left garbage; collect it now, so that what is timed is the tracker's work.
@@ -171,7 +171,7 @@ test('/peers of a big swarm is paged: 1,000 a page, a total, bad pages refused',
   const req: AnnounceRequest = { infoHash: h, peerId: Buffer.alloc(20), ip: '', family: 4, port: 6881, uploaded: 0, downloaded: 0, left: 1, event: 'none', numwant: 0, compact: true, noPeerId: true };
   for (let i = 0; i < 2500; i++) {
     req.ip = `10.0.${i >> 8}.${i & 255}`;
-    store.announceNow(req, now);
+    store.announce(req, now);
   }
   const { tracker, port } = await inProcess(store, 1800);
   try {

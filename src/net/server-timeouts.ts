@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type net from 'node:net';
+import { setConnectionsCheckingInterval, startConnectionTracking } from './node-internals.ts';
 
 /** Bound how long a client may hold a connection: a slowloris client cannot keep a slot forever. */
 export function applyServerTimeouts(server: Server): Server {
@@ -7,9 +8,7 @@ export function applyServerTimeouts(server: Server): Server {
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 30_000;
   server.maxHeadersCount = 100;
-  // How often Node checks those deadlines (default 30 s: a head timeout of 15 s would be
-  // enforced after up to 45 s).
-  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = 1_000;
+  setConnectionsCheckingInterval(server, 1_000);
   return server;
 }
 
@@ -20,7 +19,7 @@ export function applyServerTimeouts(server: Server): Server {
  * is told when `front` listens, and closed with it.
  */
 export function serveHandedOver(front: net.Server, httpServer: Server): void {
-  front.on('listening', () => httpServer.emit('listening'));
+  front.on('listening', () => startConnectionTracking(httpServer));
   front.on('close', () => {
     httpServer.closeAllConnections();
     httpServer.close();

@@ -1,6 +1,6 @@
 /** The announce request of the tracker client as an HTTP URL (BEP 3, BEP 23 `compact=1`). Pure. */
-import { percentEncode } from '../tracker/query.ts';
-import type { AnnounceEvent } from '../tracker/protocol.ts';
+import { percentEncode } from '../tracker/protocol/query.ts';
+import type { AnnounceEvent } from '../tracker/protocol/announce.ts';
 
 export interface AnnounceParams {
   infoHash: Buffer;

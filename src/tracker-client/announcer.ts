@@ -2,7 +2,7 @@
  * The announce loop of a seeder or requester: `started`, then again every interval the tracker
  * gives, backoff while trackers are down, `completed`, and a bounded `stopped` at shutdown.
  */
-import type { AnnounceEvent } from '../tracker/protocol.ts';
+import type { AnnounceEvent } from '../tracker/protocol/announce.ts';
 import type { AnnounceParams } from './announce-url.ts';
 import type { TrackerReply } from './reply.ts';
 import { announceToTiers } from './http-announce.ts';

@@ -5,7 +5,7 @@
  * left-most entries are whatever the client chose to write). Pure.
  */
 import net from 'node:net';
-import { ipv6Bytes } from './protocol.ts';
+import { ipv6Bytes, unmapped } from '../bittorrent/address.ts';
 
 export interface Cidr {
   family: 4 | 6;
@@ -14,8 +14,7 @@ export interface Cidr {
 }
 
 function addressBytes(ip: string): { family: 4 | 6; bytes: Buffer } | null {
-  let a = ip.replace(/%.*$/, '');
-  if (a.toLowerCase().startsWith('::ffff:') && net.isIPv4(a.slice(7))) a = a.slice(7);
+  const a = unmapped(ip.replace(/%.*$/, ''));
   if (net.isIPv4(a)) return { family: 4, bytes: Buffer.from(a.split('.').map(Number)) };
   if (!net.isIPv6(a)) return null;
   return { family: 6, bytes: ipv6Bytes(a) };

@@ -18,9 +18,9 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const dist = (p: string) => pathToFileURL(path.join(ROOT, 'dist', p)).href;
 
 // Types from src, code from dist (what `npm run tracker` runs).
-const { MemorySwarmStore } = (await import(dist('tracker/store.js'))) as typeof import('../../src/tracker/store.ts');
-const { createTrackerServer } = (await import(dist('tracker/server.js'))) as typeof import('../../src/tracker/server.ts');
-const { trackerConfig } = (await import(dist('tracker/handlers.js'))) as typeof import('../../src/tracker/handlers.ts');
+const { MemorySwarmStore } = (await import(dist('tracker/store/memory-store.js'))) as typeof import('../../src/tracker/store/memory-store.ts');
+const { createTrackerServer } = (await import(dist('tracker/http/server.js'))) as typeof import('../../src/tracker/http/server.ts');
+const { trackerConfig } = (await import(dist('tracker/service.js'))) as typeof import('../../src/tracker/service.ts');
 const { listen } = (await import(dist('net/server-timeouts.js'))) as typeof import('../../src/net/server-timeouts.ts');
 
 function flag(name: string, fallback: number): number {

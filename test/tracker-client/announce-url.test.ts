@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildAnnounceUrl, type AnnounceParams } from '../../src/tracker-client/announce-url.ts';
-import { parseRawQuery, percentDecode } from '../../src/tracker/query.ts';
+import { parseRawQuery, percentDecode } from '../../src/tracker/protocol/query.ts';
 
 const params: AnnounceParams = {
   infoHash: Buffer.from('00202526 2b7e2d41 80ff0a0d 61626364 65666768'.replace(/ /g, ''), 'hex'),

@@ -20,7 +20,7 @@ import { NetnsWorld, withNetnsWorld } from '../support/netns-world.ts';
 import { parseMetainfo } from '../../src/metainfo/metainfo.ts';
 import { encode } from '../../src/metainfo/bencode.ts';
 import { makeSingleFileTorrent } from '../../src/metainfo/create.ts';
-import { parseRawQuery } from '../../src/tracker/query.ts';
+import { parseRawQuery } from '../../src/tracker/protocol/query.ts';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;

@@ -6,14 +6,14 @@
  * It only ever answers for queries that are plainly valid. Anything unusual (a `%` in a name, an
  * escaped number, a parameter given twice, a missing or malformed field, too many parameters,
  * a character above 0xff) returns null, and the caller falls back to the general parser
- * (parseRawQuery + field checks in protocol.ts), which gives the exact error or result. A
- * property test holds the two to the same answers.
+ * (parseAnnounceGeneral in announce.ts), which gives the exact error or result. A property test
+ * holds the two to the same answers. Reentrant: the field positions are per call.
  */
 
-import type { AnnounceRequest } from './protocol.ts';
+import type { AnnounceRequest } from './announce.ts';
 import { hexDigit } from './query.ts';
 
-/** The announce fields, as protocol.ts's AnnounceRequest has them (without the address). */
+/** The announce fields, as AnnounceRequest has them (without the address). */
 export type ScannedAnnounce = Omit<AnnounceRequest, 'ip' | 'family'>;
 
 const INFO_HASH = 0;
@@ -27,7 +27,6 @@ const NUMWANT = 7;
 const COMPACT = 8;
 const NO_PEER_ID = 9;
 const IP = 10;
-const FIELDS = 11;
 const UNKNOWN = -1;
 
 /** Which field the name raw[start, end) is (names with `%` never get here). */
@@ -102,7 +101,7 @@ function digits(raw: string, start: number, end: number): number {
 }
 
 /** A flag's value: 1 (exactly `1`), 0 (anything else plain), -1 (escapes or wide characters: the general path decides). */
-function flag(raw: string, field: number): number {
+function flag(raw: string, at: Positions, field: number): number {
   const s = at[field * 2]!;
   const e = at[field * 2 + 1]!;
   if (s < 0) return 0;
@@ -113,9 +112,8 @@ function flag(raw: string, field: number): number {
   return e - s === 1 && raw.charCodeAt(s) === 0x31 ? 1 : 0;
 }
 
-// Where each field's value lies in the query (start, end), -1 when absent. Reused: the scan
-// runs to completion synchronously, one call at a time.
-const at = new Int32Array(FIELDS * 2);
+/** Where each field's value lies in the query: start at 2 x field, end after it; -1 when absent. */
+type Positions = number[];
 
 /**
  * The announce in `raw` if it is plainly valid, else null (the general parser then decides).
@@ -124,7 +122,8 @@ const at = new Int32Array(FIELDS * 2);
  */
 export function scanAnnounce(raw: string, maxLength: number, maxParams: number, defaultNumwant: number, maxNumwant: number, withIp: boolean): ScannedAnnounce | null {
   if (raw.length > maxLength || withIp) return null;
-  at.fill(-1);
+  // A literal of small integers: allocated inline, cheaper than a typed array per call.
+  const at: Positions = [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1];
   let count = 0;
   for (let start = 0; start < raw.length; ) {
     let end = raw.indexOf('&', start);
@@ -162,13 +161,13 @@ export function scanAnnounce(raw: string, maxLength: number, maxParams: number, 
   if (port < 1 || port > 65535) return null;
   const left = digits(raw, at[LEFT * 2]!, at[LEFT * 2 + 1]!);
   if (left < 0) return null;
-  const uploaded = counterOr(raw, UPLOADED, 0);
-  const downloaded = counterOr(raw, DOWNLOADED, 0);
-  const numwant = counterOr(raw, NUMWANT, defaultNumwant);
+  const uploaded = counterOr(raw, at, UPLOADED, 0);
+  const downloaded = counterOr(raw, at, DOWNLOADED, 0);
+  const numwant = counterOr(raw, at, NUMWANT, defaultNumwant);
   if (uploaded < 0 || downloaded < 0 || numwant < 0) return null;
-  const event = eventOf(raw);
-  const compact = flag(raw, COMPACT);
-  const noPeerId = flag(raw, NO_PEER_ID);
+  const event = eventOf(raw, at);
+  const compact = flag(raw, at, COMPACT);
+  const noPeerId = flag(raw, at, NO_PEER_ID);
   if (event === null || compact < 0 || noPeerId < 0) return null;
   return {
     infoHash,
@@ -185,13 +184,13 @@ export function scanAnnounce(raw: string, maxLength: number, maxParams: number, 
 }
 
 /** An optional counter: `fallback` when absent or empty, -1 when not plain digits. */
-function counterOr(raw: string, field: number, fallback: number): number {
+function counterOr(raw: string, at: Positions, field: number, fallback: number): number {
   const s = at[field * 2]!;
   const e = at[field * 2 + 1]!;
   return s < 0 || e === s ? fallback : digits(raw, s, e);
 }
 
-function eventOf(raw: string): ScannedAnnounce['event'] | null {
+function eventOf(raw: string, at: Positions): ScannedAnnounce['event'] | null {
   const s = at[EVENT * 2]!;
   if (s < 0) return 'none';
   const e = at[EVENT * 2 + 1]!;

@@ -1,5 +1,5 @@
 /**
- * Raw query-string decoding to bytes.
+ * Raw query-string decoding to bytes, and the limits every tracker request is held to. Pure.
  *
  * `info_hash` and `peer_id` are 20 raw bytes, percent-encoded byte by byte. A framework's query
  * parser decodes to UTF-8 text (and turns `+` into a space), which corrupts them, so the raw query
@@ -7,6 +7,42 @@
  */
 
 export class QueryError extends Error {}
+
+/** A request the tracker refuses: answered with a bencoded `failure reason` (or a UDP error). */
+export class TrackerRequestError extends Error {}
+
+export interface TrackerLimits {
+  /** Longest raw announce query accepted, in bytes. */
+  maxAnnounceQuery: number;
+  /** Longest raw scrape query accepted, in bytes. */
+  maxScrapeQuery: number;
+  /** Most info_hashes in one scrape. */
+  maxScrapeHashes: number;
+  /** Most query parameters in an announce. */
+  maxParams: number;
+  defaultNumwant: number;
+  maxNumwant: number;
+}
+
+export const DEFAULT_LIMITS: TrackerLimits = {
+  maxAnnounceQuery: 4096,
+  maxScrapeQuery: 16384,
+  maxScrapeHashes: 100,
+  maxParams: 64,
+  defaultNumwant: 50,
+  maxNumwant: 200,
+};
+
+/** parseRawQuery within a length and a parameter count, its errors as TrackerRequestError. */
+export function queryParams(rawQuery: string, maxLength: number, maxParams: number): Map<string, Buffer[]> {
+  if (rawQuery.length > maxLength) throw new TrackerRequestError(`query longer than ${maxLength} bytes`);
+  try {
+    return parseRawQuery(rawQuery, maxParams);
+  } catch (e) {
+    if (e instanceof QueryError) throw new TrackerRequestError(e.message);
+    throw e;
+  }
+}
 
 const HEX: Int8Array = (() => {
   const t = new Int8Array(256).fill(-1);

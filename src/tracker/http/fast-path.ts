@@ -5,17 +5,17 @@
  * (Express: /peers, 404s) and judges anything unusual.
  *
  * Why: per request, Node's `http` machinery (parser callbacks, IncomingMessage, ServerResponse,
- * header objects) costs more than the announce itself; measured here with wrk on a fixed body,
- * raw sockets answer ~1.3-1.8x the requests of `http.createServer`.
+ * header objects) costs more than the announce itself (figures: bench/README.md).
  *
  * Defences, the same as the HTTP server's: a request head must be complete within
  * `headersTimeoutMs`, an idle keep-alive connection is closed after `idleTimeoutMs`, heads over
  * `maxHeadBytes` go to Node (which answers 431), and a client that does not read its answers is
- * paused (bounded buffering, pipelined or not).
+ * paused (bounded buffering, pipelined or not). `admit` may refuse a connection at accept.
  */
 import net from 'node:net';
 import type http from 'node:http';
-import { intLength, putBytes, putInt } from './decimal.ts';
+import { intLength, putBytes, putInt } from '../protocol/decimal.ts';
+import { readIntoUserBuffer, setUserBufferRead } from '../../net/node-internals.ts';
 import { hasBareLf, mayBeSimple, parseSimpleRequest, type SimpleRequest } from './fast-request.ts';
 
 export interface FastPathOptions {
@@ -26,6 +26,8 @@ export interface FastPathOptions {
   headersTimeoutMs: number;
   idleTimeoutMs: number;
   maxHeadBytes: number;
+  /** Called at accept: false when the socket was refused (and destroyed). Absent: all are taken. */
+  admit?(socket: net.Socket): boolean;
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
@@ -40,7 +42,12 @@ export interface FastPathServer {
 
 export function createFastPathServer(opts: FastPathOptions): FastPathServer {
   const live = new Set<FastConnection>();
-  const server = net.createServer({ noDelay: true }, (socket) => live.add(new FastConnection(socket, opts, live)));
+  // Reads of every connection of this server land here (see FastConnection.sharedReads).
+  const shared = Buffer.allocUnsafeSlow(64 * 1024);
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    if (opts.admit && !opts.admit(socket)) return;
+    live.add(new FastConnection(socket, opts, live, shared));
+  });
   // One sweep for every connection's head deadline (slowloris) and idle time, instead of a timer
   // per socket that every read and write would have to push back.
   const sweep = setInterval(() => {
@@ -85,60 +92,17 @@ type OwnedSocket = net.Socket & { [CONN]: FastConnection };
 function onSocketData(this: OwnedSocket, chunk: Buffer): void {
   this[CONN].onData(chunk);
 }
-function onSharedRead(this: OwnedSocket, nread: number, shared: Buffer): void {
-  this[CONN].onSharedRead(shared.subarray(0, nread));
+function onSharedRead(this: net.Socket, nread: number, shared: Buffer): void {
+  (this as OwnedSocket)[CONN].onSharedRead(shared.subarray(0, nread));
 }
 /** After a hand-off: reads that still reach the shared buffer go into the stream, as 'data'. */
 function pushCopy(this: net.Socket, nread: number, shared: Buffer): boolean {
   return this.push(Buffer.from(shared.subarray(0, nread)));
 }
 
-/**
- * Reads land in one Buffer shared by every fast-path connection, through the mechanism behind
- * net.Socket's `onread` option, which Node offers to sockets it connects but not to accepted
- * ones. Otherwise each read gets a fresh 64 KiB allocation, shrunk, wrapped and pushed through the
- * Readable stream: measured on the floor server under wrk, 11.0 -> 9.2 us of CPU per request.
- * Sharing is safe because the callback runs synchronously for each read and a connection copies
- * out whatever it keeps before returning. The private symbols are found by their description and
- * checked; where they are missing (another Node), reads go through 'data' events as before.
- */
-const SHARED_READ = Buffer.allocUnsafeSlow(64 * 1024);
-interface ReadHook {
-  kBuffer: symbol;
-  kBufferCb: symbol;
-}
-type HookedSocket = net.Socket & Record<symbol, unknown> & { _handle?: { useUserBuffer?: (buf: Buffer) => void } | null };
-let readHook: ReadHook | null | undefined;
-
-function findReadHook(socket: HookedSocket): ReadHook | null {
-  let kBuffer: symbol | undefined;
-  let kBufferCb: symbol | undefined;
-  for (const s of Object.getOwnPropertySymbols(socket)) {
-    if (s.description === 'kBuffer') kBuffer = s;
-    else if (s.description === 'kBufferCb') kBufferCb = s;
-  }
-  if (!kBuffer || !kBufferCb || socket[kBuffer] !== null || socket[kBufferCb] !== null) return null;
-  return { kBuffer, kBufferCb };
-}
-
-function useSharedReadBuffer(socket: HookedSocket): boolean {
-  readHook ??= findReadHook(socket);
-  const handle = socket._handle;
-  if (!readHook || typeof handle?.useUserBuffer !== 'function') return false;
-  socket[readHook.kBuffer] = SHARED_READ;
-  socket[readHook.kBufferCb] = onSharedRead;
-  handle.useUserBuffer(SHARED_READ);
-  return true;
-}
-
-/** Whether connections read into the shared buffer (known after the first connection). */
-export function sharedReadsInUse(): boolean | undefined {
-  return readHook === undefined ? undefined : readHook !== null;
-}
-
-/** `buf` itself, or a copy of it when it is a view of the shared read buffer. */
-function owned(buf: Buffer): Buffer {
-  return buf.buffer === SHARED_READ.buffer ? Buffer.from(buf) : buf;
+/** `buf` itself, or a copy of it when it is a view of the shared read buffer `shared`. */
+function owned(buf: Buffer, shared: Buffer): Buffer {
+  return buf.buffer === shared.buffer ? Buffer.from(buf) : buf;
 }
 function onSocketError(this: OwnedSocket): void {
   this.destroy();
@@ -157,16 +121,21 @@ class FastConnection {
   private headStarted = 0;
   /** Last time bytes came in or an answer went out. */
   private lastActive = Date.now();
-  /** Reads arrive through `onSharedRead` instead of 'data' events. */
+  /**
+   * Reads arrive through `onSharedRead`, into the buffer all of the server's connections share,
+   * instead of 'data' events (a fresh allocation per read; figures: bench/README.md). Safe because
+   * each read is served synchronously and whatever is kept is copied out before returning.
+   */
   private readonly sharedReads: boolean;
 
   constructor(
     private readonly socket: net.Socket,
     private readonly opts: FastPathOptions,
     private readonly live: Set<FastConnection>,
+    private readonly shared: Buffer,
   ) {
     (socket as OwnedSocket)[CONN] = this;
-    this.sharedReads = useSharedReadBuffer(socket as HookedSocket);
+    this.sharedReads = readIntoUserBuffer(socket, shared, onSharedRead);
     if (!this.sharedReads) socket.on('data', onSocketData);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
@@ -191,7 +160,7 @@ class FastConnection {
   /** A read into the shared buffer: serve it, then keep a copy of whatever is left over. */
   onSharedRead(chunk: Buffer): void {
     this.onData(chunk);
-    if (this.pending) this.pending = owned(this.pending);
+    if (this.pending) this.pending = owned(this.pending, this.shared);
   }
 
   onData(chunk: Buffer): void {
@@ -287,8 +256,8 @@ class FastConnection {
     socket.off('error', onSocketError);
     socket.off('close', onSocketClose);
     socket.pause();
-    if (this.sharedReads) (socket as HookedSocket)[readHook!.kBufferCb] = pushCopy;
-    if (this.pending) socket.unshift(owned(this.pending));
+    if (this.sharedReads) setUserBufferRead(socket, pushCopy);
+    if (this.pending) socket.unshift(owned(this.pending, this.shared));
     this.pending = null;
     this.opts.fallback.emit('connection', socket);
     socket.resume();

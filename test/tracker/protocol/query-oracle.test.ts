@@ -8,9 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseRawQuery, QueryError } from '../src/tracker/query.ts';
-import { DEFAULT_LIMITS, parseAnnounce, parseAnnounceGeneral, TrackerRequestError, type TrackerLimits } from '../src/tracker/protocol.ts';
-import { scanAnnounce } from '../src/tracker/announce-scan.ts';
+import { parseRawQuery, QueryError, DEFAULT_LIMITS, TrackerRequestError, type TrackerLimits } from '../../../src/tracker/protocol/query.ts';
+import { parseAnnounce, parseAnnounceGeneral } from '../../../src/tracker/protocol/announce.ts';
+import { scanAnnounce } from '../../../src/tracker/protocol/announce-scan.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { PeerTable } from '../src/tracker/peer-table.ts';
+import { PeerTable } from '../../../src/tracker/store/peer-table.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261126);
 

@@ -1,21 +1,13 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { decode, isBytes, isDict, isList, type BDict, type BValue } from '../src/metainfo/bencode.ts';
-import { percentDecode, parseRawQuery, percentEncode, QueryError } from '../src/tracker/query.ts';
-import {
-  parseAnnounce,
-  parseScrape,
-  encodeAnnounceResponse,
-  encodeScrapeResponse,
-  compactPeers,
-  peerSample,
-  normaliseAddress,
-  ipv6Bytes,
-  failureResponse,
-  TrackerRequestError,
-  DEFAULT_LIMITS,
-  type PeerInfo,
-} from '../src/tracker/protocol.ts';
+import { decode, isBytes, isDict, isList, type BDict, type BValue } from '../../../src/metainfo/bencode.ts';
+import { percentDecode, parseRawQuery, percentEncode, QueryError, TrackerRequestError, DEFAULT_LIMITS } from '../../../src/tracker/protocol/query.ts';
+import { parseAnnounce, normaliseAddress } from '../../../src/tracker/protocol/announce.ts';
+import { parseScrape, encodeScrapeResponse } from '../../../src/tracker/protocol/scrape.ts';
+import { encodeAnnounceResponse, failureResponse } from '../../../src/tracker/protocol/answer.ts';
+import { ipv6Bytes } from '../../../src/bittorrent/address.ts';
+import type { PeerInfo } from '../../../src/tracker/store/swarm-store.ts';
+import { compactPeers, peerSample } from '../peer-sample.ts';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseSimpleRequest, type SimpleRequest } from '../src/tracker/fast-request.ts';
+import { parseSimpleRequest, type SimpleRequest } from '../../../src/tracker/http/fast-request.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 

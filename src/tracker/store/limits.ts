@@ -5,7 +5,7 @@
  * from the per-process hash seed (keyed-hash.ts).
  */
 import { keyedHash } from './keyed-hash.ts';
-import { cidrHolds, type Cidr } from './client-address.ts';
+import { cidrHolds, type Cidr } from '../client-address.ts';
 
 /** Bytes of a compact address (6 or 18 bytes, port last) that name "one address": /32 or /64. */
 export function prefixLength(key: Uint8Array): 4 | 8 {

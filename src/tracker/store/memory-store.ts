@@ -1,100 +1,15 @@
 /**
- * Swarm store: info_hash -> peers. The interface is async so that a shared store (Redis) can
- * replace the in-memory one. A peer is keyed by (info_hash, ip, port), never by peer_id alone:
- * an announce from another address can neither evict nor change it.
+ * The in-memory swarm store: packed tables (info-hash-table.ts, peer-table.ts), the limits of
+ * StoreLimits, expiry in slices. Answers at once (no I/O), so its methods return plain values.
  */
-import { compactAddressInto, formatIPv4, formatIPv6, type AnnounceRequest, type PeerInfo, type PeerSample, type ScrapeEntry } from './protocol.ts';
+import { compactAddressInto, formatIPv4, formatIPv6 } from '../../bittorrent/address.ts';
+import type { AnnounceRequest } from '../protocol/announce.ts';
+import type { PeerSample } from '../protocol/answer.ts';
+import type { ScrapeEntry } from '../protocol/scrape.ts';
 import { PeerTable } from './peer-table.ts';
 import { InfoHashTable, SHARDS } from './info-hash-table.ts';
-import { CreationBudget, isExempt } from './address-limits.ts';
-import { parseCidr, type Cidr } from './client-address.ts';
-
-export interface PeerRecord extends PeerInfo {
-  seeder: boolean;
-  /** ms since the epoch of the last announce. */
-  lastSeen: number;
-}
-
-export interface AnnounceOutcome {
-  complete: number;
-  incomplete: number;
-  /** Up to `numwant` other live peers, never the announcing one, in wire form. */
-  peers: PeerSample;
-  /** Set when the announcer was answered but not listed (BEP 3 `warning message`). */
-  warning?: string;
-}
-
-export interface StoreLimits {
-  maxTorrents: number;
-  maxPeersPerTorrent: number;
-  /** Peers across all torrents. */
-  maxPeers: number;
-  /**
-   * Peers of one address (IPv4 /32, IPv6 /64) listed in one torrent, whatever their ports. An
-   * announce beyond it still gets its peers, with a warning, but is not listed (a NAT'd office
-   * keeps downloading; one address cannot fill a swarm).
-   */
-  maxPeersPerAddress: number;
-  /** New torrents one address may create: per minute, sustained, and at once (a token bucket). */
-  newTorrentsPerMinute: number;
-  newTorrentsBurst: number;
-  /** Addresses the per-address limits do not apply to (the global ones still do). */
-  exempt: readonly Cidr[];
-}
-
-/**
- * Loopback is exempt by default: it is this machine, where the demo, the tests and the benchmarks
- * run whole swarms from 127.0.0.1. (Behind a reverse proxy, --trust-proxy makes the limits see
- * the clients' addresses instead of the proxy's.)
- */
-export const LOOPBACK: readonly Cidr[] = [parseCidr('127.0.0.0/8'), parseCidr('::1')];
-
-export const DEFAULT_STORE_LIMITS: StoreLimits = {
-  maxTorrents: 1_000_000,
-  maxPeersPerTorrent: 20_000,
-  maxPeers: 2_000_000,
-  maxPeersPerAddress: 8,
-  newTorrentsPerMinute: 120,
-  newTorrentsBurst: 1000,
-  exempt: LOOPBACK,
-};
-
-/** Milliseconds of work in one expiry slice: the longest an announce waits behind expiry. */
-export const EXPIRY_SLICE_MS = 1;
-
-/** A limit of the store was reached: the announcer gets a `failure reason`, others are unaffected. */
-export class StoreFullError extends Error {}
-
-export interface SwarmStore {
-  announce(req: AnnounceRequest, now: number): Promise<AnnounceOutcome>;
-  scrape(infoHashes: Buffer[], now: number): Promise<ScrapeEntry[]>;
-  /** Live peers `from` .. `from + max - 1` of a swarm, and how many it has (the JSON peer list). */
-  list(infoHash: Buffer, now: number, from?: number, max?: number): Promise<PeerPage>;
-  /**
-   * One slice of the expiry pass: drop peers not heard from within the time-to-live, and swarms
-   * left empty, for about `budgetMs` of work. Resolves true when the pass that this slice
-   * continued has covered every swarm (the next call starts a new pass).
-   */
-  expireSome(now: number, budgetMs: number): Promise<boolean>;
-  /** A whole expiry pass at once. */
-  expire(now: number): Promise<void>;
-  counts(): Promise<{ swarms: number; peers: number }>;
-}
-
-export interface PeerPage {
-  /** Live peers of the swarm. */
-  total: number;
-  peers: PeerRecord[];
-}
-
-/** A store that can answer an announce at once (no I/O): the tracker's hot path uses it. */
-export interface ImmediateSwarmStore extends SwarmStore {
-  announceNow(req: AnnounceRequest, now: number): AnnounceOutcome;
-}
-
-export function isImmediate(store: SwarmStore): store is ImmediateSwarmStore {
-  return typeof (store as Partial<ImmediateSwarmStore>).announceNow === 'function';
-}
+import { CreationBudget, isExempt } from './limits.ts';
+import { DEFAULT_STORE_LIMITS, StoreFullError, type AnnounceOutcome, type PeerPage, type StoreLimits, type SwarmStore } from './swarm-store.ts';
 
 /** A torrent's peers, and its count of finished downloads: one object per swarm on the hot path. */
 class Swarm extends PeerTable {
@@ -105,14 +20,7 @@ class Swarm extends PeerTable {
 const NO_PEERS: PeerSample = { v4: Buffer.alloc(0), v6: Buffer.alloc(0) };
 const UNLISTED = 'not listed: too many peers from your address in this torrent';
 
-/**
- * The announcer's compact address, for the swarm's index: one scratch Buffer per family, reused
- * because an announce is handled to the end before the next (the tables copy what they keep).
- */
-const KEY4 = Buffer.alloc(6);
-const KEY6 = Buffer.alloc(18);
-
-export class MemorySwarmStore implements ImmediateSwarmStore {
+export class MemorySwarmStore implements SwarmStore {
   private readonly swarms = new InfoHashTable<Swarm>();
   private readonly limits: StoreLimits;
   private readonly budget: CreationBudget;
@@ -121,6 +29,12 @@ export class MemorySwarmStore implements ImmediateSwarmStore {
   /** Where the expiry pass goes on: the shard of the torrents' table, and the entry in it. */
   private expiryShard = -1;
   private expiryEntry = -1;
+  /**
+   * The announcer's compact address, for the swarm's index: a scratch Buffer per family, reused
+   * because an announce is handled to the end before the next (the tables copy what they keep).
+   */
+  private readonly key4 = Buffer.alloc(6);
+  private readonly key6 = Buffer.alloc(18);
 
   /** @param ttlMs a peer silent for longer than this is gone (2 x the announce interval). */
   constructor(
@@ -131,13 +45,10 @@ export class MemorySwarmStore implements ImmediateSwarmStore {
     this.budget = new CreationBudget(this.limits.newTorrentsPerMinute, this.limits.newTorrentsBurst);
   }
 
-  async announce(req: AnnounceRequest, now: number): Promise<AnnounceOutcome> {
-    return this.announceNow(req, now);
-  }
-
-  announceNow(req: AnnounceRequest, now: number): AnnounceOutcome {
+  /** Answered at once (no I/O): the caller gets the outcome, not a promise. */
+  announce(req: AnnounceRequest, now: number): AnnounceOutcome {
     let swarm = this.swarms.get(req.infoHash);
-    const key = req.family === 4 ? KEY4 : KEY6;
+    const key = req.family === 4 ? this.key4 : this.key6;
     compactAddressInto(key, 0, req.ip, req.family, req.port);
     if (req.event === 'stopped') {
       if (swarm) {
@@ -235,17 +146,13 @@ export class MemorySwarmStore implements ImmediateSwarmStore {
     return page;
   }
 
-  async expireSome(now: number, budgetMs: number): Promise<boolean> {
-    return this.expireSlice(now, budgetMs);
-  }
-
   /**
-   * expireSome without a promise. The pass walks each shard of the torrents' table from its last
+   * Answered at once. The pass walks each shard of the torrents' table from its last
    * entry down, so a swarm it deletes is replaced by one it has already seen (swap-remove), and
    * swarms added meanwhile (appended) wait for the next pass: nothing is skipped, whatever
    * happens between slices.
    */
-  expireSlice(now: number, budgetMs: number): boolean {
+  expireSome(now: number, budgetMs: number): boolean {
     const cutoff = now - this.ttlMs;
     const stopAt = performance.now() + budgetMs;
     if (this.expiryShard < 0) {
@@ -278,7 +185,7 @@ export class MemorySwarmStore implements ImmediateSwarmStore {
 
   async expire(now: number): Promise<void> {
     this.expiryShard = -1;
-    while (!this.expireSlice(now, Infinity));
+    while (!this.expireSome(now, Infinity));
   }
 
   async counts(): Promise<{ swarms: number; peers: number }> {

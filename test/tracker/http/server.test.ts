@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { createTrackerServer, type TrackerServer } from '../src/tracker/server.ts';
-import { MemorySwarmStore } from '../src/tracker/store.ts';
-import { trackerConfig } from '../src/tracker/handlers.ts';
-import { decode, isBytes, isDict, isInt, isList, type BDict } from '../src/metainfo/bencode.ts';
-import { ROOT, startTracker, tempDir } from './support/procs.ts';
+import { createTrackerServer, type TrackerServer } from '../../../src/tracker/http/server.ts';
+import { MemorySwarmStore } from '../../../src/tracker/store/memory-store.ts';
+import { trackerConfig } from '../../../src/tracker/service.ts';
+import { decode, isBytes, isDict, isInt, isList, type BDict } from '../../../src/metainfo/bencode.ts';
+import { ROOT, startTracker, tempDir } from '../../support/procs.ts';
 
 // ---------------------------------------------------------------------------------------------
 // helpers

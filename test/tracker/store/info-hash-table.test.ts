@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
-import { InfoHashTable, SHARDS } from '../src/tracker/info-hash-table.ts';
-import { ROOT } from './support/procs.ts';
+import { InfoHashTable, SHARDS } from '../../../src/tracker/store/info-hash-table.ts';
+import { ROOT } from '../../support/procs.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261126);
 
@@ -91,7 +91,7 @@ test('InfoHashTable refuses keys not 20 bytes long, and finds nothing for them',
 test('keyedHash is seeded per process: the same bytes hash differently in two processes', () => {
   // A fixed hash would let clients choose info_hashes, ports or IPv6 addresses that all share
   // one probe chain. Two processes agreeing by chance has a probability of 2^-32.
-  const script = "import('./src/tracker/keyed-hash.ts').then((m) => console.log(m.keyedHash(Buffer.alloc(20, 1), 0, 20)))";
+  const script = "import('./src/tracker/store/keyed-hash.ts').then((m) => console.log(m.keyedHash(Buffer.alloc(20, 1), 0, 20)))";
   const run = () => execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT }).toString().trim();
   const a = run();
   assert.match(a, /^\d+$/);

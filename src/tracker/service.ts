@@ -1,0 +1,71 @@
+/**
+ * The tracker service: what every front end (HTTP today, UDP later) calls with a parsed request,
+ * whatever its transport. It holds the configuration (interval, request limits, address policy)
+ * and the swarm store; it never sees a query string or a socket.
+ */
+import { DEFAULT_LIMITS, type TrackerLimits } from './protocol/query.ts';
+import type { AnnounceRequest } from './protocol/announce.ts';
+import type { AnnounceResponse } from './protocol/answer.ts';
+import type { ScrapeEntry } from './protocol/scrape.ts';
+import type { AnnounceOutcome, PeerPage, SwarmStore } from './store/swarm-store.ts';
+import { clientAddress, type Cidr } from './client-address.ts';
+
+export interface TrackerConfig {
+  /** Seconds between announces that we ask of clients. */
+  interval: number;
+  minInterval: number;
+  limits: TrackerLimits;
+  /** Honour the announce's `ip` parameter (`--trust-ip-param`). */
+  trustIpParam: boolean;
+  /** Proxies whose `X-Forwarded-For` is believed (`--trust-proxy`). */
+  trustedProxies: Cidr[];
+}
+
+export function trackerConfig(intervalSeconds: number, extra: Partial<Pick<TrackerConfig, 'trustIpParam' | 'trustedProxies'>> = {}): TrackerConfig {
+  return {
+    interval: intervalSeconds,
+    minInterval: Math.max(1, Math.floor(intervalSeconds / 2)),
+    limits: DEFAULT_LIMITS,
+    trustIpParam: extra.trustIpParam ?? false,
+    trustedProxies: extra.trustedProxies ?? [],
+  };
+}
+
+export class TrackerService {
+  constructor(
+    readonly store: SwarmStore,
+    readonly config: TrackerConfig,
+  ) {}
+
+  /**
+   * The address policy: which address a request counts as coming from. The connection's, unless
+   * it is a trusted proxy: then the nearest hop it vouches for (client-address.ts).
+   */
+  clientAddress(connectionAddress: string | undefined, forwardedFor: string | string[] | undefined): string | undefined {
+    return clientAddress(connectionAddress, forwardedFor, this.config.trustedProxies);
+  }
+
+  /**
+   * The announce's answer, at once when the store answers at once. Throws (or rejects with)
+   * StoreFullError, a TrackerRequestError, when a limit of the store refuses it.
+   */
+  announce(req: AnnounceRequest): AnnounceResponse | Promise<AnnounceResponse> {
+    const outcome = this.store.announce(req, Date.now());
+    return outcome instanceof Promise ? outcome.then((o) => this.response(o)) : this.response(outcome);
+  }
+
+  scrape(infoHashes: Buffer[]): Promise<ScrapeEntry[]> {
+    return this.store.scrape(infoHashes, Date.now());
+  }
+
+  /** Live peers `from` .. `from + max - 1` of a swarm, and how many it has. */
+  peers(infoHash: Buffer, from: number, max: number): Promise<PeerPage> {
+    return this.store.list(infoHash, Date.now(), from, max);
+  }
+
+  private response(outcome: AnnounceOutcome): AnnounceResponse {
+    // Spelled out, not spread: this runs once per announce.
+    const c = this.config;
+    return { interval: c.interval, minInterval: c.minInterval, complete: outcome.complete, incomplete: outcome.incomplete, peers: outcome.peers, warning: outcome.warning };
+  }
+}
