@@ -17,7 +17,7 @@ import { Announcer, TrackerFailure } from '../tracker/client.ts';
 import { DialOut } from '../peer/dial-out.ts';
 import { Downloader, DEFAULT_DOWNLOADER_OPTIONS } from './downloader.ts';
 import { WebSeedSource } from './webseed-source.ts';
-import { PeerSources } from './peer-sources.ts';
+import { PeerSources } from './sources/peer-sources.ts';
 import { isOurPeerId } from '../peer/peer-id.ts';
 import { hostPort } from '../bittorrent/address.ts';
 
