@@ -24,7 +24,7 @@ import type { WireConnection } from '../src/peer/wire/connection.ts';
 import { PieceStore } from '../src/storage/piece-store.ts';
 import { storageFiles } from '../src/storage/layout.ts';
 import { Downloader, DEFAULT_DOWNLOADER_OPTIONS } from '../src/download/downloader.ts';
-import { WireSource } from '../src/download/wire-source.ts';
+import { WireSource } from '../src/download/sources/wire-source.ts';
 import { tempDir } from './support/procs.ts';
 
 import { sleep, until, clientPeerId, RawPeer, type Seed, PIECE, makeSeed, expected, allBlocks, httpGet } from './support/wire-peer.ts';

@@ -1,6 +1,6 @@
 /**
  * A source of blocks for the downloader: one remote peer reached over some transport (our HTTP
- * piece API now; the wire protocol and web seeds later). The downloader only ever asks for
+ * piece API, the wire protocol, a web seed; see sources/). The downloader only ever asks for
  * (piece, begin, length) blocks, so that every block can be traced to the source that sent it.
  */
 export interface PieceSource {
@@ -26,13 +26,17 @@ export interface PieceSource {
   ready?(): boolean;
   /** Ask again what it holds (a peer that is still downloading gains pieces). Optional. */
   refresh?(signal: AbortSignal): Promise<void>;
+  /*
+   * A source fetches blocks one of two ways (it has at least one): straight into the piece's
+   * buffer (HTTP peers, web seeds), or as a buffer of its own that is copied (the wire protocol,
+   * whose messages arrive whole). The downloader prefers fetchBlockInto.
+   */
   /** Exactly `length` bytes of piece `piece` from `begin`, or a rejection. */
-  fetchBlock(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer>;
+  fetchBlock?(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer>;
   /**
-   * Optional, preferred when present: the block at `begin` of length `into.length`, read
-   * straight into `into`; `onData(offset, length)` tells which bytes of `into` just arrived (in
-   * order), so that the piece can be hashed as it comes. After a rejection nothing more is
-   * written to `into` (the caller reuses it at once).
+   * The block at `begin` of length `into.length`, read straight into `into`; `onData(offset,
+   * length)` tells which bytes of `into` just arrived (in order), so that the piece can be hashed
+   * as it comes. After a rejection nothing more is written to `into` (the caller reuses it at once).
    */
   fetchBlockInto?(piece: number, begin: number, into: Buffer, signal: AbortSignal, onData?: (offset: number, length: number) => void): Promise<void>;
   /** Stop using it; `dropped` when it failed or lied (a connection may then be closed). */

@@ -109,12 +109,6 @@ export class HttpPeerSource implements PieceSource {
     await this.fetchBitfield(signal);
   }
 
-  async fetchBlock(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
-    const into = Buffer.allocUnsafe(length);
-    await this.fetchBlockInto(piece, begin, into, signal);
-    return into;
-  }
-
   async fetchBlockInto(piece: number, begin: number, into: Buffer, signal: AbortSignal, onData?: (offset: number, length: number) => void): Promise<void> {
     const length = into.length;
     try {

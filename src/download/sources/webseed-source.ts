@@ -53,12 +53,6 @@ export class WebSeedSource implements PieceSource {
     return true;
   }
 
-  async fetchBlock(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
-    const into = Buffer.allocUnsafe(length);
-    await this.fetchBlockInto(piece, begin, into, signal);
-    return into;
-  }
-
   /** One `Range` request per file the block spans, each read into its part of `into`. */
   async fetchBlockInto(piece: number, begin: number, into: Buffer, signal: AbortSignal, onData?: (offset: number, length: number) => void): Promise<void> {
     const offset = piece * this.meta.pieceLength + begin;

@@ -6,15 +6,15 @@
  * gate as tracker peers: the downloader's ban list and per-address and total limits, checked
  * before anything is dialled; a banned address that dials us is disconnected at once.
  */
-import type { Metainfo } from '../metainfo/metainfo.ts';
-import type { PeerNode } from '../peer/peer-node.ts';
-import type { WireConnection } from '../peer/wire/connection.ts';
-import { isOurPeerId } from '../peer/peer-id.ts';
-import type { TrackerPeer } from '../tracker-client/reply.ts';
-import type { Downloader } from './downloader.ts';
-import { HttpPeerSource } from './sources/http-source.ts';
+import type { Metainfo } from '../../metainfo/metainfo.ts';
+import type { PeerNode } from '../../peer/peer-node.ts';
+import type { WireConnection } from '../../peer/wire/connection.ts';
+import { isOurPeerId } from '../../peer/peer-id.ts';
+import type { TrackerPeer } from '../../tracker-client/reply.ts';
+import type { Downloader } from '../downloader.ts';
+import { HttpPeerSource } from './http-source.ts';
 import { WireSource } from './wire-source.ts';
-import { hostPort } from '../bittorrent/address.ts';
+import { hostPort } from '../../bittorrent/address.ts';
 
 export interface PeerSourcesOptions {
   /** Where we listen: never a source for ourselves, and told to HTTP peers. */

@@ -1,9 +1,9 @@
 /** A peer reached over the BitTorrent wire protocol: 16 KiB blocks, several requests in flight. */
 import { setMaxListeners } from 'node:events';
-import { SourceBusyError, type PieceSource } from './source.ts';
-import { ChokedError, type WireConnection } from '../peer/wire/connection.ts';
-import { BLOCK_SIZE } from '../peer/wire/messages.ts';
-import { normalizeAddress } from '../bittorrent/address.ts';
+import { SourceBusyError, type PieceSource } from '../source.ts';
+import { ChokedError, type WireConnection } from '../../peer/wire/connection.ts';
+import { BLOCK_SIZE } from '../../peer/wire/messages.ts';
+import { normalizeAddress } from '../../bittorrent/address.ts';
 
 export class WireSource implements PieceSource {
   readonly id: string;

@@ -1,0 +1,79 @@
+/** The requester's command line: flags, usage, their checks, and the reading of the torrent. */
+import { readFile, stat } from 'node:fs/promises';
+import { parseFlags, parsePortFlag, parsePositiveFlag, parseRateFlag, UserError } from './common.ts';
+import { parsePeerFlags, PEER_FLAGS, PEER_FLAGS_USAGE } from './peer-flags.ts';
+import { parseMetainfo, MetainfoError, MAX_TORRENT_BYTES, type Metainfo } from '../metainfo/metainfo.ts';
+import type { PeerNodeOptions } from '../peer/peer-node.ts';
+
+const usage = `usage: npm run requester -- [TORRENT] [--host 127.0.0.1] [--port 6882] [--out DIR] [--wait 60]
+                           [--no-seed] [--max-upload-rate RATE] [--request-timeout 20]
+  TORRENT             path to the .torrent file (asked for when not given)
+  --host              address to bind (default 127.0.0.1)
+  --port              port on which verified pieces are served to other peers (default 6882)
+  --out               folder to save into (default peer_<port>)
+  --wait              seconds without progress (no tracker, no seeder, no data) before giving up (default 60)
+  --no-seed           exit after the download instead of seeding until Ctrl-C / SIGTERM
+  --seed              seed after the download (the default)
+  --max-upload-rate   cap on upload, bytes per second (e.g. 10M, 512K)
+  --request-timeout   seconds a peer may stay silent on a request before it goes to another (default 20)
+${PEER_FLAGS_USAGE}`;
+
+export interface RequesterArgs {
+  /** The TORRENT argument, if given. */
+  torrent: string | undefined;
+  host: string;
+  port: number;
+  outDir: string;
+  waitSeconds: number;
+  requestTimeoutSeconds: number;
+  seed: boolean;
+  maxUploadRate: number | undefined;
+  peerLimits: PeerNodeOptions;
+}
+
+/** Parse the command line; a bad flag ends the program with status 2 and the usage. */
+export function parseRequesterArgs(): RequesterArgs {
+  const { values, positionals } = parseFlags(
+    {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      out: { type: 'string' },
+      wait: { type: 'string' },
+      'no-seed': { type: 'boolean' },
+      seed: { type: 'boolean' },
+      'max-upload-rate': { type: 'string' },
+      'request-timeout': { type: 'string' },
+      ...PEER_FLAGS,
+    },
+    usage,
+  );
+  const host = (values['host'] as string | undefined) ?? '127.0.0.1';
+  const port = parsePortFlag(values['port'], 'port', 6882);
+  const outDir = (values['out'] as string | undefined) ?? `peer_${port}`;
+  const waitSeconds = parsePositiveFlag(values['wait'], 'wait', 60);
+  const requestTimeoutSeconds = parsePositiveFlag(values['request-timeout'], 'request-timeout', 20);
+  const maxUploadRate = parseRateFlag(values['max-upload-rate'], 'max-upload-rate');
+  const peerLimits = parsePeerFlags(values);
+  return { torrent: positionals[0], host, port, outDir, waitSeconds, requestTimeoutSeconds, seed: !values['no-seed'], maxUploadRate, peerLimits };
+}
+
+/** Read and validate a torrent; any problem is one line for the user. */
+export async function loadTorrent(file: string): Promise<Metainfo> {
+  if (!file) throw new UserError('Please enter the path to a .torrent file.');
+  let bytes: Buffer;
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw new UserError(`${file} is not a file`);
+    if (st.size > MAX_TORRENT_BYTES) throw new UserError(`${file} is too large to be a torrent`);
+    bytes = await readFile(file);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return parseMetainfo(bytes);
+  } catch (e) {
+    if (e instanceof MetainfoError) throw new UserError(`${file} is not a valid torrent: ${e.message}`);
+    throw e;
+  }
+}

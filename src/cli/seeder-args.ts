@@ -1,0 +1,107 @@
+/** The seeder's command line: flags, usage, their checks, and the check of the file to share. */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parseFlags, parsePortFlag, parseRateFlag, die, UserError } from './common.ts';
+import { parseByteSize } from './sizes.ts';
+import { parsePeerFlags, PEER_FLAGS, PEER_FLAGS_USAGE } from './peer-flags.ts';
+import { isValidPieceLength, listTree } from '../metainfo/create.ts';
+import { unsafeComponentReason } from '../storage/safe-path.ts';
+import { urlHost } from '../bittorrent/address.ts';
+import type { PeerNodeOptions } from '../peer/peer-node.ts';
+
+const usage = `usage: npm run seeder -- [FILE] [--host 127.0.0.1] [--port 6881] [--tracker URL]
+                        [--piece-length SIZE] [--dir DIR] [--requester-dir DIR]
+  FILE             the file or folder to share (asked for when not given)
+  --host           address to bind (default 127.0.0.1)
+  --port           port to serve on (default 6881)
+  --tracker        announce URL written into the torrent (default http://127.0.0.1:5001/announce)
+  --piece-length   power of two from 16K to 128M (default: about 1,000-2,000 pieces)
+  --dir            the seeder's folder (default peer_<port>)
+  --requester-dir  where the .torrent is copied for the requester (default peer_6882)
+  --max-upload-rate  cap on upload, bytes per second (e.g. 10M, 512K)
+  --public-url     base URL at which others reach this seeder, for the torrent's web seed
+                   (url-list, BEP 19); default http://<host>:<port>
+  --no-web-seed    write no url-list into the torrent
+${PEER_FLAGS_USAGE}`;
+
+export interface SeederArgs {
+  /** The FILE argument, if given. */
+  file: string | undefined;
+  host: string;
+  port: number;
+  announceUrl: string;
+  seedDir: string;
+  requesterDir: string;
+  maxUploadRate: number | undefined;
+  peerLimits: PeerNodeOptions;
+  /** The web seed's base URL (no trailing slash), or undefined for none. */
+  publicUrl: string | undefined;
+  pieceLength: number | undefined;
+}
+
+/** Parse the command line; a bad flag ends the program with status 2 and the usage. */
+export function parseSeederArgs(): SeederArgs {
+  const { values, positionals } = parseFlags(
+    {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      tracker: { type: 'string' },
+      'piece-length': { type: 'string' },
+      dir: { type: 'string' },
+      'requester-dir': { type: 'string' },
+      'max-upload-rate': { type: 'string' },
+      'public-url': { type: 'string' },
+      'no-web-seed': { type: 'boolean' },
+      ...PEER_FLAGS,
+    },
+    usage,
+  );
+  const host = (values['host'] as string | undefined) ?? '127.0.0.1';
+  const port = parsePortFlag(values['port'], 'port', 6881);
+  const announceUrl = (values['tracker'] as string | undefined) ?? 'http://127.0.0.1:5001/announce';
+  if (!/^https?:\/\/[^/]+/i.test(announceUrl)) die('--tracker must be an http:// announce URL', 2);
+  const seedDir = (values['dir'] as string | undefined) ?? `peer_${port}`;
+  const requesterDir = (values['requester-dir'] as string | undefined) ?? 'peer_6882';
+  const maxUploadRate = parseRateFlag(values['max-upload-rate'], 'max-upload-rate');
+  const peerLimits = parsePeerFlags(values);
+  // Where others reach our web seed. A wildcard bind address names no host, so it needs --public-url.
+  const wildcard = host === '0.0.0.0' || host === '::';
+  let publicUrl = (values['public-url'] as string | undefined) ?? (wildcard ? undefined : `http://${urlHost(host)}:${port}`);
+  if (publicUrl !== undefined && !/^https?:\/\/[^/]+/i.test(publicUrl)) die('--public-url must be an http:// URL', 2);
+  if (values['no-web-seed']) publicUrl = undefined;
+  publicUrl = publicUrl?.replace(/\/+$/, '');
+  let pieceLength: number | undefined;
+  if (values['piece-length'] !== undefined) {
+    const n = parseByteSize(String(values['piece-length']));
+    if (n === null || !isValidPieceLength(n)) die('--piece-length must be a power of two from 16K to 128M', 2);
+    pieceLength = n;
+  }
+  return { file: positionals[0], host, port, announceUrl, seedDir, requesterDir, maxUploadRate, peerLimits, publicUrl, pieceLength };
+}
+
+/** Accept a path to a non-empty regular file or folder (not one holding the seeder's folder). */
+export async function checkShareable(answer: string, seedDir: string): Promise<string> {
+  if (!answer) throw new UserError('Please enter a file name.');
+  let st;
+  try {
+    st = await stat(answer);
+  } catch {
+    throw new UserError(`No such file or folder: ${answer}`);
+  }
+  const name = path.basename(path.resolve(answer));
+  const why = unsafeComponentReason(name);
+  if (why) throw new UserError(`the name ${name} ${why}`);
+  if (Buffer.byteLength(`${name}.torrent`) > 255) throw new UserError(`the name is too long for ${name.slice(0, 20)}....torrent (file names stop at 255 bytes)`);
+  if (st.isDirectory()) {
+    const inside = path.relative(path.resolve(answer), path.resolve(seedDir));
+    if (inside === '' || (!inside.startsWith('..') && !path.isAbsolute(inside))) {
+      throw new UserError(`${answer} contains the seeder's folder ${seedDir}; share a folder beside it`);
+    }
+    const files = await listTree(answer);
+    if (files.reduce((n, f) => n + f.length, 0) === 0) throw new UserError(`${answer} holds no data; there is nothing to share`);
+    return answer;
+  }
+  if (!st.isFile()) throw new UserError(`${answer} is not a regular file or folder`);
+  if (st.size === 0) throw new UserError(`${answer} is empty; there is nothing to share`);
+  return answer;
+}

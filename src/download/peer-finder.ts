@@ -1,0 +1,141 @@
+/**
+ * The session's "find peers" phase: the tracker (announce loop, and asking again with backoff
+ * while no peer is usable), peers that find us (HTTP listen-port hints, clients that dial us),
+ * and web seeds (BEP 19), which cost their origin server bandwidth that peers give for free: they
+ * join at once when there is no tracker or it fails or lists nobody, and after a few seconds (if
+ * the download is not done by then) when it lists peers.
+ */
+import type { Metainfo } from '../metainfo/metainfo.ts';
+import type { Bitfield } from '../peer/bitfield.ts';
+import { isOurPeerId } from '../peer/peer-id.ts';
+import type { Announcer } from '../tracker-client/announcer.ts';
+import { TrackerFailure, type TrackerReply } from '../tracker-client/reply.ts';
+import type { Seeding } from '../seed/seeding.ts';
+import type { Downloader } from './downloader.ts';
+import { PeerSources } from './sources/peer-sources.ts';
+import { WebSeedSource } from './sources/webseed-source.ts';
+import { SessionError } from './session-error.ts';
+
+const WEB_SEED_DELAY_MS = 3000;
+
+export interface PeerFinderOptions {
+  meta: Metainfo;
+  /** BEP 12 tiers of http(s) trackers (may be empty when web seeds are the only source). */
+  trackers: string[][];
+  have: Bitfield;
+  host: string;
+  port: number;
+  requestTimeoutMs: number;
+  log(line: string): void;
+}
+
+export class PeerFinder {
+  private readonly announcer: Announcer;
+  private readonly peers: PeerSources;
+  private lastTrackerError: string | undefined;
+  /** Any source at all: tracker peers or web seeds. */
+  private sawPeers = false;
+  private sawTrackerPeers = false;
+  private webSeedsStarted = false;
+  private asker: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly o: PeerFinderOptions,
+    private readonly seeding: Seeding,
+    private readonly downloader: Downloader,
+  ) {
+    const { meta, have } = o;
+    this.peers = new PeerSources(seeding.node, downloader, meta, { host: o.host, port: o.port, requestTimeoutMs: o.requestTimeoutMs }, o.log);
+    // Peers that fetch from us tell us where they serve: use them as sources too (any client can
+    // send that header: the same gate as tracker peers, see PeerSources).
+    seeding.node.onPeerSeen((hash, ip, port) => {
+      if (hash === meta.infoHashHex && !have.complete) this.peers.useHttp(ip, port);
+    });
+    // Real clients that dial us are sources too, while we download.
+    seeding.node.onWire((c) => {
+      if (c.torrent.meta.infoHashHex === meta.infoHashHex && !have.complete && !isOurPeerId(c.peerId)) this.peers.useIncoming(c);
+    });
+    this.announcer = seeding.announce(
+      o.trackers,
+      () => ({ uploaded: seeding.uploaded, downloaded: downloader.downloadedBytes, left: downloader.bytesLeft }),
+      {
+        onReply: (reply) => this.onReply(reply),
+        onError: (e, retry) => {
+          this.lastTrackerError = e.message;
+          this.startWebSeeds();
+          o.log(`${e instanceof TrackerFailure ? 'Tracker said no' : 'Tracker unreachable'} (${e.message}); retrying in ${retry} s`);
+        },
+      },
+    );
+  }
+
+  start(): void {
+    this.askWhileStarved();
+    if (this.o.trackers.length === 0) this.startWebSeeds();
+    if (this.o.trackers.length) this.announcer.start();
+  }
+
+  /** The download is over (done or failed): no more asking for peers. */
+  stopAsking(): void {
+    clearInterval(this.asker);
+  }
+
+  /** Tell the tracker the download finished (the caller waits briefly). */
+  completed(): Promise<void> {
+    return this.announcer.completed();
+  }
+
+  /** The user's one line for a failed download: no peer ever found says why, else `e` itself. */
+  failure(e: Error, waitSeconds: number): SessionError {
+    if (this.sawPeers || e instanceof SessionError) return new SessionError(e.message);
+    return new SessionError(
+      this.lastTrackerError ? `the tracker did not answer within ${waitSeconds} s (${this.lastTrackerError})` : `no seeders found within ${waitSeconds} s`,
+    );
+  }
+
+  private onReply(reply: TrackerReply): void {
+    const { log } = this.o;
+    this.lastTrackerError = undefined;
+    if (reply.peers.length === 0) this.startWebSeeds();
+    else setTimeout(() => this.startWebSeeds(), WEB_SEED_DELAY_MS).unref();
+    if (this.o.have.complete) {
+      this.seeding.dialPeers(reply.peers); // seeding: dial the peers, as the seeder does
+      return;
+    }
+    if (reply.peers.length === 0) {
+      if (!this.sawTrackerPeers) log('No seeders yet; asking the tracker again shortly');
+      return;
+    }
+    if (!this.sawTrackerPeers) log(`Found ${reply.peers.length} seeder(s), starting download...`);
+    this.sawPeers = this.sawTrackerPeers = true;
+    for (const p of reply.peers) this.peers.addTrackerPeer(p);
+  }
+
+  /** While no peer is usable, ask the tracker again with backoff (1 s doubling to 15 s). */
+  private askWhileStarved(): void {
+    let backoff = 1;
+    let nextAsk = Date.now() + 1000;
+    this.asker = setInterval(() => {
+      if (this.downloader.activeSources > 0) {
+        backoff = 1;
+        return;
+      }
+      if (Date.now() < nextAsk || this.o.trackers.length === 0) return;
+      this.announcer.refresh();
+      backoff = Math.min(backoff * 2, 15);
+      nextAsk = Date.now() + backoff * 1000;
+    }, 250);
+  }
+
+  private startWebSeeds(): void {
+    const { meta, log } = this.o;
+    if (this.webSeedsStarted || this.o.have.complete) return;
+    this.webSeedsStarted = true;
+    for (const url of meta.urlList.filter((u) => /^https?:\/\//i.test(u))) {
+      if (this.downloader.addSource(new WebSeedSource(url, meta, this.o.requestTimeoutMs))) {
+        this.sawPeers = true;
+        log(`Downloading ${meta.name} from web seed ${url}`);
+      }
+    }
+  }
+}

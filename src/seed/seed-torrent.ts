@@ -1,0 +1,49 @@
+/**
+ * The seeder's serving: the whole data from its folder, registered with the tracker (and said
+ * so), the peers it lists dialled, and a clean stop (`stopped` to the tracker) on SIGINT/SIGTERM.
+ */
+import type { Metainfo } from '../metainfo/metainfo.ts';
+import { PieceStore } from '../storage/piece-store.ts';
+import { storageFiles } from '../storage/layout.ts';
+import { Bitfield } from '../peer/bitfield.ts';
+import { newPeerId } from '../peer/peer-id.ts';
+import type { PeerNodeOptions } from '../peer/peer-node.ts';
+import { TrackerFailure } from '../tracker-client/reply.ts';
+import { Seeding } from './seeding.ts';
+
+export interface SeedTorrentOptions {
+  seedDir: string;
+  host: string;
+  port: number;
+  announceUrl: string;
+  maxUploadRate?: number;
+  peerLimits?: PeerNodeOptions;
+}
+
+/** Serve `meta` until a signal; resolves once the first announce was tried (answered or not). */
+export async function seedTorrent(meta: Metainfo, o: SeedTorrentOptions, log: (line: string) => void): Promise<void> {
+  const store = await PieceStore.openForReading(storageFiles(meta, o.seedDir));
+  const { host, port, maxUploadRate, peerLimits } = o;
+  const seeding = await Seeding.listen({ meta, store, have: Bitfield.full(meta.pieceCount), host, port, peerId: newPeerId(), maxUploadRate, peerLimits });
+  let registered = false;
+  let firstAttempt!: () => void;
+  const attempted = new Promise<void>((resolve) => (firstAttempt = resolve));
+  const announcer = seeding.announce(o.announceUrl, () => ({ uploaded: seeding.uploaded, downloaded: 0, left: 0 }), {
+    onReply: (reply) => {
+      if (!registered) log('Successfully registered with tracker.');
+      registered = true;
+      firstAttempt();
+      seeding.dialPeers(reply.peers);
+    },
+    onError: (e, retry) => {
+      log(`${e instanceof TrackerFailure ? 'Tracker said no' : 'Tracker unreachable'} (${e.message}); still serving, retrying in ${retry} s`);
+      firstAttempt();
+    },
+  });
+  // Handlers before any output that a script may react to with a SIGTERM.
+  const shutdown = () => void seeding.close().then(() => process.exit(0));
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+  announcer.start();
+  await attempted;
+}
