@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
-import { tempDir, freePort, type Proc } from '../test/support/procs.ts';
+import { tempDir, freePort, type Proc } from '../harness/procs.ts';
 import { median, type Scenario, type ScenarioOptions, type ScenarioResult } from './scenario.ts';
 import { GiB, KiB, MiB, expectPeers, npmAnchor, r2, runOurs, sleep, startTrackerAndSeeder, statusKiB, stop, syncAll, watchPeak } from './support.ts';
 import { benchInfoHashes, populate, startTracker, writeHashFile, type TrackerKind } from './tracker-load.ts';

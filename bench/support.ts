@@ -5,11 +5,12 @@
 import http from 'node:http';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { accessSync, constants, createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROOT, freePort, runProgram, runCli, startTracker, type Proc } from '../test/support/procs.ts';
+import { ROOT, freePort, runProgram, runCli, startTracker, type Proc } from '../harness/procs.ts';
+export { missingProgram } from '../harness/procs.ts';
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
@@ -22,24 +23,6 @@ export const r3 = (x: number) => Math.round(x * 1000) / 1000;
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---- programs and anchors ----
-
-export function which(program: string): string | undefined {
-  for (const d of (process.env['PATH'] ?? '').split(path.delimiter)) {
-    const p = path.join(d, program);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-/** Undefined when `program` is installed, else the reason to print (with the apt-get line). */
-export function missingProgram(program: string, debianPackage: string): string | undefined {
-  return which(program) ? undefined : `${program} not installed: apt-get install -y ${debianPackage}`;
-}
 
 /** npm anchors live outside the project's dependencies, in bench/.anchors/ (gitignored). */
 export const ANCHORS_DIR = path.join(HERE, '.anchors');
