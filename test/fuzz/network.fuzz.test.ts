@@ -23,19 +23,19 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import fc from 'fast-check';
-import { createTrackerServer, type TrackerServer } from '../src/tracker/server.ts';
-import { MemorySwarmStore } from '../src/tracker/store.ts';
-import { trackerConfig } from '../src/tracker/handlers.ts';
-import { percentEncode } from '../src/tracker/query.ts';
-import { decode, isBytes, isDict, isInt, isList, type BValue } from '../src/metainfo/bencode.ts';
-import { makeTorrent } from '../src/metainfo/create.ts';
-import { parseMetainfo, pieceSize, type Metainfo } from '../src/metainfo/metainfo.ts';
-import { PieceStore } from '../src/storage/piece-store.ts';
-import { storageFiles } from '../src/storage/layout.ts';
-import { Bitfield } from '../src/peer/bitfield.ts';
-import { PeerNode } from '../src/peer/peer-node.ts';
-import { BLOCK_SIZE, decodeHandshake, encode as encodeMessage, encodeHandshake, HANDSHAKE_LENGTH, MessageParser, type Message } from '../src/peer/wire/messages.ts';
-import { tempDir } from './support/procs.ts';
+import { createTrackerServer, type TrackerServer } from '../../src/tracker/server.ts';
+import { MemorySwarmStore } from '../../src/tracker/store.ts';
+import { trackerConfig } from '../../src/tracker/handlers.ts';
+import { percentEncode } from '../../src/tracker/query.ts';
+import { decode, isBytes, isDict, isInt, isList, type BValue } from '../../src/metainfo/bencode.ts';
+import { makeTorrent } from '../../src/metainfo/create.ts';
+import { parseMetainfo, pieceSize, type Metainfo } from '../../src/metainfo/metainfo.ts';
+import { PieceStore } from '../../src/storage/piece-store.ts';
+import { storageFiles } from '../../src/storage/layout.ts';
+import { Bitfield } from '../../src/peer/bitfield.ts';
+import { PeerNode } from '../../src/peer/peer-node.ts';
+import { BLOCK_SIZE, decodeHandshake, encode as encodeMessage, encodeHandshake, HANDSHAKE_LENGTH, MessageParser, type Message } from '../../src/peer/wire/messages.ts';
+import { tempDir } from '../support/procs.ts';
 
 // ------------------------------------------------------------------------------------ harness
 
