@@ -10,10 +10,9 @@ import fc from 'fast-check';
 import { decode, isBytes, isDict, isList } from '../../src/metainfo/bencode.ts';
 import { percentEncode } from '../../src/tracker/query.ts';
 import { type PeerInfo, DEFAULT_LIMITS as TRACKER_LIMITS, TrackerRequestError, encodeAnnounceResponse, encodeScrapeResponse, parseAnnounce, parseScrape, peerSample } from '../../src/tracker/protocol.ts';
-import { anyBytes, b, check, mutate, mutations, only, queryish } from '../support/fuzz.ts';
+import { anyBytes, b, check, mutate, mutations, only, queryish, raw20 } from '../support/fuzz.ts';
 import { canonicalLength } from '../support/bencode-oracle.ts';
 
-const raw20 = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((u) => Buffer.from(u));
 const remoteAddr = fc.oneof(
   { weight: 4, arbitrary: fc.ipV4() },
   { weight: 2, arbitrary: fc.ipV6() },

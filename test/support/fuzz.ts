@@ -15,7 +15,7 @@ const SCALE = Number(process.env['FUZZ_RUNS'] ?? 1) || 1;
 /** A single parser call slower than this is treated as a hang (generous: GC pauses, a busy CI). */
 const CASE_LIMIT_MS = 1000;
 
-const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
+export const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
 
 interface Ctx {
   diagnostic(msg: string): void;
@@ -71,6 +71,8 @@ export const b = (s: string) => Buffer.from(s, 'latin1');
 
 export const anyBytes = (maxLength: number) => fc.uint8Array({ maxLength }).map((u) => Buffer.from(u));
 export const bytesFrom = (s: string) => Buffer.from(s, 'latin1');
+/** A random 20-byte string (an info_hash or a peer_id). */
+export const raw20 = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((u) => Buffer.from(u));
 
 export const integer = fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.maxSafeInteger(), fc.constantFrom(0, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER));
 
