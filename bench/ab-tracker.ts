@@ -14,7 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { tempDir } from '../test/support/procs.ts';
+import { tempDir } from '../harness/procs.ts';
 import { nodeFlagsFor } from '../src/cli/node-flags.ts';
 import { median } from './scenario.ts';
 import { ROOT, cpuSeconds, sleep } from './support.ts';

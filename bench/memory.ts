@@ -11,9 +11,10 @@
  */
 import path from 'node:path';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
-import { tempDir, freePort, type Proc } from '../test/support/procs.ts';
+import { tempDir, freePort, type Proc } from '../harness/procs.ts';
 import { median, type Scenario, type ScenarioOptions, type ScenarioResult } from './scenario.ts';
-import { GiB, KiB, MiB, expectPeers, npmAnchor, r2, runOurs, sleep, startTrackerAndSeeder, statusKiB, stop, syncAll, watchPeak } from './support.ts';
+import { GiB, KiB, MiB, expectPeers, r2, runOurs, sleep, startTrackerAndSeeder, statusKiB, stop, syncAll, watchPeak } from './support.ts';
+import { npmAnchor } from './anchors.ts';
 import { benchInfoHashes, populate, startTracker, writeHashFile, type TrackerKind } from './tracker-load.ts';
 
 const DOWNLOAD = 2 * GiB;

@@ -65,7 +65,7 @@ const selected = only ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARI
 const profileDir = values['no-profile'] ? undefined : PROFILES;
 
 // Ctrl-C / SIGTERM: exit through process.exit so that every child still running is killed
-// (test/support/procs.ts kills its live children on 'exit').
+// (harness/procs.ts kills its live children on 'exit').
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 
 const log = (line: string) => console.error(`[bench] ${line}`);

@@ -1,15 +1,16 @@
 /**
- * Helpers shared by the benchmark scenarios (processes, /proc readings, anchors, files).
+ * Helpers shared by the benchmark scenarios (processes, /proc readings, HTTP, files); the anchors
+ * compared against are in anchors.ts.
  * swarm-aggregation.ts predates this module and keeps its own copies.
  */
 import http from 'node:http';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { accessSync, constants, createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROOT, freePort, runProgram, runCli, startTracker, type Proc } from '../test/support/procs.ts';
+import { ROOT, freePort, runProgram, runCli, startTracker, type Proc } from '../harness/procs.ts';
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
@@ -20,77 +21,6 @@ export { ROOT };
 export const r2 = (x: number) => Math.round(x * 100) / 100;
 export const r3 = (x: number) => Math.round(x * 1000) / 1000;
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-// ---- programs and anchors ----
-
-export function which(program: string): string | undefined {
-  for (const d of (process.env['PATH'] ?? '').split(path.delimiter)) {
-    const p = path.join(d, program);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-/** Undefined when `program` is installed, else the reason to print (with the apt-get line). */
-export function missingProgram(program: string, debianPackage: string): string | undefined {
-  return which(program) ? undefined : `${program} not installed: apt-get install -y ${debianPackage}`;
-}
-
-/** npm anchors live outside the project's dependencies, in bench/.anchors/ (gitignored). */
-export const ANCHORS_DIR = path.join(HERE, '.anchors');
-export const NPM_ANCHORS = ['bittorrent-tracker', 'create-torrent'] as const;
-export const NPM_ANCHORS_INSTALL = `npm install --ignore-scripts --no-save --prefix bench/.anchors ${NPM_ANCHORS.join(' ')}`;
-
-export function anchorModule(pkg: (typeof NPM_ANCHORS)[number], file: string): string {
-  return path.join(ANCHORS_DIR, 'node_modules', pkg, file);
-}
-
-let anchorsInstall: Promise<string | undefined> | undefined;
-/**
- * Make sure the npm anchors are installed in bench/.anchors/ (installing them once per bench run
- * if missing; BENCH_NO_INSTALL=1 forbids that). Resolves undefined when `pkg` is there, else the
- * reason to print as a skip, with the command that installs it.
- */
-export async function npmAnchor(pkg: (typeof NPM_ANCHORS)[number], log: (l: string) => void): Promise<string | undefined> {
-  const present = () => existsSync(anchorModule(pkg, 'package.json'));
-  if (present()) return undefined;
-  if (process.env['BENCH_NO_INSTALL'] === '1') return `${pkg} not installed (BENCH_NO_INSTALL=1): ${NPM_ANCHORS_INSTALL}`;
-  anchorsInstall ??= new Promise((resolve) => {
-    log(`installing the npm anchors: ${NPM_ANCHORS_INSTALL}`);
-    execFile(
-      'npm',
-      ['install', '--ignore-scripts', '--no-save', '--no-audit', '--no-fund', '--prefix', ANCHORS_DIR, ...NPM_ANCHORS],
-      { cwd: ROOT, timeout: 180_000 },
-      (err, _stdout, stderr) => resolve(err ? `${err.message.split('\n')[0]} ${stderr.split('\n').slice(-3).join(' ')}` : undefined),
-    );
-  });
-  const err = await anchorsInstall;
-  if (present()) return undefined;
-  return `${pkg} not installed${err ? ` (${err.trim()})` : ''}: ${NPM_ANCHORS_INSTALL}`;
-}
-
-export function anchorVersion(pkg: (typeof NPM_ANCHORS)[number]): string {
-  try {
-    return (JSON.parse(readFileSync(anchorModule(pkg, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return '?';
-  }
-}
-
-/** First line of `program --version`-like output, for results.json. */
-export function programVersion(argv: string[]): string {
-  try {
-    return execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 }).split('\n')[0]!.trim();
-  } catch (e) {
-    const out = (e as { stdout?: string; stderr?: string }).stdout || (e as { stderr?: string }).stderr || '';
-    return out.split('\n')[0]!.trim() || '?';
-  }
-}
 
 // ---- processes ----
 

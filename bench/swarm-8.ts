@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
-import { tempDir, freePort, type Proc } from '../test/support/procs.ts';
+import { tempDir, freePort, type Proc } from '../harness/procs.ts';
 import { median, type RoundResult, type Scenario, type ScenarioOptions, type ScenarioResult } from './scenario.ts';
 import { MiB, expectPeers, getJson, r2, runOurs, startTrackerAndSeeder, stop, syncAll, timeLines, writeRandomFile } from './support.ts';
 

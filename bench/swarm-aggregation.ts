@@ -18,7 +18,7 @@
 import { copyFile, link, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runCli, freePort, tempDir, startTracker, type Proc } from '../test/support/procs.ts';
+import { runCli, freePort, tempDir, startTracker, type Proc } from '../harness/procs.ts';
 import { median, type RoundResult, type Scenario, type ScenarioOptions, type ScenarioResult } from './scenario.ts';
 import { MiB, getJson, stop, timeLines, writeRandomFile } from './support.ts';
 

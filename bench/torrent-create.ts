@@ -12,10 +12,11 @@
  */
 import path from 'node:path';
 import { readFile, rm } from 'node:fs/promises';
-import { tempDir } from '../test/support/procs.ts';
+import { tempDir } from '../harness/procs.ts';
 import { parseMetainfo } from '../src/metainfo/metainfo.ts';
 import { median, type Scenario, type ScenarioOptions, type ScenarioResult } from './scenario.ts';
-import { GiB, HERE, MiB, anchorVersion, missingProgram, npmAnchor, programVersion, r3, readThrough, run as runToEnd, writeRandomFile } from './support.ts';
+import { GiB, HERE, MiB, r3, readThrough, run as runToEnd, writeRandomFile } from './support.ts';
+import { anchorVersion, missingProgram, npmAnchor, programVersion } from './anchors.ts';
 
 const SIZES = [GiB, 4 * GiB];
 const PIECE = MiB;

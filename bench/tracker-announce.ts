@@ -21,9 +21,10 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
-import { tempDir } from '../test/support/procs.ts';
+import { tempDir } from '../harness/procs.ts';
 import { median, type RoundResult, type Scenario, type ScenarioOptions, type ScenarioResult, type ProfileRef } from './scenario.ts';
-import { missingProgram, npmAnchor, anchorVersion, programVersion, stop, sleep, r2 } from './support.ts';
+import { stop, sleep, r2 } from './support.ts';
+import { missingProgram, npmAnchor, anchorVersion, programVersion } from './anchors.ts';
 import { benchInfoHashes, writeHashFile, populate, sampleAnnounce, startFloor, startTracker, runWrk, type RunningTracker, type TrackerKind, type WrkResult } from './tracker-load.ts';
 
 const TORRENTS = 10_000;

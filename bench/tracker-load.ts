@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decode, isBytes, isDict, isInt } from '../src/metainfo/bencode.ts';
-import { freePort, runProgram, type Proc } from '../test/support/procs.ts';
+import { freePort, runProgram, type Proc } from '../harness/procs.ts';
 import { HERE, runOurs, stop, sleep, get, run as runToEnd } from './support.ts';
 
 export type TrackerKind = 'ours' | 'opentracker' | 'bittorrent-tracker';

@@ -20,9 +20,10 @@
  */
 import path from 'node:path';
 import { mkdir, rm, stat, unlink } from 'node:fs/promises';
-import { tempDir, freePort, type Proc } from '../test/support/procs.ts';
+import { tempDir, freePort, type Proc } from '../harness/procs.ts';
 import { median, type Scenario, type ScenarioOptions, type ScenarioResult, type ProfileRef } from './scenario.ts';
-import { GiB, ROOT, cpuSeconds, expectPeers, missingProgram, programVersion, r3, run as runToEnd, runTimed, sameBytes, startTrackerAndSeeder, stop, syncAll, writeRandomFile, readThrough } from './support.ts';
+import { GiB, ROOT, cpuSeconds, expectPeers, r3, run as runToEnd, runTimed, sameBytes, startTrackerAndSeeder, stop, syncAll, writeRandomFile, readThrough } from './support.ts';
+import { missingProgram, programVersion } from './anchors.ts';
 import { nodeFlagsFor } from '../src/cli/node-flags.ts';
 
 const SIZE = GiB;

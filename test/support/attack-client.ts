@@ -1,5 +1,5 @@
 /**
- * Test support for test/client-attacks.test.ts: hostile servers that our outgoing requests meet.
+ * Test support for test/robustness/client-attacks.test.ts: hostile servers that our outgoing requests meet.
  *  - a tracker that answers some announces properly (with a fixed peer list) and trickles the
  *    answer to others one byte at a time;
  *  - a web seed that sends the asked range, then streams junk for as long as the connection lives.

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort, runCli, startTracker, TestScope, type Proc } from './support/procs.ts';
+import { freePort, runCli, startTracker, TestScope, type Proc } from '../support/procs.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;

@@ -9,8 +9,8 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { freePort, runCli, startTracker, TestScope, type Proc } from './support/procs.ts';
-import { makeSingleFileTorrent } from '../src/metainfo/create.ts';
+import { freePort, runCli, startTracker, TestScope, type Proc } from '../support/procs.ts';
+import { makeSingleFileTorrent } from '../../src/metainfo/create.ts';
 
 // ---------------------------------------------------------------- helpers
 

@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, requireProgram, runCli, startTracker, TestScope, type Proc } from './support/procs.ts';
-import { makeSingleFileTorrent } from '../src/metainfo/create.ts';
-import { parseMetainfo } from '../src/metainfo/metainfo.ts';
+import { freePort, requireProgram, runCli, startTracker, TestScope, type Proc } from '../support/procs.ts';
+import { makeSingleFileTorrent } from '../../src/metainfo/create.ts';
+import { parseMetainfo } from '../../src/metainfo/metainfo.ts';
 
 const run = promisify(execFile);
 
@@ -37,7 +37,7 @@ async function startSeeder(dir: string, file: string, announce: string, pieceLen
   return { proc, port, infoHash: m[1]! };
 }
 
-/** Stop a seeder. Its exit status is checked in e2e.test.ts, not here. */
+/** Stop a seeder. Its exit status is checked in test/e2e/e2e.test.ts, not here. */
 async function stop(p: Proc): Promise<void> {
   p.kill('SIGTERM');
   await p.exited;

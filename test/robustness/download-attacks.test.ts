@@ -12,13 +12,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startTracker } from './support/procs.ts';
-import { parseMetainfo, type Metainfo } from '../src/metainfo/metainfo.ts';
-import { Scope, exitWithin, sha1, sha1File, sleep, startRequester, startSeeder, until } from './support/bad-peers.ts';
-import { WireLiar, startLyingHttp, startTrickler } from './support/attack-download.ts';
+import { startTracker } from '../support/procs.ts';
+import { parseMetainfo, type Metainfo } from '../../src/metainfo/metainfo.ts';
+import { Scope, exitWithin, sha1, sha1File, sleep, startRequester, startSeeder, until } from '../support/bad-peers.ts';
+import { WireLiar, startLyingHttp, startTrickler } from '../support/attack-download.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSeedSource } from '../src/download/sources/webseed-source.ts';
+import { WebSeedSource } from '../../src/download/sources/webseed-source.ts';
 
 const MiB = 1024 * 1024;
 const ATTACKER = '127.0.0.2';

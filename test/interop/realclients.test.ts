@@ -21,12 +21,12 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort, requireProgram, type Proc, within, until } from './support/procs.ts';
-import { requireNetns, type Netns } from './support/netns.ts';
-import { NetnsWorld, withNetnsWorld } from './support/netns-world.ts';
-import { parseMetainfo } from '../src/metainfo/metainfo.ts';
-import { decode, isBytes, isDict, isInt } from '../src/metainfo/bencode.ts';
-import { parseTrackerReply } from '../src/tracker-client/reply.ts';
+import { freePort, requireProgram, type Proc, within, until } from '../support/procs.ts';
+import { requireNetns, type Netns } from '../support/netns.ts';
+import { NetnsWorld, withNetnsWorld } from '../support/netns-world.ts';
+import { parseMetainfo } from '../../src/metainfo/metainfo.ts';
+import { decode, isBytes, isDict, isInt } from '../../src/metainfo/bencode.ts';
+import { parseTrackerReply } from '../../src/tracker-client/reply.ts';
 
 const MiB = 1024 * 1024;
 

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runCli, startTracker } from './support/procs.ts';
+import { runCli, startTracker } from '../support/procs.ts';
 import {
   Scope,
   exitWithin,
@@ -22,7 +22,7 @@ import {
   startSeeder,
   trackerPeers,
   until,
-} from './support/bad-peers.ts';
+} from '../support/bad-peers.ts';
 
 const MiB = 1024 * 1024;
 

@@ -8,11 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { createTrackerServer } from '../src/tracker/http/server.ts';
-import { MemorySwarmStore } from '../src/tracker/store/memory-store.ts';
-import { trackerConfig } from '../src/tracker/service.ts';
-import { PeerNode } from '../src/peer/peer-node.ts';
-import { listen } from '../src/net/server-timeouts.ts';
+import { createTrackerServer } from '../../src/tracker/http/server.ts';
+import { MemorySwarmStore } from '../../src/tracker/store/memory-store.ts';
+import { trackerConfig } from '../../src/tracker/service.ts';
+import { PeerNode } from '../../src/peer/peer-node.ts';
+import { listen } from '../../src/net/server-timeouts.ts';
 
 const HEAD_TIMEOUT_MS = 15_000;
 

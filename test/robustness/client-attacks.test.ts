@@ -17,14 +17,14 @@ import { link, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:f
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { freePort, startTracker, within } from './support/procs.ts';
-import { Scope, sha1, sha1File, sleep, startRequester, startSeeder, until } from './support/bad-peers.ts';
-import { startJunkSeed, startTrickleTracker, type JunkShape } from './support/attack-client.ts';
-import { httpGet, httpGetRange, GuardedAgent } from '../src/net/http-client.ts';
-import { makeTorrent } from '../src/metainfo/create.ts';
-import { PieceStore, renameDurably } from '../src/storage/piece-store.ts';
-import { loadResumeState, writeFileAtomic } from '../src/storage/resume-state.ts';
-import { Bitfield } from '../src/peer/bitfield.ts';
+import { freePort, startTracker, within } from '../support/procs.ts';
+import { Scope, sha1, sha1File, sleep, startRequester, startSeeder, until } from '../support/bad-peers.ts';
+import { startJunkSeed, startTrickleTracker, type JunkShape } from '../support/attack-client.ts';
+import { httpGet, httpGetRange, GuardedAgent } from '../../src/net/http-client.ts';
+import { makeTorrent } from '../../src/metainfo/create.ts';
+import { PieceStore, renameDurably } from '../../src/storage/piece-store.ts';
+import { loadResumeState, writeFileAtomic } from '../../src/storage/resume-state.ts';
+import { Bitfield } from '../../src/peer/bitfield.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

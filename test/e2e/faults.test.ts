@@ -9,9 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startTracker } from './support/procs.ts';
-import { makeSingleFileTorrent } from '../src/metainfo/create.ts';
-import { parseMetainfo } from '../src/metainfo/metainfo.ts';
+import { startTracker } from '../support/procs.ts';
+import { makeSingleFileTorrent } from '../../src/metainfo/create.ts';
+import { parseMetainfo } from '../../src/metainfo/metainfo.ts';
 import {
   Scope,
   exitWithin,
@@ -21,7 +21,7 @@ import {
   startRequester,
   startSeeder,
   trackerPeers,
-} from './support/bad-peers.ts';
+} from '../support/bad-peers.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -15,13 +15,13 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { startTracker, tempDir, type Proc } from './support/procs.ts';
-import { announceTarget, flood, httpGet, rssMiB } from './support/attack-tracker.ts';
-import { decode, isBytes, isDict, type BDict } from '../src/metainfo/bencode.ts';
-import { createTrackerServer, type TrackerServer } from '../src/tracker/http/server.ts';
-import { MemorySwarmStore } from '../src/tracker/store/memory-store.ts';
-import { trackerConfig } from '../src/tracker/service.ts';
-import type { AnnounceRequest } from '../src/tracker/protocol/announce.ts';
+import { startTracker, tempDir, type Proc } from '../support/procs.ts';
+import { announceTarget, flood, httpGet, rssMiB } from '../support/attack-tracker.ts';
+import { decode, isBytes, isDict, type BDict } from '../../src/metainfo/bencode.ts';
+import { createTrackerServer, type TrackerServer } from '../../src/tracker/http/server.ts';
+import { MemorySwarmStore } from '../../src/tracker/store/memory-store.ts';
+import { trackerConfig } from '../../src/tracker/service.ts';
+import type { AnnounceRequest } from '../../src/tracker/protocol/announce.ts';
 
 function answer(body: Buffer): BDict {
   const d = decode(body);
