@@ -4,7 +4,7 @@ import { parseFlags, parsePortFlag, parsePositiveFlag, parseRateFlag, askUntil, 
 import { ProgressDisplay } from './cli/progress.ts';
 import { parsePeerFlags, PEER_FLAGS, PEER_FLAGS_USAGE } from './cli/peer-flags.ts';
 import { parseMetainfo, MetainfoError, MAX_TORRENT_BYTES, type Metainfo } from './metainfo/metainfo.ts';
-import { newPeerId } from './peer/peer-id.ts';
+import { newPeerId } from './bittorrent/peer-id.ts';
 import { runDownload, SessionError } from './download/session.ts';
 import { trackerTiers } from './tracker/client.ts';
 

@@ -16,7 +16,7 @@ import { Scope, startSeeder } from './support/bad-peers.ts';
 import { abandonPipeline, connectFrom, rssBytes, sleep, socketCount, stalledClient, timedGet, wireHandshake, type Stalled } from './support/attack-peer.ts';
 import { RawPeer, httpGet } from './support/wire-peer.ts';
 import { PeerNode } from '../src/peer/peer-node.ts';
-import { Bitfield } from '../src/peer/bitfield.ts';
+import { Bitfield } from '../src/bittorrent/bitfield.ts';
 import { makeSingleFileTorrent } from '../src/metainfo/create.ts';
 import { parseMetainfo } from '../src/metainfo/metainfo.ts';
 import { PieceStore } from '../src/storage/piece-store.ts';

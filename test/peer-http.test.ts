@@ -14,7 +14,7 @@ import { makeSingleFileTorrent } from '../src/metainfo/create.ts';
 import { parseMetainfo, type Metainfo } from '../src/metainfo/metainfo.ts';
 import { PieceStore } from '../src/storage/piece-store.ts';
 import { storageFiles } from '../src/storage/layout.ts';
-import { Bitfield } from '../src/peer/bitfield.ts';
+import { Bitfield } from '../src/bittorrent/bitfield.ts';
 import { PeerNode } from '../src/peer/peer-node.ts';
 import { freePort, tempDir } from './support/procs.ts';
 

@@ -18,7 +18,7 @@ import {
   WireError,
   type Message,
 } from '../src/peer/wire/messages.ts';
-import { Bitfield } from '../src/peer/bitfield.ts';
+import { Bitfield } from '../src/bittorrent/bitfield.ts';
 import { PeerNode } from '../src/peer/peer-node.ts';
 import type { WireConnection } from '../src/peer/wire/connection.ts';
 import { PieceStore } from '../src/storage/piece-store.ts';

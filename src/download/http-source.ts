@@ -1,5 +1,5 @@
 /** A peer reached through our HTTP piece API (`/bitfield`, `/piece` with Range). */
-import { Bitfield } from '../peer/bitfield.ts';
+import { Bitfield } from '../bittorrent/bitfield.ts';
 import type { PieceSource } from './source.ts';
 import { GuardedAgent, httpGet } from '../net/http-client.ts';
 import { PieceClient, PieceClientError } from '../net/piece-client.ts';

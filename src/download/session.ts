@@ -7,7 +7,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Metainfo } from '../metainfo/metainfo.ts';
-import { Bitfield } from '../peer/bitfield.ts';
+import { Bitfield } from '../bittorrent/bitfield.ts';
 import { PieceStore, renameDurably, verifyPiece } from '../storage/piece-store.ts';
 import { partBaseName, storageFiles } from '../storage/layout.ts';
 import { safeJoin } from '../storage/safe-path.ts';
@@ -18,7 +18,7 @@ import { DialOut } from '../peer/dial-out.ts';
 import { Downloader, DEFAULT_DOWNLOADER_OPTIONS } from './downloader.ts';
 import { WebSeedSource } from './webseed-source.ts';
 import { PeerSources } from './peer-sources.ts';
-import { isOurPeerId } from '../peer/peer-id.ts';
+import { isOurPeerId } from '../bittorrent/peer-id.ts';
 import { hostPort } from '../bittorrent/address.ts';
 
 export interface ProgressSnapshot {

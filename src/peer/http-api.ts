@@ -13,7 +13,7 @@ import type { Metainfo } from '../metainfo/metainfo.ts';
 import { pieceSize } from '../metainfo/metainfo.ts';
 import type { PieceStore } from '../storage/piece-store.ts';
 import type { ChunkPool } from './chunk-pool.ts';
-import type { Bitfield } from './bitfield.ts';
+import type { Bitfield } from '../bittorrent/bitfield.ts';
 import { parseRange } from './range.ts';
 import { applyServerTimeouts } from '../net/server-timeouts.ts';
 import type { RateLimiter } from '../net/rate-limiter.ts';

@@ -12,7 +12,7 @@ import { WireConnection, type WireContext } from './wire/connection.ts';
 import { dialPeer, readHandshake } from './wire/handshake.ts';
 import { encodeHandshake } from './wire/messages.ts';
 import { Choker } from './wire/choker.ts';
-import { newPeerId } from './peer-id.ts';
+import { newPeerId } from '../bittorrent/peer-id.ts';
 import { ChunkPool } from './chunk-pool.ts';
 import { SlotPool } from './slots.ts';
 import { addressPrefix } from '../bittorrent/address.ts';

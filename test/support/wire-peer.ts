@@ -17,7 +17,7 @@ import {
   type Handshake,
   type Message,
 } from '../../src/peer/wire/messages.ts';
-import { Bitfield } from '../../src/peer/bitfield.ts';
+import { Bitfield } from '../../src/bittorrent/bitfield.ts';
 import { PeerNode } from '../../src/peer/peer-node.ts';
 import { makeSingleFileTorrent } from '../../src/metainfo/create.ts';
 import { parseMetainfo, pieceSize, type Metainfo } from '../../src/metainfo/metainfo.ts';

@@ -5,7 +5,7 @@
  */
 import type net from 'node:net';
 import { EventEmitter } from 'node:events';
-import { Bitfield } from '../bitfield.ts';
+import { Bitfield } from '../../bittorrent/bitfield.ts';
 import type { SharedTorrent, UploadCounter } from '../http-api.ts';
 import type { RateLimiter } from '../../net/rate-limiter.ts';
 import { pieceSize } from '../../metainfo/metainfo.ts';
