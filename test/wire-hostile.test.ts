@@ -14,7 +14,7 @@ import {
   encodeHandshake,
   type Message,
 } from '../src/peer/wire/messages.ts';
-import { MAX_PEER_REQUESTS } from '../src/peer/wire/connection.ts';
+import { MAX_PEER_REQUESTS } from '../src/peer/wire/uploader.ts';
 import { Bitfield } from '../src/bittorrent/bitfield.ts';
 import { PeerNode } from '../src/peer/peer-node.ts';
 import type { Metainfo } from '../src/metainfo/metainfo.ts';
