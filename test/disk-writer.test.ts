@@ -1,8 +1,8 @@
 /**
- * The piece store's writer thread (src/storage/disk-writer.ts) and the store's two write paths:
- * SharedArrayBuffer-backed data through the thread, other data through the threadpool. Bytes on
- * disk are compared with what was written, across file boundaries; errors reach the caller and
- * leave the thread working; close() waits for writes in flight.
+ * The piece store's writer thread (src/storage/disk-writer.ts) and the store's one write path
+ * through it: SharedArrayBuffer-backed data as is, other data copied into shared memory first.
+ * Bytes on disk are compared with what was written, across file boundaries; errors reach the
+ * caller and leave the thread working; close() waits for writes in flight.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -88,6 +88,19 @@ test('close() waits for every write in flight, and later writes are refused', as
     await Promise.all(writes);
     assert.ok(readFileSync(file).equals(data));
     await assert.rejects(store.write(0, shared(data.subarray(0, 10))));
+  } finally {
+    await remove();
+  }
+});
+
+test('a store opened for reading refuses writes', async () => {
+  const { dir, remove } = await tempDir('disk-writer-test-');
+  try {
+    const files = layout(dir, [10]);
+    await (await PieceStore.openForWriting(files)).close();
+    const store = await PieceStore.openForReading(files);
+    await assert.rejects(store.write(0, shared(Buffer.alloc(10))), /open for reading only/);
+    await store.close();
   } finally {
     await remove();
   }

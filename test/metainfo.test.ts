@@ -1,17 +1,17 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { decode, decodeWithSpans, encode, isDict } from '../src/metainfo/bencode.ts';
+import { hashPieces } from '../src/metainfo/piece-hashing.ts';
 import { parseMetainfo, MetainfoError, pieceSize, pieceHash, MAX_PIECE_LENGTH } from '../src/metainfo/metainfo.ts';
 import {
   choosePieceLength,
   isValidPieceLength,
-  hashFilePieces,
-  encodeSingleFileTorrent,
-  makeSingleFileTorrent,
+  encodeTorrent,
+  makeTorrent,
   MIN_PIECE_LENGTH,
   MAX_CHOSEN_PIECE_LENGTH,
 } from '../src/metainfo/create.ts';
@@ -55,9 +55,9 @@ function fails(input: Uint8Array, message: RegExp): void {
 }
 
 describe('parseMetainfo: valid single-file torrents', () => {
-  test('encodeSingleFileTorrent output parses back with every field', () => {
+  test('encodeTorrent output parses back with every field', () => {
     const pieces = randomBytes(20 * 3);
-    const bytes = encodeSingleFileTorrent({
+    const bytes = encodeTorrent({
       announce: 'http://127.0.0.1:8000/announce',
       name: 'data \u00e9.bin',
       length: 2 * 16384 + 5,
@@ -95,12 +95,12 @@ describe('parseMetainfo: valid single-file torrents', () => {
 
   test('keys outside info do not change the info_hash', () => {
     const base = { announce: 'http://a/announce', name: 'x', length: 10, pieceLength: 16384, pieces: Buffer.alloc(20, 7) };
-    const h1 = parseMetainfo(encodeSingleFileTorrent(base)).infoHash;
+    const h1 = parseMetainfo(encodeTorrent(base)).infoHash;
     const h2 = parseMetainfo(
-      encodeSingleFileTorrent({ ...base, announce: 'http://b/announce', createdBy: 'z', creationDate: 5, urlList: ['http://w/'] }),
+      encodeTorrent({ ...base, announce: 'http://b/announce', createdBy: 'z', creationDate: 5, urlList: ['http://w/'] }),
     ).infoHash;
     assert.ok(h1.equals(h2));
-    const h3 = parseMetainfo(encodeSingleFileTorrent({ ...base, name: 'y' })).infoHash;
+    const h3 = parseMetainfo(encodeTorrent({ ...base, name: 'y' })).infoHash;
     assert.ok(!h1.equals(h3));
   });
 
@@ -378,14 +378,14 @@ describe('choosePieceLength / isValidPieceLength', () => {
       for (let e = 14; e <= 27; e++) {
         const pieceLength = 2 ** e;
         assert.ok(isValidPieceLength(pieceLength));
-        const bytes = encodeSingleFileTorrent({ announce: 'http://t/a', name: 'f', length: 1, pieceLength, pieces: Buffer.alloc(20) });
+        const bytes = encodeTorrent({ announce: 'http://t/a', name: 'f', length: 1, pieceLength, pieces: Buffer.alloc(20) });
         assert.equal(parseMetainfo(bytes).pieceLength, pieceLength);
       }
     },
   );
 });
 
-describe('hashFilePieces / makeSingleFileTorrent (temp files)', () => {
+describe('hashPieces over one file / makeTorrent (temp files)', () => {
   let dir = '';
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'metainfo-test-'));
@@ -393,6 +393,12 @@ describe('hashFilePieces / makeSingleFileTorrent (temp files)', () => {
   after(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
+
+  /** The pieces of one whole file, as makeTorrent hashes a single file. */
+  async function hashFilePieces(file: string, pieceLength: number): Promise<{ pieces: Buffer; length: number }> {
+    const { size } = await stat(file);
+    return { pieces: await hashPieces([{ path: file, length: size, offset: 0 }], pieceLength), length: size };
+  }
 
   function expectedPieces(data: Buffer, pieceLength: number): Buffer {
     const out: Buffer[] = [];
@@ -431,14 +437,15 @@ describe('hashFilePieces / makeSingleFileTorrent (temp files)', () => {
   });
 
   test('missing file rejects', async () => {
-    await assert.rejects(hashFilePieces(path.join(dir, 'does-not-exist'), P));
+    await assert.rejects(hashPieces([{ path: path.join(dir, 'does-not-exist'), length: 10, offset: 0 }], P));
+    await assert.rejects(makeTorrent(path.join(dir, 'does-not-exist'), 'x', { announce: 'http://t/a', pieceLength: P }));
   });
 
-  test('makeSingleFileTorrent output parses and matches the data', async () => {
+  test('makeTorrent output parses and matches the data', async () => {
     const data = randomBytes(3 * P + 10);
     const file = path.join(dir, 'made.bin');
     await writeFile(file, data);
-    const bytes = await makeSingleFileTorrent(file, 'made.bin', { announce: 'http://t:1/announce', urlList: ['http://w/made.bin'] });
+    const bytes = await makeTorrent(file, 'made.bin', { announce: 'http://t:1/announce', urlList: ['http://w/made.bin'] });
     const m = parseMetainfo(bytes);
     assert.equal(m.name, 'made.bin');
     assert.equal(m.length, data.length);
@@ -455,11 +462,11 @@ describe('hashFilePieces / makeSingleFileTorrent (temp files)', () => {
     assert.equal(typeof top['creation date'], 'number');
   });
 
-  test('makeSingleFileTorrent honours an explicit piece length', async () => {
+  test('makeTorrent honours an explicit piece length', async () => {
     const data = randomBytes(100 * KiB);
     const file = path.join(dir, 'explicit.bin');
     await writeFile(file, data);
-    const m = parseMetainfo(await makeSingleFileTorrent(file, 'x', { announce: 'http://t/a', pieceLength: 64 * KiB }));
+    const m = parseMetainfo(await makeTorrent(file, 'x', { announce: 'http://t/a', pieceLength: 64 * KiB }));
     assert.equal(m.pieceLength, 64 * KiB);
     assert.equal(m.pieceCount, 2);
     assert.equal(pieceSize(m, 1), 36 * KiB);

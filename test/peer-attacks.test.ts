@@ -17,7 +17,7 @@ import { abandonPipeline, connectFrom, rssBytes, sleep, socketCount, stalledClie
 import { RawPeer, httpGet } from './support/wire-peer.ts';
 import { PeerNode } from '../src/peer/peer-node.ts';
 import { Bitfield } from '../src/bittorrent/bitfield.ts';
-import { makeSingleFileTorrent } from '../src/metainfo/create.ts';
+import { makeTorrent as makeSingleFileTorrent } from '../src/metainfo/create.ts';
 import { parseMetainfo } from '../src/metainfo/metainfo.ts';
 import { PieceStore } from '../src/storage/piece-store.ts';
 import { storageFiles } from '../src/storage/layout.ts';

@@ -18,7 +18,7 @@ import { requireNetns } from './support/netns.ts';
 import { NetnsWorld, withNetnsWorld } from './support/netns-world.ts';
 import { parseMetainfo } from '../src/metainfo/metainfo.ts';
 import { encode } from '../src/metainfo/bencode.ts';
-import { makeSingleFileTorrent } from '../src/metainfo/create.ts';
+import { makeTorrent as makeSingleFileTorrent } from '../src/metainfo/create.ts';
 import { buildAnnounceUrl, trackerTiers, type AnnounceParams } from '../src/tracker/client.ts';
 import { parseRawQuery, percentDecode } from '../src/tracker/query.ts';
 

@@ -26,13 +26,6 @@ export function isValidPieceLength(n: number): boolean {
   return Number.isInteger(n) && n >= MIN_PIECE_LENGTH && n <= MAX_PIECE_LENGTH && (n & (n - 1)) === 0;
 }
 
-/** SHA-1 of every piece of one file. Returns the concatenated hashes and the file's length. */
-export async function hashFilePieces(path: string, pieceLength: number): Promise<{ pieces: Buffer; length: number }> {
-  if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`invalid piece length ${pieceLength}`);
-  const { size } = await stat(path);
-  return { pieces: await hashPieces([{ path, length: size, offset: 0 }], pieceLength), length: size };
-}
-
 export interface TreeFile {
   /** Path components under the shared folder. */
   path: string[];
@@ -106,13 +99,6 @@ export function encodeTorrent(t: TorrentSpec): Buffer {
   });
 }
 
-export type SingleFileTorrent = Omit<TorrentSpec, 'files'> & { length: number };
-
-/** Encode a single-file metainfo (as mktorrent writes it: length, name, piece length, pieces). */
-export function encodeSingleFileTorrent(t: SingleFileTorrent): Buffer {
-  return encodeTorrent(t);
-}
-
 /**
  * Hash a file or a folder and build its `.torrent` bytes: single-file for a file, multi-file
  * (BEP 3 `files`) for a folder.
@@ -143,10 +129,4 @@ export async function makeTorrent(
   const infoHashHex = createHash('sha1').update(encode(infoDict(spec))).digest('hex');
   spec.urlList = typeof opts.urlList === 'function' ? opts.urlList(infoHashHex) : opts.urlList;
   return encodeTorrent(spec);
-}
-
-/** Hash `path` and build its single-file `.torrent` bytes. */
-export async function makeSingleFileTorrent(path: string, name: string, opts: { announce: string; pieceLength?: number; urlList?: string[] }): Promise<Buffer> {
-  if (!(await stat(path)).isFile()) throw new Error(`${path} is not a regular file`);
-  return makeTorrent(path, name, opts);
 }
