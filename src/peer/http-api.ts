@@ -86,7 +86,7 @@ function sendBytes(req: Request, res: Response, t: SharedTorrent, base: number, 
   sendRange(res, t.store, base + start, length, ex, ctx).catch(() => res.destroy());
 }
 
-export function createPeerApp(ctx: PeerApiContext, exchangeOf: ExchangeOf): express.Express {
+function createPeerApp(ctx: PeerApiContext, exchangeOf: ExchangeOf): express.Express {
   const { torrents } = ctx;
   const app = express();
   app.disable('x-powered-by');

@@ -10,13 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { makeTorrent } from '../src/metainfo/create.ts';
-import { parseMetainfo, type Metainfo } from '../src/metainfo/metainfo.ts';
-import { PieceStore } from '../src/storage/piece-store.ts';
-import { storageFiles } from '../src/storage/layout.ts';
-import { Bitfield } from '../src/bittorrent/bitfield.ts';
-import { PeerNode } from '../src/peer/peer-node.ts';
-import { freePort, tempDir } from './support/procs.ts';
+import { makeTorrent } from '../../src/metainfo/create.ts';
+import { parseMetainfo, type Metainfo } from '../../src/metainfo/metainfo.ts';
+import { PieceStore } from '../../src/storage/piece-store.ts';
+import { storageFiles } from '../../src/storage/layout.ts';
+import { Bitfield } from '../../src/bittorrent/bitfield.ts';
+import { PeerNode } from '../../src/peer/peer-node.ts';
+import { freePort, tempDir } from '../support/procs.ts';
 
 // ---------------------------------------------------------------------------------------------
 // helpers

@@ -10,10 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import { DiskWriter, isShared } from '../src/storage/disk-writer.ts';
-import { PieceStore } from '../src/storage/piece-store.ts';
-import type { StorageFile } from '../src/storage/layout.ts';
-import { tempDir } from './support/procs.ts';
+import { DiskWriter, isShared } from '../../src/storage/disk-writer.ts';
+import { PieceStore } from '../../src/storage/piece-store.ts';
+import type { StorageFile } from '../../src/storage/layout.ts';
+import { tempDir } from '../support/procs.ts';
 
 function shared(bytes: Buffer): Buffer {
   const b = Buffer.from(new SharedArrayBuffer(bytes.length));
@@ -133,7 +133,7 @@ test('an idle writer thread does not keep the process alive', async () => {
     const file = path.join(dir, 'f');
     const script = `
       import { openSync } from 'node:fs';
-      import { DiskWriter } from ${JSON.stringify(new URL('../src/storage/disk-writer.ts', import.meta.url).href)};
+      import { DiskWriter } from ${JSON.stringify(new URL('../../src/storage/disk-writer.ts', import.meta.url).href)};
       const w = new DiskWriter();
       const b = Buffer.from(new SharedArrayBuffer(5)); b.write('hello');
       await w.write(openSync(${JSON.stringify(file)}, 'w'), b, 0);
