@@ -5,7 +5,8 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import { createPeerServer, type PeerApiContext, type SharedTorrent, type UploadCounter } from './http-api.ts';
+import { createPeerServer, type PeerApiContext } from './http-api.ts';
+import type { SharedTorrent, UploadCounter } from './shared-torrent.ts';
 import { listen, serveHandedOver } from '../net/server-timeouts.ts';
 import { RateLimiter } from '../net/rate-limiter.ts';
 import { WireConnection, type WireContext } from './wire/connection.ts';

@@ -7,7 +7,7 @@
 import type net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { Bitfield } from '../../bittorrent/bitfield.ts';
-import type { SharedTorrent } from '../http-api.ts';
+import type { SharedTorrent } from '../shared-torrent.ts';
 import { BLOCK_SIZE, encode, MessageParser, WireError, type Message } from './messages.ts';
 import { Uploader, type UploadContext } from './uploader.ts';
 import { OurRequests } from './our-requests.ts';

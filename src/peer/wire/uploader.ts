@@ -4,7 +4,7 @@
  * A peer that takes none of our bytes for too long is closed (send watchdog).
  */
 import type net from 'node:net';
-import type { SharedTorrent, UploadCounter } from '../http-api.ts';
+import type { SharedTorrent, UploadCounter } from '../shared-torrent.ts';
 import type { RateLimiter } from '../../net/rate-limiter.ts';
 import { pieceSize } from '../../metainfo/metainfo.ts';
 import { BLOCK_SIZE, WireError, type Message } from './messages.ts';
