@@ -31,7 +31,7 @@ import {
   type BValue,
 } from '../src/metainfo/bencode.ts';
 import { parseMetainfo, MetainfoError, MAX_PIECE_LENGTH, type Metainfo } from '../src/metainfo/metainfo.ts';
-import { encodeTorrent } from '../src/metainfo/create.ts';
+import { encodeTorrent } from '../src/metainfo/build.ts';
 import { unsafeComponentReason, safeJoin } from '../src/storage/safe-path.ts';
 import { partBaseName, storageFiles } from '../src/storage/layout.ts';
 import { parseRawQuery, percentDecode, percentEncode, QueryError } from '../src/tracker/query.ts';

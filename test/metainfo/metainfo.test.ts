@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { decode, decodeWithSpans, encode, isDict } from '../../src/metainfo/bencode.ts';
 import { parseMetainfo, MetainfoError, pieceSize, pieceHash, MAX_PIECE_LENGTH } from '../../src/metainfo/metainfo.ts';
-import { encodeTorrent } from '../../src/metainfo/create.ts';
+import { encodeTorrent } from '../../src/metainfo/build.ts';
 
 
 const sha1 = (b: Uint8Array): Buffer => createHash('sha1').update(b).digest();
