@@ -36,7 +36,7 @@ export class WireConnection extends EventEmitter {
   closed = false;
   private readonly parser: MessageParser;
   private readonly uploader: Uploader;
-  private readonly ours = new OurRequests();
+  private readonly ours = new OurRequests((m) => this.send(m));
   private keepAlive: NodeJS.Timeout;
   private readonly idleTimeoutMs: number;
   private idleTimer: NodeJS.Timeout;
@@ -140,14 +140,7 @@ export class WireConnection extends EventEmitter {
   request(index: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
     if (this.closed) return Promise.reject(new Error(`peer ${this.remote} is closed`));
     if (this.peerChoking) return Promise.reject(new ChokedError(`peer ${this.remote} is choking us`));
-    return this.ours.add(
-      index,
-      begin,
-      length,
-      signal,
-      () => this.send({ type: 'request', index, begin, length }),
-      () => this.send({ type: 'cancel', index, begin, length }),
-    );
+    return this.ours.add(index, begin, length, signal);
   }
 
   // ---- their side ----

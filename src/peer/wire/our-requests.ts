@@ -3,6 +3,8 @@
  * settles the matching one, an abort withdraws it (and sends a cancel), a choke or a close fails
  * them all.
  */
+import type { Message } from './messages.ts';
+
 interface Pending {
   length: number;
   resolve(b: Buffer): void;
@@ -12,17 +14,20 @@ interface Pending {
 export class OurRequests {
   private readonly pending = new Map<string, Pending>();
 
+  /** `send` writes a message to the peer (the connection's). */
+  constructor(private readonly send: (m: Message) => void) {}
+
   /**
-   * Ask for a block with `sendRequest` (and `sendCancel` if `signal` aborts first); resolves with
-   * exactly `length` bytes. A second request for the same block replaces the first.
+   * Ask for a block (and cancel it if `signal` aborts first); resolves with exactly `length`
+   * bytes. A second request for the same block replaces the first.
    */
-  add(index: number, begin: number, length: number, signal: AbortSignal, sendRequest: () => void, sendCancel: () => void): Promise<Buffer> {
+  add(index: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
     const key = `${index}:${begin}`;
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         if (this.pending.get(key) === entry) {
           this.pending.delete(key);
-          sendCancel();
+          this.send({ type: 'cancel', index, begin, length });
         }
         reject(new Error('request cancelled'));
       };
@@ -41,7 +46,7 @@ export class OurRequests {
       signal.addEventListener('abort', onAbort, { once: true });
       this.pending.get(key)?.reject(new Error('request replaced'));
       this.pending.set(key, entry);
-      sendRequest();
+      this.send({ type: 'request', index, begin, length });
     });
   }
 
