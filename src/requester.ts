@@ -2,7 +2,7 @@
 import { askUntil, closeInput, die } from './cli/common.ts';
 import { ProgressDisplay } from './cli/progress.ts';
 import { loadTorrent, parseRequesterArgs } from './cli/requester-args.ts';
-import { newPeerId } from './peer/peer-id.ts';
+import { newPeerId } from './bittorrent/peer-id.ts';
 import { runDownload, SessionError } from './download/session.ts';
 import { trackerTiers } from './tracker-client/tiers.ts';
 

@@ -13,7 +13,7 @@
  */
 import { pieceHash, pieceSize, type Metainfo } from '../metainfo/metainfo.ts';
 import type { PieceStore } from '../storage/piece-store.ts';
-import type { Bitfield } from '../peer/bitfield.ts';
+import type { Bitfield } from '../bittorrent/bitfield.ts';
 import { SourceBusyError, type PieceSource } from './source.ts';
 import { PiecePool } from './piece-pool.ts';
 import { pickPiece, type PickerView } from './picker.ts';

@@ -7,7 +7,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Metainfo } from '../metainfo/metainfo.ts';
-import { Bitfield } from '../peer/bitfield.ts';
+import { Bitfield } from '../bittorrent/bitfield.ts';
 import { PieceStore, renameDurably, verifyPiece } from '../storage/piece-store.ts';
 import { partBaseName, storageFiles } from '../storage/layout.ts';
 import { safeJoin } from '../storage/safe-path.ts';

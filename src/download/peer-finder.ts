@@ -6,8 +6,8 @@
  * the download is not done by then) when it lists peers.
  */
 import type { Metainfo } from '../metainfo/metainfo.ts';
-import type { Bitfield } from '../peer/bitfield.ts';
-import { isOurPeerId } from '../peer/peer-id.ts';
+import type { Bitfield } from '../bittorrent/bitfield.ts';
+import { isOurPeerId } from '../bittorrent/peer-id.ts';
 import type { Announcer } from '../tracker-client/announcer.ts';
 import { TrackerFailure, type TrackerReply } from '../tracker-client/reply.ts';
 import type { Seeding } from '../seed/seeding.ts';

@@ -1,37 +1,12 @@
 /**
- * Making a BEP 3 `.torrent`: choose a piece length, hash the data as a stream, encode.
- * The info dictionary holds exactly the keys mktorrent writes (`length` or `files`, `name`,
- * `piece length`, `pieces`), and folders list their files in mktorrent's order, so the info_hash
- * equals mktorrent's for the same data and piece length.
+ * Making a `.torrent` from files on disk: walk a folder in mktorrent's order, hash the data as a
+ * stream, encode (build.ts). With mktorrent's order and keys, the info_hash equals mktorrent's
+ * for the same data and piece length.
  */
-import { createHash } from 'node:crypto';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encode } from './bencode.ts';
-import { MAX_PIECE_LENGTH } from './metainfo.ts';
 import { hashPieces } from './piece-hashing.ts';
-
-export const MIN_PIECE_LENGTH = 16 * 1024;
-export const MAX_CHOSEN_PIECE_LENGTH = 16 * 1024 * 1024;
-const TARGET_MAX_PIECES = 2000;
-
-/** Smallest power of two in [16 KiB, 16 MiB] that gives at most ~2,000 pieces (so 1,000-2,000). */
-export function choosePieceLength(totalLength: number): number {
-  let p = MIN_PIECE_LENGTH;
-  while (p < MAX_CHOSEN_PIECE_LENGTH && totalLength / p > TARGET_MAX_PIECES) p *= 2;
-  return p;
-}
-
-export function isValidPieceLength(n: number): boolean {
-  return Number.isInteger(n) && n >= MIN_PIECE_LENGTH && n <= MAX_PIECE_LENGTH && (n & (n - 1)) === 0;
-}
-
-/** SHA-1 of every piece of one file. Returns the concatenated hashes and the file's length. */
-export async function hashFilePieces(path: string, pieceLength: number): Promise<{ pieces: Buffer; length: number }> {
-  if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`invalid piece length ${pieceLength}`);
-  const { size } = await stat(path);
-  return { pieces: await hashPieces([{ path, length: size, offset: 0 }], pieceLength), length: size };
-}
+import { choosePieceLength, encodeTorrent, infoHashHexOf, type TorrentSpec } from './build.ts';
 
 export interface TreeFile {
   /** Path components under the shared folder. */
@@ -70,49 +45,6 @@ export async function listTree(dir: string): Promise<TreeFile[]> {
   return out.sort((a, b) => Buffer.compare(key(a), key(b)));
 }
 
-export interface TorrentSpec {
-  announce: string;
-  name: string;
-  pieceLength: number;
-  pieces: Buffer;
-  /** Single file: its length. */
-  length?: number;
-  /** Folder: its files in order. */
-  files?: Array<{ length: number; path: string[] }>;
-  urlList?: string[];
-  createdBy?: string;
-  /** Seconds since the epoch. */
-  creationDate?: number;
-}
-
-function infoDict(t: TorrentSpec) {
-  return {
-    files: t.files?.map((f) => ({ length: f.length, path: f.path })),
-    length: t.files ? undefined : t.length,
-    name: t.name,
-    'piece length': t.pieceLength,
-    pieces: t.pieces,
-  };
-}
-
-/** Encode a metainfo. Keys outside `info` do not change the info_hash. */
-export function encodeTorrent(t: TorrentSpec): Buffer {
-  return encode({
-    announce: t.announce,
-    'created by': t.createdBy,
-    'creation date': t.creationDate,
-    'url-list': t.urlList && t.urlList.length ? t.urlList : undefined,
-    info: infoDict(t),
-  });
-}
-
-export type SingleFileTorrent = Omit<TorrentSpec, 'files'> & { length: number };
-
-/** Encode a single-file metainfo (as mktorrent writes it: length, name, piece length, pieces). */
-export function encodeSingleFileTorrent(t: SingleFileTorrent): Buffer {
-  return encodeTorrent(t);
-}
-
 /**
  * Hash a file or a folder and build its `.torrent` bytes: single-file for a file, multi-file
  * (BEP 3 `files`) for a folder.
@@ -140,13 +72,6 @@ export async function makeTorrent(
     creationDate: Math.floor(Date.now() / 1000),
   };
   // A web seed URL may name the torrent by its info_hash, known once `info` is encoded.
-  const infoHashHex = createHash('sha1').update(encode(infoDict(spec))).digest('hex');
-  spec.urlList = typeof opts.urlList === 'function' ? opts.urlList(infoHashHex) : opts.urlList;
+  spec.urlList = typeof opts.urlList === 'function' ? opts.urlList(infoHashHexOf(spec)) : opts.urlList;
   return encodeTorrent(spec);
-}
-
-/** Hash `path` and build its single-file `.torrent` bytes. */
-export async function makeSingleFileTorrent(path: string, name: string, opts: { announce: string; pieceLength?: number; urlList?: string[] }): Promise<Buffer> {
-  if (!(await stat(path)).isFile()) throw new Error(`${path} is not a regular file`);
-  return makeTorrent(path, name, opts);
 }

@@ -3,7 +3,7 @@
  * Large inputs are hashed by the main thread and worker threads together: every thread takes
  * batches of pieces from one shared counter, reads them itself into its own ~1 MiB buffer and
  * writes the digests into a shared array (hash-core.ts). The main thread starts hashing at
- * once, so the workers' start-up (~30-50 ms) costs no idle time. Memory: one small buffer per
+ * once, so the workers' start-up costs no idle time. Memory: one small buffer per
  * thread, whatever the size of the data.
  */
 import { availableParallelism } from 'node:os';

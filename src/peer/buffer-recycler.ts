@@ -1,7 +1,6 @@
 /**
  * Reuse of the buffers a peer answers pieces from. Without it every `/piece` answer is a fresh
- * 1-4 MiB Buffer, and the seeder spent about 40% of its CPU in V8 collecting them (perf, serving
- * a 1 GiB download). A buffer comes back only once its answer has been fully written (never one
+ * 1-4 MiB Buffer, and collecting them was a large share of the seeder's CPU. A buffer comes back only once its answer has been fully written (never one
  * a socket may still be sending from), and only a few are kept, so memory stays bounded.
  */
 export class BufferRecycler {

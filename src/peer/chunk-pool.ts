@@ -1,7 +1,6 @@
 /**
- * The buffers HTTP answers are sent from. Large chunks cost far less CPU per byte (1 MiB instead
- * of 128 KiB: about half the seeder's CPU for a whole-file GET), but each answer holds two until
- * its client takes them, and clients that never read hold theirs until the send deadline. So
+ * The buffers HTTP answers are sent from. Large chunks (1 MiB) cost far less CPU per byte than
+ * small ones (128 KiB), but each answer holds two until its client takes them, and clients that never read hold theirs until the send deadline. So
  * large chunks go to answers only while few are out (a fixed budget for the process); the others
  * use small ones. Memory stays bounded however many answers stall: the large budget plus two
  * small chunks per connection.

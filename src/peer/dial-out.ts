@@ -4,7 +4,7 @@
  * peers (by peer_id prefix) are left to the HTTP API and the connection is closed.
  */
 import type { PeerNode } from './peer-node.ts';
-import { isOurPeerId } from './peer-id.ts';
+import { isOurPeerId } from '../bittorrent/peer-id.ts';
 import type { TrackerPeer } from '../tracker-client/reply.ts';
 
 /** Dial the same address again at most this often (unless a connection to it is up). */

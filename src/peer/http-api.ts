@@ -9,11 +9,9 @@
  */
 import http from 'node:http';
 import express, { type Request, type Response } from 'express';
-import type { Metainfo } from '../metainfo/metainfo.ts';
 import { pieceSize } from '../metainfo/metainfo.ts';
-import type { PieceStore } from '../storage/piece-store.ts';
 import type { ChunkPool } from './chunk-pool.ts';
-import type { Bitfield } from './bitfield.ts';
+import type { SharedTorrent, UploadCounter } from './shared-torrent.ts';
 import { parseRange } from './range.ts';
 import { applyServerTimeouts } from '../net/server-timeouts.ts';
 import type { RateLimiter } from '../net/rate-limiter.ts';
@@ -21,18 +19,6 @@ import { HttpConnections, type Exchange, type HttpConnectionOptions } from './ht
 import { sendRange } from './send-range.ts';
 import { normalizeAddress } from '../bittorrent/address.ts';
 import { errorHandler, notFound, plain } from '../net/express-errors.ts';
-
-export interface SharedTorrent {
-  meta: Metainfo;
-  store: PieceStore;
-  /** Verified pieces; only these are served. */
-  have: Bitfield;
-}
-
-/** Counts every byte of content the API has sent. */
-export interface UploadCounter {
-  uploaded: number;
-}
 
 export interface PeerApiContext {
   torrents: ReadonlyMap<string, SharedTorrent>;
@@ -86,7 +72,7 @@ function sendBytes(req: Request, res: Response, t: SharedTorrent, base: number, 
   sendRange(res, t.store, base + start, length, ex, ctx).catch(() => res.destroy());
 }
 
-export function createPeerApp(ctx: PeerApiContext, exchangeOf: ExchangeOf): express.Express {
+function createPeerApp(ctx: PeerApiContext, exchangeOf: ExchangeOf): express.Express {
   const { torrents } = ctx;
   const app = express();
   app.disable('x-powered-by');

@@ -5,14 +5,15 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import { createPeerServer, type PeerApiContext, type SharedTorrent, type UploadCounter } from './http-api.ts';
+import { createPeerServer, type PeerApiContext } from './http-api.ts';
+import type { SharedTorrent, UploadCounter } from './shared-torrent.ts';
 import { listen, serveHandedOver } from '../net/server-timeouts.ts';
 import { RateLimiter } from '../net/rate-limiter.ts';
 import { WireConnection, type WireContext } from './wire/connection.ts';
 import { dialPeer, readHandshake } from './wire/handshake.ts';
 import { encodeHandshake } from './wire/messages.ts';
 import { Choker } from './wire/choker.ts';
-import { newPeerId } from './peer-id.ts';
+import { newPeerId } from '../bittorrent/peer-id.ts';
 import { ChunkPool } from './chunk-pool.ts';
 import { SlotPool } from './slots.ts';
 import { addressPrefix } from '../bittorrent/address.ts';

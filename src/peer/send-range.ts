@@ -1,10 +1,9 @@
 /**
  * Write a byte range of a piece store as an HTTP body, in bounded chunks: memory per answer is
- * two chunks (the one being sent, the next read ahead from disk) whatever the size (ChunkPool
- * decides their size), the next
- * chunk is sent only once the previous one was taken by the kernel (backpressure), upload budget
- * is spent slice by slice as bytes are written (never reserved for bytes not yet written), and a
- * closed connection stops the answer at once.
+ * two chunks (the one being sent, the next read ahead from disk; ChunkPool decides their size)
+ * whatever the answer's size, the next chunk is sent only once the previous one was taken by the
+ * kernel (backpressure), upload budget is spent slice by slice as bytes are written (never
+ * reserved for bytes not yet written), and a closed connection stops the answer at once.
  */
 import type { ServerResponse } from 'node:http';
 import type { PieceStore } from '../storage/piece-store.ts';

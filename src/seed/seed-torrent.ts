@@ -5,8 +5,8 @@
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import { PieceStore } from '../storage/piece-store.ts';
 import { storageFiles } from '../storage/layout.ts';
-import { Bitfield } from '../peer/bitfield.ts';
-import { newPeerId } from '../peer/peer-id.ts';
+import { Bitfield } from '../bittorrent/bitfield.ts';
+import { newPeerId } from '../bittorrent/peer-id.ts';
 import type { PeerNodeOptions } from '../peer/peer-node.ts';
 import { TrackerFailure } from '../tracker-client/reply.ts';
 import { Seeding } from './seeding.ts';

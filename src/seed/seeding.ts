@@ -6,7 +6,7 @@
  */
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import type { PieceStore } from '../storage/piece-store.ts';
-import type { Bitfield } from '../peer/bitfield.ts';
+import type { Bitfield } from '../bittorrent/bitfield.ts';
 import { PeerNode, type PeerNodeOptions } from '../peer/peer-node.ts';
 import { DialOut } from '../peer/dial-out.ts';
 import { Announcer, type AnnouncerEvents } from '../tracker-client/announcer.ts';

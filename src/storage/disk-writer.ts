@@ -1,19 +1,8 @@
 /**
- * Writes a download's pieces from one worker thread, in 16 KiB synchronous writes, for data in
- * SharedArrayBuffer-backed buffers (the piece pool's). The event loop never waits on the disk,
- * and there is one thread handoff per piece instead of one per write.
- *
- * Why not fs.promises on libuv's threadpool: measured on this 2-core VM, 1 GiB from our seeder
- * right after another program's download (3 alternated rounds each):
- * - 256 KiB writes from the threadpool took 2.7-3.3 s with 2.1-2.7 s of system time. A write that
- *   size gets a page-cache folio as large (ext4, Linux 6.16+), and high-order memory is slow to
- *   get here: `perf` put 46% of the requester in `copy_folio_from_iter_atomic` and 12% in
- *   writers spinning on the file's lock.
- * - 16 KiB writes from the threadpool cost as much again in user time: one threadpool round trip,
- *   ~30 us here, for each of 65,536 writes per GiB.
- * - 16 KiB synchronous writes (curl's size) took 2.2-2.5 s with 0.8-1.4 s of system time; 256 KiB
- *   synchronous writes 3.2-3.3 s. Done on the main thread they would stall the event loop
- *   whenever the kernel throttles a writer, hence this thread.
+ * Writes a download's pieces from one worker thread, in 16 KiB synchronous writes straight from
+ * the piece pool's shared memory: the event loop never waits on the disk, one handoff per piece.
+ * Not fs.promises: large writes get page-cache folios that are slow to allocate, small ones cost
+ * a threadpool round trip each (figures: bench/README.md, "Measurements behind the design").
  */
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker-thread.ts';

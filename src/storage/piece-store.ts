@@ -10,21 +10,12 @@ import { DiskWriter, isShared } from './disk-writer.ts';
 import { openForUpdate, renameNoReplace } from './no-follow.ts';
 import { pieceHash, pieceSize, type Metainfo } from '../metainfo/metainfo.ts';
 
-/**
- * Largest single write through the threadpool (data the DiskWriter cannot take). ext4 (Linux
- * 6.16+) gives a buffered write a page-cache folio as large as the write, and large folios need
- * high-order free memory, which is slow to get on a VM that hands freed memory back to its host.
- * Measured here, 1 GiB right after another download: 1 MiB writes 2.6-3.5 s (2.2-2.6 s of system
- * time), 256 KiB writes 2.4-2.8 s (0.9-1.6 s). Smaller ones cost a threadpool round trip each.
- */
-const WRITE_SLICE = 256 * 1024;
-
 export class PieceStore {
   private constructor(
     readonly files: readonly StorageFile[],
     private readonly handles: (FileHandle | null)[],
     readonly length: number,
-    /** Writes data in SharedArrayBuffer-backed buffers (the piece pool's); stores for writing only. */
+    /** Writes every piece off the event loop; stores opened for writing only. */
     private readonly writer: DiskWriter | null = null,
   ) {}
 
@@ -102,26 +93,20 @@ export class PieceStore {
   }
 
   /**
-   * Write `data` at `offset` of the byte stream (pad-file parts are skipped). Data in a
-   * SharedArrayBuffer goes through the DiskWriter's thread; other data through the threadpool.
+   * Write `data` at `offset` of the byte stream (pad-file parts are skipped), from the
+   * DiskWriter's thread. The piece pool's buffers are shared memory and go without a copy; any
+   * other buffer is copied into shared memory first.
    */
   async write(offset: number, data: Buffer): Promise<void> {
     this.checkOpen();
-    const writer = this.writer !== null && isShared(data) ? this.writer : null;
+    const writer = this.writer;
+    if (!writer) throw new Error('piece store is open for reading only');
+    const shared = isShared(data) ? data : toShared(data);
     const parts: Promise<void>[] = [];
     let at = 0;
-    for (const s of spansOf(this.files, offset, data.length)) {
+    for (const s of spansOf(this.files, offset, shared.length)) {
       const h = this.handles[s.file];
-      if (h && writer) {
-        parts.push(writer.write(h.fd, data.subarray(at, at + s.length), s.fileOffset));
-      } else if (h) {
-        let done = 0;
-        while (done < s.length) {
-          const len = Math.min(WRITE_SLICE, s.length - done);
-          const { bytesWritten } = await h.write(data, at + done, len, s.fileOffset + done);
-          done += bytesWritten;
-        }
-      }
+      if (h) parts.push(writer.write(h.fd, shared.subarray(at, at + s.length), s.fileOffset));
       at += s.length;
     }
     await Promise.all(parts);
@@ -144,6 +129,12 @@ export class PieceStore {
   private checkOpen(): void {
     if (this.closed) throw new Error('piece store is closed');
   }
+}
+
+function toShared(data: Buffer): Buffer {
+  const copy = Buffer.from(new SharedArrayBuffer(data.length));
+  data.copy(copy);
+  return copy;
 }
 
 function total(files: readonly StorageFile[]): number {

@@ -7,7 +7,7 @@
  * instant never trusts an unverified piece and loses at most the pieces of the last second.
  */
 import { rename, rm } from 'node:fs/promises';
-import { Bitfield } from '../peer/bitfield.ts';
+import { Bitfield } from '../bittorrent/bitfield.ts';
 import { createFresh, readSmallFile } from './no-follow.ts';
 
 interface StateJson {

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Downloader, DownloadError } from '../../src/download/downloader.ts';
-import { Bitfield } from '../../src/peer/bitfield.ts';
+import { Bitfield } from '../../src/bittorrent/bitfield.ts';
 import { pieceSize } from '../../src/metainfo/metainfo.ts';
 import { assertStoreEquals, FakeSource, options, pieceOrder, setup, sleep } from './fakes.ts';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { DEFAULT_DOWNLOADER_OPTIONS, type DownloaderOptions } from '../../src/download/downloader.ts';
 import type { PieceSource } from '../../src/download/source.ts';
-import { Bitfield } from '../../src/peer/bitfield.ts';
+import { Bitfield } from '../../src/bittorrent/bitfield.ts';
 import { pieceSize, type Metainfo } from '../../src/metainfo/metainfo.ts';
 import { PieceStore } from '../../src/storage/piece-store.ts';
 import { storageFiles } from '../../src/storage/layout.ts';

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Downloader, DownloadError, type DownloaderEvents } from '../../src/download/downloader.ts';
-import { Bitfield } from '../../src/peer/bitfield.ts';
+import { Bitfield } from '../../src/bittorrent/bitfield.ts';
 import { addressPrefix, normalizeAddress } from '../../src/bittorrent/address.ts';
 import { assertPieceEquals, assertStoreEquals, FakeSource, options, setup, sleep, type Mode } from './fakes.ts';
 

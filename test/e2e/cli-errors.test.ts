@@ -10,7 +10,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { freePort, runCli, startTracker, tempDir, type Proc } from '../support/procs.ts';
 import { encode } from '../../src/metainfo/bencode.ts';
-import { makeSingleFileTorrent } from '../../src/metainfo/create.ts';
+import { makeTorrent as makeSingleFileTorrent } from '../../src/metainfo/create.ts';
 
 const procs = new Set<Proc>();
 const dirs: Array<() => Promise<void>> = [];

@@ -10,7 +10,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { freePort, runCli, startTracker, TestScope, type Proc } from '../support/procs.ts';
-import { makeSingleFileTorrent } from '../../src/metainfo/create.ts';
+import { makeTorrent as makeSingleFileTorrent } from '../../src/metainfo/create.ts';
 
 // ---------------------------------------------------------------- helpers
 

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startTracker } from '../support/procs.ts';
-import { makeSingleFileTorrent } from '../../src/metainfo/create.ts';
+import { makeTorrent as makeSingleFileTorrent } from '../../src/metainfo/create.ts';
 import { parseMetainfo } from '../../src/metainfo/metainfo.ts';
 import {
   Scope,

@@ -20,7 +20,7 @@ import { makeTorrent } from '../../src/metainfo/create.ts';
 import { parseMetainfo, pieceSize, type Metainfo } from '../../src/metainfo/metainfo.ts';
 import { PieceStore } from '../../src/storage/piece-store.ts';
 import { storageFiles } from '../../src/storage/layout.ts';
-import { Bitfield } from '../../src/peer/bitfield.ts';
+import { Bitfield } from '../../src/bittorrent/bitfield.ts';
 import { PeerNode } from '../../src/peer/peer-node.ts';
 import { BLOCK_SIZE, decodeHandshake, encode as encodeMessage, encodeHandshake, HANDSHAKE_LENGTH, MessageParser, type Message } from '../../src/peer/wire/messages.ts';
 import { tempDir } from '../support/procs.ts';

@@ -10,7 +10,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, requireProgram, runCli, startTracker, TestScope, type Proc } from '../support/procs.ts';
-import { makeSingleFileTorrent } from '../../src/metainfo/create.ts';
+import { makeTorrent as makeSingleFileTorrent } from '../../src/metainfo/create.ts';
 import { parseMetainfo } from '../../src/metainfo/metainfo.ts';
 
 const run = promisify(execFile);

@@ -24,7 +24,7 @@ import { httpGet, httpGetRange, GuardedAgent } from '../../src/net/http-client.t
 import { makeTorrent } from '../../src/metainfo/create.ts';
 import { PieceStore, renameDurably } from '../../src/storage/piece-store.ts';
 import { loadResumeState, writeFileAtomic } from '../../src/storage/resume-state.ts';
-import { Bitfield } from '../../src/peer/bitfield.ts';
+import { Bitfield } from '../../src/bittorrent/bitfield.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { type BDict, DEFAULT_LIMITS as BENCODE_LIMITS, type BValue, encode, isDict } from '../../src/metainfo/bencode.ts';
-import { encodeTorrent } from '../../src/metainfo/create.ts';
+import { encodeTorrent } from '../../src/metainfo/build.ts';
 import { anyBytes, b, bytesFrom, integer } from './fuzz.ts';
 
 // -------------------------------------------------------------- a reference bencode (the oracle)

@@ -17,9 +17,9 @@ import {
   type Handshake,
   type Message,
 } from '../../src/peer/wire/messages.ts';
-import { Bitfield } from '../../src/peer/bitfield.ts';
+import { Bitfield } from '../../src/bittorrent/bitfield.ts';
 import { PeerNode } from '../../src/peer/peer-node.ts';
-import { makeSingleFileTorrent } from '../../src/metainfo/create.ts';
+import { makeTorrent as makeSingleFileTorrent } from '../../src/metainfo/create.ts';
 import { parseMetainfo, pieceSize, type Metainfo } from '../../src/metainfo/metainfo.ts';
 import { PieceStore } from '../../src/storage/piece-store.ts';
 import { storageFiles } from '../../src/storage/layout.ts';

@@ -19,7 +19,7 @@ import { requireNetns } from '../support/netns.ts';
 import { NetnsWorld, withNetnsWorld } from '../support/netns-world.ts';
 import { parseMetainfo } from '../../src/metainfo/metainfo.ts';
 import { encode } from '../../src/metainfo/bencode.ts';
-import { makeSingleFileTorrent } from '../../src/metainfo/create.ts';
+import { makeTorrent as makeSingleFileTorrent } from '../../src/metainfo/create.ts';
 import { parseRawQuery } from '../../src/tracker/protocol/query.ts';
 
 const run = promisify(execFile);

@@ -2,7 +2,7 @@
  * A peer reached through our HTTP piece API (`/bitfield`, `/piece` with Range). Both go through
  * one PieceClient: one pool of connections per peer, each answer read to its exact length.
  */
-import { Bitfield } from '../../peer/bitfield.ts';
+import { Bitfield } from '../../bittorrent/bitfield.ts';
 import type { PieceSource } from '../source.ts';
 import { PieceClient, PieceClientError } from '../../net/piece-client.ts';
 import { defaultDeadlineMs } from '../../net/http-client.ts';

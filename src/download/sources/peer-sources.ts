@@ -9,7 +9,7 @@
 import type { Metainfo } from '../../metainfo/metainfo.ts';
 import type { PeerNode } from '../../peer/peer-node.ts';
 import type { WireConnection } from '../../peer/wire/connection.ts';
-import { isOurPeerId } from '../../peer/peer-id.ts';
+import { isOurPeerId } from '../../bittorrent/peer-id.ts';
 import type { TrackerPeer } from '../../tracker-client/reply.ts';
 import type { Downloader } from '../downloader.ts';
 import { HttpPeerSource } from './http-source.ts';

@@ -11,7 +11,7 @@ import {
   isBytes,
   type BDict,
   type BValue,
-} from '../src/metainfo/bencode.ts';
+} from '../../src/metainfo/bencode.ts';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 

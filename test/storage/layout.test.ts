@@ -2,9 +2,9 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
-import { storageFiles, spansOf, type StorageFile } from '../src/storage/layout.ts';
-import { unsafeComponentReason, safeJoin } from '../src/storage/safe-path.ts';
-import type { FileEntry } from '../src/metainfo/metainfo.ts';
+import { storageFiles, spansOf, type StorageFile } from '../../src/storage/layout.ts';
+import { unsafeComponentReason, safeJoin } from '../../src/storage/safe-path.ts';
+import type { FileEntry } from '../../src/metainfo/metainfo.ts';
 
 const DIR = path.join(os.tmpdir(), 'layout-test-root');
 

@@ -1,24 +1,11 @@
-import { test, describe, before, after } from 'node:test';
+/** Parsing and validating a metainfo (src/metainfo/metainfo.ts): single-file, multi-file, errors. */
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { decode, decodeWithSpans, encode, isDict } from '../src/metainfo/bencode.ts';
-import { parseMetainfo, MetainfoError, pieceSize, pieceHash, MAX_PIECE_LENGTH } from '../src/metainfo/metainfo.ts';
-import {
-  choosePieceLength,
-  isValidPieceLength,
-  hashFilePieces,
-  encodeSingleFileTorrent,
-  makeSingleFileTorrent,
-  MIN_PIECE_LENGTH,
-  MAX_CHOSEN_PIECE_LENGTH,
-} from '../src/metainfo/create.ts';
+import { decode, decodeWithSpans, encode, isDict } from '../../src/metainfo/bencode.ts';
+import { parseMetainfo, MetainfoError, pieceSize, pieceHash, MAX_PIECE_LENGTH } from '../../src/metainfo/metainfo.ts';
+import { encodeTorrent } from '../../src/metainfo/build.ts';
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
-const GiB = 1024 * MiB;
 
 const sha1 = (b: Uint8Array): Buffer => createHash('sha1').update(b).digest();
 const lit = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -55,9 +42,9 @@ function fails(input: Uint8Array, message: RegExp): void {
 }
 
 describe('parseMetainfo: valid single-file torrents', () => {
-  test('encodeSingleFileTorrent output parses back with every field', () => {
+  test('encodeTorrent output parses back with every field', () => {
     const pieces = randomBytes(20 * 3);
-    const bytes = encodeSingleFileTorrent({
+    const bytes = encodeTorrent({
       announce: 'http://127.0.0.1:8000/announce',
       name: 'data \u00e9.bin',
       length: 2 * 16384 + 5,
@@ -95,12 +82,12 @@ describe('parseMetainfo: valid single-file torrents', () => {
 
   test('keys outside info do not change the info_hash', () => {
     const base = { announce: 'http://a/announce', name: 'x', length: 10, pieceLength: 16384, pieces: Buffer.alloc(20, 7) };
-    const h1 = parseMetainfo(encodeSingleFileTorrent(base)).infoHash;
+    const h1 = parseMetainfo(encodeTorrent(base)).infoHash;
     const h2 = parseMetainfo(
-      encodeSingleFileTorrent({ ...base, announce: 'http://b/announce', createdBy: 'z', creationDate: 5, urlList: ['http://w/'] }),
+      encodeTorrent({ ...base, announce: 'http://b/announce', createdBy: 'z', creationDate: 5, urlList: ['http://w/'] }),
     ).infoHash;
     assert.ok(h1.equals(h2));
-    const h3 = parseMetainfo(encodeSingleFileTorrent({ ...base, name: 'y' })).infoHash;
+    const h3 = parseMetainfo(encodeTorrent({ ...base, name: 'y' })).infoHash;
     assert.ok(!h1.equals(h3));
   });
 
@@ -324,145 +311,5 @@ describe('piece helpers', () => {
     const m = parseMetainfo(torrent(singleInfo({ pieces: Buffer.concat([pieces, Buffer.alloc(20, 4)]) })));
     assert.ok(pieceHash(m, 3).equals(Buffer.alloc(20, 4)));
     assert.equal(pieceSize(m, 3), 4);
-  });
-});
-
-describe('choosePieceLength / isValidPieceLength', () => {
-  const pieces = (size: number, p: number): number => Math.ceil(size / p);
-
-  test('tiny files get 16 KiB', () => {
-    for (const size of [0, 1, 1000, 16 * KiB, 1 * MiB, 2000 * 16 * KiB]) assert.equal(choosePieceLength(size), 16 * KiB, String(size));
-    assert.equal(choosePieceLength(2000 * 16 * KiB + 1), 32 * KiB);
-  });
-
-  test('known sizes', () => {
-    assert.equal(choosePieceLength(64 * MiB), 64 * KiB);
-    assert.equal(choosePieceLength(1 * GiB), 1 * MiB);
-    assert.equal(choosePieceLength(10 * GiB), 8 * MiB);
-    for (const size of [64 * MiB, 1 * GiB, 10 * GiB]) {
-      const n = pieces(size, choosePieceLength(size));
-      assert.ok(n >= 1000 && n <= 2000, `${size}: ${n} pieces`);
-    }
-  });
-
-  test('powers of two within [16 KiB, 16 MiB], 1000-2000 pieces from 32 MiB to 2000 * 16 MiB', () => {
-    for (let size = 32 * MiB; size <= 2000 * MAX_CHOSEN_PIECE_LENGTH; size = Math.floor(size * 1.37) + 12345) {
-      const p = choosePieceLength(size);
-      assert.ok(p >= MIN_PIECE_LENGTH && p <= MAX_CHOSEN_PIECE_LENGTH, `${size} -> ${p}`);
-      assert.equal(p & (p - 1), 0, `${p} not a power of two`);
-      assert.ok(isValidPieceLength(p));
-      const n = pieces(size, p);
-      assert.ok(n >= 1000 && n <= 2000, `${size} -> ${p}: ${n} pieces`);
-    }
-  });
-
-  test('capped at 16 MiB for huge sizes', () => {
-    assert.equal(choosePieceLength(1024 * GiB), 16 * MiB);
-    assert.equal(choosePieceLength(Number.MAX_SAFE_INTEGER), 16 * MiB);
-    // Exactly 2000 pieces of 16 MiB is the last size that stays within 2000 pieces.
-    assert.equal(choosePieceLength(2000 * 16 * MiB), 16 * MiB);
-    assert.equal(choosePieceLength(2000 * 8 * MiB), 8 * MiB);
-    assert.equal(choosePieceLength(2000 * 8 * MiB + 1), 16 * MiB);
-  });
-
-  test('isValidPieceLength: 16K..128M powers of two only', () => {
-    for (let e = 14; e <= 27; e++) assert.equal(isValidPieceLength(2 ** e), true, `2^${e}`);
-    for (const n of [0, -16384, 1, 2, 8192, 2 ** 29, 2 ** 31, 2 ** 32, 2 ** 40, 2 ** 28, 16384 + 1, 3 * 16384, 16384 * 1.5, 16384.5, NaN, Infinity, 2 ** 28 - 1]) {
-      assert.equal(isValidPieceLength(n), false, String(n));
-    }
-  });
-
-  test(
-    'every piece length isValidPieceLength accepts gives a torrent parseMetainfo accepts',
-    () => {
-      for (let e = 14; e <= 27; e++) {
-        const pieceLength = 2 ** e;
-        assert.ok(isValidPieceLength(pieceLength));
-        const bytes = encodeSingleFileTorrent({ announce: 'http://t/a', name: 'f', length: 1, pieceLength, pieces: Buffer.alloc(20) });
-        assert.equal(parseMetainfo(bytes).pieceLength, pieceLength);
-      }
-    },
-  );
-});
-
-describe('hashFilePieces / makeSingleFileTorrent (temp files)', () => {
-  let dir = '';
-  before(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'metainfo-test-'));
-  });
-  after(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  function expectedPieces(data: Buffer, pieceLength: number): Buffer {
-    const out: Buffer[] = [];
-    for (let at = 0; at < data.length; at += pieceLength) out.push(sha1(data.subarray(at, at + pieceLength)));
-    return Buffer.concat(out);
-  }
-
-  const P = 16 * KiB;
-  const cases: Array<[string, number, number]> = [
-    ['1 byte', 1, P],
-    ['exactly one piece', P, P],
-    ['one piece + 1', P + 1, P],
-    ['several pieces, short last', 5 * P + 123, P],
-    ['several whole pieces', 4 * P, P],
-    ['odd piece length crossing chunks', 1 * MiB + 5000, 1000],
-    ['pieces larger than one read chunk', 5 * MiB + 7, 2 * MiB],
-  ];
-  for (const [label, size, pieceLength] of cases) {
-    test(`${label} (${size} bytes, piece ${pieceLength})`, async () => {
-      const data = randomBytes(size);
-      const file = path.join(dir, `f-${size}-${pieceLength}`);
-      await writeFile(file, data);
-      const r = await hashFilePieces(file, pieceLength);
-      assert.equal(r.length, size);
-      assert.equal(r.pieces.length, 20 * Math.ceil(size / pieceLength));
-      assert.ok(r.pieces.equals(expectedPieces(data, pieceLength)));
-    });
-  }
-
-  test('empty file: no pieces, length 0', async () => {
-    const file = path.join(dir, 'empty');
-    await writeFile(file, Buffer.alloc(0));
-    const r = await hashFilePieces(file, P);
-    assert.equal(r.length, 0);
-    assert.equal(r.pieces.length, 0);
-  });
-
-  test('missing file rejects', async () => {
-    await assert.rejects(hashFilePieces(path.join(dir, 'does-not-exist'), P));
-  });
-
-  test('makeSingleFileTorrent output parses and matches the data', async () => {
-    const data = randomBytes(3 * P + 10);
-    const file = path.join(dir, 'made.bin');
-    await writeFile(file, data);
-    const bytes = await makeSingleFileTorrent(file, 'made.bin', { announce: 'http://t:1/announce', urlList: ['http://w/made.bin'] });
-    const m = parseMetainfo(bytes);
-    assert.equal(m.name, 'made.bin');
-    assert.equal(m.length, data.length);
-    assert.equal(m.pieceLength, choosePieceLength(data.length));
-    assert.equal(m.pieceCount, 4);
-    assert.ok(m.pieces.equals(expectedPieces(data, P)));
-    assert.equal(m.announce, 'http://t:1/announce');
-    assert.deepEqual(m.urlList, ['http://w/made.bin']);
-    // info_hash is independent of creation date etc.: equals the hash of a minimal info dict.
-    const info = encode({ length: data.length, name: 'made.bin', 'piece length': P, pieces: expectedPieces(data, P) });
-    assert.ok(m.infoHash.equals(sha1(info)));
-    const top = decode(bytes);
-    assert.ok(isDict(top));
-    assert.equal(typeof top['creation date'], 'number');
-  });
-
-  test('makeSingleFileTorrent honours an explicit piece length', async () => {
-    const data = randomBytes(100 * KiB);
-    const file = path.join(dir, 'explicit.bin');
-    await writeFile(file, data);
-    const m = parseMetainfo(await makeSingleFileTorrent(file, 'x', { announce: 'http://t/a', pieceLength: 64 * KiB }));
-    assert.equal(m.pieceLength, 64 * KiB);
-    assert.equal(m.pieceCount, 2);
-    assert.equal(pieceSize(m, 1), 36 * KiB);
-    assert.ok(pieceHash(m, 1).equals(sha1(data.subarray(64 * KiB))));
   });
 });

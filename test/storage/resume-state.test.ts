@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startTracker } from './support/procs.ts';
+import { startTracker } from '../support/procs.ts';
 import {
   Scope,
   exitWithin,
@@ -23,7 +23,7 @@ import {
   startRequester,
   startSeeder,
   until,
-} from './support/bad-peers.ts';
+} from '../support/bad-peers.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -10,13 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { makeSingleFileTorrent } from '../src/metainfo/create.ts';
-import { parseMetainfo, type Metainfo } from '../src/metainfo/metainfo.ts';
-import { PieceStore } from '../src/storage/piece-store.ts';
-import { storageFiles } from '../src/storage/layout.ts';
-import { Bitfield } from '../src/peer/bitfield.ts';
-import { PeerNode } from '../src/peer/peer-node.ts';
-import { freePort, tempDir } from './support/procs.ts';
+import { makeTorrent } from '../../src/metainfo/create.ts';
+import { parseMetainfo, type Metainfo } from '../../src/metainfo/metainfo.ts';
+import { PieceStore } from '../../src/storage/piece-store.ts';
+import { storageFiles } from '../../src/storage/layout.ts';
+import { Bitfield } from '../../src/bittorrent/bitfield.ts';
+import { PeerNode } from '../../src/peer/peer-node.ts';
+import { freePort, tempDir } from '../support/procs.ts';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -110,13 +110,13 @@ test.before(async () => {
 
   data = randomBytes(SIZE);
   await writeFile(path.join(tmp.dir, 'data.bin'), data);
-  meta = parseMetainfo(await makeSingleFileTorrent(path.join(tmp.dir, 'data.bin'), 'data.bin', { announce, pieceLength: PIECE }));
+  meta = parseMetainfo(await makeTorrent(path.join(tmp.dir, 'data.bin'), 'data.bin', { announce, pieceLength: PIECE }));
   hash = meta.infoHashHex;
   const store = await PieceStore.openForReading(storageFiles(meta, tmp.dir));
 
   partialData = randomBytes(40_000); // 3 pieces; this peer holds 0 and 2
   await writeFile(path.join(tmp.dir, 'partial.bin'), partialData);
-  partialMeta = parseMetainfo(await makeSingleFileTorrent(path.join(tmp.dir, 'partial.bin'), 'partial.bin', { announce, pieceLength: PIECE }));
+  partialMeta = parseMetainfo(await makeTorrent(path.join(tmp.dir, 'partial.bin'), 'partial.bin', { announce, pieceLength: PIECE }));
   partialHash = partialMeta.infoHashHex;
   const partialStore = await PieceStore.openForReading(storageFiles(partialMeta, tmp.dir));
   const have = new Bitfield(partialMeta.pieceCount);

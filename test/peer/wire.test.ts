@@ -17,17 +17,17 @@ import {
   PROTOCOL,
   WireError,
   type Message,
-} from '../src/peer/wire/messages.ts';
-import { Bitfield } from '../src/peer/bitfield.ts';
-import { PeerNode } from '../src/peer/peer-node.ts';
-import type { WireConnection } from '../src/peer/wire/connection.ts';
-import { PieceStore } from '../src/storage/piece-store.ts';
-import { storageFiles } from '../src/storage/layout.ts';
-import { Downloader, DEFAULT_DOWNLOADER_OPTIONS } from '../src/download/downloader.ts';
-import { WireSource } from '../src/download/sources/wire-source.ts';
-import { tempDir } from './support/procs.ts';
+} from '../../src/peer/wire/messages.ts';
+import { Bitfield } from '../../src/bittorrent/bitfield.ts';
+import { PeerNode } from '../../src/peer/peer-node.ts';
+import type { WireConnection } from '../../src/peer/wire/connection.ts';
+import { PieceStore } from '../../src/storage/piece-store.ts';
+import { storageFiles } from '../../src/storage/layout.ts';
+import { Downloader, DEFAULT_DOWNLOADER_OPTIONS } from '../../src/download/downloader.ts';
+import { WireSource } from '../../src/download/sources/wire-source.ts';
+import { tempDir } from '../support/procs.ts';
 
-import { sleep, until, clientPeerId, RawPeer, type Seed, PIECE, makeSeed, expected, allBlocks, httpGet } from './support/wire-peer.ts';
+import { sleep, until, clientPeerId, RawPeer, type Seed, PIECE, makeSeed, expected, allBlocks, httpGet } from '../support/wire-peer.ts';
 
 // ------------------------------------------------------------------------------- messages.ts
 

@@ -12,10 +12,10 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { requireProgram, startTracker } from './support/procs.ts';
-import { decode, encode, isDict } from '../src/metainfo/bencode.ts';
-import { parseMetainfo } from '../src/metainfo/metainfo.ts';
-import { Scope, exitWithin, listAll, sha1, startRequester, startSeeder } from './support/bad-peers.ts';
+import { requireProgram, startTracker } from '../support/procs.ts';
+import { decode, encode, isDict } from '../../src/metainfo/bencode.ts';
+import { parseMetainfo } from '../../src/metainfo/metainfo.ts';
+import { Scope, exitWithin, listAll, sha1, startRequester, startSeeder } from '../support/bad-peers.ts';
 
 const KiB = 1024;
 

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRange } from '../src/peer/range.ts';
+import { parseRange } from '../../src/peer/range.ts';
 
 describe('parseRange', () => {
   test('none when the header is absent or another unit', () => {

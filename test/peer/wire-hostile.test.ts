@@ -13,13 +13,13 @@ import {
   encode,
   encodeHandshake,
   type Message,
-} from '../src/peer/wire/messages.ts';
-import { MAX_PEER_REQUESTS } from '../src/peer/wire/connection.ts';
-import { Bitfield } from '../src/peer/bitfield.ts';
-import { PeerNode } from '../src/peer/peer-node.ts';
-import type { Metainfo } from '../src/metainfo/metainfo.ts';
+} from '../../src/peer/wire/messages.ts';
+import { MAX_PEER_REQUESTS } from '../../src/peer/wire/uploader.ts';
+import { Bitfield } from '../../src/bittorrent/bitfield.ts';
+import { PeerNode } from '../../src/peer/peer-node.ts';
+import type { Metainfo } from '../../src/metainfo/metainfo.ts';
 
-import { sleep, until, clientPeerId, RawPeer, type Seed, makeSeed, expected, httpGet } from './support/wire-peer.ts';
+import { sleep, until, clientPeerId, RawPeer, type Seed, makeSeed, expected, httpGet } from '../support/wire-peer.ts';
 
 
 const MiB = 1024 * 1024;

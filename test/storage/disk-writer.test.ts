@@ -1,8 +1,8 @@
 /**
- * The piece store's writer thread (src/storage/disk-writer.ts) and the store's two write paths:
- * SharedArrayBuffer-backed data through the thread, other data through the threadpool. Bytes on
- * disk are compared with what was written, across file boundaries; errors reach the caller and
- * leave the thread working; close() waits for writes in flight.
+ * The piece store's writer thread (src/storage/disk-writer.ts) and the store's one write path
+ * through it: SharedArrayBuffer-backed data as is, other data copied into shared memory first.
+ * Bytes on disk are compared with what was written, across file boundaries; errors reach the
+ * caller and leave the thread working; close() waits for writes in flight.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,10 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import { DiskWriter, isShared } from '../src/storage/disk-writer.ts';
-import { PieceStore } from '../src/storage/piece-store.ts';
-import type { StorageFile } from '../src/storage/layout.ts';
-import { tempDir } from './support/procs.ts';
+import { DiskWriter, isShared } from '../../src/storage/disk-writer.ts';
+import { PieceStore } from '../../src/storage/piece-store.ts';
+import type { StorageFile } from '../../src/storage/layout.ts';
+import { tempDir } from '../support/procs.ts';
 
 function shared(bytes: Buffer): Buffer {
   const b = Buffer.from(new SharedArrayBuffer(bytes.length));
@@ -93,6 +93,19 @@ test('close() waits for every write in flight, and later writes are refused', as
   }
 });
 
+test('a store opened for reading refuses writes', async () => {
+  const { dir, remove } = await tempDir('disk-writer-test-');
+  try {
+    const files = layout(dir, [10]);
+    await (await PieceStore.openForWriting(files)).close();
+    const store = await PieceStore.openForReading(files);
+    await assert.rejects(store.write(0, shared(Buffer.alloc(10))), /open for reading only/);
+    await store.close();
+  } finally {
+    await remove();
+  }
+});
+
 test('a failed write rejects with its error code; the thread goes on writing', async () => {
   const { dir, remove } = await tempDir('disk-writer-test-');
   const writer = new DiskWriter();
@@ -120,7 +133,7 @@ test('an idle writer thread does not keep the process alive', async () => {
     const file = path.join(dir, 'f');
     const script = `
       import { openSync } from 'node:fs';
-      import { DiskWriter } from ${JSON.stringify(new URL('../src/storage/disk-writer.ts', import.meta.url).href)};
+      import { DiskWriter } from ${JSON.stringify(new URL('../../src/storage/disk-writer.ts', import.meta.url).href)};
       const w = new DiskWriter();
       const b = Buffer.from(new SharedArrayBuffer(5)); b.write('hello');
       await w.write(openSync(${JSON.stringify(file)}, 'w'), b, 0);

@@ -1,0 +1,116 @@
+/**
+ * Our upload to one wire peer: its block requests checked and queued (bounded), then served one
+ * block at a time from the piece store, under the upload cap, waiting for the socket to drain.
+ * A peer that takes none of our bytes for too long is closed (send watchdog).
+ */
+import type net from 'node:net';
+import type { SharedTorrent, UploadCounter } from '../shared-torrent.ts';
+import type { RateLimiter } from '../../net/rate-limiter.ts';
+import { pieceSize } from '../../metainfo/metainfo.ts';
+import { BLOCK_SIZE, WireError, type Message } from './messages.ts';
+import { RequestQueue } from './request-queue.ts';
+import { SendWatchdog } from '../send-watchdog.ts';
+
+/** Outstanding requests a peer may have with us: libtorrent keeps up to 500, so well above. */
+export const MAX_PEER_REQUESTS = 2000;
+const DEFAULT_SEND_TIMEOUT_MS = 30_000;
+
+export interface UploadContext {
+  counter: UploadCounter;
+  limiter?: RateLimiter;
+  /** A peer that takes none of our bytes for this long while we have some for it is closed. */
+  sendTimeoutMs?: number;
+}
+
+/** What the uploader needs of its connection (a WireConnection). */
+export interface UploadLink {
+  readonly socket: net.Socket;
+  readonly torrent: SharedTorrent;
+  readonly closed: boolean;
+  readonly amChoking: boolean;
+  uploaded: number;
+  send(m: Message): void;
+  close(reason: string): void;
+}
+
+export class Uploader {
+  private readonly incoming: RequestQueue;
+  private serving = false;
+  /** Aborts on close: withdraws a wait for upload budget. */
+  private readonly closing = new AbortController();
+  private readonly watchdog: SendWatchdog;
+
+  constructor(
+    private readonly link: UploadLink,
+    private readonly ctx: UploadContext,
+  ) {
+    this.incoming = new RequestQueue(link.torrent.meta.pieceLength);
+    this.watchdog = new SendWatchdog(ctx.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, () => link.close('took none of our data for too long'));
+  }
+
+  /** The peer asked for a block: a malformed request throws a WireError (the connection closes). */
+  request(index: number, begin: number, length: number): void {
+    const { meta, have } = this.link.torrent;
+    if (index >= meta.pieceCount) throw new WireError(`request for piece ${index} of ${meta.pieceCount}`);
+    if (length === 0 || length > BLOCK_SIZE) throw new WireError(`request of ${length} bytes (more than 16 KiB)`);
+    if (begin + length > pieceSize(meta, index)) throw new WireError(`request past the end of piece ${index}`);
+    if (this.link.amChoking || !have.has(index)) return; // not allowed now, or not ours to give: drop it
+    if (this.incoming.size >= MAX_PEER_REQUESTS) throw new WireError(`more than ${MAX_PEER_REQUESTS} outstanding requests`);
+    if (this.incoming.push(index, begin, length)) void this.serve();
+  }
+
+  cancel(index: number, begin: number, length: number): void {
+    this.incoming.cancel(index, begin, length);
+  }
+
+  /** Forget the peer's pending requests (BEP 3: our choke discards them). */
+  clear(): void {
+    this.incoming.clear();
+  }
+
+  /** The connection closed: stop serving, withdraw any wait. */
+  close(): void {
+    this.watchdog.idle();
+    this.closing.abort();
+    this.incoming.clear();
+  }
+
+  /** Send queued blocks one at a time (bounded memory: one block in hand). */
+  private async serve(): Promise<void> {
+    if (this.serving) return;
+    this.serving = true;
+    const { link } = this;
+    try {
+      for (let r = this.incoming.shift(); r && !link.closed; r = this.incoming.shift()) {
+        // Budget is spent just before the block is written; a close withdraws the wait.
+        if (this.ctx.limiter && !(await this.ctx.limiter.take(r.length, this.closing.signal))) break;
+        if (link.closed || link.amChoking) break;
+        const block = await link.torrent.store.read(r.index * link.torrent.meta.pieceLength + r.begin, r.length);
+        link.send({ type: 'piece', index: r.index, begin: r.begin, block });
+        link.uploaded += r.length;
+        this.ctx.counter.uploaded += r.length;
+        // Let the socket drain before reading more from disk; a peer that takes nothing is closed.
+        if (link.socket.writableNeedDrain) await this.drained();
+      }
+    } catch (e) {
+      link.close(`cannot serve: ${(e as Error).message}`);
+    } finally {
+      this.serving = false;
+    }
+  }
+
+  private drained(): Promise<void> {
+    this.watchdog.waiting();
+    const { socket } = this.link;
+    return new Promise((resolve) => {
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        this.watchdog.idle();
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+}
