@@ -32,27 +32,24 @@ function unguard(socket: Duplex): void {
   socket.off('data', closeUnasked);
 }
 
-/** A keep-alive agent that closes a pooled connection as soon as a byte arrives on it unasked. */
-export class GuardedAgent extends http.Agent {
-  override keepSocketAlive(socket: Duplex): boolean {
-    return guardIfKept(socket, super.keepSocketAlive(socket));
-  }
-  override reuseSocket(socket: Duplex, req: http.ClientRequest): void {
-    unguard(socket);
-    super.reuseSocket(socket, req);
-  }
+/** An agent class (http or https) whose kept-alive connections close at their first unasked byte. */
+// (A mixin: TypeScript requires its base constructor to take `any[]`.)
+function guarded<Base extends new (...args: any[]) => http.Agent>(base: Base) {
+  return class extends base {
+    override keepSocketAlive(socket: Duplex): boolean {
+      return guardIfKept(socket, super.keepSocketAlive(socket));
+    }
+    override reuseSocket(socket: Duplex, req: http.ClientRequest): void {
+      unguard(socket);
+      super.reuseSocket(socket, req);
+    }
+  };
 }
 
+/** A keep-alive agent that closes a pooled connection as soon as a byte arrives on it unasked. */
+export const GuardedAgent = guarded(http.Agent);
 /** The same for TLS connections. */
-export class GuardedHttpsAgent extends https.Agent {
-  override keepSocketAlive(socket: Duplex): boolean {
-    return guardIfKept(socket, super.keepSocketAlive(socket));
-  }
-  override reuseSocket(socket: Duplex, req: http.ClientRequest): void {
-    unguard(socket);
-    super.reuseSocket(socket, req);
-  }
-}
+export const GuardedHttpsAgent = guarded(https.Agent);
 
 export const keepAliveAgent = new GuardedAgent({ keepAlive: true, maxSockets: 16, keepAliveMsecs: 10_000 });
 export const keepAliveHttpsAgent = new GuardedHttpsAgent({ keepAlive: true, maxSockets: 16, keepAliveMsecs: 10_000 });

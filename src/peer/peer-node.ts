@@ -15,7 +15,7 @@ import { encodeHandshake } from './wire/messages.ts';
 import { Choker } from './wire/choker.ts';
 import { newPeerId } from '../bittorrent/peer-id.ts';
 import { ChunkPool } from './chunk-pool.ts';
-import { SlotPool } from './slots.ts';
+import { SlotPool } from '../net/slots.ts';
 import { addressPrefix } from '../bittorrent/address.ts';
 
 export interface PeerNodeOptions {

@@ -24,7 +24,7 @@ import { storageFiles } from '../../src/storage/layout.ts';
 import { RateLimiter } from '../../src/net/rate-limiter.ts';
 import { RequestQueue } from '../../src/peer/wire/request-queue.ts';
 import { encode } from '../../src/peer/wire/messages.ts';
-import { SlotPool } from '../../src/peer/slots.ts';
+import { SlotPool } from '../../src/net/slots.ts';
 import { addressPrefix } from '../../src/bittorrent/address.ts';
 import { tempDir } from '../support/procs.ts';
 

@@ -5,7 +5,7 @@
  * total. A refused socket is destroyed at once, unanswered.
  */
 import type net from 'node:net';
-import { SlotPool } from '../../peer/slots.ts';
+import { SlotPool } from '../../net/slots.ts';
 import { addressPrefix } from '../../bittorrent/address.ts';
 import { inCidr, type Cidr } from '../client-address.ts';
 import { LOOPBACK } from '../store/swarm-store.ts';
