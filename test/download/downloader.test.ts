@@ -90,9 +90,16 @@ test('a stalled source: endgame duplicates its pieces to an honest one, the stal
   }
 });
 
-/** Download with one slow source of 8 slots; returns the most pieces whose blocks were being fetched at once. */
+const PIECE = 16 * 1024;
+
+/**
+ * Download with one slow source of 8 slots; returns the most pieces whose blocks were being
+ * fetched at once. One-block pieces, so the whole run takes well under the downloader's 1 s rate
+ * window even on a loaded machine: the source's measured rate (which also bounds its slots) never
+ * comes into it, only slow start and the byte budget.
+ */
 async function peakPiecesInFlight(budgetBytes: number): Promise<number> {
-  const s = await setup(8, 64 * 1024);
+  const s = await setup(8, PIECE);
   try {
     const src = new FakeSource({ id: 'slow', data: s.data, meta: s.meta, maxBlock: 16 * 1024, maxInFlight: 8, delayMs: 15 });
     const active = new Set<number>();
@@ -115,7 +122,7 @@ async function peakPiecesInFlight(budgetBytes: number): Promise<number> {
 }
 
 test('byte budget: with room for 2 pieces, at most 2 pieces are fetched at once (more otherwise)', async () => {
-  assert.equal(await peakPiecesInFlight(2 * 64 * 1024), 2);
+  assert.equal(await peakPiecesInFlight(2 * PIECE), 2);
   // Control: without the bound, the 8 slots (opening one by one as pieces arrive: slow start)
   // have well over 2 pieces in flight.
   assert.ok((await peakPiecesInFlight(64 * 1024 * 1024)) >= 4);
