@@ -4,7 +4,7 @@
  *
  *   npm run build && cp -r dist /tmp/dist-before     # the build to compare against
  *   ... change, npm run build ...
- *   npx tsx bench/ab-tracker.ts /tmp/dist-before dist [rounds=6] [seconds=5]
+ *   npx tsx bench/ab-tracker.ts /tmp/dist-before dist [rounds=6] [seconds=5] [keep-alive|close]
  *
  * A build may carry its node options after a colon (`dist:--max-semi-space-size=1`; default:
  * the tracker's npm-script options). Both trackers run side by side, pre-populated with the
@@ -20,9 +20,9 @@ import { median } from './scenario.ts';
 import { ROOT, cpuSeconds, sleep } from './support.ts';
 import { benchInfoHashes, populate, runWrk, writeHashFile } from './tracker-load.ts';
 
-const [a, b, roundsArg = '6', secondsArg = '5'] = process.argv.slice(2);
-if (!a || !b) {
-  console.error('usage: npx tsx bench/ab-tracker.ts DIST_A[:node-options] DIST_B[:node-options] [rounds] [seconds]');
+const [a, b, roundsArg = '6', secondsArg = '5', mode = 'keep-alive'] = process.argv.slice(2);
+if (!a || !b || (mode !== 'keep-alive' && mode !== 'close')) {
+  console.error('usage: npx tsx bench/ab-tracker.ts DIST_A[:node-options] DIST_B[:node-options] [rounds] [seconds] [keep-alive|close]');
   process.exit(2);
 }
 
@@ -49,7 +49,7 @@ try {
   for (let r = 0; r < Number(roundsArg); r++) {
     for (const t of r % 2 ? [...trackers].reverse() : trackers) {
       const c0 = cpuSeconds(t.pid);
-      const w = await runWrk(t.port, hashFile, 20, { close: false, seconds: Number(secondsArg), threads: 2, connections: 64 });
+      const w = await runWrk(t.port, hashFile, 20, { close: mode === 'close', seconds: Number(secondsArg), threads: 2, connections: 64 });
       const us = ((cpuSeconds(t.pid) - c0) / w.requests) * 1e6;
       rates.get(t.name)!.push(w.requestsPerSecond);
       console.log(`${t.name.padEnd(30)} ${w.requestsPerSecond.toFixed(0).padStart(6)} req/s  ${us.toFixed(2)} us CPU/request  p99 ${w.p99Ms.toFixed(2)} ms  errors ${w.errors + w.statusErrors}`);

@@ -29,6 +29,17 @@ export class SlotPool {
     return true;
   }
 
+  /** Take a slot that counts only in the total (an exempt address); give it back with `releaseExempt`. */
+  takeExempt(): boolean {
+    if (this.total >= this.max) return false;
+    this.total++;
+    return true;
+  }
+
+  releaseExempt(): void {
+    this.total--;
+  }
+
   release(key: string): void {
     const mine = this.byAddress.get(key);
     if (mine === undefined) return;
