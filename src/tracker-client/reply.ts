@@ -4,6 +4,7 @@
  */
 import net from 'node:net';
 import { decode, isBytes, isDict, isInt, isList, BencodeError, type BValue } from '../metainfo/bencode.ts';
+import { formatIPv6 } from '../bittorrent/address.ts';
 
 export interface TrackerPeer {
   ip: string;
@@ -76,9 +77,7 @@ function replyPeers(v4: BValue | undefined, v6: BValue | undefined): TrackerPeer
   }
   if (isBytes(v6)) {
     for (let at = 0; at + 18 <= v6.length; at += 18) {
-      const groups: string[] = [];
-      for (let g = 0; g < 8; g++) groups.push(v6.readUInt16BE(at + g * 2).toString(16));
-      add({ ip: groups.join(':'), port: v6.readUInt16BE(at + 16) });
+      add({ ip: formatIPv6(v6.subarray(at, at + 16)), port: v6.readUInt16BE(at + 16) });
     }
   }
   return peers;

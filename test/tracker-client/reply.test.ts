@@ -18,7 +18,7 @@ test('compact peers, peers6, counts and warning', () => {
     peers: [
       { ip: '10.0.0.1', port: 6881 },
       { ip: '192.168.1.2', port: 80 },
-      { ip: '2001:db8:0:0:0:0:0:1', port: 6881 },
+      { ip: '2001:db8::1', port: 6881 },
     ],
     warning: 'hi',
   });
