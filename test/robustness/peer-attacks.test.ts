@@ -255,12 +255,19 @@ test('item 10: a storm of 400,000 cancels over a 2,000-request queue costs the s
       const wall = (performance.now() - t0) / 1000;
       times.sort((x, y) => x - y);
       const median = times[Math.floor(times.length / 2)] ?? 0;
-      console.log(`storm read in ${wall.toFixed(2)} s using ${cpu.toFixed(2)} s of the seeder's CPU; /stats median ${median.toFixed(1)} ms, slowest ${times[times.length - 1]?.toFixed(1)} ms (${times.length})`);
+      // The same requests right after the storm: what this machine's load makes of /stats now.
+      const quiet: number[] = [];
+      for (let i = 0; i < 15; i++) quiet.push((await timedGet(seeder.port, '/stats')).ms);
+      quiet.sort((x, y) => x - y);
+      const baseline = quiet[Math.floor(quiet.length / 2)]!;
+      console.log(`storm read in ${wall.toFixed(2)} s using ${cpu.toFixed(2)} s of the seeder's CPU; /stats median ${median.toFixed(1)} ms, slowest ${times[times.length - 1]?.toFixed(1)} ms (${times.length}); after it ${baseline.toFixed(1)} ms`);
       assert.ok(p.closed, 'the seeder did not read the whole storm within 30 s');
       // Measured here: /stats in 2-5 ms with O(1) cancels, 40-70 ms with a linear search per
-      // cancel. The CPU figure (0.7-0.8 s against 1.5 s) moves with the machine's load, so it is
-      // only printed; the queue's own cost per cancel is judged in the RequestQueue test below.
-      assert.ok(median < 25, `/stats took ${median.toFixed(0)} ms (median of ${times.length}) during the storm`);
+      // cancel (after the storm: 1-2 ms). A test running beside this one can slow every answer
+      // (27 ms seen once), so the storm's median is also judged against the answers after it.
+      // The CPU figure (0.7-0.8 s against 1.5 s) moves with the load too, so it is only printed;
+      // the queue's own cost per cancel is judged in the RequestQueue test below.
+      assert.ok(median < 25 || median < 8 * baseline, `/stats took ${median.toFixed(0)} ms (median of ${times.length}) during the storm, ${baseline.toFixed(1)} ms after it`);
     } finally {
       p.destroy();
     }
