@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
+import { rawRequest, type Reply } from '../../support/raw-request.ts';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createTrackerServer, type TrackerServer } from '../../../src/tracker/http/server.ts';
@@ -17,24 +17,9 @@ import { ROOT, startTracker, tempDir } from '../../support/procs.ts';
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
 /** One GET over a fresh connection (no keep-alive agent), the path sent exactly as given. */
 function get(port: number, path: string, host = '127.0.0.1'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, path, method: 'GET', agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return rawRequest({ host, port, path });
 }
 
 interface Running {
