@@ -129,6 +129,7 @@ export class Downloader {
       this.drop(state, `could not connect: ${(e as Error).message}`, false);
       return;
     }
+    state.source.watch?.(() => this.changes.notify());
     this.changes.notify(); // a new source can make pieces rarer or commoner for everyone
     const slots = Array.from({ length: Math.max(1, state.source.maxInFlight) }, (_, slot) => this.worker(state, slot));
     await Promise.all(slots);

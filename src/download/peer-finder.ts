@@ -26,6 +26,8 @@ export interface PeerFinderOptions {
   host: string;
   port: number;
   requestTimeoutMs: number;
+  /** Seed once complete: only then are the tracker's peers dialled after the download. */
+  seedAfter: boolean;
   log(line: string): void;
 }
 
@@ -99,7 +101,8 @@ export class PeerFinder {
     if (reply.peers.length === 0) this.startWebSeeds();
     else setTimeout(() => this.startWebSeeds(), WEB_SEED_DELAY_MS).unref();
     if (this.o.have.complete) {
-      this.seeding.dialPeers(reply.peers); // seeding: dial the peers, as the seeder does
+      // Seeding: dial the peers, as the seeder does. Not seeding: nothing to trade with anyone.
+      if (this.o.seedAfter) this.seeding.dialPeers(reply.peers);
       return;
     }
     if (reply.peers.length === 0) {

@@ -109,7 +109,8 @@ export class DownloadSession {
   /** Peers from the tracker, peers that find us, web seeds: see PeerFinder. */
   private findPeers(part: PartFile, seeding: Seeding, downloader: Downloader): PeerFinder {
     const { meta, trackers, host, port, log } = this.o;
-    return new PeerFinder({ meta, trackers, have: part.have, host, port, requestTimeoutMs: this.o.requestTimeoutSeconds * 1000, log }, seeding, downloader);
+    const requestTimeoutMs = this.o.requestTimeoutSeconds * 1000;
+    return new PeerFinder({ meta, trackers, have: part.have, host, port, requestTimeoutMs, seedAfter: this.o.seed, log }, seeding, downloader);
   }
 
   /**

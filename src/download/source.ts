@@ -24,6 +24,8 @@ export interface PieceSource {
   has(piece: number): boolean;
   /** False while it cannot take requests (a wire peer choking us). Optional: always ready. */
   ready?(): boolean;
+  /** Call `onChange` whenever it may have become useful (a piece announced, an unchoke). Optional. */
+  watch?(onChange: () => void): void;
   /** Ask again what it holds (a peer that is still downloading gains pieces). Optional. */
   refresh?(signal: AbortSignal): Promise<void>;
   /*

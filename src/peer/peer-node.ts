@@ -10,8 +10,9 @@ import type { SharedTorrent, UploadCounter } from './shared-torrent.ts';
 import { listen, serveHandedOver } from '../net/server-timeouts.ts';
 import { RateLimiter } from '../net/rate-limiter.ts';
 import { WireConnection, type WireContext } from './wire/connection.ts';
-import { dialPeer, readHandshake } from './wire/handshake.ts';
-import { encodeHandshake } from './wire/messages.ts';
+import { connectTcp, handshakeOut, ourHandshake, readHandshake } from './wire/handshake.ts';
+import type { Handshake } from './wire/messages.ts';
+import type { PeerSocket } from './wire/peer-socket.ts';
 import { Choker } from './wire/choker.ts';
 import { newPeerId } from '../bittorrent/peer-id.ts';
 import { ChunkPool } from './chunk-pool.ts';
@@ -84,6 +85,7 @@ export class PeerNode {
       http: { sendTimeoutMs, maxPipeline: MAX_PIPELINE },
       idleTimeoutMs: opts.idleTimeoutMs ?? PEER_DEFAULTS.idleTimeoutMs,
       sendTimeoutMs,
+      listenPort: () => this.port,
     };
     this.http = createPeerServer(this.ctx);
     this.tcp = net.createServer((socket) => this.accept(socket));
@@ -111,9 +113,20 @@ export class PeerNode {
     return false;
   }
 
-  /** We verified a piece: tell every wire peer of that torrent. */
+  /** We verified a piece: tell every wire peer of that torrent; once complete, we only upload (BEP 21). */
   pieceVerified(infoHashHex: string, index: number): void {
-    for (const c of this.wires) if (c.torrent.meta.infoHashHex === infoHashHex) c.have(index);
+    for (const c of this.wires) {
+      if (c.torrent.meta.infoHashHex !== infoHashHex) continue;
+      c.have(index);
+      if (!c.torrent.have.complete) continue;
+      c.ext.tellUploadOnly();
+      this.dropIfBothSeeds(c);
+    }
+  }
+
+  /** Two peers that only upload have nothing to trade: close (as libtorrent does). */
+  private dropIfBothSeeds(c: WireConnection): void {
+    if (c.torrent.have.complete && (c.pieces.seed || c.ext.uploadOnly)) c.close('both sides only upload', true);
   }
 
   listen(port: number, host: string): Promise<void> {
@@ -136,17 +149,18 @@ export class PeerNode {
     if (!t) throw new Error(`not sharing ${infoHashHex}`);
     const key = addressPrefix(ip);
     if (!this.wireSlots.take(key)) throw new Error('too many connections');
-    let dialled: Awaited<ReturnType<typeof dialPeer>>;
+    let socket: PeerSocket | undefined;
+    let shaken: { hs: Handshake; rest: Buffer };
     try {
-      dialled = await dialPeer(ip, port, t.meta.infoHash, this.peerId, signal);
+      socket = await connectTcp(ip, port, signal);
+      shaken = await handshakeOut(socket, t.meta.infoHash, this.peerId);
     } catch (e) {
       this.wireSlots.release(key);
       throw e;
     }
-    const { socket, hs, rest } = dialled;
     if (socket.destroyed) this.wireSlots.release(key);
     else socket.once('close', () => this.wireSlots.release(key));
-    return this.adopt(socket, t, hs.peerId, rest, false);
+    return this.adopt(socket, t, shaken.hs, shaken.rest, false);
   }
 
   /** A new socket: counted against its address at once, then sniffed. */
@@ -203,18 +217,19 @@ export class PeerNode {
         socket.destroy();
         return;
       }
-      socket.write(encodeHandshake(t.meta.infoHash, this.peerId));
+      socket.write(ourHandshake(t.meta.infoHash, this.peerId));
       this.sniffing.delete(socket);
-      this.adopt(socket, t, hs.peerId, rest, true);
+      this.adopt(socket, t, hs, rest, true);
     } catch {
       socket.destroy();
     }
   }
 
-  private adopt(socket: net.Socket, t: SharedTorrent, peerId: Buffer, rest: Buffer, incoming: boolean): WireConnection {
-    const c = new WireConnection(socket, t, peerId, this.ctx, rest);
+  private adopt(socket: PeerSocket, t: SharedTorrent, hs: Handshake, rest: Buffer, incoming: boolean): WireConnection {
+    const c = new WireConnection({ socket, torrent: t, peerId: hs.peerId, reserved: hs.reserved, leftover: rest }, this.ctx);
     this.wires.add(c);
     c.on('interested', () => this.choker.fill());
+    for (const e of ['bitfield', 'have', 'upload-only']) c.on(e, () => this.dropIfBothSeeds(c));
     c.on('close', () => {
       this.wires.delete(c);
       this.choker.fill();

@@ -8,6 +8,8 @@ export interface SharedTorrent {
   store: PieceStore;
   /** Verified pieces; only these are served. */
   have: Bitfield;
+  /** BEP 16: offer each peer only pieces nobody else was offered (see seed/super-seed.ts). */
+  superSeeding?: boolean;
 }
 
 /** Counts every byte of content the peer has sent (HTTP and wire). */

@@ -280,8 +280,8 @@ function wireSessionArb(torrents: Shared[]): fc.Arbitrary<WireSession> {
       { weight: 1, arbitrary: fc.tuple(index, fc.nat({ max: 2 ** 32 - 1 }), anyBytes(64)).map(([i, b, blk]): Message => ({ type: 'piece', index: i, begin: b, block: blk })) },
       { weight: 1, arbitrary: fc.oneof(
         fc.integer({ min: 0, max: 65535 }).map((port): Message => ({ type: 'port', port })),
-        anyBytes(100).map((payload): Message => ({ type: 'extended', payload })),
-        fc.integer({ min: 10, max: 255 }).filter((id) => id !== 20).map((id): Message => ({ type: 'unknown', id })),
+        fc.tuple(fc.nat({ max: 255 }), anyBytes(100)).map(([id, payload]): Message => ({ type: 'extended', id, payload })),
+        fc.integer({ min: 18, max: 255 }).filter((id) => id !== 20).map((id): Message => ({ type: 'unknown', id })),
       ) },
     );
     const step: fc.Arbitrary<WireStep> = fc.oneof(

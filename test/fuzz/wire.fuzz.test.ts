@@ -15,14 +15,18 @@ const buffered = (p: MessageParser) => (p as unknown as { buffered: number }).bu
 const wireMessage: fc.Arbitrary<Message> = fc.oneof(
   fc.constantFrom<Message>({ type: 'keep-alive' }, { type: 'choke' }, { type: 'unchoke' }, { type: 'interested' }, { type: 'not-interested' }),
   fc.nat({ max: 2 ** 32 - 1 }).map((index): Message => ({ type: 'have', index })),
+  fc.nat({ max: 2 ** 32 - 1 }).map((index): Message => ({ type: 'suggest', index })),
+  fc.nat({ max: 2 ** 32 - 1 }).map((index): Message => ({ type: 'allowed-fast', index })),
+  fc.constantFrom<Message>({ type: 'have-all' }, { type: 'have-none' }),
+  fc.tuple(fc.nat({ max: 2 ** 32 - 1 }), fc.nat({ max: 2 ** 32 - 1 }), fc.nat({ max: 2 ** 32 - 1 })).map(([index, begin, length]): Message => ({ type: 'reject', index, begin, length })),
   anyBytes(40).map((bits): Message => ({ type: 'bitfield', bits })),
   fc.tuple(fc.nat({ max: 2 ** 32 - 1 }), fc.nat({ max: 2 ** 32 - 1 }), fc.nat({ max: 2 ** 32 - 1 }), fc.boolean()).map(
     ([index, begin, length, req]): Message => ({ type: req ? 'request' : 'cancel', index, begin, length }),
   ),
   fc.tuple(fc.nat({ max: 2 ** 32 - 1 }), fc.nat({ max: 2 ** 32 - 1 }), anyBytes(300)).map(([index, begin, block]): Message => ({ type: 'piece', index, begin, block })),
   fc.integer({ min: 0, max: 65535 }).map((port): Message => ({ type: 'port', port })),
-  anyBytes(50).map((payload): Message => ({ type: 'extended', payload })),
-  fc.integer({ min: 10, max: 255 }).filter((id) => id !== 20).map((id): Message => ({ type: 'unknown', id })),
+  fc.tuple(fc.nat({ max: 255 }), anyBytes(50)).map(([id, payload]): Message => ({ type: 'extended', id, payload })),
+  fc.integer({ min: 18, max: 255 }).filter((id) => id !== 20).map((id): Message => ({ type: 'unknown', id })),
 );
 
 /** Split `x` at the given cut points (random chunking, as a socket delivers). */

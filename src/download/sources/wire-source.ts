@@ -3,7 +3,6 @@ import { setMaxListeners } from 'node:events';
 import { SourceBusyError, type PieceSource } from '../source.ts';
 import { ChokedError, type WireConnection } from '../../peer/wire/connection.ts';
 import { BLOCK_SIZE } from '../../peer/wire/messages.ts';
-import { normalizeAddress } from '../../bittorrent/address.ts';
 
 export class WireSource implements PieceSource {
   readonly id: string;
@@ -19,8 +18,7 @@ export class WireSource implements PieceSource {
     private readonly timeoutMs: number,
   ) {
     this.id = WireSource.idFor(conn.peerId);
-    // Taken now: a destroyed socket forgets its remote address.
-    this.address = normalizeAddress(conn.socket.remoteAddress ?? '');
+    this.address = conn.address;
   }
 
   /** One source per remote peer_id, whichever side dialled. */
@@ -28,18 +26,33 @@ export class WireSource implements PieceSource {
     return `wire:${peerId.toString('hex')}`;
   }
 
+  /** Interest follows what the peer holds (BEP 3): a super-seeding peer offers pieces only to peers not yet interested. */
   async connect(): Promise<void> {
     if (this.conn.closed) throw new Error(`peer ${this.label} is closed`);
-    this.conn.interested(true);
+    this.conn.setDownloading(true);
   }
 
+  /** Wake the scheduler at once when the peer gains a piece or lets us ask (no polling). */
+  watch(onChange: () => void): void {
+    let queued = false;
+    const coalesced = () => {
+      if (queued) return;
+      queued = true;
+      setImmediate(() => {
+        queued = false;
+        onChange();
+      });
+    };
+    for (const e of ['have', 'bitfield', 'unchoke', 'allowed-fast']) this.conn.on(e, coalesced);
+  }
+
+  /** Requests go out while the peer has us unchoked, or (BEP 6) for the pieces it allows while choked. */
   has(piece: number): boolean {
-    return !this.conn.closed && this.conn.peerHave.has(piece);
+    return this.conn.mayRequest(piece);
   }
 
-  /** Requests go out only while the peer has us unchoked. */
   ready(): boolean {
-    return !this.conn.closed && !this.conn.peerChoking;
+    return !this.conn.closed && (!this.conn.peerChoking || this.conn.peerAllowedFast.size > 0);
   }
 
   async fetchBlock(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
@@ -63,6 +76,6 @@ export class WireSource implements PieceSource {
   /** Stop downloading; a dropped (failing or lying) peer is disconnected, others keep our uploads. */
   close(dropped = false): void {
     if (dropped) this.conn.close('dropped by the downloader');
-    else this.conn.interested(false);
+    else this.conn.setDownloading(false);
   }
 }

@@ -1,82 +1,110 @@
 /**
- * One BitTorrent wire connection (BEP 3) after the handshake: the four choke/interest flags, the
- * peer's bitfield, liveness (keep-alives out, an idle deadline in) and the dispatch of its
- * messages. Serving its requests is the Uploader's; our requests to it are OurRequests'.
- * Every protocol violation closes this connection only.
+ * One BitTorrent wire connection (BEP 3) after the handshake: the four choke/interest flags, what
+ * the peer holds, liveness (keep-alives out, an idle deadline in) and the dispatch of its
+ * messages, with the fast extension (BEP 6) and the extension protocol (BEP 10, BEP 21
+ * upload_only) when both sides announce them. Serving its requests is the Uploader's; our
+ * requests to it are OurRequests'. Every protocol violation closes this connection only.
  */
-import type net from 'node:net';
 import { EventEmitter } from 'node:events';
-import { Bitfield } from '../../bittorrent/bitfield.ts';
+import net from 'node:net';
+import { normalizeAddress } from '../../bittorrent/address.ts';
 import type { SharedTorrent } from '../shared-torrent.ts';
-import { BLOCK_SIZE, encode, MessageParser, WireError, type Message } from './messages.ts';
-import { Uploader, type UploadContext } from './uploader.ts';
+import { BLOCK_SIZE, encode, hasFeature, MessageParser, WireError, type Message } from './messages.ts';
+import { Uploader, MAX_PEER_REQUESTS } from './uploader.ts';
 import { OurRequests } from './our-requests.ts';
+import { PeerPieces } from './peer-pieces.ts';
+import { FastLink } from './fast.ts';
+import { ExtensionLink } from './extension-link.ts';
+import type { PeerSocket } from './peer-socket.ts';
+import { ChokedError, type WireContext, type WirePeer } from './wire-types.ts';
+import { Liveness } from './liveness.ts';
 
-const KEEPALIVE_MS = 60_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 180_000;
 
-/** Our requests were discarded because the peer choked us (BEP 3, without the fast extension). */
-export class ChokedError extends Error {}
-
-export interface WireContext extends UploadContext {
-  /** A peer that sent us nothing for this long is closed (our own writes do not count). */
-  idleTimeoutMs?: number;
-}
+export { ChokedError, type WireContext, type WirePeer } from './wire-types.ts';
 
 export class WireConnection extends EventEmitter {
   amChoking = true;
   amInterested = false;
   peerChoking = true;
   peerInterested = false;
-  readonly peerHave: Bitfield;
+  readonly extended: boolean; // both sides speak BEP 10
+  /** BEP 6 when both sides speak it: allowed-fast both ways, rejects. */
+  readonly fastLink: FastLink;
+  readonly pieces: PeerPieces;
+  /** BEP 10 extensions on this connection (and BEP 21: does the peer only upload?). */
+  readonly ext = new ExtensionLink((m) => this.send(m), (yes) => this.emit('upload-only', yes));
+  /** Set while a downloader uses this peer: interest is declared only then, and only for pieces we lack. */
+  downloading = false;
   /** Bytes of blocks received from / sent to this peer (for the choker and reports). */
   downloaded = 0;
   uploaded = 0;
   lastUnchokedAt = 0;
   closed = false;
+  readonly socket: PeerSocket;
+  readonly torrent: SharedTorrent;
+  readonly peerId: Buffer;
+  /** The remote address, taken at once: a destroyed socket forgets it. */
+  readonly address: string;
+  private readonly remoteLabel: string;
   private readonly parser: MessageParser;
   private readonly uploader: Uploader;
   private readonly ours = new OurRequests((m) => this.send(m));
-  private keepAlive: NodeJS.Timeout;
-  private readonly idleTimeoutMs: number;
-  private idleTimer: NodeJS.Timeout;
-  /** When the peer last sent us a byte (performance.now()). */
-  private lastReceived = performance.now();
+  private readonly liveness: Liveness;
+  private leftover: Buffer;
 
   constructor(
-    readonly socket: net.Socket,
-    readonly torrent: SharedTorrent,
-    readonly peerId: Buffer,
-    ctx: WireContext,
-    private leftover: Buffer = Buffer.alloc(0),
+    peer: WirePeer,
+    private readonly ctx: WireContext,
   ) {
     super();
     this.setMaxListeners(0); // every block request waiting for an unchoke listens
-    const { meta } = torrent;
-    this.peerHave = new Bitfield(meta.pieceCount);
+    ({ socket: this.socket, torrent: this.torrent, peerId: this.peerId } = peer);
+    this.leftover = peer.leftover ?? Buffer.alloc(0);
+    this.fastLink = new FastLink(hasFeature(peer.reserved, 'fast'));
+    this.extended = hasFeature(peer.reserved, 'extensions');
+    this.address = normalizeAddress(this.socket.remoteAddress);
+    this.remoteLabel = `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+    const { meta } = this.torrent;
+    this.pieces = new PeerPieces(meta.pieceCount, this.torrent.have);
     this.parser = new MessageParser({ maxMessage: Math.max(BLOCK_SIZE + 9, 1 + Math.ceil(meta.pieceCount / 8), 128 * 1024) });
-    socket.setNoDelay(true);
-    // Idle means nothing *received*: socket.setTimeout would be reset by our own keep-alives.
-    this.idleTimeoutMs = ctx.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    this.idleTimer = setTimeout(() => this.checkIdle(), this.idleTimeoutMs);
-    this.idleTimer.unref();
+    this.socket.setNoDelay?.(true);
+    const idleMs = ctx.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.liveness = new Liveness(idleMs, () => this.send({ type: 'keep-alive' }), (s) => this.close(`sent nothing for ${s} s`));
     this.uploader = new Uploader(this, ctx);
-    socket.on('data', (chunk: Buffer) => {
-      this.lastReceived = performance.now();
+    this.socket.on('data', (chunk: Buffer) => {
+      this.liveness.received();
       this.onData(chunk);
     });
-    socket.on('error', (e) => this.close(e.message));
-    socket.on('close', () => this.close('connection closed'));
-    this.keepAlive = setInterval(() => this.send({ type: 'keep-alive' }), KEEPALIVE_MS);
-    this.keepAlive.unref();
+    this.socket.on('error', (e) => this.close(e.message));
+    this.socket.on('close', () => this.close('connection closed'));
+  }
+
+  get fast(): boolean {
+    return this.fastLink.enabled;
+  }
+  /** Pieces we let this peer request while choked (BEP 6), and those it lets us. */
+  get allowedFast(): ReadonlySet<number> {
+    return this.fastLink.granted;
+  }
+  get peerAllowedFast(): ReadonlySet<number> {
+    return this.fastLink.received;
+  }
+  get peerHave() {
+    return this.pieces.have;
   }
 
   /**
-   * Send our bitfield and start reading. Separate from the constructor so that the owner's
+   * Say what we hold and start reading. Separate from the constructor so that the owner's
    * listeners are in place before the first message (which may have come with the handshake).
    */
   start(): void {
-    if (this.torrent.have.count > 0) this.send({ type: 'bitfield', bits: Buffer.from(this.torrent.have.bytes) });
+    const { have } = this.torrent;
+    if (this.fast && have.complete) this.send({ type: 'have-all' });
+    else if (this.fast && have.count === 0) this.send({ type: 'have-none' });
+    else if (have.count > 0) this.send({ type: 'bitfield', bits: Buffer.from(have.bytes) });
+    const yourip = net.isIPv4(this.address) ? Buffer.from(this.address.split('.').map(Number)) : undefined;
+    if (this.extended) this.ext.sendHandshake({ uploadOnly: have.complete, reqq: MAX_PEER_REQUESTS, port: this.ctx.listenPort?.(), yourip });
     const first = this.leftover;
     this.leftover = Buffer.alloc(0);
     if (first.length) this.onData(first);
@@ -84,30 +112,29 @@ export class WireConnection extends EventEmitter {
   }
 
   get remote(): string {
-    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+    return this.remoteLabel;
   }
 
   send(m: Message): void {
     if (!this.closed) this.socket.write(encode(m));
   }
 
-  close(reason: string): void {
+  /** Close; `graceful` lets what we wrote (a last HAVE) reach the peer first, within 2 s. */
+  close(reason: string, graceful = false): void {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.keepAlive);
-    clearTimeout(this.idleTimer);
+    this.liveness.stop();
+    this.fastLink.stop();
     this.uploader.close();
-    this.socket.destroy();
+    if (graceful) {
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 2000).unref();
+    } else {
+      this.socket.destroy();
+    }
     const err = new Error(`peer ${this.remote} closed: ${reason}`);
     this.ours.failAll(() => err);
     this.emit('close', reason);
-  }
-
-  private checkIdle(): void {
-    const quiet = performance.now() - this.lastReceived;
-    if (quiet >= this.idleTimeoutMs) return this.close(`sent nothing for ${Math.round(quiet / 1000)} s`);
-    this.idleTimer = setTimeout(() => this.checkIdle(), this.idleTimeoutMs - quiet);
-    this.idleTimer.unref();
   }
 
   // ---- our side ----
@@ -115,8 +142,8 @@ export class WireConnection extends EventEmitter {
   choke(): void {
     if (this.amChoking) return;
     this.amChoking = true;
-    this.uploader.clear(); // BEP 3: a choke discards the peer's pending requests
     this.send({ type: 'choke' });
+    this.uploader.choked(); // BEP 3 drops the peer's pending requests; BEP 6 rejects each
   }
 
   unchoke(): void {
@@ -132,14 +159,32 @@ export class WireConnection extends EventEmitter {
     this.send({ type: yes ? 'interested' : 'not-interested' });
   }
 
+  /** Start or stop downloading from this peer: interest follows (BEP 3: only for pieces we lack). */
+  setDownloading(yes: boolean): void {
+    this.downloading = yes;
+    this.updateInterest();
+  }
+
+  private updateInterest(): void {
+    this.interested(this.downloading && this.pieces.wantsAny());
+  }
+
+  /** We verified piece `index`: tell the peer, and lose interest if it has nothing else for us. */
   have(index: number): void {
     this.send({ type: 'have', index });
+    if (this.amInterested && this.peerHave.has(index)) this.updateInterest();
+  }
+
+
+  /** May we ask this peer for `piece` now (unchoked, or an allowed-fast piece while choked)? */
+  mayRequest(piece: number): boolean {
+    return !this.closed && this.peerHave.has(piece) && (!this.peerChoking || this.peerAllowedFast.has(piece));
   }
 
   /** Ask for a block; resolves with exactly `length` bytes. */
   request(index: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
     if (this.closed) return Promise.reject(new Error(`peer ${this.remote} is closed`));
-    if (this.peerChoking) return Promise.reject(new ChokedError(`peer ${this.remote} is choking us`));
+    if (this.peerChoking && !this.peerAllowedFast.has(index)) return Promise.reject(new ChokedError(`peer ${this.remote} is choking us`));
     return this.ours.add(index, begin, length, signal);
   }
 
@@ -164,21 +209,16 @@ export class WireConnection extends EventEmitter {
   }
 
   private handle(m: Message): void {
-    const { meta } = this.torrent;
     switch (m.type) {
       case 'keep-alive':
       case 'port':
-      case 'extended':
       case 'unknown':
         return;
       case 'choke':
-        this.peerChoking = true;
-        // Without the fast extension a choke drops our outstanding requests: fail them now.
-        this.ours.failAll(() => new ChokedError(`peer ${this.remote} choked us`));
-        this.emit('choke');
-        return;
+        return this.onChoke();
       case 'unchoke':
         this.peerChoking = false;
+        this.fastLink.stop();
         this.emit('unchoke');
         return;
       case 'interested':
@@ -187,34 +227,73 @@ export class WireConnection extends EventEmitter {
         this.emit(m.type);
         return;
       case 'have':
-        if (m.index >= meta.pieceCount) throw new WireError(`have for piece ${m.index} of ${meta.pieceCount}`);
-        this.peerHave.set(m.index);
+        if (this.pieces.add(m.index) && this.downloading) this.interested(true);
         this.emit('have', m.index);
         return;
       case 'bitfield':
-        this.onBitfield(m.bits);
-        return;
+      case 'have-all':
+      case 'have-none':
+        return this.onPieceList(m);
       case 'request':
-        this.uploader.request(m.index, m.begin, m.length);
-        return;
+        return this.uploader.request(m.index, m.begin, m.length);
       case 'cancel':
-        this.uploader.cancel(m.index, m.begin, m.length);
-        return;
+        return this.uploader.cancel(m.index, m.begin, m.length);
       case 'piece':
         if (this.ours.deliver(m.index, m.begin, m.block)) this.downloaded += m.block.length;
+        return;
+      case 'reject':
+        this.needFast(m.type);
+        this.ours.reject(m.index, m.begin, m.length, () => new ChokedError(`peer ${this.remote} rejected a request`));
+        return;
+      case 'allowed-fast':
+        return this.onAllowedFast(m.index);
+      case 'suggest':
+        this.needFast(m.type);
+        this.checkIndex(m.index); // a hint only: rarest first decides
+        return;
+      case 'extended':
+        if (this.extended) this.ext.receive(m.id, m.payload); // not negotiated: ignored like an unknown id
         return;
     }
   }
 
-  private onBitfield(bytes: Buffer): void {
-    const { pieceCount } = this.torrent.meta;
-    let bits: Bitfield;
-    try {
-      bits = new Bitfield(pieceCount, bytes);
-    } catch (e) {
-      throw new WireError((e as Error).message);
-    }
-    for (let i = 0; i < pieceCount; i++) if (bits.has(i)) this.peerHave.set(i);
+  private needFast(what: string): void {
+    if (!this.fast) throw new WireError(`${what} without the fast extension`);
+  }
+
+  private checkIndex(index: number): void {
+    if (index >= this.torrent.meta.pieceCount) throw new WireError(`piece ${index} of ${this.torrent.meta.pieceCount}`);
+  }
+
+  private onChoke(): void {
+    this.peerChoking = true;
+    this.emit('choke');
+    this.fastLink.choked(() => this.ours.failAll(() => new ChokedError(`peer ${this.remote} choked us`), (i) => this.peerAllowedFast.has(i)));
+  }
+
+  /** The peer's first word on what it holds: a bitfield, or (BEP 6) have_all / have_none. */
+  private onPieceList(m: Message & { type: 'bitfield' | 'have-all' | 'have-none' }): void {
+    if (m.type !== 'bitfield') this.needFast(m.type);
+    if (this.pieces.announced) throw new WireError(`${m.type} after the peer already said what it holds`);
+    this.pieces.announced = true;
+    if (m.type === 'bitfield') this.pieces.setBitfield(m.bits);
+    else if (m.type === 'have-all') this.pieces.setAll();
+    this.updateInterest();
+    this.grantAllowedFast();
     this.emit('bitfield');
   }
+
+  /** BEP 6: a peer with (almost) nothing may fetch a few pieces while we choke it (not from a super-seeder). */
+  private grantAllowedFast(): void {
+    if (this.torrent.superSeeding) return;
+    const { infoHash } = this.torrent.meta;
+    for (const index of this.fastLink.grant(this.address, infoHash, this.torrent.have, this.peerHave.count)) this.send({ type: 'allowed-fast', index });
+  }
+
+  private onAllowedFast(index: number): void {
+    this.needFast('allowed_fast');
+    this.checkIndex(index);
+    if (this.fastLink.receive(index) && this.peerChoking) this.emit('allowed-fast', index);
+  }
+
 }

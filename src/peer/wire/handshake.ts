@@ -1,11 +1,20 @@
-/** Handshake exchange on a fresh socket, both directions, bounded in bytes and time. */
+/** Handshake exchange on a fresh connection, both directions, bounded in bytes and time. */
 import net from 'node:net';
-import { decodeHandshake, encodeHandshake, HANDSHAKE_LENGTH, type Handshake, WireError } from './messages.ts';
+import { decodeHandshake, encodeHandshake, HANDSHAKE_LENGTH, reservedBytes, type Handshake, WireError } from './messages.ts';
+import type { PeerSocket } from './peer-socket.ts';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/** What we announce in every handshake: the extension protocol (BEP 10) and the fast extension (BEP 6). */
+export const OUR_RESERVED = reservedBytes(['extensions', 'fast']);
+
+/** Our handshake for `infoHash`. */
+export function ourHandshake(infoHash: Buffer, peerId: Buffer): Buffer {
+  return encodeHandshake(infoHash, peerId, OUR_RESERVED);
+}
+
 /** Read exactly the 68-byte handshake; resolves with it and any bytes that followed. */
-export function readHandshake(socket: net.Socket, first: Buffer = Buffer.alloc(0)): Promise<{ hs: Handshake; rest: Buffer }> {
+export function readHandshake(socket: PeerSocket, first: Buffer = Buffer.alloc(0)): Promise<{ hs: Handshake; rest: Buffer }> {
   return new Promise((resolve, reject) => {
     let buf = first;
     const done = (err: Error | null) => {
@@ -34,31 +43,40 @@ export function readHandshake(socket: net.Socket, first: Buffer = Buffer.alloc(0
     socket.on('error', onError);
     socket.on('close', onClose);
     if (buf.length >= HANDSHAKE_LENGTH) done(null);
+    else socket.resume();
   });
 }
 
-/** Dial a peer and exchange handshakes for `infoHash`; the peer must answer for the same torrent. */
-export async function dialPeer(ip: string, port: number, infoHash: Buffer, peerId: Buffer, signal?: AbortSignal): Promise<{ socket: net.Socket; hs: Handshake; rest: Buffer }> {
+/** A TCP connection to ip:port within 10 s. */
+export function connectTcp(ip: string, port: number, signal?: AbortSignal): Promise<net.Socket> {
   const socket = net.connect({ host: ip, port, signal });
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<net.Socket>((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new WireError(`cannot connect to ${ip}:${port} within 10 s`));
     }, HANDSHAKE_TIMEOUT_MS);
     socket.once('connect', () => {
       clearTimeout(timer);
-      resolve();
+      resolve(socket);
     });
     socket.once('error', (e) => {
       clearTimeout(timer);
+      socket.destroy();
       reject(e);
     });
   });
-  socket.write(encodeHandshake(infoHash, peerId));
+}
+
+/**
+ * Our side of the handshake on a connection we opened: send ours (unless it already went, e.g.
+ * inside an MSE handshake), read theirs, which must be for the same torrent.
+ */
+export async function handshakeOut(socket: PeerSocket, infoHash: Buffer, peerId: Buffer, alreadySent = false, first?: Buffer): Promise<{ hs: Handshake; rest: Buffer }> {
+  if (!alreadySent) socket.write(ourHandshake(infoHash, peerId));
   try {
-    const { hs, rest } = await readHandshake(socket);
+    const { hs, rest } = await readHandshake(socket, first);
     if (!hs.infoHash.equals(infoHash)) throw new WireError('peer answered for another torrent');
-    return { socket, hs, rest };
+    return { hs, rest };
   } catch (e) {
     socket.destroy();
     throw e;

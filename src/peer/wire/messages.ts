@@ -22,7 +22,35 @@ export enum Id {
   Piece = 7,
   Cancel = 8,
   Port = 9,
+  // BEP 6, the fast extension
+  Suggest = 13,
+  HaveAll = 14,
+  HaveNone = 15,
+  Reject = 16,
+  AllowedFast = 17,
+  // BEP 10, the extension protocol
   Extended = 20,
+}
+
+/** Reserved handshake bits we set and read (BEP 5, 6, 10). */
+export const RESERVED = {
+  /** BEP 10 extension protocol: reserved[5] & 0x10. */
+  extensions: { byte: 5, bit: 0x10 },
+  /** BEP 6 fast extension: reserved[7] & 0x04. */
+  fast: { byte: 7, bit: 0x04 },
+} as const;
+
+export type ReservedFeature = keyof typeof RESERVED;
+
+/** The 8 reserved bytes announcing `features`. */
+export function reservedBytes(features: readonly ReservedFeature[]): Buffer {
+  const b = Buffer.alloc(8);
+  for (const f of features) b[RESERVED[f].byte]! |= RESERVED[f].bit;
+  return b;
+}
+
+export function hasFeature(reserved: Buffer, f: ReservedFeature): boolean {
+  return ((reserved[RESERVED[f].byte] ?? 0) & RESERVED[f].bit) !== 0;
 }
 
 export type Message =
@@ -37,7 +65,12 @@ export type Message =
   | { type: 'piece'; index: number; begin: number; block: Buffer }
   | { type: 'cancel'; index: number; begin: number; length: number }
   | { type: 'port'; port: number }
-  | { type: 'extended'; payload: Buffer }
+  | { type: 'suggest'; index: number }
+  | { type: 'have-all' }
+  | { type: 'have-none' }
+  | { type: 'reject'; index: number; begin: number; length: number }
+  | { type: 'allowed-fast'; index: number }
+  | { type: 'extended'; id: number; payload: Buffer }
   | { type: 'unknown'; id: number };
 
 export interface Handshake {
@@ -78,15 +111,20 @@ export function encode(m: Message): Buffer {
       return header(1, Id.Interested);
     case 'not-interested':
       return header(1, Id.NotInterested);
-    case 'have': {
-      const b = header(5, Id.Have);
-      return Buffer.concat([b, u32(m.index)]);
-    }
+    case 'have':
+    case 'suggest':
+    case 'allowed-fast':
+      return Buffer.concat([header(5, INDEX_IDS[m.type]), u32(m.index)]);
+    case 'have-all':
+      return header(1, Id.HaveAll);
+    case 'have-none':
+      return header(1, Id.HaveNone);
     case 'bitfield':
       return Buffer.concat([header(1 + m.bits.length, Id.Bitfield), m.bits]);
     case 'request':
     case 'cancel':
-      return Buffer.concat([header(13, m.type === 'request' ? Id.Request : Id.Cancel), u32(m.index), u32(m.begin), u32(m.length)]);
+    case 'reject':
+      return Buffer.concat([header(13, BLOCK_IDS[m.type]), u32(m.index), u32(m.begin), u32(m.length)]);
     case 'piece':
       return Buffer.concat([header(9 + m.block.length, Id.Piece), u32(m.index), u32(m.begin), m.block]);
     case 'port': {
@@ -95,11 +133,14 @@ export function encode(m: Message): Buffer {
       return Buffer.concat([header(3, Id.Port), p]);
     }
     case 'extended':
-      return Buffer.concat([header(1 + m.payload.length, Id.Extended), m.payload]);
+      return Buffer.concat([header(2 + m.payload.length, Id.Extended), Buffer.from([m.id]), m.payload]);
     case 'unknown':
       return header(1, m.id);
   }
 }
+
+const INDEX_IDS = { have: Id.Have, suggest: Id.Suggest, 'allowed-fast': Id.AllowedFast } as const;
+const BLOCK_IDS = { request: Id.Request, cancel: Id.Cancel, reject: Id.Reject } as const;
 
 function u32(n: number): Buffer {
   const b = Buffer.allocUnsafe(4);
@@ -188,13 +229,26 @@ export function decodeMessage(body: Buffer): Message {
     case Id.Have:
       need(4);
       return { type: 'have', index: p.readUInt32BE(0) };
+    case Id.Suggest:
+      need(4);
+      return { type: 'suggest', index: p.readUInt32BE(0) };
+    case Id.AllowedFast:
+      need(4);
+      return { type: 'allowed-fast', index: p.readUInt32BE(0) };
+    case Id.HaveAll:
+      need(0);
+      return { type: 'have-all' };
+    case Id.HaveNone:
+      need(0);
+      return { type: 'have-none' };
     case Id.Bitfield:
       return { type: 'bitfield', bits: Buffer.from(p) };
     case Id.Request:
-    case Id.Cancel: {
+    case Id.Cancel:
+    case Id.Reject: {
       need(12);
       const m = { index: p.readUInt32BE(0), begin: p.readUInt32BE(4), length: p.readUInt32BE(8) };
-      return id === Id.Request ? { type: 'request', ...m } : { type: 'cancel', ...m };
+      return { type: id === Id.Request ? 'request' : id === Id.Cancel ? 'cancel' : 'reject', ...m };
     }
     case Id.Piece:
       if (p.length < 8) throw new WireError('piece message too short');
@@ -204,7 +258,8 @@ export function decodeMessage(body: Buffer): Message {
       need(2);
       return { type: 'port', port: p.readUInt16BE(0) };
     case Id.Extended:
-      return { type: 'extended', payload: Buffer.from(p) };
+      if (p.length < 1) throw new WireError('extended message without its id');
+      return { type: 'extended', id: p[0]!, payload: Buffer.from(p.subarray(1)) };
     default:
       return { type: 'unknown', id };
   }

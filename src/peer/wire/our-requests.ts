@@ -60,9 +60,21 @@ export class OurRequests {
     return true;
   }
 
-  /** Fail every request (the peer choked us, or the connection closed). */
-  failAll(error: () => Error): void {
-    for (const p of this.pending.values()) p.reject(error());
-    this.pending.clear();
+  /** BEP 6: the peer rejected a request: fail it (not the source's fault: see ChokedError). */
+  reject(index: number, begin: number, length: number, error: () => Error): void {
+    const key = `${index}:${begin}`;
+    const p = this.pending.get(key);
+    if (!p || p.length !== length) return;
+    this.pending.delete(key);
+    p.reject(error());
+  }
+
+  /** Fail every request (the peer choked us, or the connection closed), but those of pieces `keep` names. */
+  failAll(error: () => Error, keep: (piece: number) => boolean = () => false): void {
+    for (const [key, p] of this.pending) {
+      if (keep(Number(key.slice(0, key.indexOf(':'))))) continue;
+      this.pending.delete(key);
+      p.reject(error());
+    }
   }
 }

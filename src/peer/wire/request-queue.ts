@@ -46,15 +46,16 @@ export class RequestQueue {
     return true;
   }
 
-  /** Withdraw one waiting request that matches exactly; anything else is ignored. */
-  cancel(index: number, begin: number, length: number): void {
+  /** Withdraw one waiting request that matches exactly (true); anything else is ignored (false). */
+  cancel(index: number, begin: number, length: number): boolean {
     const g = this.groups.get(index * this.pieceLength + begin);
-    if (!g || g.length !== length || g.waiting === 0) return;
+    if (!g || g.length !== length || g.waiting === 0) return false;
     g.waiting--;
     g.skip++;
     this.live--;
     // Tombstones never outnumber live requests by much: compacting is amortised O(1) per cancel.
     if (this.offsets.length - this.head > 2 * this.live + 1024) this.compact();
+    return true;
   }
 
   /** The oldest waiting request, taken out of the queue. */

@@ -3,12 +3,12 @@
  * block at a time from the piece store, under the upload cap, waiting for the socket to drain.
  * A peer that takes none of our bytes for too long is closed (send watchdog).
  */
-import type net from 'node:net';
+import type { PeerSocket } from './peer-socket.ts';
 import type { SharedTorrent, UploadCounter } from '../shared-torrent.ts';
 import type { RateLimiter } from '../../net/rate-limiter.ts';
 import { pieceSize } from '../../metainfo/metainfo.ts';
 import { BLOCK_SIZE, WireError, type Message } from './messages.ts';
-import { RequestQueue } from './request-queue.ts';
+import { RequestQueue, type BlockRequest } from './request-queue.ts';
 import { SendWatchdog } from '../send-watchdog.ts';
 
 /** Outstanding requests a peer may have with us: libtorrent keeps up to 500, so well above. */
@@ -24,10 +24,14 @@ export interface UploadContext {
 
 /** What the uploader needs of its connection (a WireConnection). */
 export interface UploadLink {
-  readonly socket: net.Socket;
+  readonly socket: PeerSocket;
   readonly torrent: SharedTorrent;
   readonly closed: boolean;
   readonly amChoking: boolean;
+  /** BEP 6 on this connection: every request gets a piece or a reject. */
+  readonly fast: boolean;
+  /** Pieces the peer may have while choked (BEP 6 allowed fast). */
+  readonly allowedFast: ReadonlySet<number>;
   uploaded: number;
   send(m: Message): void;
   close(reason: string): void;
@@ -54,18 +58,35 @@ export class Uploader {
     if (index >= meta.pieceCount) throw new WireError(`request for piece ${index} of ${meta.pieceCount}`);
     if (length === 0 || length > BLOCK_SIZE) throw new WireError(`request of ${length} bytes (more than 16 KiB)`);
     if (begin + length > pieceSize(meta, index)) throw new WireError(`request past the end of piece ${index}`);
-    if (this.link.amChoking || !have.has(index)) return; // not allowed now, or not ours to give: drop it
+    // Not ours to give, or not allowed now: dropped (BEP 3), or rejected (BEP 6).
+    if (!have.has(index) || !this.allowedNow(index)) return this.refuse(index, begin, length);
     if (this.incoming.size >= MAX_PEER_REQUESTS) throw new WireError(`more than ${MAX_PEER_REQUESTS} outstanding requests`);
     if (this.incoming.push(index, begin, length)) void this.serve();
+    else this.refuse(index, begin, length); // the same block asked again with another length
   }
 
+  /** BEP 6: a cancelled request still gets its one answer, a reject. */
   cancel(index: number, begin: number, length: number): void {
-    this.incoming.cancel(index, begin, length);
+    if (this.incoming.cancel(index, begin, length) && this.link.fast) this.link.send({ type: 'reject', index, begin, length });
   }
 
-  /** Forget the peer's pending requests (BEP 3: our choke discards them). */
-  clear(): void {
-    this.incoming.clear();
+  /** We choked the peer: BEP 3 discards its pending requests; BEP 6 rejects each, allowed-fast ones aside. */
+  choked(): void {
+    if (!this.link.fast) return this.incoming.clear();
+    const kept: BlockRequest[] = [];
+    for (let r = this.incoming.shift(); r; r = this.incoming.shift()) {
+      if (this.link.allowedFast.has(r.index)) kept.push(r);
+      else this.link.send({ type: 'reject', ...r });
+    }
+    for (const r of kept) this.incoming.push(r.index, r.begin, r.length);
+  }
+
+  private allowedNow(index: number): boolean {
+    return !this.link.amChoking || (this.link.fast && this.link.allowedFast.has(index));
+  }
+
+  private refuse(index: number, begin: number, length: number): void {
+    if (this.link.fast) this.link.send({ type: 'reject', index, begin, length });
   }
 
   /** The connection closed: stop serving, withdraw any wait. */
@@ -84,7 +105,11 @@ export class Uploader {
       for (let r = this.incoming.shift(); r && !link.closed; r = this.incoming.shift()) {
         // Budget is spent just before the block is written; a close withdraws the wait.
         if (this.ctx.limiter && !(await this.ctx.limiter.take(r.length, this.closing.signal))) break;
-        if (link.closed || link.amChoking) break;
+        if (link.closed) break;
+        if (!this.allowedNow(r.index)) {
+          this.refuse(r.index, r.begin, r.length);
+          continue;
+        }
         const block = await link.torrent.store.read(r.index * link.torrent.meta.pieceLength + r.begin, r.length);
         link.send({ type: 'piece', index: r.index, begin: r.begin, block });
         link.uploaded += r.length;

@@ -1,0 +1,45 @@
+/**
+ * The extension protocol (BEP 10) on one connection: our handshake out, theirs in, and the
+ * extensions we speak on top (BEP 21 upload_only so far). Sub-ids we send are the peer's, from
+ * its `m` dict; those we receive are ours (OUR_EXTENSIONS).
+ */
+import type { Message } from './messages.ts';
+import { decodeExtHandshake, decodeUploadOnly, encodeExtHandshake, encodeUploadOnly, EXTENDED_HANDSHAKE_ID, OUR_EXTENSIONS, type ExtHandshake, type OurHandshake } from './extensions.ts';
+
+export class ExtensionLink {
+  /** The peer's handshake, once received. */
+  peer: ExtHandshake | undefined;
+  /** BEP 21: the peer only uploads (its handshake or an upload_only message said so). */
+  uploadOnly = false;
+
+  constructor(
+    private readonly send: (m: Message) => void,
+    private readonly onUploadOnly: (yes: boolean) => void,
+  ) {}
+
+  sendHandshake(o: OurHandshake): void {
+    this.send({ type: 'extended', id: EXTENDED_HANDSHAKE_ID, payload: encodeExtHandshake(o) });
+  }
+
+  /** An extended message (id 20) with sub-id `id`; a malformed one throws a WireError. */
+  receive(id: number, payload: Buffer): void {
+    if (id === EXTENDED_HANDSHAKE_ID) {
+      this.peer = decodeExtHandshake(payload);
+      this.setUploadOnly(this.peer.uploadOnly);
+    } else if (id === OUR_EXTENSIONS.upload_only) {
+      this.setUploadOnly(decodeUploadOnly(payload));
+    }
+    // Any other sub-id is an extension we did not offer: ignored (BEP 10).
+  }
+
+  /** Tell the peer we now only upload, if it speaks upload_only. */
+  tellUploadOnly(): void {
+    const id = this.peer?.m.get('upload_only');
+    if (id) this.send({ type: 'extended', id, payload: encodeUploadOnly(true) });
+  }
+
+  private setUploadOnly(yes: boolean): void {
+    this.uploadOnly = yes;
+    this.onUploadOnly(yes);
+  }
+}
