@@ -70,9 +70,9 @@ export class RawPeer {
   }
 
   /** Connect, send our handshake (plus `then` in the same write) and wait for the answer. */
-  static async handshaked(port: number, infoHash: Buffer, then: Message[] = []): Promise<RawPeer> {
+  static async handshaked(port: number, infoHash: Buffer, then: Message[] = [], reserved?: Buffer): Promise<RawPeer> {
     const p = await RawPeer.connect(port);
-    p.write(encodeHandshake(infoHash, clientPeerId()));
+    p.write(encodeHandshake(infoHash, clientPeerId(), reserved));
     await p.waitFor(() => p.handshake, 5000, 'the handshake answer');
     if (then.length) p.send(...then);
     return p;

@@ -274,12 +274,12 @@ export class WireConnection extends EventEmitter {
   /** The peer's first word on what it holds: a bitfield, or (BEP 6) have_all / have_none. */
   private onPieceList(m: Message & { type: 'bitfield' | 'have-all' | 'have-none' }): void {
     if (m.type !== 'bitfield') this.needFast(m.type);
-    if (this.pieces.announced) throw new WireError(`${m.type} after the peer already said what it holds`);
-    this.pieces.announced = true;
+    // Some clients (aria2c) send have_none and then a bitfield: later lists add to the first.
     if (m.type === 'bitfield') this.pieces.setBitfield(m.bits);
     else if (m.type === 'have-all') this.pieces.setAll();
     this.updateInterest();
-    this.grantAllowedFast();
+    if (!this.pieces.announced) this.grantAllowedFast();
+    this.pieces.announced = true;
     this.emit('bitfield');
   }
 

@@ -8,7 +8,7 @@ import { WireError } from './messages.ts';
 
 export class PeerPieces {
   readonly have: Bitfield;
-  /** Did the peer say what it holds (bitfield, have_all, have_none)? Only once, first. */
+  /** Did the peer say what it holds yet (bitfield, have_all, have_none)? */
   announced = false;
 
   constructor(

@@ -1,0 +1,78 @@
+/**
+ * A WireSource against a peer that behaves like a BEP 16 super-seeder (libtorrent's): no
+ * bitfield, an unchoke, and a HAVE offered only to a peer that is not interested. Interest must
+ * follow what the peer holds (BEP 3), and a HAVE must wake the scheduler at once.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { expected, makeSeed, RawPeer, sleep, type Seed } from '../../support/wire-peer.ts';
+import { reservedBytes, type Message } from '../../../src/peer/wire/messages.ts';
+import { PeerNode } from '../../../src/peer/peer-node.ts';
+import { PieceStore } from '../../../src/storage/piece-store.ts';
+import { storageFiles } from '../../../src/storage/layout.ts';
+import { Bitfield } from '../../../src/bittorrent/bitfield.ts';
+import { Downloader, DEFAULT_DOWNLOADER_OPTIONS } from '../../../src/download/downloader.ts';
+import { WireSource } from '../../../src/download/sources/wire-source.ts';
+import { tempDir } from '../../support/procs.ts';
+import { pieceSize } from '../../../src/metainfo/metainfo.ts';
+import type { WireConnection } from '../../../src/peer/wire/connection.ts';
+
+let seed: Seed;
+before(async () => {
+  seed = await makeSeed();
+});
+after(async () => {
+  await seed?.remove();
+});
+
+type Of<T extends Message['type']> = Extract<Message, { type: T }>;
+const ofType = <T extends Message['type']>(p: RawPeer, t: T) => p.messages.filter((m): m is Of<T> => m.type === t);
+
+/** Serve every request the raw peer got for `index` (it plays the seeder), from the seed's data. */
+function serveRequests(p: RawPeer, served: Set<string>): void {
+  for (const r of ofType(p, 'request')) {
+    const key = `${r.index}:${r.begin}`;
+    if (served.has(key)) continue;
+    served.add(key);
+    p.send({ type: 'piece', index: r.index, begin: r.begin, block: expected(seed, r.index, r.begin, r.length) });
+  }
+}
+
+test('super-seeder behaviour: not interested until a HAVE, then interested and requesting at once; not interested again after the piece', async () => {
+  const { dir, remove } = await tempDir('wire-source-');
+  const store = await PieceStore.openForWriting(storageFiles(seed.meta, dir, '.part'));
+  const have = new Bitfield(seed.meta.pieceCount);
+  const node = new PeerNode();
+  node.share({ meta: seed.meta, store, have });
+  await node.listen(0, '127.0.0.1');
+  const incoming = new Promise<WireConnection>((resolve) => node.onWire(resolve));
+  const p = await RawPeer.handshaked(node.port, seed.meta.infoHash, [], reservedBytes(['fast', 'extensions']));
+  const conn = await incoming;
+  const dl = new Downloader(seed.meta, store, have, { ...DEFAULT_DOWNLOADER_OPTIONS, stallTimeoutMs: 20_000 }, { onPiece: (i) => node.pieceVerified(seed.meta.infoHashHex, i) });
+  try {
+    assert.equal(dl.addSource(new WireSource(conn, 'super-seeder', 10_000)), true);
+    p.send({ type: 'have-none' }, { type: 'unchoke' });
+    await sleep(300);
+    assert.equal(ofType(p, 'interested').length, 0, 'not interested in a peer that announced nothing');
+    const served = new Set<string>();
+    for (const index of [5, 2, 9]) {
+      const t0 = performance.now();
+      p.send({ type: 'have', index });
+      await p.waitFor(() => ofType(p, 'request').some((r) => r.index === index), 2000, `a request for piece ${index}`);
+      const ms = performance.now() - t0;
+      assert.ok(ms < 500, `requested ${ms.toFixed(0)} ms after the HAVE (the old poll took up to 1000 ms)`);
+      const blocks = Math.ceil(pieceSize(seed.meta, index) / 16384);
+      await p.waitFor(() => (serveRequests(p, served), ofType(p, 'have').some((h) => h.index === index)), 3000, `our HAVE ${index}`);
+      assert.equal(served.size % blocks, 0);
+      await p.waitFor(() => p.messages.at(-1)?.type === 'not-interested', 2000, 'not interested once it has nothing more for us');
+    }
+    const order = p.messages.filter((m) => m.type === 'interested' || m.type === 'not-interested').map((m) => m.type);
+    assert.deepEqual(order, ['interested', 'not-interested', 'interested', 'not-interested', 'interested', 'not-interested']);
+  } finally {
+    dl.abort(new Error('test over'));
+    p.destroy();
+    await node.close();
+    await store.close();
+    await remove();
+  }
+});
