@@ -18,7 +18,7 @@ if (trackers.length === 0 && meta.urlList.length === 0) die('the torrent names n
 
 const display = new ProgressDisplay();
 try {
-  const { outDir, host, port, waitSeconds, requestTimeoutSeconds, seed, maxUploadRate, peerLimits } = args;
+  const { outDir, host, port, waitSeconds, requestTimeoutSeconds, seed, maxUploadRate, peerLimits, protocol } = args;
   await runDownload({
     meta,
     trackers,
@@ -31,6 +31,7 @@ try {
     seed,
     maxUploadRate,
     peerLimits,
+    protocol,
     log: (l) => {
       display.end();
       console.log(l);

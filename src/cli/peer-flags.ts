@@ -1,19 +1,25 @@
 /** The limits of a program's peer side (seeder and requester alike): flags, usage lines, parsing. */
 import { die, parsePositiveFlag } from './common.ts';
 import { PEER_DEFAULTS, type PeerNodeOptions } from '../peer/peer-node.ts';
+import { ENCRYPTION_POLICIES, TRANSPORTS, type EncryptionPolicy, type TransportChoice } from '../peer/transport-options.ts';
 
 export const PEER_FLAGS = {
   'max-connections': { type: 'string' },
   'max-connections-per-ip': { type: 'string' },
   'idle-timeout': { type: 'string' },
   'send-timeout': { type: 'string' },
+  encryption: { type: 'string' },
+  transport: { type: 'string' },
 } as const;
 
 export const PEER_FLAGS_USAGE = `  --max-connections   most connections at once, HTTP and BitTorrent each (default ${PEER_DEFAULTS.maxConnections})
   --max-connections-per-ip  most HTTP connections from one address (IPv6: one /64) once half of
                       the slots are in use; BitTorrent allows half as many (default ${PEER_DEFAULTS.maxConnectionsPerIp})
   --idle-timeout      seconds a BitTorrent peer may send nothing before it is closed (default ${PEER_DEFAULTS.idleTimeoutMs / 1000})
-  --send-timeout      seconds a client may take none of our data before it is closed (default ${PEER_DEFAULTS.sendTimeoutMs / 1000})`;
+  --send-timeout      seconds a client may take none of our data before it is closed (default ${PEER_DEFAULTS.sendTimeoutMs / 1000})
+  --encryption        MSE/PE: off | allow (accept both, dial plain, retry encrypted: the default)
+                      | prefer (dial encrypted) | require (RC4 only, both ways)
+  --transport         both (TCP and uTP: the default; dial TCP first) | tcp | utp (dial uTP only)`;
 
 function parseCountFlag(v: unknown, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -33,5 +39,13 @@ export function parsePeerFlags(values: Record<string, string | boolean | undefin
     maxConnectionsPerIp: parseCountFlag(values['max-connections-per-ip'], 'max-connections-per-ip'),
     idleTimeoutMs: parseSecondsFlag(values['idle-timeout'], 'idle-timeout'),
     sendTimeoutMs: parseSecondsFlag(values['send-timeout'], 'send-timeout'),
+    encryption: parseChoice(values['encryption'], 'encryption', ENCRYPTION_POLICIES),
+    transport: parseChoice(values['transport'], 'transport', TRANSPORTS),
   };
+}
+
+function parseChoice<T extends string>(v: unknown, name: string, choices: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if (!choices.includes(v as T)) die(`--${name} must be one of ${choices.join(', ')}`, 2);
+  return v as T;
 }

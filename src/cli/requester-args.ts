@@ -1,6 +1,7 @@
 /** The requester's command line: flags, usage, their checks, and the reading of the torrent. */
 import { readFile, stat } from 'node:fs/promises';
-import { parseFlags, parsePortFlag, parsePositiveFlag, parseRateFlag, UserError } from './common.ts';
+import { die, parseFlags, parsePortFlag, parsePositiveFlag, parseRateFlag, UserError } from './common.ts';
+import { PEER_PROTOCOLS, type PeerProtocol } from '../download/sources/peer-sources.ts';
 import { parsePeerFlags, PEER_FLAGS, PEER_FLAGS_USAGE } from './peer-flags.ts';
 import { parseMetainfo, MetainfoError, MAX_TORRENT_BYTES, type Metainfo } from '../metainfo/metainfo.ts';
 import type { PeerNodeOptions } from '../peer/peer-node.ts';
@@ -16,6 +17,8 @@ const usage = `usage: npm run requester -- [TORRENT] [--host 127.0.0.1] [--port 
   --seed              seed after the download (the default)
   --max-upload-rate   cap on upload, bytes per second (e.g. 10M, 512K)
   --request-timeout   seconds a peer may stay silent on a request before it goes to another (default 20)
+  --protocol          auto (peers of ours over our HTTP piece API, others over BitTorrent: the
+                      default) | wire (BitTorrent protocol with every peer) | http (our API only)
 ${PEER_FLAGS_USAGE}`;
 
 export interface RequesterArgs {
@@ -29,6 +32,7 @@ export interface RequesterArgs {
   seed: boolean;
   maxUploadRate: number | undefined;
   peerLimits: PeerNodeOptions;
+  protocol: PeerProtocol;
 }
 
 /** Parse the command line; a bad flag ends the program with status 2 and the usage. */
@@ -43,6 +47,7 @@ export function parseRequesterArgs(): RequesterArgs {
       seed: { type: 'boolean' },
       'max-upload-rate': { type: 'string' },
       'request-timeout': { type: 'string' },
+      protocol: { type: 'string' },
       ...PEER_FLAGS,
     },
     usage,
@@ -54,7 +59,10 @@ export function parseRequesterArgs(): RequesterArgs {
   const requestTimeoutSeconds = parsePositiveFlag(values['request-timeout'], 'request-timeout', 20);
   const maxUploadRate = parseRateFlag(values['max-upload-rate'], 'max-upload-rate');
   const peerLimits = parsePeerFlags(values);
-  return { torrent: positionals[0], host, port, outDir, waitSeconds, requestTimeoutSeconds, seed: !values['no-seed'], maxUploadRate, peerLimits };
+  const protocol = (values['protocol'] as string | undefined) ?? 'auto';
+  if (!PEER_PROTOCOLS.includes(protocol as PeerProtocol)) die(`--protocol must be one of ${PEER_PROTOCOLS.join(', ')}`, 2);
+  const seed = !values['no-seed'];
+  return { torrent: positionals[0], host, port, outDir, waitSeconds, requestTimeoutSeconds, seed, maxUploadRate, peerLimits, protocol: protocol as PeerProtocol };
 }
 
 /** Read and validate a torrent; any problem is one line for the user. */

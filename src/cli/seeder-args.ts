@@ -23,6 +23,9 @@ const usage = `usage: npm run seeder -- [FILE] [--host 127.0.0.1] [--port 6881] 
   --public-url     base URL at which others reach this seeder, for the torrent's web seed
                    (url-list, BEP 19); default http://<host>:<port>
   --no-web-seed    write no url-list into the torrent
+  --super-seed     BEP 16: offer each peer only pieces no other peer was offered, over the
+                   BitTorrent protocol only (implies --no-web-seed), so that the first seeder
+                   uploads about one copy while a swarm forms
 ${PEER_FLAGS_USAGE}`;
 
 export interface SeederArgs {
@@ -38,6 +41,7 @@ export interface SeederArgs {
   /** The web seed's base URL (no trailing slash), or undefined for none. */
   publicUrl: string | undefined;
   pieceLength: number | undefined;
+  superSeed: boolean;
 }
 
 /** Parse the command line; a bad flag ends the program with status 2 and the usage. */
@@ -53,6 +57,7 @@ export function parseSeederArgs(): SeederArgs {
       'max-upload-rate': { type: 'string' },
       'public-url': { type: 'string' },
       'no-web-seed': { type: 'boolean' },
+      'super-seed': { type: 'boolean' },
       ...PEER_FLAGS,
     },
     usage,
@@ -69,7 +74,8 @@ export function parseSeederArgs(): SeederArgs {
   const wildcard = host === '0.0.0.0' || host === '::';
   let publicUrl = (values['public-url'] as string | undefined) ?? (wildcard ? undefined : `http://${urlHost(host)}:${port}`);
   if (publicUrl !== undefined && !/^https?:\/\/[^/]+/i.test(publicUrl)) die('--public-url must be an http:// URL', 2);
-  if (values['no-web-seed']) publicUrl = undefined;
+  const superSeed = values['super-seed'] === true;
+  if (values['no-web-seed'] || superSeed) publicUrl = undefined;
   publicUrl = publicUrl?.replace(/\/+$/, '');
   let pieceLength: number | undefined;
   if (values['piece-length'] !== undefined) {
@@ -77,7 +83,7 @@ export function parseSeederArgs(): SeederArgs {
     if (n === null || !isValidPieceLength(n)) die('--piece-length must be a power of two from 16K to 128M', 2);
     pieceLength = n;
   }
-  return { file: positionals[0], host, port, announceUrl, seedDir, requesterDir, maxUploadRate, peerLimits, publicUrl, pieceLength };
+  return { file: positionals[0], host, port, announceUrl, seedDir, requesterDir, maxUploadRate, peerLimits, publicUrl, pieceLength, superSeed };
 }
 
 /** Accept a path to a non-empty regular file or folder (not one holding the seeder's folder). */

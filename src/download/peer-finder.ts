@@ -15,6 +15,7 @@ import type { Downloader } from './downloader.ts';
 import { PeerSources } from './sources/peer-sources.ts';
 import { WebSeedSource } from './sources/webseed-source.ts';
 import { SessionError } from './session-error.ts';
+import type { PeerProtocol } from './sources/peer-sources.ts';
 
 const WEB_SEED_DELAY_MS = 3000;
 
@@ -26,6 +27,8 @@ export interface PeerFinderOptions {
   host: string;
   port: number;
   requestTimeoutMs: number;
+  /** How peers are reached: our HTTP piece API for ours (auto), or one protocol for all. */
+  protocol: PeerProtocol;
   /** Seed once complete: only then are the tracker's peers dialled after the download. */
   seedAfter: boolean;
   log(line: string): void;
@@ -47,15 +50,16 @@ export class PeerFinder {
     private readonly downloader: Downloader,
   ) {
     const { meta, have } = o;
-    this.peers = new PeerSources(seeding.node, downloader, meta, { host: o.host, port: o.port, requestTimeoutMs: o.requestTimeoutMs }, o.log);
+    this.peers = new PeerSources(seeding.node, downloader, meta, { host: o.host, port: o.port, requestTimeoutMs: o.requestTimeoutMs, protocol: o.protocol }, o.log);
     // Peers that fetch from us tell us where they serve: use them as sources too (any client can
     // send that header: the same gate as tracker peers, see PeerSources).
     seeding.node.onPeerSeen((hash, ip, port) => {
-      if (hash === meta.infoHashHex && !have.complete) this.peers.useHttp(ip, port);
+      if (hash === meta.infoHashHex && !have.complete && o.protocol !== 'wire') this.peers.useHttp(ip, port);
     });
     // Real clients that dial us are sources too, while we download.
     seeding.node.onWire((c) => {
-      if (c.torrent.meta.infoHashHex === meta.infoHashHex && !have.complete && !isOurPeerId(c.peerId)) this.peers.useIncoming(c);
+      const ours = isOurPeerId(c.peerId) && o.protocol !== 'wire';
+      if (c.torrent.meta.infoHashHex === meta.infoHashHex && !have.complete && !ours) this.peers.useIncoming(c);
     });
     this.announcer = seeding.announce(
       o.trackers,

@@ -12,6 +12,7 @@ import { Downloader, DEFAULT_DOWNLOADER_OPTIONS } from './downloader.ts';
 import { alreadyComplete, finishPart, keepPart, openPart, partPaths, type PartFile, type PartPaths } from './part-file.ts';
 import { PeerFinder } from './peer-finder.ts';
 import { SessionError } from './session-error.ts';
+import type { PeerProtocol } from './sources/peer-sources.ts';
 
 export { SessionError } from './session-error.ts';
 
@@ -41,6 +42,8 @@ export interface SessionOptions {
   maxUploadRate?: number;
   /** Connection limits and deadlines of our peer side (PeerNode defaults when not given). */
   peerLimits?: PeerNodeOptions;
+  /** How peers of ours are used (default auto: their HTTP piece API). */
+  protocol?: PeerProtocol;
   log(line: string): void;
   /** Called about twice a second while downloading. */
   onProgress?(p: ProgressSnapshot): void;
@@ -110,7 +113,8 @@ export class DownloadSession {
   private findPeers(part: PartFile, seeding: Seeding, downloader: Downloader): PeerFinder {
     const { meta, trackers, host, port, log } = this.o;
     const requestTimeoutMs = this.o.requestTimeoutSeconds * 1000;
-    return new PeerFinder({ meta, trackers, have: part.have, host, port, requestTimeoutMs, seedAfter: this.o.seed, log }, seeding, downloader);
+    const protocol = this.o.protocol ?? 'auto';
+    return new PeerFinder({ meta, trackers, have: part.have, host, port, requestTimeoutMs, protocol, seedAfter: this.o.seed, log }, seeding, downloader);
   }
 
   /**

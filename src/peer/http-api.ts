@@ -87,7 +87,9 @@ function createPeerApp(ctx: PeerApiContext, exchangeOf: ExchangeOf): express.Exp
     }
     const t = torrents.get(hex.toLowerCase());
     if (!t) plain(res, 404, 'unknown info_hash');
-    return t;
+    // Super-seeding offers each peer chosen pieces over the wire: the whole file here would undo it.
+    else if (t.superSeeding) plain(res, 403, 'super-seeding: use the BitTorrent protocol');
+    return t?.superSeeding ? undefined : t;
   };
 
   app.get('/file/:hash', (req, res) => {

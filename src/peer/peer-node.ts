@@ -18,6 +18,8 @@ import { newPeerId } from '../bittorrent/peer-id.ts';
 import { ChunkPool } from './chunk-pool.ts';
 import { SlotPool } from '../net/slots.ts';
 import { addressPrefix } from '../bittorrent/address.ts';
+import type { EncryptionPolicy, TransportChoice } from './transport-options.ts';
+import { SuperSeeder } from '../seed/super-seed.ts';
 
 export interface PeerNodeOptions {
   /** Cap on every byte uploaded, in bytes per second (`--max-upload-rate`). */
@@ -35,6 +37,10 @@ export interface PeerNodeOptions {
   idleTimeoutMs?: number;
   /** A client that takes no bytes of an answer for this long is closed (`--send-timeout`). */
   sendTimeoutMs?: number;
+  /** MSE/PE policy (`--encryption`, default allow). */
+  encryption?: EncryptionPolicy;
+  /** TCP and/or uTP (`--transport`, default both). */
+  transport?: TransportChoice;
 }
 
 export const PEER_DEFAULTS = {
@@ -54,6 +60,7 @@ export class PeerNode {
   readonly counter: UploadCounter = { uploaded: 0 };
   readonly http: http.Server;
   readonly wires = new Set<WireConnection>();
+  private readonly superSeeders = new Map<string, SuperSeeder>();
   private readonly ctx: PeerApiContext & WireContext;
   private readonly tcp: net.Server;
   private readonly choker: Choker;
@@ -95,6 +102,7 @@ export class PeerNode {
 
   share(t: SharedTorrent): void {
     this.torrents.set(t.meta.infoHashHex, t);
+    if (t.superSeeding) this.superSeeders.set(t.meta.infoHashHex, new SuperSeeder(t));
   }
 
   /** Be told of downloading peers that announced the port they serve on. */
@@ -234,6 +242,7 @@ export class PeerNode {
       this.wires.delete(c);
       this.choker.fill();
     });
+    this.superSeeders.get(t.meta.infoHashHex)?.attach(c);
     c.start(); // our bitfield goes first, before anything the owner sends
     if (incoming) this.wireListener?.(c);
     return c;
@@ -241,6 +250,7 @@ export class PeerNode {
 
   close(): Promise<void> {
     this.choker.stop();
+    for (const s of this.superSeeders.values()) s.stop();
     for (const c of this.wires) c.close('shutting down');
     for (const s of this.sniffing) s.destroy();
     return new Promise((resolve) => {

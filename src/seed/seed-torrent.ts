@@ -18,13 +18,16 @@ export interface SeedTorrentOptions {
   announceUrl: string;
   maxUploadRate?: number;
   peerLimits?: PeerNodeOptions;
+  /** BEP 16 super-seeding (see super-seed.ts). */
+  superSeed?: boolean;
 }
 
 /** Serve `meta` until a signal; resolves once the first announce was tried (answered or not). */
 export async function seedTorrent(meta: Metainfo, o: SeedTorrentOptions, log: (line: string) => void): Promise<void> {
   const store = await PieceStore.openForReading(storageFiles(meta, o.seedDir));
-  const { host, port, maxUploadRate, peerLimits } = o;
-  const seeding = await Seeding.listen({ meta, store, have: Bitfield.full(meta.pieceCount), host, port, peerId: newPeerId(), maxUploadRate, peerLimits });
+  const { host, port, maxUploadRate, peerLimits, superSeed } = o;
+  const have = Bitfield.full(meta.pieceCount);
+  const seeding = await Seeding.listen({ meta, store, have, host, port, peerId: newPeerId(), maxUploadRate, peerLimits, superSeeding: superSeed });
   let registered = false;
   let firstAttempt!: () => void;
   const attempted = new Promise<void>((resolve) => (firstAttempt = resolve));

@@ -23,6 +23,8 @@ export interface SeedingOptions {
   maxUploadRate?: number;
   /** Connection limits and deadlines of our peer side (PeerNode defaults when not given). */
   peerLimits?: PeerNodeOptions;
+  /** BEP 16 super-seeding of this torrent. */
+  superSeeding?: boolean;
 }
 
 /** Our byte counts for the tracker (`downloaded` and `left` are 0 for a seeder). */
@@ -36,7 +38,7 @@ export class Seeding {
   private constructor(private readonly o: SeedingOptions) {
     this.node = new PeerNode({ ...o.peerLimits, maxUploadRate: o.maxUploadRate, peerId: o.peerId });
     this.dialOut = new DialOut(this.node, o.meta.infoHashHex);
-    this.node.share({ meta: o.meta, store: o.store, have: o.have });
+    this.node.share({ meta: o.meta, store: o.store, have: o.have, superSeeding: o.superSeeding });
   }
 
   /** Serve the torrent on host:port. Rejects with `cannot listen on host:port: why`. */

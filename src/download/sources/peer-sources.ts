@@ -16,11 +16,33 @@ import { HttpPeerSource } from './http-source.ts';
 import { WireSource } from './wire-source.ts';
 import { hostPort } from '../../bittorrent/address.ts';
 
+/** auto: peers of ours over our HTTP piece API, others over the wire; wire / http: one for all. */
+export type PeerProtocol = 'auto' | 'wire' | 'http';
+export const PEER_PROTOCOLS: readonly PeerProtocol[] = ['auto', 'wire', 'http'];
+
+/** How long a dialled peer has to say what it holds (it comes right after the handshake). */
+const PIECE_LIST_WAIT_MS = 2000;
+
+/** Resolves once `c` said what it holds (bitfield, have_all, have_none), closed, or after `ms`. */
+function pieceList(c: WireConnection, ms: number): Promise<void> {
+  if (c.pieces.announced || c.closed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      c.off('bitfield', done).off('have', done).off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    c.on('bitfield', done).on('have', done).on('close', done);
+  });
+}
+
 export interface PeerSourcesOptions {
   /** Where we listen: never a source for ourselves, and told to HTTP peers. */
   host: string;
   port: number;
   requestTimeoutMs: number;
+  protocol: PeerProtocol;
 }
 
 export class PeerSources {
@@ -74,13 +96,23 @@ export class PeerSources {
     const key = `${p.ip}|${p.port}`;
     const inUse = this.sourceOf.get(key);
     if (this.dialing.has(key) || (inUse && this.downloader.hasSource(inUse)) || this.downloader.hasSource(HttpPeerSource.idFor(p.ip, p.port))) return;
+    if (this.opts.protocol === 'http') {
+      this.useHttp(p.ip, p.port);
+      return;
+    }
     this.dialing.add(key);
     const label = hostPort(p.ip, p.port);
     this.node
       .dial(p.ip, p.port, this.meta.infoHashHex)
+      .then(async (c) => {
+        await pieceList(c, PIECE_LIST_WAIT_MS);
+        return c;
+      })
       .then(
         (c) => {
-          if (isOurPeerId(c.peerId)) {
+          // A peer of ours that holds pieces serves them faster over its HTTP API; one that shows
+          // none (a super-seeder hides them, BEP 16) is used over the wire.
+          if (isOurPeerId(c.peerId) && this.opts.protocol === 'auto' && c.peerHave.count > 0) {
             c.close('one of ours: using its HTTP API');
             this.useHttp(p.ip, p.port);
           } else if (this.useWire(c, label)) {
@@ -90,7 +122,7 @@ export class PeerSources {
           }
         },
         // No wire protocol there (an HTTP-only peer of ours, or the handshake failed): try HTTP.
-        () => this.useHttp(p.ip, p.port),
+        () => this.opts.protocol === 'auto' && this.useHttp(p.ip, p.port),
       )
       .finally(() => this.dialing.delete(key));
   }

@@ -52,7 +52,7 @@ export class WireSource implements PieceSource {
   }
 
   ready(): boolean {
-    return !this.conn.closed && (!this.conn.peerChoking || this.conn.peerAllowedFast.size > 0);
+    return !this.conn.closed && (!this.conn.peerChoking || this.conn.fastLink.received.size > 0);
   }
 
   async fetchBlock(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {

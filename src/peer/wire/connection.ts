@@ -34,10 +34,11 @@ export class WireConnection extends EventEmitter {
   readonly pieces: PeerPieces;
   /** BEP 10 extensions on this connection (and BEP 21: does the peer only upload?). */
   readonly ext = new ExtensionLink((m) => this.send(m), (yes) => this.emit('upload-only', yes));
+  /** BEP 16: pieces a super-seeding torrent offered this peer (only these are served). */
+  readonly offered = new Set<number>();
   /** Set while a downloader uses this peer: interest is declared only then, and only for pieces we lack. */
   downloading = false;
-  /** Bytes of blocks received from / sent to this peer (for the choker and reports). */
-  downloaded = 0;
+  downloaded = 0; // bytes of blocks from / to this peer (for the choker and reports)
   uploaded = 0;
   lastUnchokedAt = 0;
   closed = false;
@@ -83,13 +84,6 @@ export class WireConnection extends EventEmitter {
   get fast(): boolean {
     return this.fastLink.enabled;
   }
-  /** Pieces we let this peer request while choked (BEP 6), and those it lets us. */
-  get allowedFast(): ReadonlySet<number> {
-    return this.fastLink.granted;
-  }
-  get peerAllowedFast(): ReadonlySet<number> {
-    return this.fastLink.received;
-  }
   get peerHave() {
     return this.pieces.have;
   }
@@ -99,8 +93,10 @@ export class WireConnection extends EventEmitter {
    * listeners are in place before the first message (which may have come with the handshake).
    */
   start(): void {
-    const { have } = this.torrent;
-    if (this.fast && have.complete) this.send({ type: 'have-all' });
+    const { have, superSeeding } = this.torrent;
+    if (superSeeding) {
+      if (this.fast) this.send({ type: 'have-none' }); // BEP 16: what we hold stays hidden
+    } else if (this.fast && have.complete) this.send({ type: 'have-all' });
     else if (this.fast && have.count === 0) this.send({ type: 'have-none' });
     else if (have.count > 0) this.send({ type: 'bitfield', bits: Buffer.from(have.bytes) });
     const yourip = net.isIPv4(this.address) ? Buffer.from(this.address.split('.').map(Number)) : undefined;
@@ -138,7 +134,6 @@ export class WireConnection extends EventEmitter {
   }
 
   // ---- our side ----
-
   choke(): void {
     if (this.amChoking) return;
     this.amChoking = true;
@@ -169,27 +164,31 @@ export class WireConnection extends EventEmitter {
     this.interested(this.downloading && this.pieces.wantsAny());
   }
 
+  /** BEP 16: offer the peer piece `index` (a HAVE); a super-seeding torrent serves only offered pieces. */
+  offer(index: number): void {
+    this.offered.add(index);
+    this.send({ type: 'have', index });
+  }
+
   /** We verified piece `index`: tell the peer, and lose interest if it has nothing else for us. */
   have(index: number): void {
     this.send({ type: 'have', index });
     if (this.amInterested && this.peerHave.has(index)) this.updateInterest();
   }
 
-
   /** May we ask this peer for `piece` now (unchoked, or an allowed-fast piece while choked)? */
   mayRequest(piece: number): boolean {
-    return !this.closed && this.peerHave.has(piece) && (!this.peerChoking || this.peerAllowedFast.has(piece));
+    return !this.closed && this.peerHave.has(piece) && (!this.peerChoking || this.fastLink.received.has(piece));
   }
 
   /** Ask for a block; resolves with exactly `length` bytes. */
   request(index: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
     if (this.closed) return Promise.reject(new Error(`peer ${this.remote} is closed`));
-    if (this.peerChoking && !this.peerAllowedFast.has(index)) return Promise.reject(new ChokedError(`peer ${this.remote} is choking us`));
+    if (this.peerChoking && !this.fastLink.received.has(index)) return Promise.reject(new ChokedError(`peer ${this.remote} is choking us`));
     return this.ours.add(index, begin, length, signal);
   }
 
   // ---- their side ----
-
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     let messages: Message[];
@@ -268,7 +267,7 @@ export class WireConnection extends EventEmitter {
   private onChoke(): void {
     this.peerChoking = true;
     this.emit('choke');
-    this.fastLink.choked(() => this.ours.failAll(() => new ChokedError(`peer ${this.remote} choked us`), (i) => this.peerAllowedFast.has(i)));
+    this.fastLink.choked(() => this.ours.failAll(() => new ChokedError(`peer ${this.remote} choked us`), (i) => this.fastLink.received.has(i)));
   }
 
   /** The peer's first word on what it holds: a bitfield, or (BEP 6) have_all / have_none. */

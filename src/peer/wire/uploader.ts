@@ -30,8 +30,10 @@ export interface UploadLink {
   readonly amChoking: boolean;
   /** BEP 6 on this connection: every request gets a piece or a reject. */
   readonly fast: boolean;
-  /** Pieces the peer may have while choked (BEP 6 allowed fast). */
-  readonly allowedFast: ReadonlySet<number>;
+  /** BEP 16: pieces offered to the peer when its torrent is super-seeded. */
+  readonly offered: ReadonlySet<number>;
+  /** BEP 6: `granted` are the pieces the peer may have while choked. */
+  readonly fastLink: { readonly granted: ReadonlySet<number> };
   uploaded: number;
   send(m: Message): void;
   close(reason: string): void;
@@ -59,7 +61,8 @@ export class Uploader {
     if (length === 0 || length > BLOCK_SIZE) throw new WireError(`request of ${length} bytes (more than 16 KiB)`);
     if (begin + length > pieceSize(meta, index)) throw new WireError(`request past the end of piece ${index}`);
     // Not ours to give, or not allowed now: dropped (BEP 3), or rejected (BEP 6).
-    if (!have.has(index) || !this.allowedNow(index)) return this.refuse(index, begin, length);
+    const hidden = this.link.torrent.superSeeding && !this.link.offered.has(index);
+    if (!have.has(index) || hidden || !this.allowedNow(index)) return this.refuse(index, begin, length);
     if (this.incoming.size >= MAX_PEER_REQUESTS) throw new WireError(`more than ${MAX_PEER_REQUESTS} outstanding requests`);
     if (this.incoming.push(index, begin, length)) void this.serve();
     else this.refuse(index, begin, length); // the same block asked again with another length
@@ -75,14 +78,14 @@ export class Uploader {
     if (!this.link.fast) return this.incoming.clear();
     const kept: BlockRequest[] = [];
     for (let r = this.incoming.shift(); r; r = this.incoming.shift()) {
-      if (this.link.allowedFast.has(r.index)) kept.push(r);
+      if (this.link.fastLink.granted.has(r.index)) kept.push(r);
       else this.link.send({ type: 'reject', ...r });
     }
     for (const r of kept) this.incoming.push(r.index, r.begin, r.length);
   }
 
   private allowedNow(index: number): boolean {
-    return !this.link.amChoking || (this.link.fast && this.link.allowedFast.has(index));
+    return !this.link.amChoking || (this.link.fast && this.link.fastLink.granted.has(index));
   }
 
   private refuse(index: number, begin: number, length: number): void {
