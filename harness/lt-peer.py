@@ -67,6 +67,8 @@ def session_settings(cfg):
         # Every peer here is 127.0.0.1: without this a second one on the same torrent is refused.
         'allow_multiple_connections_per_ip': True,
         'smooth_connects': False,
+        # A port that is taken is an error, not a reason to listen on the next one.
+        'max_retry_port_bind': 0, 'listen_system_port_fallback': False,
         # Re-announce at the tracker's interval (tests use 2 s), not at least every 300 s: our
         # tracker forgets a peer silent for 2 intervals.
         'min_announce_interval': 1,
@@ -110,11 +112,14 @@ def make_torrent(cfg):
           'piece_length': ti.piece_length()})
 
 
-def add_torrent(ses, cfg):
+def load_torrent(cfg):
     try:
-        ti = lt.torrent_info(cfg['torrent'])
-    except RuntimeError as e:
-        fail(f"torrent refused: {cfg['torrent']}: {e}")
+        return lt.torrent_info(cfg['torrent'])
+    except (RuntimeError, KeyError, TypeError) as e:
+        fail(f"torrent refused: {cfg.get('torrent')}: {e}")
+
+
+def add_torrent(ses, ti, cfg):
     p = lt.add_torrent_params()
     p.ti = ti
     p.save_path = cfg['save_path']
@@ -202,7 +207,7 @@ def status_of(h, book):
 def handle_alerts(ses, book, state):
     for a in ses.pop_alerts():
         if isinstance(a, lt.listen_succeeded_alert):
-            state['listening'] = True
+            state['listening'].add(str(a.socket_type))
         elif isinstance(a, lt.torrent_checked_alert):
             state['checks'] += 1
         elif isinstance(a, lt.listen_failed_alert):
@@ -224,6 +229,7 @@ def main():
     if cfg['role'] == 'create':
         make_torrent(cfg)
         return
+    ti = load_torrent(cfg)
     stop = {'now': False}
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__('now', True))
     signal.signal(signal.SIGINT, lambda *_: stop.__setitem__('now', True))
@@ -234,15 +240,16 @@ def main():
     everyone.add_rule('::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 1 << lt.session.global_peer_class_id)
     ses.set_peer_class_filter(everyone)
     book = PeerBook(bool(cfg.get('log_messages')))
-    state = {'listening': False, 'alert_lines': 0, 'checks': 0}
+    state = {'listening': set(), 'alert_lines': 0, 'checks': 0}
     deadline = time.monotonic() + 10
-    while not state['listening']:
+    # libtorrent opens both sockets whatever the enable_* settings say; either may fail.
+    while not {'tcp', 'udp'} <= state['listening']:
         if time.monotonic() > deadline:
             fail('listen failed: no listening socket after 10 s')
         ses.wait_for_alert(100)
         handle_alerts(ses, book, state)
     emit({'event': 'listening', 'port': ses.listen_port()})
-    h = add_torrent(ses, cfg)
+    h = add_torrent(ses, ti, cfg)
     run(ses, h, cfg, book, state, stop)
 
 

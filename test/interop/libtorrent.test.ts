@@ -15,10 +15,13 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { within, until } from '../support/procs.ts';
+import { writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { tempDir, within, until } from '../support/procs.ts';
 import { requireNetns } from '../support/netns.ts';
 import { withNetnsWorld, type NetnsWorld } from '../support/netns-world.ts';
-import { requireLibtorrent, type LtConfig } from '../../harness/libtorrent.ts';
+import { makeTorrentWithLibtorrent, requireLibtorrent, startLibtorrent, type LtConfig } from '../../harness/libtorrent.ts';
 import { MiB, ltLeecher, ltSeeder, ourRequester, peerAt, randomFile, sameBytes, tradingPeers, trackerPeers, transcript } from '../support/libtorrent-world.ts';
 
 const needs = (t: TestContext) => requireNetns(t) && requireLibtorrent(t);
@@ -58,6 +61,24 @@ async function ourRequesterLeechesFromLt(w: NetnsWorld, name: string, size: numb
   assert.equal(peers.length, 1, `one peer (our requester) downloaded from the libtorrent seeder: ${JSON.stringify(stopped.seen)}`);
   return { ours: peers[0]!, data };
 }
+
+test('the libtorrent driver: a refused torrent or a taken port ends lt-peer.py at once with one line saying why', { timeout: 30_000 }, async (t) => {
+  if (!requireLibtorrent(t)) return;
+  const { dir, remove } = await tempDir('p2p-lt-driver-');
+  const taken = net.createServer();
+  try {
+    await writeFile(path.join(dir, 'bad.torrent'), 'd4:infoi1ee');
+    await assert.rejects(startLibtorrent(undefined, { role: 'leecher', torrent: 'bad.torrent', save_path: 'dl' }, { cwd: dir }), /exited \(2\)[\s\S]*torrent refused: bad\.torrent/);
+    const port = await new Promise<number>((resolve) => taken.listen(0, '127.0.0.1', () => resolve((taken.address() as net.AddressInfo).port)));
+    const data = randomBytes(100_000);
+    await writeFile(path.join(dir, 'ok.bin'), data);
+    await makeTorrentWithLibtorrent({ file: path.join(dir, 'ok.bin'), torrent: path.join(dir, 'ok.torrent'), pieceLength: 16384 });
+    await assert.rejects(startLibtorrent(undefined, { role: 'seeder', torrent: 'ok.torrent', save_path: '.', listen_port: port }, { cwd: dir }), /exited \(2\)[\s\S]*listen failed: .*Address already in use/);
+  } finally {
+    taken.close();
+    await remove();
+  }
+});
 
 test('a libtorrent leecher downloads from our seeder over TCP', { timeout: 60_000 }, async (t) => {
   if (!needs(t)) return;
