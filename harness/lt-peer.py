@@ -66,7 +66,9 @@ def session_settings(cfg):
         'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
         # Every peer here is 127.0.0.1: without this a second one on the same torrent is refused.
         'allow_multiple_connections_per_ip': True,
-        'smooth_connects': False,
+        # Redial a dropped peer after 1 s, not 60: a leecher drops a super-seeder it finds
+        # "uninteresting upload-only" while it waits for its last offer, and must come back.
+        'min_reconnect_time': 1, 'smooth_connects': False,
         # A port that is taken is an error, not a reason to listen on the next one.
         'max_retry_port_bind': 0, 'listen_system_port_fallback': False,
         # Re-announce at the tracker's interval (tests use 2 s), not at least every 300 s: our
