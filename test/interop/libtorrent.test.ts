@@ -41,8 +41,11 @@ async function ltLeechesFromOurSeeder(w: NetnsWorld, name: string, size: number,
   assert.ok(await sameBytes(leecher.file, data), 'libtorrent has the exact file');
   // Per-peer counters are sampled (10 a second): the torrent's total is exact, the peer's is a floor.
   assert.ok(done.total_payload_download! >= data.length, `libtorrent downloaded the whole file: ${JSON.stringify(done)}`);
-  const ours = peerAt(done.seen, seeder.port);
-  assert.deepEqual(tradingPeers(done.seen), [ours], `our seeder is the only peer that sent data: ${JSON.stringify(done.seen)}`);
+  // Our seeder is the only peer there; it also dials libtorrent (a tracker peer), and libtorrent
+  // keeps one of the two connections: the one that carried data is judged.
+  peerAt(done.seen, seeder.port);
+  const ours = tradingPeers(done.seen);
+  assert.ok(ours.length >= 1 && ours.every((p) => p.total_download > 0), `our seeder sent the data: ${JSON.stringify(done.seen)}`);
   return { seeder, ours, data };
 }
 
@@ -57,9 +60,10 @@ async function ourRequesterLeechesFromLt(w: NetnsWorld, name: string, size: numb
   assert.ok(await sameBytes(req.file, data), 'our requester has the exact file');
   const stopped = await seed.lt.stop();
   assert.ok(stopped && stopped.total_payload_upload! >= data.length, `libtorrent uploaded the whole file: ${JSON.stringify(stopped)}`);
-  const peers = tradingPeers(stopped.seen ?? []);
-  assert.equal(peers.length, 1, `one peer (our requester) downloaded from the libtorrent seeder: ${JSON.stringify(stopped.seen)}`);
-  return { ours: peers[0]!, data };
+  // Our requester is the only other peer: whichever connection carried the data is judged.
+  const ours = tradingPeers(stopped.seen ?? []);
+  assert.ok(ours.length >= 1 && ours.every((p) => p.total_upload > 0), `our requester took the data: ${JSON.stringify(stopped.seen)}`);
+  return { ours, data };
 }
 
 test('the libtorrent driver: a refused torrent or a taken port ends lt-peer.py at once with one line saying why', { timeout: 30_000 }, async (t) => {
@@ -84,7 +88,7 @@ test('a libtorrent leecher downloads from our seeder over TCP', { timeout: 60_00
   if (!needs(t)) return;
   await withWorld(async (w) => {
     const { ours } = await ltLeechesFromOurSeeder(w, 'tcp.bin', 6 * MiB + 1234, TCP_ONLY);
-    assert.ok(!ours.flags.includes('utp'), `plain TCP: ${ours.flags}`);
+    assert.ok(ours.every((p) => !p.flags.includes('utp')), `plain TCP: ${JSON.stringify(ours)}`);
   });
 });
 
@@ -92,7 +96,7 @@ test('our requester downloads from a libtorrent seeder over TCP', { timeout: 60_
   if (!needs(t)) return;
   await withWorld(async (w) => {
     const { ours } = await ourRequesterLeechesFromLt(w, 'fromlt.bin', 6 * MiB + 4321, TCP_ONLY);
-    assert.ok(!ours.flags.includes('utp'), `plain TCP: ${ours.flags}`);
+    assert.ok(ours.every((p) => !p.flags.includes('utp')), `plain TCP: ${JSON.stringify(ours)}`);
   });
 });
 
@@ -101,11 +105,13 @@ test('BEP 6/10 (needs the fast extension and the extension protocol): libtorrent
   await withWorld(async (w) => {
     // The leecher is slowed so that it stays connected long enough to be looked at.
     const { ours } = await ltLeechesFromOurSeeder(w, 'ext.bin', 4 * MiB + 99, { ...TCP_ONLY, log_messages: true, download_rate_limit: 8 * MiB });
-    const got = ours.messages ?? {};
-    assert.ok(ours.flags.includes('supports_extensions'), `the extension bit (BEP 10) in our handshake: ${JSON.stringify(ours)}`);
-    assert.ok((got['EXTENDED_HANDSHAKE'] ?? 0) >= 1, `an extension handshake from our seeder: ${JSON.stringify(got)}`);
-    // With BEP 6 a seed says HAVE_ALL instead of a full BITFIELD.
-    assert.ok((got['HAVE_ALL'] ?? 0) >= 1 && !got['BITFIELD'], `HAVE_ALL instead of a BITFIELD (BEP 6): ${JSON.stringify(got)}`);
+    for (const peer of ours) {
+      const got = peer.messages ?? {};
+      assert.ok(peer.flags.includes('supports_extensions'), `the extension bit (BEP 10) in our handshake: ${JSON.stringify(peer)}`);
+      assert.ok((got['EXTENDED_HANDSHAKE'] ?? 0) >= 1, `an extension handshake from our seeder: ${JSON.stringify(peer)}`);
+      // With BEP 6 a seed says HAVE_ALL instead of a full BITFIELD.
+      assert.ok((got['HAVE_ALL'] ?? 0) >= 1 && !got['BITFIELD'], `HAVE_ALL instead of a BITFIELD (BEP 6): ${JSON.stringify(peer)}`);
+    }
   });
 });
 
@@ -154,7 +160,7 @@ test('MSE/PE (needs --encryption): a libtorrent leecher forcing RC4 downloads fr
   if (!needs(t)) return;
   await withWorld(async (w) => {
     const { ours } = await ltLeechesFromOurSeeder(w, 'rc4.bin', 5 * MiB + 3, { ...TCP_ONLY, ...FORCED_RC4 }, ['--encryption', 'allow']);
-    assert.ok(ours.flags.includes('rc4'), `the connection was RC4-encrypted: ${ours.flags}`);
+    assert.ok(ours.every((p) => p.flags.includes('rc4')), `the connection was RC4-encrypted: ${JSON.stringify(ours)}`);
   });
 });
 
@@ -162,7 +168,7 @@ test('MSE/PE (needs --encryption): our requester with --encryption require downl
   if (!needs(t)) return;
   await withWorld(async (w) => {
     const { ours } = await ourRequesterLeechesFromLt(w, 'rc4req.bin', 5 * MiB + 5, { ...TCP_ONLY, ...FORCED_RC4 }, ['--encryption', 'require']);
-    assert.ok(ours.flags.includes('rc4'), `the connection was RC4-encrypted: ${ours.flags}`);
+    assert.ok(ours.every((p) => p.flags.includes('rc4')), `the connection was RC4-encrypted: ${JSON.stringify(ours)}`);
   });
 });
 
@@ -170,7 +176,7 @@ test('uTP (needs uTP and --transport): a libtorrent leecher with TCP off downloa
   if (!needs(t)) return;
   await withWorld(async (w) => {
     const { ours } = await ltLeechesFromOurSeeder(w, 'utp.bin', 5 * MiB + 7, UTP_ONLY, ['--transport', 'both']);
-    assert.ok(ours.flags.includes('utp'), `the connection was uTP: ${ours.flags}`);
+    assert.ok(ours.every((p) => p.flags.includes('utp')), `the connection was uTP: ${JSON.stringify(ours)}`);
   });
 });
 
@@ -178,6 +184,6 @@ test('uTP (needs uTP and --transport): our requester with --transport utp downlo
   if (!needs(t)) return;
   await withWorld(async (w) => {
     const { ours } = await ourRequesterLeechesFromLt(w, 'utpreq.bin', 5 * MiB + 9, UTP_ONLY, ['--transport', 'utp']);
-    assert.ok(ours.flags.includes('utp'), `the connection was uTP: ${ours.flags}`);
+    assert.ok(ours.every((p) => p.flags.includes('utp')), `the connection was uTP: ${JSON.stringify(ours)}`);
   });
 });
