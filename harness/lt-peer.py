@@ -229,13 +229,19 @@ def handle_alerts(ses, book, state):
 def main():
     cfg = read_config()
     if cfg['role'] == 'create':
-        make_torrent(cfg)
+        try:
+            make_torrent(cfg)
+        except (OSError, RuntimeError, KeyError, ValueError) as e:
+            fail(f'cannot make a torrent of {cfg.get("file")}: {e}')
         return
     ti = load_torrent(cfg)
     stop = {'now': False}
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__('now', True))
     signal.signal(signal.SIGINT, lambda *_: stop.__setitem__('now', True))
-    ses = lt.session(session_settings(cfg))
+    try:
+        ses = lt.session(session_settings(cfg))
+    except (KeyError, ValueError, TypeError, RuntimeError) as e:
+        fail(f'bad config or settings: {e!r}')
     # Loopback is a "local network": put it in the global peer class so the rate limits apply.
     everyone = lt.ip_filter()
     everyone.add_rule('0.0.0.0', '255.255.255.255', 1 << lt.session.global_peer_class_id)
