@@ -12,8 +12,9 @@ import type { SharedTorrent } from '../peer/shared-torrent.ts';
 const STALL_MS = 3000;
 
 interface Offer {
+  /** -1: nothing to offer now. */
   piece: number;
-  /** When the peer announced it (0: not yet). */
+  /** When the peer announced it, or began to wait (0: not yet). */
   gotAt: number;
 }
 
@@ -33,11 +34,15 @@ export class SuperSeeder {
     c.on('have', (i: number) => this.onHave(c, i));
     c.on('bitfield', () => {
       for (let i = 0; i < this.seen.length; i++) if (c.peerHave.has(i)) this.seen[i]!++;
-      if (!this.offers.has(c)) this.offerNext(c);
+      if (!this.offers.has(c)) this.offerNext(c, false);
     });
-    c.on('close', () => this.offers.delete(c));
+    c.on('close', () => {
+      this.offers.delete(c);
+      // Its pieces left with it: those nobody else holds become offerable again.
+      for (let i = 0; i < this.seen.length; i++) if (c.peerHave.has(i) && this.seen[i]! > 0) this.seen[i]!--;
+    });
     // A peer that does not speak the fast extension may say nothing of what it holds: offer now.
-    if (!c.fast) this.offerNext(c);
+    if (!c.fast) this.offerNext(c, false);
   }
 
   stop(): void {
@@ -47,24 +52,29 @@ export class SuperSeeder {
   private onHave(c: WireConnection, index: number): void {
     this.seen[index]!++;
     const mine = this.offers.get(c);
-    if (!mine) return this.offerNext(c);
+    if (!mine) return this.offerNext(c, false);
     if (mine.piece === index) {
       mine.gotAt = Date.now();
-      if (this.seen[index]! >= 2) this.offerNext(c);
+      if (this.seen[index]! >= 2) this.offerNext(c, false);
     }
     // Another peer announcing a piece we gave someone: that one shared it and may have the next.
     for (const [peer, offer] of this.offers) {
-      if (peer !== c && offer.piece === index && offer.gotAt > 0) this.offerNext(peer);
+      if (peer !== c && offer.piece === index && offer.gotAt > 0) this.offerNext(peer, false);
     }
   }
 
+  /** A peer whose piece nobody took, or that waits with nothing new to offer, gets the rarest piece it lacks. */
   private unstall(): void {
     const now = Date.now();
-    for (const [peer, offer] of this.offers) if (offer.gotAt > 0 && now - offer.gotAt >= STALL_MS) this.offerNext(peer);
+    for (const [peer, offer] of this.offers) if (offer.gotAt > 0 && now - offer.gotAt >= STALL_MS) this.offerNext(peer, true);
   }
 
-  /** Offer `c` the rarest piece it lacks, preferring one no other peer is being offered. */
-  private offerNext(c: WireConnection): void {
+  /**
+   * Offer `c` a piece nobody announced and nobody else is being offered (the point of BEP 16:
+   * pieces already in the swarm come from the swarm). With none left it waits (piece -1); after
+   * STALL_MS, or `anyPiece`, the rarest piece it lacks will do.
+   */
+  private offerNext(c: WireConnection, anyPiece: boolean): void {
     if (c.closed) return;
     const busy = new Set<number>();
     for (const o of this.offers.values()) busy.add(o.piece);
@@ -74,11 +84,8 @@ export class SuperSeeder {
       if (c.peerHave.has(i) || c.offered.has(i)) continue;
       if (best < 0 || rank(i) < rank(best)) best = i;
     }
-    if (best < 0) {
-      this.offers.delete(c);
-      return;
-    }
-    this.offers.set(c, { piece: best, gotAt: 0 });
-    c.offer(best);
+    if (best >= 0 && !anyPiece && rank(best) > 0) best = -1; // in the swarm already, or offered to another
+    this.offers.set(c, { piece: best, gotAt: best < 0 ? Date.now() : 0 });
+    if (best >= 0) c.offer(best);
   }
 }
