@@ -55,3 +55,25 @@ export function rawInitiator(f: RawFields): RawInitiator {
     },
   };
 }
+
+export interface RawAnswer {
+  select: number;
+  padBLength?: number;
+  padDLength?: number;
+  /** Garbage between PadB and ENCRYPT(VC) (counts against the 512-byte window). */
+  beforeVc?: number;
+}
+
+/** A hand-built responder's reply to an initiator's opening, for `infoHash`. */
+export function rawResponderAnswer(opening: Buffer, infoHash: Buffer, f: RawAnswer): { bytes: Buffer; encrypt: Rc4 } {
+  const keys = createKeyPair();
+  const s = keys.secretWith(opening.subarray(0, DH_KEY_LENGTH));
+  const { keyB } = streamKeys(s, infoHash);
+  const encrypt = mseRc4(keyB);
+  const padD = f.padDLength ?? 0;
+  const fields = Buffer.alloc(8 + 4 + 2 + Math.min(padD, 1024));
+  fields.writeUInt32BE(f.select, 8);
+  fields.writeUInt16BE(padD, 12);
+  const bytes = Buffer.concat([keys.publicKey, randomBytes(f.padBLength ?? 0), randomBytes(f.beforeVc ?? 0), encrypt.copy(fields)]);
+  return { bytes, encrypt };
+}
