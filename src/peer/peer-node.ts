@@ -10,7 +10,9 @@ import type { SharedTorrent, UploadCounter } from './shared-torrent.ts';
 import { listen, serveHandedOver } from '../net/server-timeouts.ts';
 import { RateLimiter } from '../net/rate-limiter.ts';
 import { WireConnection, type WireContext } from './wire/connection.ts';
-import { connectTcp, handshakeOut, ourHandshake, readHandshake } from './wire/handshake.ts';
+import { openWire, type OpenedWire, type UtpDialer } from './wire/dial.ts';
+import { acceptWire } from './wire/accept.ts';
+import { sniffOpening } from './sniff.ts';
 import type { Handshake } from './wire/messages.ts';
 import type { PeerSocket } from './wire/peer-socket.ts';
 import { Choker } from './wire/choker.ts';
@@ -76,9 +78,14 @@ export class PeerNode {
   private readonly sniffing = new Set<net.Socket>();
 
   readonly peerId: Buffer;
+  private readonly encryption: EncryptionPolicy;
+  private readonly transport: TransportChoice;
+  private utp: UtpDialer | undefined;
 
   constructor(opts: PeerNodeOptions = {}) {
     this.peerId = opts.peerId ?? newPeerId();
+    this.encryption = opts.encryption ?? 'allow';
+    this.transport = opts.transport ?? 'both';
     const max = opts.maxConnections ?? PEER_DEFAULTS.maxConnections;
     const perIp = opts.maxConnectionsPerIp ?? PEER_DEFAULTS.maxConnectionsPerIp;
     this.httpSlots = new SlotPool(max, perIp);
@@ -151,27 +158,26 @@ export class PeerNode {
     return { http: this.httpSlots.used, wire: this.wireSlots.used };
   }
 
-  /** Dial a peer over the wire protocol for one of our torrents. */
+  /** Dial a peer over the wire protocol for one of our torrents (TCP then uTP, plain and/or MSE: see wire/dial.ts). */
   async dial(ip: string, port: number, infoHashHex: string, signal?: AbortSignal): Promise<WireConnection> {
     const t = this.torrents.get(infoHashHex);
     if (!t) throw new Error(`not sharing ${infoHashHex}`);
     const key = addressPrefix(ip);
     if (!this.wireSlots.take(key)) throw new Error('too many connections');
-    let socket: PeerSocket | undefined;
-    let shaken: { hs: Handshake; rest: Buffer };
+    let opened: OpenedWire;
     try {
-      socket = await connectTcp(ip, port, signal);
-      shaken = await handshakeOut(socket, t.meta.infoHash, this.peerId);
+      opened = await openWire(ip, port, t.meta.infoHash, this.peerId, { encryption: this.encryption, transport: this.transport, utp: this.utp, signal });
     } catch (e) {
       this.wireSlots.release(key);
       throw e;
     }
+    const { socket, hs, rest } = opened;
     if (socket.destroyed) this.wireSlots.release(key);
     else socket.once('close', () => this.wireSlots.release(key));
-    return this.adopt(socket, t, shaken.hs, shaken.rest, false);
+    return this.adopt(socket, t, hs, rest, false);
   }
 
-  /** A new socket: counted against its address at once, then sniffed. */
+  /** A new TCP socket: counted against its address at once, then sniffed: HTTP, BitTorrent or MSE. */
   private accept(socket: net.Socket): void {
     socket.on('error', () => socket.destroy());
     const key = addressPrefix(socket.remoteAddress);
@@ -183,51 +189,32 @@ export class PeerNode {
     }
     let slots: SlotPool | undefined = this.httpSlots;
     socket.once('close', () => slots?.release(key));
-    this.sniff(socket, () => {
-      // Byte 19: a BitTorrent handshake. It moves to a wire slot, or is dropped unanswered.
-      this.httpSlots.release(key);
-      slots = this.wireSlots.take(key) ? this.wireSlots : undefined;
-      return slots !== undefined;
-    });
-  }
-
-  /** First bytes decide: byte 19 is a BitTorrent handshake, anything else goes to HTTP. */
-  private sniff(socket: net.Socket, toWire: () => boolean): void {
     this.sniffing.add(socket);
-    const timer = setTimeout(() => socket.destroy(), SNIFF_TIMEOUT_MS);
-    timer.unref();
-    socket.once('close', () => {
-      clearTimeout(timer);
-      this.sniffing.delete(socket);
-    });
-    socket.once('data', (first: Buffer) => {
-      clearTimeout(timer);
-      socket.pause();
-      if (first[0] === 19) {
-        if (toWire()) void this.acceptWire(socket, first);
+    socket.once('close', () => this.sniffing.delete(socket));
+    sniffOpening(socket, SNIFF_TIMEOUT_MS).then(
+      ({ kind, first }) => {
+        if (kind === 'http') {
+          this.sniffing.delete(socket); // its server owns it now
+          socket.unshift(first);
+          this.http.emit('connection', socket);
+          socket.resume();
+          return;
+        }
+        // BitTorrent, plain or encrypted: it moves to a wire slot, or is dropped unanswered.
+        this.httpSlots.release(key);
+        slots = this.wireSlots.take(key) ? this.wireSlots : undefined;
+        if (slots) void this.acceptWire(socket, first, kind);
         else socket.destroy();
-        return;
-      }
-      this.sniffing.delete(socket); // HTTP: its server owns it now
-      socket.unshift(first);
-      this.http.emit('connection', socket);
-      socket.resume();
-    });
+      },
+      () => socket.destroy(),
+    );
   }
 
-  private async acceptWire(socket: net.Socket, first: Buffer): Promise<void> {
-    socket.resume();
+  private async acceptWire(socket: PeerSocket, first: Buffer, kind: 'bittorrent' | 'mse'): Promise<void> {
     try {
-      const { hs, rest } = await readHandshake(socket, first);
-      const t = this.torrents.get(hs.infoHash.toString('hex'));
-      // A torrent we do not serve, or ourselves: drop without answering.
-      if (!t || hs.peerId.equals(this.peerId)) {
-        socket.destroy();
-        return;
-      }
-      socket.write(ourHandshake(t.meta.infoHash, this.peerId));
-      this.sniffing.delete(socket);
-      this.adopt(socket, t, hs, rest, true);
+      const a = await acceptWire(socket, first, kind, { torrents: this.torrents, peerId: this.peerId, encryption: this.encryption });
+      this.sniffing.delete(socket as net.Socket);
+      this.adopt(a.socket, a.torrent, a.hs, a.rest, true);
     } catch {
       socket.destroy();
     }
