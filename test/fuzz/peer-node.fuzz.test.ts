@@ -330,7 +330,8 @@ async function wireSession(port: number, torrents: Shared[], s: WireSession): Pr
     try {
       if (!gotHandshake) {
         pre = Buffer.concat([pre, c]);
-        if (pre.length < HANDSHAKE_LENGTH) return;
+        // Not a plain handshake may be an MSE opening: the node may answer with its MSE key (random bytes).
+        if (s.handshake !== 'valid' || pre.length < HANDSHAKE_LENGTH) return;
         const h = decodeHandshake(pre);
         assert.ok(h.infoHash.equals(tor.meta.infoHash), 'the node answers for the torrent asked');
         gotHandshake = true;
@@ -367,7 +368,8 @@ async function wireSession(port: number, torrents: Shared[], s: WireSession): Pr
   const closedByNode = closed;
   sock.destroy();
   if (problem) throw problem;
-  if (s.handshake !== 'valid') assert.ok(!gotHandshake, 'a bad handshake gets no answer');
+  const btPrefix = Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol', 'latin1')]);
+  if (s.handshake !== 'valid') assert.ok(!pre.subarray(0, 20).equals(btPrefix), 'a bad handshake gets no BitTorrent answer');
   return { blocks, closedByNode };
 }
 
