@@ -53,6 +53,8 @@ export const PEER_DEFAULTS = {
 } as const;
 
 const SNIFF_TIMEOUT_MS = 15_000;
+/** From a connection's first byte to the end of its handshake (MSE's included). */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Requests an HTTP connection may have waiting behind the one being answered. */
 const MAX_PIPELINE = 32;
 const BUSY = Buffer.from('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 18\r\nRetry-After: 10\r\nConnection: close\r\n\r\ntoo many clients\r\n', 'latin1');
@@ -191,7 +193,15 @@ export class PeerNode {
     socket.once('close', () => slots?.release(key));
     this.sniffing.add(socket);
     socket.once('close', () => this.sniffing.delete(socket));
-    sniffOpening(socket, SNIFF_TIMEOUT_MS).then(
+    // BitTorrent, plain or encrypted, moves to a wire slot (or is dropped unanswered).
+    const toWire = () => {
+      if (slots !== this.httpSlots) return slots !== undefined;
+      this.httpSlots.release(key);
+      slots = this.wireSlots.take(key) ? this.wireSlots : undefined;
+      return slots !== undefined;
+    };
+    const notHttp = () => void (toWire() || socket.destroy());
+    sniffOpening(socket, SNIFF_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS, notHttp).then(
       ({ kind, first }) => {
         if (kind === 'http') {
           this.sniffing.delete(socket); // its server owns it now
@@ -200,10 +210,7 @@ export class PeerNode {
           socket.resume();
           return;
         }
-        // BitTorrent, plain or encrypted: it moves to a wire slot, or is dropped unanswered.
-        this.httpSlots.release(key);
-        slots = this.wireSlots.take(key) ? this.wireSlots : undefined;
-        if (slots) void this.acceptWire(socket, first, kind);
+        if (toWire()) void this.acceptWire(socket, first, kind);
         else socket.destroy();
       },
       () => socket.destroy(),

@@ -17,7 +17,7 @@ export interface Sniffed {
  * Read until the opening is known; rejects on close, error or a deadline: `timeoutMs` for the
  * first byte, then `afterFirstByteMs` (a handshake's deadline). The socket is left paused.
  */
-export function sniffOpening(socket: PeerSocket, timeoutMs: number, afterFirstByteMs = 10_000): Promise<Sniffed> {
+export function sniffOpening(socket: PeerSocket, timeoutMs: number, afterFirstByteMs = 10_000, onNotHttp?: () => void): Promise<Sniffed> {
   return new Promise((resolve, reject) => {
     let first: Buffer = Buffer.alloc(0);
     const done = (err: Error | null, kind?: Sniffed['kind']) => {
@@ -31,6 +31,9 @@ export function sniffOpening(socket: PeerSocket, timeoutMs: number, afterFirstBy
     };
     const onData = (c: Buffer) => {
       if (first.length === 0) {
+        // Every HTTP method starts with a capital letter: anything else is BitTorrent, plain or
+        // MSE, from its first byte (so a client that stops after byte 19 holds a wire slot).
+        if (!(c[0]! >= 0x41 && c[0]! <= 0x5a)) onNotHttp?.();
         clearTimeout(timer);
         timer = setTimeout(() => done(new Error('no handshake in time')), afterFirstByteMs);
         timer.unref();
