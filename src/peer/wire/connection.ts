@@ -11,6 +11,7 @@ import type { SharedTorrent } from '../shared-torrent.ts';
 import { BLOCK_SIZE, encode, MessageParser, WireError, type Message } from './messages.ts';
 import { Uploader, type UploadContext } from './uploader.ts';
 import { OurRequests } from './our-requests.ts';
+import { corkForTick } from './tick-cork.ts';
 
 const KEEPALIVE_MS = 60_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 180_000;
@@ -88,7 +89,9 @@ export class WireConnection extends EventEmitter {
   }
 
   send(m: Message): void {
-    if (!this.closed) this.socket.write(encode(m));
+    if (this.closed) return;
+    corkForTick(this.socket);
+    this.socket.write(encode(m));
   }
 
   close(reason: string): void {

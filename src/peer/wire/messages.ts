@@ -142,9 +142,13 @@ export class MessageParser {
   private peekLength(): number {
     const first = this.chunks[0]!;
     if (first.length >= 4) return first.readUInt32BE(0);
-    const joined = Buffer.concat(this.chunks);
-    this.chunks = [joined];
-    return joined.readUInt32BE(0);
+    // The prefix spans chunks: read its 4 bytes across them (nothing is joined).
+    let n = 0;
+    for (let i = 0, k = 0; k < 4; i++) {
+      const c = this.chunks[i]!;
+      for (let j = 0; j < c.length && k < 4; j++, k++) n = n * 256 + c[j]!;
+    }
+    return n;
   }
 
   private take(n: number): Buffer {
@@ -155,11 +159,24 @@ export class MessageParser {
       if (first.length === n) this.chunks.shift();
       else this.chunks[0] = first.subarray(n);
     } else {
-      const joined = Buffer.concat(this.chunks);
-      out = joined.subarray(0, n);
-      this.chunks = joined.length > n ? [joined.subarray(n)] : [];
+      out = this.gather(n);
     }
     this.buffered -= n;
+    return out;
+  }
+
+  /** The first `n` buffered bytes, which span chunks, copied once; the rest stays as views. */
+  private gather(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, n - at);
+      c.copy(out, at, 0, k);
+      at += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
     return out;
   }
 }
@@ -198,8 +215,9 @@ export function decodeMessage(body: Buffer): Message {
     }
     case Id.Piece:
       if (p.length < 8) throw new WireError('piece message too short');
-      // Copy: the block outlives the socket chunk it arrived in.
-      return { type: 'piece', index: p.readUInt32BE(0), begin: p.readUInt32BE(4), block: Buffer.from(p.subarray(8)) };
+      // A view, not a copy: it is copied once, into its piece, as it is delivered. (Sockets and
+      // PeerSocket streams push a fresh buffer per chunk, never one they write again.)
+      return { type: 'piece', index: p.readUInt32BE(0), begin: p.readUInt32BE(4), block: p.subarray(8) };
     case Id.Port:
       need(2);
       return { type: 'port', port: p.readUInt16BE(0) };
