@@ -11,7 +11,7 @@ import type { PieceStore } from '../../storage/piece-store.ts';
 import type { RateLimiter } from '../../net/rate-limiter.ts';
 import { RATE_SLICE } from '../../net/rate-limiter.ts';
 import { BufferRecycler } from '../buffer-recycler.ts';
-import { Id } from './messages.ts';
+import { BLOCK_SIZE, Id } from './messages.ts';
 import type { BlockRequest, RequestQueue } from './request-queue.ts';
 
 /** Bytes of blocks per batch: 16 blocks, a disk read and a socket write each. */
@@ -42,11 +42,11 @@ export interface BatchEnv {
   dropped?(r: BlockRequest): void;
 }
 
-/** Take up to `max` bytes of requests from the head of the queue. */
+/** Take up to `max` bytes of requests (of at most BLOCK_SIZE each) from the head of the queue. */
 export function takeBatch(queue: RequestQueue, max: number): BlockRequest[] {
   const batch: BlockRequest[] = [];
   let bytes = 0;
-  while (queue.size > 0 && bytes < max) {
+  while (queue.size > 0 && bytes + BLOCK_SIZE <= max) {
     const r = queue.shift();
     if (!r) break;
     batch.push(r);
