@@ -24,8 +24,9 @@ import transfer1g from './transfer-1g.ts';
 import swarm8 from './swarm-8.ts';
 import memory from './memory.ts';
 import wire1g from './wire-1g.ts';
+import wireUpload from './wire-upload.ts';
 
-const SCENARIOS: Scenario[] = [swarmAggregation, trackerAnnounce, torrentCreate, transfer1g, swarm8, memory, wire1g];
+const SCENARIOS: Scenario[] = [swarmAggregation, trackerAnnounce, torrentCreate, transfer1g, swarm8, memory, wire1g, wireUpload];
 
 const DEFAULT_ROUNDS = 5;
 const MIN_ROUNDS = 3;
