@@ -59,8 +59,9 @@ export function decodeHandshake(b: Buffer): Handshake {
   return { reserved: Buffer.from(b.subarray(20, 28)), infoHash: Buffer.from(b.subarray(28, 48)), peerId: Buffer.from(b.subarray(48, 68)) };
 }
 
-function header(length: number, id: number): Buffer {
-  const b = Buffer.allocUnsafe(5);
+/** The 5-byte header, in a buffer with room for `payload` bytes after it. */
+function header(length: number, id: number, payload = 0): Buffer {
+  const b = Buffer.allocUnsafe(5 + payload);
   b.writeUInt32BE(length, 0);
   b[4] = id;
   return b;
@@ -79,14 +80,21 @@ export function encode(m: Message): Buffer {
     case 'not-interested':
       return header(1, Id.NotInterested);
     case 'have': {
-      const b = header(5, Id.Have);
-      return Buffer.concat([b, u32(m.index)]);
+      const b = header(5, Id.Have, 4);
+      b.writeUInt32BE(m.index >>> 0, 5);
+      return b;
     }
     case 'bitfield':
       return Buffer.concat([header(1 + m.bits.length, Id.Bitfield), m.bits]);
     case 'request':
-    case 'cancel':
-      return Buffer.concat([header(13, m.type === 'request' ? Id.Request : Id.Cancel), u32(m.index), u32(m.begin), u32(m.length)]);
+    case 'cancel': {
+      // One allocation: a request goes out for every 16 KiB block.
+      const b = header(13, m.type === 'request' ? Id.Request : Id.Cancel, 12);
+      b.writeUInt32BE(m.index >>> 0, 5);
+      b.writeUInt32BE(m.begin >>> 0, 9);
+      b.writeUInt32BE(m.length >>> 0, 13);
+      return b;
+    }
     case 'piece':
       return Buffer.concat([header(9 + m.block.length, Id.Piece), u32(m.index), u32(m.begin), m.block]);
     case 'port': {
