@@ -2,8 +2,9 @@
  * wire-1g: 1 GiB over the BitTorrent wire protocol only, seeder to downloader over loopback, to disk.
  *   ours:    our seeder -> our requester `--protocol wire --no-seed` (no HTTP piece API, no web
  *            seed: the seeder has `--no-web-seed`); spawn to exit (it fsyncs before its rename)
- *   anchors: aria2c seeding -> aria2c downloading (+ `sync -f`); our seeder -> our requester
- *            `--protocol http` (our own HTTP piece path)
+ *   anchors: aria2c seeding -> aria2c downloading (+ `sync -f`); libtorrent -> libtorrent over
+ *            TCP and over uTP (+ `sync -f`; both in a loopback-only netns, harness/libtorrent.ts
+ *            loaded at run time); our seeder -> our requester `--protocol http` (our HTTP piece path)
  *   variants (rows appear when this build's requester has the flags): `--transport utp` and
  *            `--encryption require` (MSE/RC4), the same seeder.
  * Each seeder runs for all the rounds, on its own tracker and torrent (same info_hash, another
@@ -19,14 +20,15 @@ import { median, type Scenario, type ScenarioOptions, type ScenarioResult } from
 import { GiB, MiB, ROOT, expectPeers, r3, startTrackerAndSeeder, stop, writeRandomFile, readThrough } from './support.ts';
 import { missingProgram, programVersion } from './anchors.ts';
 import { nodeFlagsFor } from '../src/cli/node-flags.ts';
-import { aria2Download, requesterFlags, retargetTorrent, startAria2Seeder, timedDownload, type Timed } from './wire-support.ts';
+import { aria2Download, loadLibtorrent, ltLeech, requesterFlags, retargetTorrent, startAria2Seeder, timedDownload, TCP_ONLY, UTP_ONLY, type LtDriver, type LtHandle, type Timed } from './wire-support.ts';
+import { createNetns, type Netns } from '../test/support/netns.ts';
 
 const SIZE = process.env['BENCH_WIRE_MIB'] ? Number(process.env['BENCH_WIRE_MIB']) * MiB : GiB;
 const NAME = 'wire-1GiB.bin';
-type Kind = 'wire' | 'http' | 'utp' | 'mse' | 'aria2c';
+type Kind = 'wire' | 'http' | 'utp' | 'mse' | 'aria2c' | 'lt' | 'lt-utp';
 
 /** Our requester's extra flags for each of our kinds. */
-const OURS: Record<Exclude<Kind, 'aria2c'>, string[]> = {
+const OURS: Record<Exclude<Kind, 'aria2c' | 'lt' | 'lt-utp'>, string[]> = {
   wire: ['--protocol', 'wire'],
   http: ['--protocol', 'http'],
   utp: ['--protocol', 'wire', '--transport', 'utp'],
@@ -36,17 +38,22 @@ const OURS: Record<Exclude<Kind, 'aria2c'>, string[]> = {
 async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
   const { log } = opts;
   const flags = requesterFlags();
+  const lt = await loadLibtorrent();
   const skip: Partial<Record<Kind, string>> = {
     wire: flags.has('--protocol') ? undefined : 'this build of the requester has no --protocol flag (it uses the HTTP piece API for peers of ours)',
     aria2c: missingProgram('aria2c', 'aria2'),
     utp: flags.has('--transport') ? undefined : 'this build of the requester has no --transport flag (uTP not integrated)',
     mse: flags.has('--encryption') ? undefined : 'this build of the requester has no --encryption flag (MSE not integrated)',
+    lt: typeof lt === 'string' ? lt : undefined,
   };
+  skip['lt-utp'] = skip.lt;
   if (skip.wire) skip.utp = skip.mse = skip.wire;
   for (const [k, why] of Object.entries(skip)) if (why) log(`SKIPPED ${k}: ${why}`);
-  const kinds = (['wire', 'aria2c', 'http', 'utp', 'mse'] as Kind[]).filter((k) => !skip[k]);
+  const kinds = (['wire', 'aria2c', 'lt', 'http', 'utp', 'lt-utp', 'mse'] as Kind[]).filter((k) => !skip[k]);
   const all = new Set<Proc>();
-  const results: Record<Kind, Timed[]> = { wire: [], http: [], utp: [], mse: [], aria2c: [] };
+  const results: Record<Kind, Timed[]> = { wire: [], http: [], utp: [], mse: [], aria2c: [], lt: [], 'lt-utp': [] };
+  const lts = new Set<LtHandle>();
+  let ns: Netns | undefined;
   const tmp = await tempDir('p2p-bench-wire-');
   try {
     const seedDir = path.join(tmp.dir, 'seeder');
@@ -68,11 +75,26 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
       seeders.aria2c = { pid: seeder.proc.child.pid!, port: seeder.port, trackerPort: tracker.port, torrent };
       await expectPeers(tracker.port, ours.infoHash, [seeder.port]);
     }
+    if (typeof lt !== 'string') {
+      ns = createNetns();
+      const tracker = await startTracker(tmp.dir, ['--interval', '60'], ns.name);
+      all.add(tracker.proc);
+      const torrent = path.join(tmp.dir, 'lt.torrent');
+      await retargetTorrent(ours.torrent, torrent, tracker.announce);
+      const seeder = await lt.startLibtorrent(ns.name, { role: 'seeder', torrent, save_path: seedDir, seed_mode: true }, { cwd: tmp.dir, label: 'libtorrent seeder' });
+      lts.add(seeder);
+      await seeder.waitFor((l) => l.state === 'seeding', 60_000, 'seeding');
+      seeders.lt = seeders['lt-utp'] = { pid: seeder.proc.child.pid!, port: 0, trackerPort: 0, torrent };
+    }
     log(`our seeder on ${ours.seederPort}${seeders.aria2c ? `, aria2c seeder on ${seeders.aria2c.port}` : ''}, info_hash ${ours.infoHash}`);
 
     const once = async (kind: Kind, round: string): Promise<Timed> => {
       const s = seeders[kind]!;
       const outDir = path.join(tmp.dir, 'runs', `${round}-${kind}`);
+      if (kind === 'lt' || kind === 'lt-utp') {
+        const o = { outDir, file: NAME, source, size: SIZE, seederPid: s.pid, syncAfter: true };
+        return ltLeech(lt as LtDriver, ns!.name, s.torrent, o, lts, kind === 'lt' ? TCP_ONLY : UTP_ONLY);
+      }
       await expectPeers(s.trackerPort, ours.infoHash, [s.port]);
       const listen = await freePort();
       const argv =
@@ -91,7 +113,9 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
       }
     }
   } finally {
+    await Promise.all([...lts].map((l) => l.stop().catch(() => undefined)));
     await Promise.all([...all].map((p) => stop(p)));
+    ns?.remove();
     await tmp.remove();
   }
   return rows(results, skip);
@@ -101,18 +125,19 @@ function rows(results: Record<Kind, Timed[]>, skip: Partial<Record<Kind, string>
   const m = (k: Kind, f: (t: Timed) => number) => median(results[k].map(f));
   const measured = (Object.keys(results) as Kind[]).filter((k) => results[k].length);
   const notes = [
-    `${SIZE / MiB} MiB random file, 1 MiB pieces; wall time from spawn to exit (+ sync -f for aria2c); medians: ` + measured.map((k) => `${k} ${m(k, (t) => t.rate).toFixed(3)} GB/s (${m(k, (t) => t.seconds).toFixed(2)} s)`).join(', '),
-    `CPU s/GiB (median), downloader / its seeder: ` + measured.map((k) => `${k} ${m(k, (t) => t.downloaderCpu).toFixed(2)} / ${m(k, (t) => t.seederCpu).toFixed(2)}`).join(', '),
+    `${SIZE / MiB} MiB random file, 1 MiB pieces; wall time from spawn to exit (+ sync -f for aria2c; libtorrent: spawn to its finished line + sync -f); medians: ` + measured.map((k) => `${k} ${m(k, (t) => t.rate).toFixed(3)} GB/s (${m(k, (t) => t.seconds).toFixed(2)} s)`).join(', '),
+    `CPU s/GiB (median), downloader / its seeder: ` + measured.filter((k) => k !== 'lt' && k !== 'lt-utp').map((k) => `${k} ${m(k, (t) => t.downloaderCpu).toFixed(2)} / ${m(k, (t) => t.seederCpu).toFixed(2)}`).join(', '),
   ];
   const perRound = (ours: Kind, anchor: Kind, f: (t: Timed) => number) =>
     results[ours].map((o, i) => ({ ours: r3(f(o)), anchor: results[anchor][i] ? r3(f(results[anchor][i]!)) : NaN, detail: { ours: o, anchor: results[anchor][i] } }));
   const rate = (t: Timed) => t.rate;
   const out: ScenarioResult[] = [
     { label: 'wire 1 GiB vs aria2c -> aria2c', ours: 'seeder -> requester --protocol wire', anchor: 'aria2c -> aria2c + sync', unit: 'GB/s', target: { op: '>=', value: 1.5 }, rounds: perRound('wire', 'aria2c', rate), skipped: skip.wire ?? skip.aria2c },
+    { label: 'wire 1 GiB vs libtorrent -> libtorrent (TCP)', ours: 'seeder -> requester --protocol wire', anchor: 'libtorrent -> libtorrent, TCP only + sync', unit: 'GB/s', target: { op: '>=', value: 1.5 }, rounds: perRound('wire', 'lt', rate), skipped: skip.wire ?? skip.lt },
     { label: 'wire 1 GiB vs our HTTP piece path', ours: 'requester --protocol wire', anchor: 'requester --protocol http', unit: 'GB/s', target: { op: '>=', value: 0.8 }, rounds: perRound('wire', 'http', rate), skipped: skip.wire },
     { label: 'seeder CPU: wire vs HTTP', ours: 'our seeder, to our requester over the wire', anchor: 'the same over HTTP', unit: 'CPU s/GiB', rounds: perRound('wire', 'http', (t) => t.seederCpu), skipped: skip.wire },
     { label: 'requester CPU: wire vs HTTP', ours: 'requester --protocol wire', anchor: 'requester --protocol http', unit: 'CPU s/GiB', rounds: perRound('wire', 'http', (t) => t.downloaderCpu), skipped: skip.wire },
-    { label: 'uTP 1 GiB vs wire over TCP', ours: 'requester --transport utp', anchor: 'requester --protocol wire (TCP)', unit: 'GB/s', rounds: perRound('utp', 'wire', rate), skipped: skip.utp },
+    { label: 'uTP 1 GiB vs libtorrent -> libtorrent (uTP)', ours: 'requester --transport utp', anchor: 'libtorrent -> libtorrent, uTP only + sync', unit: 'GB/s', target: { op: '>=', value: 1.0 }, rounds: perRound('utp', 'lt-utp', rate), skipped: skip.utp ?? skip['lt-utp'] },
     { label: 'MSE (RC4) 1 GiB vs plain wire', ours: 'requester --encryption require', anchor: 'requester --protocol wire (plain)', unit: 'GB/s', rounds: perRound('mse', 'wire', rate), skipped: skip.mse },
   ];
   out[0]!.notes = notes;
@@ -122,7 +147,7 @@ function rows(results: Record<Kind, Timed[]>, skip: Partial<Record<Kind, string>
 
 export const scenario: Scenario = {
   name: 'wire-1g',
-  description: '1 GiB over the wire protocol only, to disk: our seeder -> our requester vs aria2c -> aria2c and our HTTP piece path (uTP, MSE when built in)',
+  description: '1 GiB over the wire protocol only, to disk: our seeder -> our requester vs aria2c -> aria2c, libtorrent -> libtorrent and our HTTP piece path (uTP, MSE when built in)',
   run,
 };
 export default scenario;

@@ -5,7 +5,9 @@
  */
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile, mkdir, rm, stat, unlink } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 import { freePort, runProgram, type Proc } from '../harness/procs.ts';
 import { ROOT, cpuSeconds, run as runToEnd, runTimed, sameBytes, syncAll } from './support.ts';
 
@@ -107,4 +109,52 @@ export async function timedDownload(
   await unlink(out);
   const gib = o.size / 2 ** 30;
   return { seconds, rate: o.size / 1e9 / seconds, downloaderCpu: (done.user + done.sys) / gib, seederCpu: seederCpu / gib };
+}
+
+/** What the wire benchmarks use of harness/libtorrent.ts (issue #15's driver, loaded at run time). */
+export interface LtHandle {
+  proc: Proc;
+  waitFor(match: (l: { event: string; state?: string }) => boolean, timeoutMs?: number, what?: string): Promise<unknown>;
+  finished(timeoutMs: number): Promise<unknown>;
+  stop(): Promise<unknown>;
+}
+export interface LtDriver {
+  libtorrentMissing(): string | undefined;
+  startLibtorrent(ns: string, config: Record<string, unknown>, opts?: { cwd?: string; label?: string }): Promise<LtHandle>;
+}
+
+/** The libtorrent driver, or why it cannot be used. */
+export async function loadLibtorrent(): Promise<LtDriver | string> {
+  const file = path.join(ROOT, 'harness', 'libtorrent.ts');
+  if (!existsSync(file)) return 'harness/libtorrent.ts (the libtorrent driver of issue #15) is not in this build';
+  const driver = (await import(pathToFileURL(file).href)) as LtDriver;
+  return driver.libtorrentMissing() ?? driver;
+}
+
+/** libtorrent settings for a TCP-only peer, and for a uTP-only one. */
+export const TCP_ONLY = { enable_outgoing_utp: false, enable_incoming_utp: false };
+export const UTP_ONLY = { enable_outgoing_tcp: false, enable_incoming_tcp: false };
+
+/** A libtorrent leecher of `torrent` (TCP only unless `transport` says otherwise), spawn to its `finished` line. */
+export async function ltLeech(lt: LtDriver, ns: string, torrent: string, o: { outDir: string; file: string; source: string; size: number; seederPid: number; syncAfter?: boolean }, lts: Set<LtHandle>, transport: object = TCP_ONLY): Promise<Timed> {
+  await rm(o.outDir, { recursive: true, force: true });
+  await mkdir(o.outDir, { recursive: true });
+  const cpu0 = cpuSeconds(o.seederPid);
+  const t0 = performance.now();
+  const leecher = await lt.startLibtorrent(ns, { role: 'leecher', torrent, save_path: o.outDir, ...transport }, { cwd: o.outDir, label: 'libtorrent leecher' });
+  lts.add(leecher);
+  try {
+    await leecher.finished(300_000);
+  } finally {
+    lts.delete(leecher);
+    await leecher.stop().catch(() => undefined);
+  }
+  const out = path.join(o.outDir, o.file);
+  if (o.syncAfter) await runToEnd(['sync', '-f', out]);
+  const seconds = (performance.now() - t0) / 1000;
+  const seederCpu = cpuSeconds(o.seederPid) - cpu0;
+  if ((await stat(out)).size !== o.size || !(await sameBytes(out, o.source))) throw new Error(`libtorrent leecher: ${out} differs from the source`);
+  await rm(o.outDir, { recursive: true, force: true });
+  const gib = o.size / 2 ** 30;
+  return { seconds, rate: o.size / 1e9 / seconds, downloaderCpu: NaN, seederCpu: seederCpu / gib };
 }

@@ -13,42 +13,18 @@
  * it (or without python3-libtorrent) row 1 is SKIPPED with the reason.
  */
 import path from 'node:path';
-import { existsSync } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
+import { mkdir } from 'node:fs/promises';
 import { tempDir, freePort, runCli, startTracker, type Proc } from '../harness/procs.ts';
 import { createNetns, type Netns } from '../test/support/netns.ts';
 import { median, type Scenario, type ScenarioOptions, type ScenarioResult } from './scenario.ts';
-import { MiB, ROOT, cpuSeconds, r3, sameBytes, stop, writeRandomFile, readThrough } from './support.ts';
+import { MiB, ROOT, r3, stop, writeRandomFile, readThrough } from './support.ts';
 import { missingProgram } from './anchors.ts';
 import { nodeFlagsFor } from '../src/cli/node-flags.ts';
-import { aria2Download, requesterFlags, retargetTorrent, timedDownload, type Timed } from './wire-support.ts';
+import { aria2Download, loadLibtorrent, ltLeech, requesterFlags, retargetTorrent, timedDownload, TCP_ONLY, type LtDriver, type LtHandle, type Timed } from './wire-support.ts';
 
 const SIZE = process.env['BENCH_WIRE_MIB'] ? Number(process.env['BENCH_WIRE_MIB']) * MiB : 256 * MiB;
 const NAME = 'wire-upload.bin';
 type Kind = 'lt-from-ours' | 'lt-from-lt' | 'aria2c' | 'http';
-
-/** What this scenario uses of harness/libtorrent.ts. */
-interface LtHandle {
-  proc: Proc;
-  waitFor(match: (l: { event: string; state?: string }) => boolean, timeoutMs?: number, what?: string): Promise<unknown>;
-  finished(timeoutMs: number): Promise<unknown>;
-  stop(): Promise<unknown>;
-}
-interface LtDriver {
-  libtorrentMissing(): string | undefined;
-  startLibtorrent(ns: string, config: Record<string, unknown>, opts?: { cwd?: string; label?: string }): Promise<LtHandle>;
-}
-
-/** The libtorrent driver, or why it cannot be used. */
-async function loadLibtorrent(): Promise<LtDriver | string> {
-  const file = path.join(ROOT, 'harness', 'libtorrent.ts');
-  if (!existsSync(file)) return 'harness/libtorrent.ts (the libtorrent driver of issue #15) is not in this build';
-  const driver = (await import(pathToFileURL(file).href)) as LtDriver;
-  return driver.libtorrentMissing() ?? driver;
-}
-
-const TCP_ONLY = { enable_outgoing_utp: false, enable_incoming_utp: false };
 
 async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
   const { log } = opts;
@@ -125,29 +101,6 @@ async function startOurSeeder(dir: string, source: string, ns: Netns, all: Set<P
   all.add(seeder);
   await seeder.waitFor(/\* Running on http:\/\//, 120_000);
   return { pid: seeder.child.pid!, torrent: path.join(torrents, `${path.basename(source)}.torrent`) };
-}
-
-/** A libtorrent leecher (TCP only) of `torrent`, spawn to its `finished` line. */
-async function ltLeech(lt: LtDriver, ns: string, torrent: string, o: { outDir: string; file: string; source: string; size: number; seederPid: number }, lts: Set<LtHandle>): Promise<Timed> {
-  await rm(o.outDir, { recursive: true, force: true });
-  await mkdir(o.outDir, { recursive: true });
-  const cpu0 = cpuSeconds(o.seederPid);
-  const t0 = performance.now();
-  const leecher = await lt.startLibtorrent(ns, { role: 'leecher', torrent, save_path: o.outDir, ...TCP_ONLY }, { cwd: o.outDir, label: 'libtorrent leecher' });
-  lts.add(leecher);
-  try {
-    await leecher.finished(300_000);
-  } finally {
-    lts.delete(leecher);
-    await leecher.stop().catch(() => undefined);
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const seederCpu = cpuSeconds(o.seederPid) - cpu0;
-  const out = path.join(o.outDir, o.file);
-  if ((await stat(out)).size !== o.size || !(await sameBytes(out, o.source))) throw new Error(`libtorrent leecher: ${out} differs from the source`);
-  await rm(o.outDir, { recursive: true, force: true });
-  const gib = o.size / 2 ** 30;
-  return { seconds, rate: o.size / 1e9 / seconds, downloaderCpu: NaN, seederCpu: seederCpu / gib };
 }
 
 function rows(results: Record<Kind, Timed[]>, skip: Partial<Record<Kind, string>>): ScenarioResult[] {
