@@ -23,8 +23,10 @@ import torrentCreate from './torrent-create.ts';
 import transfer1g from './transfer-1g.ts';
 import swarm8 from './swarm-8.ts';
 import memory from './memory.ts';
+import wire1g from './wire-1g.ts';
+import wireUpload from './wire-upload.ts';
 
-const SCENARIOS: Scenario[] = [swarmAggregation, trackerAnnounce, torrentCreate, transfer1g, swarm8, memory];
+const SCENARIOS: Scenario[] = [swarmAggregation, trackerAnnounce, torrentCreate, transfer1g, swarm8, memory, wire1g, wireUpload];
 
 const DEFAULT_ROUNDS = 5;
 const MIN_ROUNDS = 3;

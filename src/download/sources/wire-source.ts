@@ -1,8 +1,8 @@
 /** A peer reached over the BitTorrent wire protocol: 16 KiB blocks, several requests in flight. */
-import { setMaxListeners } from 'node:events';
 import { SourceBusyError, type PieceSource } from '../source.ts';
 import { ChokedError, type WireConnection } from '../../peer/wire/connection.ts';
 import { BLOCK_SIZE } from '../../peer/wire/messages.ts';
+import { RequestDeadlines } from '../../peer/wire/request-deadlines.ts';
 
 export class WireSource implements PieceSource {
   readonly id: string;
@@ -11,6 +11,7 @@ export class WireSource implements PieceSource {
   readonly maxInFlight = 4;
   /** Blocks of one piece requested at once: 4 pieces x 16 blocks = 64 requests in flight. */
   readonly blocksPerPiece = 16;
+  private readonly deadlines: RequestDeadlines;
 
   constructor(
     private readonly conn: WireConnection,
@@ -19,6 +20,7 @@ export class WireSource implements PieceSource {
   ) {
     this.id = WireSource.idFor(conn.peerId);
     this.address = conn.address;
+    this.deadlines = new RequestDeadlines(timeoutMs, () => new Error(`peer ${label} sent nothing for ${timeoutMs / 1000} s`));
   }
 
   /** One source per remote peer_id, whichever side dialled. */
@@ -56,20 +58,12 @@ export class WireSource implements PieceSource {
   }
 
   async fetchBlock(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
-    const timeout = new AbortController();
-    setMaxListeners(0, timeout.signal);
-    const timer = setTimeout(() => timeout.abort(), this.timeoutMs);
-    const onAbort = () => timeout.abort();
-    signal.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.conn.request(piece, begin, length, timeout.signal);
+      // The piece's signal withdraws the request; one sweep timer per peer enforces the deadline.
+      return await this.deadlines.watch(this.conn.request(piece, begin, length, signal));
     } catch (e) {
       if (e instanceof ChokedError) throw new SourceBusyError(e.message);
-      if (timeout.signal.aborted && !signal.aborted) throw new Error(`peer ${this.label} sent nothing for ${this.timeoutMs / 1000} s`);
       throw e;
-    } finally {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
     }
   }
 

@@ -6,7 +6,6 @@
  * requests to it are OurRequests'. Every protocol violation closes this connection only.
  */
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
 import { normalizeAddress } from '../../bittorrent/address.ts';
 import type { SharedTorrent } from '../shared-torrent.ts';
 import { BLOCK_SIZE, encode, hasFeature, MessageParser, WireError, type Message } from './messages.ts';
@@ -18,6 +17,7 @@ import { ExtensionLink } from './extension-link.ts';
 import type { PeerSocket } from './peer-socket.ts';
 import { ChokedError, type WireContext, type WirePeer } from './wire-types.ts';
 import { Liveness } from './liveness.ts';
+import { corkForTick } from './tick-cork.ts';
 
 const DEFAULT_IDLE_TIMEOUT_MS = 180_000;
 
@@ -99,8 +99,7 @@ export class WireConnection extends EventEmitter {
     } else if (this.fast && have.complete) this.send({ type: 'have-all' });
     else if (this.fast && have.count === 0) this.send({ type: 'have-none' });
     else if (have.count > 0) this.send({ type: 'bitfield', bits: Buffer.from(have.bytes) });
-    const yourip = net.isIPv4(this.address) ? Buffer.from(this.address.split('.').map(Number)) : undefined;
-    if (this.extended) this.ext.sendHandshake({ uploadOnly: have.complete, reqq: MAX_PEER_REQUESTS, port: this.ctx.listenPort?.(), yourip });
+    if (this.extended) this.ext.sendHandshake({ uploadOnly: have.complete, reqq: MAX_PEER_REQUESTS, port: this.ctx.listenPort?.() }, this.address);
     const first = this.leftover;
     this.leftover = Buffer.alloc(0);
     if (first.length) this.onData(first);
@@ -112,7 +111,9 @@ export class WireConnection extends EventEmitter {
   }
 
   send(m: Message): void {
-    if (!this.closed) this.socket.write(encode(m));
+    if (this.closed) return;
+    corkForTick(this.socket);
+    this.socket.write(encode(m));
   }
 
   /** Close; `graceful` lets what we wrote (a last HAVE) reach the peer first, within 2 s. */

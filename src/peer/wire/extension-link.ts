@@ -3,6 +3,8 @@
  * extensions we speak on top (BEP 21 upload_only so far). Sub-ids we send are the peer's, from
  * its `m` dict; those we receive are ours (OUR_EXTENSIONS).
  */
+import net from 'node:net';
+import { ipv6Bytes } from '../../bittorrent/address.ts';
 import type { Message } from './messages.ts';
 import { decodeExtHandshake, decodeUploadOnly, encodeExtHandshake, encodeUploadOnly, EXTENDED_HANDSHAKE_ID, OUR_EXTENSIONS, type ExtHandshake, type OurHandshake } from './extensions.ts';
 
@@ -17,8 +19,11 @@ export class ExtensionLink {
     private readonly onUploadOnly: (yes: boolean) => void,
   ) {}
 
-  sendHandshake(o: OurHandshake): void {
-    this.send({ type: 'extended', id: EXTENDED_HANDSHAKE_ID, payload: encodeExtHandshake(o) });
+  /** Our handshake; `peerAddress` goes back to the peer as `yourip` (4 or 16 bytes). */
+  sendHandshake(o: Omit<OurHandshake, 'yourip'>, peerAddress: string): void {
+    const family = net.isIP(peerAddress);
+    const yourip = family === 4 ? Buffer.from(peerAddress.split('.').map(Number)) : family === 6 ? ipv6Bytes(peerAddress) : undefined;
+    this.send({ type: 'extended', id: EXTENDED_HANDSHAKE_ID, payload: encodeExtHandshake({ ...o, yourip }) });
   }
 
   /** An extended message (id 20) with sub-id `id`; a malformed one throws a WireError. */

@@ -92,8 +92,9 @@ export function decodeHandshake(b: Buffer): Handshake {
   return { reserved: Buffer.from(b.subarray(20, 28)), infoHash: Buffer.from(b.subarray(28, 48)), peerId: Buffer.from(b.subarray(48, 68)) };
 }
 
-function header(length: number, id: number): Buffer {
-  const b = Buffer.allocUnsafe(5);
+/** The 5-byte header, in a buffer with room for `payload` bytes after it. */
+function header(length: number, id: number, payload = 0): Buffer {
+  const b = Buffer.allocUnsafe(5 + payload);
   b.writeUInt32BE(length, 0);
   b[4] = id;
   return b;
@@ -113,8 +114,11 @@ export function encode(m: Message): Buffer {
       return header(1, Id.NotInterested);
     case 'have':
     case 'suggest':
-    case 'allowed-fast':
-      return Buffer.concat([header(5, INDEX_IDS[m.type]), u32(m.index)]);
+    case 'allowed-fast': {
+      const b = header(5, INDEX_IDS[m.type], 4);
+      b.writeUInt32BE(m.index >>> 0, 5);
+      return b;
+    }
     case 'have-all':
       return header(1, Id.HaveAll);
     case 'have-none':
@@ -123,8 +127,14 @@ export function encode(m: Message): Buffer {
       return Buffer.concat([header(1 + m.bits.length, Id.Bitfield), m.bits]);
     case 'request':
     case 'cancel':
-    case 'reject':
-      return Buffer.concat([header(13, BLOCK_IDS[m.type]), u32(m.index), u32(m.begin), u32(m.length)]);
+    case 'reject': {
+      // One allocation: a request goes out for every 16 KiB block.
+      const b = header(13, BLOCK_IDS[m.type], 12);
+      b.writeUInt32BE(m.index >>> 0, 5);
+      b.writeUInt32BE(m.begin >>> 0, 9);
+      b.writeUInt32BE(m.length >>> 0, 13);
+      return b;
+    }
     case 'piece':
       return Buffer.concat([header(9 + m.block.length, Id.Piece), u32(m.index), u32(m.begin), m.block]);
     case 'port': {
@@ -183,9 +193,13 @@ export class MessageParser {
   private peekLength(): number {
     const first = this.chunks[0]!;
     if (first.length >= 4) return first.readUInt32BE(0);
-    const joined = Buffer.concat(this.chunks);
-    this.chunks = [joined];
-    return joined.readUInt32BE(0);
+    // The prefix spans chunks: read its 4 bytes across them (nothing is joined).
+    let n = 0;
+    for (let i = 0, k = 0; k < 4; i++) {
+      const c = this.chunks[i]!;
+      for (let j = 0; j < c.length && k < 4; j++, k++) n = n * 256 + c[j]!;
+    }
+    return n;
   }
 
   private take(n: number): Buffer {
@@ -196,11 +210,24 @@ export class MessageParser {
       if (first.length === n) this.chunks.shift();
       else this.chunks[0] = first.subarray(n);
     } else {
-      const joined = Buffer.concat(this.chunks);
-      out = joined.subarray(0, n);
-      this.chunks = joined.length > n ? [joined.subarray(n)] : [];
+      out = this.gather(n);
     }
     this.buffered -= n;
+    return out;
+  }
+
+  /** The first `n` buffered bytes, which span chunks, copied once; the rest stays as views. */
+  private gather(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, n - at);
+      c.copy(out, at, 0, k);
+      at += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
     return out;
   }
 }
@@ -252,8 +279,9 @@ export function decodeMessage(body: Buffer): Message {
     }
     case Id.Piece:
       if (p.length < 8) throw new WireError('piece message too short');
-      // Copy: the block outlives the socket chunk it arrived in.
-      return { type: 'piece', index: p.readUInt32BE(0), begin: p.readUInt32BE(4), block: Buffer.from(p.subarray(8)) };
+      // A view, not a copy: it is copied once, into its piece, as it is delivered. (Sockets and
+      // PeerSocket streams push a fresh buffer per chunk, never one they write again.)
+      return { type: 'piece', index: p.readUInt32BE(0), begin: p.readUInt32BE(4), block: p.subarray(8) };
     case Id.Port:
       need(2);
       return { type: 'port', port: p.readUInt16BE(0) };

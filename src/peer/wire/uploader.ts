@@ -10,6 +10,7 @@ import { pieceSize } from '../../metainfo/metainfo.ts';
 import { BLOCK_SIZE, WireError, type Message } from './messages.ts';
 import { RequestQueue, type BlockRequest } from './request-queue.ts';
 import { SendWatchdog } from '../send-watchdog.ts';
+import { serveBatches } from './block-sender.ts';
 
 /** Outstanding requests a peer may have with us: libtorrent keeps up to 500, so well above. */
 export const MAX_PEER_REQUESTS = 2000;
@@ -99,46 +100,29 @@ export class Uploader {
     this.incoming.clear();
   }
 
-  /** Send queued blocks one at a time (bounded memory: one block in hand). */
+  /** Send queued blocks in batches (block-sender.ts); memory: two batches per connection. */
   private async serve(): Promise<void> {
     if (this.serving) return;
     this.serving = true;
-    const { link } = this;
+    const { link, ctx, watchdog } = this;
     try {
-      for (let r = this.incoming.shift(); r && !link.closed; r = this.incoming.shift()) {
-        // Budget is spent just before the block is written; a close withdraws the wait.
-        if (this.ctx.limiter && !(await this.ctx.limiter.take(r.length, this.closing.signal))) break;
-        if (link.closed) break;
-        if (!this.allowedNow(r.index)) {
-          this.refuse(r.index, r.begin, r.length);
-          continue;
-        }
-        const block = await link.torrent.store.read(r.index * link.torrent.meta.pieceLength + r.begin, r.length);
-        link.send({ type: 'piece', index: r.index, begin: r.begin, block });
-        link.uploaded += r.length;
-        this.ctx.counter.uploaded += r.length;
-        // Let the socket drain before reading more from disk; a peer that takes nothing is closed.
-        if (link.socket.writableNeedDrain) await this.drained();
-      }
+      await serveBatches(link, this.incoming, {
+        store: link.torrent.store,
+        pieceLength: link.torrent.meta.pieceLength,
+        limiter: ctx.limiter,
+        signal: this.closing.signal,
+        sent: (bytes) => {
+          link.uploaded += bytes;
+          ctx.counter.uploaded += bytes;
+        },
+        waiting: (yes) => (yes ? watchdog.waiting() : watchdog.idle()),
+        allowed: (r) => this.allowedNow(r.index),
+        dropped: (r) => this.refuse(r.index, r.begin, r.length),
+      });
     } catch (e) {
       link.close(`cannot serve: ${(e as Error).message}`);
     } finally {
       this.serving = false;
     }
-  }
-
-  private drained(): Promise<void> {
-    this.watchdog.waiting();
-    const { socket } = this.link;
-    return new Promise((resolve) => {
-      const done = () => {
-        socket.off('drain', done);
-        socket.off('close', done);
-        this.watchdog.idle();
-        resolve();
-      };
-      socket.on('drain', done);
-      socket.on('close', done);
-    });
   }
 }
