@@ -34,6 +34,7 @@ export class EncryptedStream extends Duplex implements PeerSocket {
       readableHighWaterMark: socket.readableHighWaterMark,
     });
     socket.pause(); // flows only when this stream is read (see _read)
+    this.pause(); // like the socket after a plain handshake: the reader resumes once it listens
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);

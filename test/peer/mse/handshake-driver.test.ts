@@ -47,6 +47,7 @@ test('after the handshake: messages both ways, remote address, nothing lost or d
   const { pair, a, b } = await handshake('prefer', 'allow');
   const A = a.value!.stream;
   const B = b.value!.stream;
+  assert.ok(A.isPaused() && B.isPaused(), 'handed over paused: nothing is lost before the reader listens');
   assert.equal(A.remotePort, pair.client.remotePort);
   assert.equal(B.remoteAddress, pair.server.remoteAddress);
   B.write(HANDSHAKE);
@@ -169,6 +170,7 @@ function readBytes(s: Duplex, n: number, already: Buffer): Promise<Buffer> {
     };
     if (have >= n) return resolve(Buffer.concat(parts).subarray(0, n));
     s.on('data', onData);
+    s.resume(); // streams come back paused, like a socket after readHandshake
   });
 }
 
@@ -197,6 +199,7 @@ async function digestOf(s: Duplex, n: number, already: Buffer, stall: boolean): 
       setTimeout(() => s.resume(), 5);
     }
   });
+  s.resume();
   while (have < n) await new Promise((r) => setTimeout(r, 5));
   s.removeAllListeners('data');
   return h.digest('hex');
