@@ -1,0 +1,43 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  acceptsPlainHandshake,
+  checkSelected,
+  cryptoProvide,
+  cryptoSelect,
+  dialsEncrypted,
+  ENCRYPTION_POLICIES,
+  isEncryptionPolicy,
+  MseError,
+  retryDial,
+} from '../../../src/peer/mse/policy.ts';
+
+test('what each policy does with plain handshakes and dialling', () => {
+  const table = ENCRYPTION_POLICIES.map((p) => [p, acceptsPlainHandshake(p), dialsEncrypted(p), retryDial(p)]);
+  assert.deepEqual(table, [
+    ['off', true, false, null],
+    ['allow', true, false, 'mse'],
+    ['prefer', true, true, 'plain'],
+    ['require', false, true, null],
+  ]);
+  assert.ok(isEncryptionPolicy('prefer'));
+  assert.ok(!isEncryptionPolicy('forced'));
+});
+
+test('crypto_provide: RC4 and plaintext, RC4 alone under require, nothing under off', () => {
+  assert.equal(cryptoProvide('allow'), 3);
+  assert.equal(cryptoProvide('prefer'), 3);
+  assert.equal(cryptoProvide('require'), 2);
+  assert.throws(() => cryptoProvide('off'), MseError);
+});
+
+test('crypto_select and its check', () => {
+  assert.equal(cryptoSelect('allow', 3), 2);
+  assert.equal(cryptoSelect('allow', 1), 1);
+  assert.throws(() => cryptoSelect('require', 1), /RC4 is required/);
+  assert.throws(() => cryptoSelect('prefer', 0x10), /no method/);
+  assert.equal(checkSelected(3, 1), 'plaintext');
+  assert.equal(checkSelected(2, 2), 'rc4');
+  assert.throws(() => checkSelected(2, 1), MseError);
+  assert.throws(() => checkSelected(3, 3), MseError);
+});
