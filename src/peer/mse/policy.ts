@@ -21,30 +21,6 @@ export const CRYPTO_RC4 = 0x02;
 
 export type SelectedCrypto = 'rc4' | 'plaintext';
 
-/** Does this policy accept a plain (unencrypted, non-MSE) BitTorrent handshake? */
-export function acceptsPlainHandshake(policy: EncryptionPolicy): boolean {
-  return policy !== 'require';
-}
-
-export function isEncryptionPolicy(s: string): s is EncryptionPolicy {
-  return (ENCRYPTION_POLICIES as readonly string[]).includes(s);
-}
-
-/** Does this policy dial with MSE first (rather than a plain handshake)? */
-export function dialsEncrypted(policy: EncryptionPolicy): boolean {
-  return policy === 'prefer' || policy === 'require';
-}
-
-/**
- * How to dial again after the first attempt failed (a peer that drops plain handshakes, or one
- * without MSE): allow retries with MSE, prefer retries plain, off and require do not retry.
- */
-export function retryDial(policy: EncryptionPolicy): 'mse' | 'plain' | null {
-  if (policy === 'allow') return 'mse';
-  if (policy === 'prefer') return 'plain';
-  return null;
-}
-
 /** The crypto_provide an initiator sends; MseError under `off`. */
 export function cryptoProvide(policy: EncryptionPolicy): number {
   if (policy === 'off') throw new MseError('encryption is off');

@@ -1,28 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  acceptsPlainHandshake,
-  checkSelected,
-  cryptoProvide,
-  cryptoSelect,
-  dialsEncrypted,
-  ENCRYPTION_POLICIES,
-  isEncryptionPolicy,
-  MseError,
-  retryDial,
-} from '../../../src/peer/mse/policy.ts';
-
-test('what each policy does with plain handshakes and dialling', () => {
-  const table = ENCRYPTION_POLICIES.map((p) => [p, acceptsPlainHandshake(p), dialsEncrypted(p), retryDial(p)]);
-  assert.deepEqual(table, [
-    ['off', true, false, null],
-    ['allow', true, false, 'mse'],
-    ['prefer', true, true, 'plain'],
-    ['require', false, true, null],
-  ]);
-  assert.ok(isEncryptionPolicy('prefer'));
-  assert.ok(!isEncryptionPolicy('forced'));
-});
+import { checkSelected, cryptoProvide, cryptoSelect, MseError } from '../../../src/peer/mse/policy.ts';
 
 test('crypto_provide: RC4 and plaintext, RC4 alone under require, nothing under off', () => {
   assert.equal(cryptoProvide('allow'), 3);
