@@ -155,6 +155,16 @@ test('a socket error reaches the stream as error then close', async () => {
   await pair.close();
 });
 
+test('a socket error with nobody listening on the stream closes it without crashing', { timeout: 10_000 }, async () => {
+  const { pair, a } = await handshake('prefer', 'prefer');
+  const A = a.value!.stream;
+  const closed = new Promise((resolve) => A.once('close', resolve));
+  pair.client.destroy(new Error('ECONNRESET (simulated)'));
+  await closed;
+  assert.ok(A.destroyed);
+  await pair.close();
+});
+
 /** The next `n` bytes (after `already`), leaving the stream open and paused. */
 function readBytes(s: Duplex, n: number, already: Buffer): Promise<Buffer> {
   const parts = [already];
