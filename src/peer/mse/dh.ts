@@ -75,6 +75,17 @@ export function sha1(...parts: (string | Buffer)[]): Buffer {
 export const req1Hash = (s: Buffer) => sha1('req1', s);
 /** HASH('req2', SKEY): what the obfuscated info hash hides. */
 export const req2Hash = (skey: Buffer) => sha1('req2', skey);
+const req2Memo = new WeakMap<Buffer, Buffer>();
+/**
+ * HASH('req2', SKEY) remembered per info-hash Buffer (the caller's long-lived torrent objects):
+ * a responder compares against every torrent it serves on each handshake, which would otherwise
+ * let a stranger buy N SHA-1s with one DH key.
+ */
+export function req2HashMemo(skey: Buffer): Buffer {
+  let h = req2Memo.get(skey);
+  if (!h) req2Memo.set(skey, (h = req2Hash(skey)));
+  return h;
+}
 /** HASH('req3', S): the mask over HASH('req2', SKEY). */
 export const req3Hash = (s: Buffer) => sha1('req3', s);
 

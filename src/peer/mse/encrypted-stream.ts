@@ -16,7 +16,12 @@ export class EncryptedStream extends Duplex implements PeerSocket {
     this.peerEnded = true;
     this.push(null);
   };
-  private readonly onError = (e: Error) => this.destroy(e);
+  /**
+   * A socket error is passed on as this stream's error when someone listens for it; between two
+   * owners (handshake reader, wire connection) nobody may, and an unheard 'error' would crash
+   * the process for one bad peer, so it then closes the stream without one.
+   */
+  private readonly onError = (e: Error) => (this.listenerCount('error') > 0 ? this.destroy(e) : this.destroy());
   private readonly onClose = () => {
     // After a clean end, let the reader take what is buffered before closing (as a socket does).
     if (this.peerEnded && !this.readableEnded) this.once('end', () => this.destroy());
@@ -34,6 +39,7 @@ export class EncryptedStream extends Duplex implements PeerSocket {
       readableHighWaterMark: socket.readableHighWaterMark,
     });
     socket.pause(); // flows only when this stream is read (see _read)
+    this.pause(); // like the socket after a plain handshake: the reader resumes once it listens
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);

@@ -2,4 +2,4 @@
 export { classifyOpening, type Opening } from './classify.ts';
 export { EncryptedStream } from './encrypted-stream.ts';
 export { acceptMse, initiateMse, MSE_HANDSHAKE_TIMEOUT_MS, type AcceptedMse, type AcceptMseOptions, type InitiatedMse, type InitiateMseOptions } from './handshake-driver.ts';
-export { acceptsPlainHandshake, dialsEncrypted, ENCRYPTION_POLICIES, type EncryptionPolicy, MseError, type SelectedCrypto } from './policy.ts';
+export { ENCRYPTION_POLICIES, type EncryptionPolicy, MseError, type SelectedCrypto } from './policy.ts';

@@ -21,16 +21,6 @@ export const CRYPTO_RC4 = 0x02;
 
 export type SelectedCrypto = 'rc4' | 'plaintext';
 
-/** Does this policy accept a plain (unencrypted, non-MSE) BitTorrent handshake? */
-export function acceptsPlainHandshake(policy: EncryptionPolicy): boolean {
-  return policy !== 'require';
-}
-
-/** Does this policy dial with MSE first (rather than a plain handshake)? */
-export function dialsEncrypted(policy: EncryptionPolicy): boolean {
-  return policy === 'prefer' || policy === 'require';
-}
-
 /** The crypto_provide an initiator sends; MseError under `off`. */
 export function cryptoProvide(policy: EncryptionPolicy): number {
   if (policy === 'off') throw new MseError('encryption is off');

@@ -9,7 +9,7 @@
  *   B->A  ENCRYPT(VC, crypto_select, len(PadD), PadD), then the payload stream
  */
 import { randomBytes } from 'node:crypto';
-import { createKeyPair, DH_KEY_LENGTH, type DhKeyPair, req1Hash, req2Hash, req3Hash, streamKeys, xor20 } from './dh.ts';
+import { createKeyPair, DH_KEY_LENGTH, type DhKeyPair, req1Hash, req2HashMemo, req3Hash, streamKeys, xor20 } from './dh.ts';
 import { Inbox, randomPadLength } from './inbox.ts';
 import { CRYPTO_RC4, cryptoSelect, type EncryptionPolicy, MseError, type SelectedCrypto } from './policy.ts';
 import { mseRc4, type Rc4 } from './rc4.ts';
@@ -128,7 +128,7 @@ export class MseResponder {
     if (this.inbox.length < 20) return false;
     const wanted = xor20(this.inbox.take(20), req3Hash(this.secret)); // = HASH('req2', SKEY)
     for (const ih of this.opts.infoHashes()) {
-      if (ih.length === 20 && req2Hash(ih).equals(wanted)) {
+      if (ih.length === 20 && req2HashMemo(ih).equals(wanted)) {
         this.infoHash = Buffer.from(ih);
         const { keyA, keyB } = streamKeys(this.secret, this.infoHash);
         this.decrypt = mseRc4(keyA);

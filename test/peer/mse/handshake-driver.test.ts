@@ -47,6 +47,7 @@ test('after the handshake: messages both ways, remote address, nothing lost or d
   const { pair, a, b } = await handshake('prefer', 'allow');
   const A = a.value!.stream;
   const B = b.value!.stream;
+  assert.ok(A.isPaused() && B.isPaused(), 'handed over paused: nothing is lost before the reader listens');
   assert.equal(A.remotePort, pair.client.remotePort);
   assert.equal(B.remoteAddress, pair.server.remoteAddress);
   B.write(HANDSHAKE);
@@ -154,6 +155,16 @@ test('a socket error reaches the stream as error then close', async () => {
   await pair.close();
 });
 
+test('a socket error with nobody listening on the stream closes it without crashing', { timeout: 10_000 }, async () => {
+  const { pair, a } = await handshake('prefer', 'prefer');
+  const A = a.value!.stream;
+  const closed = new Promise((resolve) => A.once('close', resolve));
+  pair.client.destroy(new Error('ECONNRESET (simulated)'));
+  await closed;
+  assert.ok(A.destroyed);
+  await pair.close();
+});
+
 /** The next `n` bytes (after `already`), leaving the stream open and paused. */
 function readBytes(s: Duplex, n: number, already: Buffer): Promise<Buffer> {
   const parts = [already];
@@ -169,6 +180,7 @@ function readBytes(s: Duplex, n: number, already: Buffer): Promise<Buffer> {
     };
     if (have >= n) return resolve(Buffer.concat(parts).subarray(0, n));
     s.on('data', onData);
+    s.resume(); // streams come back paused, like a socket after readHandshake
   });
 }
 
@@ -197,6 +209,7 @@ async function digestOf(s: Duplex, n: number, already: Buffer, stall: boolean): 
       setTimeout(() => s.resume(), 5);
     }
   });
+  s.resume();
   while (have < n) await new Promise((r) => setTimeout(r, 5));
   s.removeAllListeners('data');
   return h.digest('hex');

@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { EncryptionPolicy } from '../../../src/peer/mse/index.ts';
 import { createNetns, requireNetns } from '../../support/netns.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -38,7 +39,7 @@ function fixture() {
   const torrent = path.join(dir, 'payload.torrent');
   const ih = execFileSync(PYTHON, [LT_SCRIPT, 'make-torrent', data, torrent, String(PIECE_LEN)], { encoding: 'utf8' }).trim();
   assert.match(ih, /^[0-9a-f]{40}$/);
-  return { dir, data, torrent, ih, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, data, torrent, ih, size: 6 * PIECE_LEN + 1234, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 interface Run {
@@ -71,56 +72,74 @@ function run(argv: string[]): Run {
 
 const lastJson = (lines: string[]) => JSON.parse(lines.filter((l) => l.startsWith('{')).pop() ?? '{}') as Record<string, unknown>;
 
-test('libtorrent (RC4 forced) downloads a whole torrent from our acceptMse', { timeout: 60_000 }, async (t) => {
-  if (!requireNetns(t) || !requireLibtorrent(t)) return;
+type Level = 'rc4' | 'both';
+
+/** libtorrent downloads from our acceptMse; both sides' JSON summaries. */
+async function ltDownloadsFromUs(level: Level, policy: EncryptionPolicy) {
   const f = fixture();
   const ns = createNetns();
   const procs: Run[] = [];
   try {
-    const ours = run(ns.wrap([process.execPath, '--import', 'tsx', NODE_PEER, 'serve', String(PORT), f.data, f.ih, String(PIECE_LEN)]));
+    const ours = run(ns.wrap([process.execPath, '--import', 'tsx', NODE_PEER, 'serve', String(PORT), f.data, f.ih, String(PIECE_LEN), policy]));
     procs.push(ours);
     await ours.waitFor(/READY/);
-    const lt = run(ns.wrap([PYTHON, LT_SCRIPT, 'download', f.torrent, path.join(f.dir, 'get'), String(PORT)]));
+    const lt = run(ns.wrap([PYTHON, LT_SCRIPT, 'download', f.torrent, path.join(f.dir, 'get'), String(PORT), level]));
     procs.push(lt);
     const [ltOut, ourOut] = await Promise.all([lt.lines, ours.lines]);
-    const theirs = lastJson(ltOut);
-    const mine = lastJson(ourOut);
+    return { theirs: lastJson(ltOut), mine: lastJson(ourOut), size: f.size };
+  } finally {
+    for (const p of procs) p.child.kill('SIGKILL');
+    ns.remove();
+    f.remove();
+  }
+}
+
+/** Our initiateMse downloads from a libtorrent seed; both sides' JSON summaries. */
+async function weDownloadFromLt(level: Level, policy: EncryptionPolicy) {
+  const f = fixture();
+  const ns = createNetns();
+  const procs: Run[] = [];
+  try {
+    const lt = run(ns.wrap([PYTHON, LT_SCRIPT, 'seed', f.torrent, path.dirname(f.data), String(PORT), level]));
+    procs.push(lt);
+    await lt.waitFor(/"ready": true/);
+    const ours = run(ns.wrap([process.execPath, '--import', 'tsx', NODE_PEER, 'dial', String(PORT), f.data, f.ih, String(PIECE_LEN), policy]));
+    procs.push(ours);
+    const mine = lastJson(await ours.lines);
+    lt.child.stdin!.end(); // libtorrent reports and exits
+    return { mine, theirs: lastJson(await lt.lines) };
+  } finally {
+    for (const p of procs) p.child.kill('SIGKILL');
+    ns.remove();
+    f.remove();
+  }
+}
+
+const OPTS = { timeout: 60_000 };
+
+for (const [level, policy] of [['rc4', 'require'], ['both', 'allow']] as const) {
+  test(`libtorrent (MSE forced, ${level}) downloads a whole torrent from our acceptMse (${policy}): RC4`, OPTS, async (t) => {
+    if (!requireNetns(t) || !requireLibtorrent(t)) return;
+    const { theirs, mine, size } = await ltDownloadsFromUs(level, policy);
     t.diagnostic(`libtorrent: ${JSON.stringify(theirs)}; ours: ${JSON.stringify(mine)}`);
     assert.equal(theirs['complete'], true, 'libtorrent completed the download (every piece hash-checked)');
     assert.equal(theirs['rc4'], true, 'libtorrent reports the connection RC4-encrypted');
     assert.equal(mine['opening'], 'mse', 'the classifier saw an MSE opening');
-    assert.equal(mine['selected'], 'rc4');
-    assert.equal(mine['theirHandshakeOk'], true, 'IA carried libtorrent\'s BitTorrent handshake');
-    assert.ok((mine['served'] as number) >= 6 * PIECE_LEN + 1234);
-  } finally {
-    for (const p of procs) p.child.kill('SIGKILL');
-    ns.remove();
-    f.remove();
-  }
-});
+    assert.equal(mine['selected'], 'rc4', 'RC4 whenever offered');
+    assert.equal(mine['theirHandshakeOk'], true, "IA carried libtorrent's BitTorrent handshake");
+    assert.ok((mine['served'] as number) >= size);
+  });
+}
 
-test('our initiateMse (RC4 required) downloads a whole torrent from libtorrent (RC4 forced)', { timeout: 60_000 }, async (t) => {
-  if (!requireNetns(t) || !requireLibtorrent(t)) return;
-  const f = fixture();
-  const ns = createNetns();
-  const procs: Run[] = [];
-  try {
-    const lt = run(ns.wrap([PYTHON, LT_SCRIPT, 'seed', f.torrent, path.dirname(f.data), String(PORT)]));
-    procs.push(lt);
-    await lt.waitFor(/"ready": true/);
-    const ours = run(ns.wrap([process.execPath, '--import', 'tsx', NODE_PEER, 'dial', String(PORT), f.data, f.ih, String(PIECE_LEN)]));
-    procs.push(ours);
-    const mine = lastJson(await ours.lines);
-    lt.child.stdin!.end(); // libtorrent reports and exits
-    const theirs = lastJson(await lt.lines);
+for (const [level, policy, selected] of [['rc4', 'require', 'rc4'], ['both', 'prefer', 'plaintext']] as const) {
+  test(`our initiateMse (${policy}) downloads a whole torrent from libtorrent (MSE forced, ${level}): ${selected}`, OPTS, async (t) => {
+    if (!requireNetns(t) || !requireLibtorrent(t)) return;
+    const { mine, theirs } = await weDownloadFromLt(level, policy);
     t.diagnostic(`ours: ${JSON.stringify(mine)}; libtorrent: ${JSON.stringify(theirs)}`);
-    assert.equal(mine['selected'], 'rc4');
+    assert.equal(mine['selected'], selected);
     assert.equal(mine['theirHandshakeOk'], true);
-    assert.equal(mine['identical'], true, 'every byte came through RC4 intact');
-    assert.equal(theirs['rc4'], true, 'libtorrent reports the connection RC4-encrypted');
-  } finally {
-    for (const p of procs) p.child.kill('SIGKILL');
-    ns.remove();
-    f.remove();
-  }
-});
+    assert.equal(mine['identical'], true, 'every byte came through intact');
+    assert.equal(theirs['mse'], true, 'libtorrent reports the connection as MSE');
+    assert.equal(theirs['rc4'], selected === 'rc4');
+  });
+}
