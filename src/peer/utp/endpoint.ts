@@ -27,7 +27,7 @@ export interface ConnectOptions {
 
 export type OtherPacketHandler = (msg: Buffer, rinfo: dgram.RemoteInfo) => void;
 
-const TICK_MS = 100;
+const TICK_MS = 50;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 export class UtpEndpoint extends EventEmitter {
@@ -113,7 +113,7 @@ export class UtpEndpoint extends EventEmitter {
       sock.on('error', swallow);
       sock.onConnect = (err) => {
         clearTimeout(timer);
-        sock.off('error', swallow);
+        if (!err) sock.off('error', swallow);
         opts.signal?.removeEventListener('abort', onAbort);
         if (err) reject(err);
         else resolve(sock);

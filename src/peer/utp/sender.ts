@@ -12,6 +12,8 @@ const MASK = RING - 1;
 const DUP_ACKS_BEFORE_RESEND = 3;
 /** A peer that advertises no room still gets one packet this often, so a lost window update cannot stall us. */
 const ZERO_WINDOW_PROBE_MS = 1000;
+/** The shortest wait before a tail-loss probe (loopback RTTs are far below the timer's grain). */
+const MIN_PROBE_MS = 20;
 
 interface OutPacket {
   seq: number;
@@ -21,7 +23,6 @@ interface OutPacket {
   sentAt: number;
   transmissions: number;
   needResend: boolean;
-  fastResent: boolean;
 }
 
 export interface Transmit {
@@ -49,6 +50,11 @@ export class Sender {
   finSeq: number | null = null;
   finAcked = false;
   readonly cc: Congestion;
+  /** The latest send time of any packet acked so far: a packet sent well before it and still unacked is lost. */
+  private latestAckedSentAt = -Infinity;
+  readonly stats = { packets: 0, resent: 0, fastResent: 0, timeouts: 0, probes: 0 };
+  private lastProgressAt = 0;
+  private probed = false;
 
   constructor(
     initialSeq: number,
@@ -100,13 +106,18 @@ export class Sender {
       acked += this.release(this.oldest, now, true);
       this.oldest = seqAdd(this.oldest, 1);
     }
+    // A peer that answers with a full window is alive, only slow to read: its timeouts do not count.
+    if (advanced > 0 || wnd < this.mss) this.timeouts = 0;
     if (advanced > 0) {
       this.dupAcks = 0;
-      this.timeouts = 0;
-    } else if (type === ST_STATE && this.inFlightPackets > 0) {
+    } else if (type === ST_STATE && this.inFlightPackets > 0 && wnd >= this.mss) {
       this.dupAcks++;
     }
     if (sack !== null) acked += this.applySack(ackNr, sack, now);
+    if (advanced > 0 || acked > 0) {
+      this.lastProgressAt = now;
+      this.probed = false;
+    }
     this.cc.delaySample(delayUs, now);
     if (acked > 0) this.cc.onAck(acked, before);
     if (sack !== null || this.dupAcks >= DUP_ACKS_BEFORE_RESEND) this.detectLoss();
@@ -143,11 +154,19 @@ export class Sender {
     return sent;
   }
 
-  /** Timer: on a retransmission timeout, everything in flight is resent (window back to one packet). */
+  /**
+   * Timer: on a retransmission timeout everything in flight is resent (window back to one
+   * packet); before that, a tail-loss probe. Returns true on a timeout.
+   */
   tick(now: number): boolean {
     const first = this.ring[this.oldest & MASK];
-    if (this.inFlightPackets === 0 || first === undefined || now - first.sentAt < this.cc.rto) return false;
+    if (this.inFlightPackets === 0 || first === undefined) return false;
+    if (now - first.sentAt < this.cc.rto) {
+      this.probeTail(now);
+      return false;
+    }
     this.timeouts++;
+    this.stats.timeouts++;
     this.cc.onTimeout();
     for (let i = 0, seq = this.oldest; i < this.inFlightPackets; i++, seq = seqAdd(seq, 1)) {
       const p = this.ring[seq & MASK];
@@ -161,12 +180,32 @@ export class Sender {
     return true;
   }
 
+  /**
+   * Acks are batched, one per burst, so a lost ack (or a lost last packet) would leave the
+   * window silent until the RTO. After two RTTs without progress, resend the newest packet
+   * once: whatever the peer answers (an ack, a SACK) restarts recovery without the timeout.
+   */
+  private probeTail(now: number): void {
+    if (this.probed || now - this.lastProgressAt < Math.max(2 * this.cc.smoothedRttMs, MIN_PROBE_MS)) return;
+    for (let d = this.inFlightPackets - 1; d >= 0; d--) {
+      const p = this.ring[seqAdd(this.oldest, d) & MASK];
+      if (p === undefined || p.needResend) continue;
+      if (now - p.sentAt < MIN_PROBE_MS) return;
+      this.probed = true;
+      this.stats.probes++;
+      this.retransmit(p, now);
+      return;
+    }
+  }
+
   private transmitNew(type: PacketType, len: number, now: number): void {
     const buf = Buffer.allocUnsafe(HEADER_LENGTH + len);
     this.fill(buf, HEADER_LENGTH, len);
-    const p: OutPacket = { seq: this.seqNr, type, buf, payload: len, sentAt: now, transmissions: 1, needResend: false, fastResent: false };
+    const p: OutPacket = { seq: this.seqNr, type, buf, payload: len, sentAt: now, transmissions: 1, needResend: false };
+    this.stats.packets++;
     this.ring[p.seq & MASK] = p;
     this.seqNr = seqAdd(this.seqNr, 1);
+    if (this.inFlight === 0) this.lastProgressAt = now;
     this.inFlight += len;
     this.tx.stamp(buf, type, p.seq);
     this.tx.send(buf);
@@ -176,6 +215,7 @@ export class Sender {
     if (p.needResend) this.inFlight += p.payload;
     p.needResend = false;
     p.transmissions++;
+    this.stats.resent++;
     p.sentAt = now;
     this.tx.stamp(p.buf, p.type, p.seq);
     this.tx.send(p.buf);
@@ -203,6 +243,7 @@ export class Sender {
     const p = this.ring[seq & MASK];
     if (p === undefined || p.seq !== seq) return 0;
     this.ring[seq & MASK] = undefined;
+    if (p.sentAt > this.latestAckedSentAt) this.latestAckedSentAt = p.sentAt;
     if (rttOk && p.transmissions === 1) this.cc.rttSample(now - p.sentAt);
     if (p.needResend) return 0;
     this.inFlight -= p.payload;
@@ -221,9 +262,12 @@ export class Sender {
 
   /**
    * Fast retransmit: a packet with 3 or more later packets acked (selectively), or the oldest
-   * after 3 duplicate acks, is lost. The window is cut once per loss event.
+   * after 3 duplicate acks, is lost. A retransmission is lost too once a packet sent after it
+   * (plus a quarter RTT of tolerated reordering) was acked, so a lost resend needs no timeout.
+   * The window is cut once per loss event.
    */
   private detectLoss(): void {
+    const reorderSlack = Math.max(1, this.cc.smoothedRttMs / 4);
     let ackedAfter = 0;
     let lost = false;
     for (let d = this.inFlightPackets - 1; d >= 0; d--) {
@@ -234,8 +278,9 @@ export class Sender {
         continue;
       }
       const isLost = ackedAfter >= DUP_ACKS_BEFORE_RESEND || (d === 0 && this.dupAcks >= DUP_ACKS_BEFORE_RESEND);
-      if (!isLost || p.fastResent || p.needResend) continue;
-      p.fastResent = true;
+      if (!isLost || p.needResend) continue;
+      if (p.transmissions > 1 && p.sentAt + reorderSlack > this.latestAckedSentAt) continue;
+      this.stats.fastResent++;
       p.needResend = true;
       this.inFlight -= p.payload;
       if (seqDiff(seq, this.lossSeq) > 0) lost = true;
