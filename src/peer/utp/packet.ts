@@ -55,7 +55,8 @@ export function decodePacket(buf: Buffer): UtpPacket {
     off += 2;
     if (off + len > buf.length) throw new UtpPacketError('truncated extension');
     if (ext === EXT_SELECTIVE_ACK) {
-      if (len === 0 || len % 4 !== 0) throw new UtpPacketError(`selective ack of ${len} bytes`);
+      // BEP 29 says a multiple of 4 bytes, but libtorrent sends (span + 7) / 8: take any length.
+      if (len === 0) throw new UtpPacketError('empty selective ack');
       sack = buf.subarray(off, off + len);
     }
     off += len;
