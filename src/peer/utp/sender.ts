@@ -14,6 +14,7 @@ const DUP_ACKS_BEFORE_RESEND = 3;
 const ZERO_WINDOW_PROBE_MS = 1000;
 /** The shortest wait before a tail-loss probe (loopback RTTs are far below the timer's grain). */
 const MIN_PROBE_MS = 20;
+const MAX_PROBES = 3;
 
 interface OutPacket {
   seq: number;
@@ -54,7 +55,7 @@ export class Sender {
   private latestAckedSentAt = -Infinity;
   readonly stats = { packets: 0, resent: 0, fastResent: 0, timeouts: 0, probes: 0 };
   private lastProgressAt = 0;
-  private probed = false;
+  private probes = 0;
 
   constructor(
     initialSeq: number,
@@ -116,7 +117,7 @@ export class Sender {
     if (sack !== null) acked += this.applySack(ackNr, sack, now);
     if (advanced > 0 || acked > 0) {
       this.lastProgressAt = now;
-      this.probed = false;
+      this.probes = 0;
     }
     this.cc.delaySample(delayUs, now);
     if (acked > 0) this.cc.onAck(acked, before);
@@ -183,15 +184,17 @@ export class Sender {
   /**
    * Acks are batched, one per burst, so a lost ack (or a lost last packet) would leave the
    * window silent until the RTO. After two RTTs without progress, resend the newest packet
-   * once: whatever the peer answers (an ack, a SACK) restarts recovery without the timeout.
+   * (up to MAX_PROBES times, a PTO apart): whatever the peer answers (an ack, a SACK)
+   * restarts recovery without the timeout.
    */
   private probeTail(now: number): void {
-    if (this.probed || now - this.lastProgressAt < Math.max(2 * this.cc.smoothedRttMs, MIN_PROBE_MS)) return;
+    const pto = Math.max(2 * this.cc.smoothedRttMs, MIN_PROBE_MS);
+    if (this.probes >= MAX_PROBES || now - this.lastProgressAt < pto * (this.probes + 1)) return;
     for (let d = this.inFlightPackets - 1; d >= 0; d--) {
       const p = this.ring[seqAdd(this.oldest, d) & MASK];
       if (p === undefined || p.needResend) continue;
       if (now - p.sentAt < MIN_PROBE_MS) return;
-      this.probed = true;
+      this.probes++;
       this.stats.probes++;
       this.retransmit(p, now);
       return;
