@@ -133,14 +133,16 @@ export class Sender {
     for (let i = 0, seq = this.oldest; i < this.inFlightPackets; i++, seq = seqAdd(seq, 1)) {
       const p = this.ring[seq & MASK];
       if (p === undefined || !p.needResend) continue;
-      if (this.inFlight > 0 && this.inFlight + p.payload > window) return sent;
+      // The oldest blocks the peer's in-order delivery: it goes even when the cut window is full (fast recovery).
+      if (seq !== this.oldest && this.inFlight > 0 && this.inFlight + p.payload > window) return sent;
       this.retransmit(p, now);
       sent = true;
     }
     while (this.queued > 0 && this.inFlightPackets < RING - 1) {
       const len = Math.min(this.mss, this.queued);
       if (this.inFlight + len > window) {
-        const probe = this.inFlight === 0 && (this.cc.cwnd >= len || now - this.lastProbe >= ZERO_WINDOW_PROBE_MS);
+        // Only the peer's window can be this small (cwnd is at least one MSS): probe it, slowly.
+        const probe = this.inFlight === 0 && now - this.lastProbe >= ZERO_WINDOW_PROBE_MS;
         if (!probe) break;
         this.lastProbe = now;
       }
