@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Duplex } from 'node:stream';
 import { connected, endpoints, exchange, randomData, readAll, sha1 } from './helpers.ts';
 
 test('16 MiB each way at once arrives byte-exact, and the FINs close both ends cleanly', async () => {
@@ -118,5 +119,20 @@ test('half-close: the server reads to the end, answers, and the client gets the 
     await once(client, 'close');
   } finally {
     await close();
+  }
+});
+
+test('IPv6: endpoints bound to ::1 speak uTP over udp6', async () => {
+  const { UtpEndpoint } = await import('../../../src/peer/utp/endpoint.ts');
+  const a = await UtpEndpoint.bind(0, '::1');
+  const b = await UtpEndpoint.bind(0, '::1');
+  try {
+    b.on('connection', (s: Duplex) => s.on('data', (d: Buffer) => s.end(d)));
+    const client = await a.connect('::1', b.address().port);
+    assert.equal(client.remoteAddress, '::1');
+    client.end('over udp6');
+    assert.equal(Buffer.concat(await client.toArray()).toString(), 'over udp6');
+  } finally {
+    await Promise.all([a.close(), b.close()]);
   }
 });
