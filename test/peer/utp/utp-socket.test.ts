@@ -4,13 +4,15 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Duplex } from 'node:stream';
+import type { PeerSocket } from '../../../src/peer/wire/peer-socket.ts';
 import { connected, endpoints, exchange, randomData, readAll, sha1 } from './helpers.ts';
 
 test('16 MiB each way at once arrives byte-exact, and the FINs close both ends cleanly', async () => {
   const { a, b, close } = await endpoints();
   try {
     const { client, server } = await connected(a, b);
-    assert.equal(client.remotePort, b.address().port);
+    const asPeerSocket: PeerSocket = client; // what the wire protocol runs over
+    assert.equal(asPeerSocket.remotePort, b.address().port);
     assert.equal(server.remotePort, a.address().port);
     const up = randomData(16 << 20);
     const down = randomData(16 << 20);
