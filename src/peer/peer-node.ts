@@ -10,7 +10,9 @@ import type { SharedTorrent, UploadCounter } from './shared-torrent.ts';
 import { listen, serveHandedOver } from '../net/server-timeouts.ts';
 import { RateLimiter } from '../net/rate-limiter.ts';
 import { WireConnection, type WireContext } from './wire/connection.ts';
-import { openWire, type OpenedWire, type UtpDialer } from './wire/dial.ts';
+import { openWire, type OpenedWire } from './wire/dial.ts';
+import { UtpEndpoint } from './utp/endpoint.ts';
+import type { UtpSocket } from './utp/utp-socket.ts';
 import { acceptWire } from './wire/accept.ts';
 import { sniffOpening } from './sniff.ts';
 import type { Handshake } from './wire/messages.ts';
@@ -82,13 +84,14 @@ export class PeerNode {
   readonly peerId: Buffer;
   private readonly encryption: EncryptionPolicy;
   private readonly transport: TransportChoice;
-  private utp: UtpDialer | undefined;
+  private utp: UtpEndpoint | undefined;
+  private readonly maxConnections: number;
 
   constructor(opts: PeerNodeOptions = {}) {
     this.peerId = opts.peerId ?? newPeerId();
     this.encryption = opts.encryption ?? 'allow';
     this.transport = opts.transport ?? 'both';
-    const max = opts.maxConnections ?? PEER_DEFAULTS.maxConnections;
+    const max = (this.maxConnections = opts.maxConnections ?? PEER_DEFAULTS.maxConnections);
     const perIp = opts.maxConnectionsPerIp ?? PEER_DEFAULTS.maxConnectionsPerIp;
     this.httpSlots = new SlotPool(max, perIp);
     this.wireSlots = new SlotPool(max, Math.ceil(perIp / 2));
@@ -146,8 +149,31 @@ export class PeerNode {
     if (c.torrent.have.complete && (c.pieces.seed || c.ext.uploadOnly)) c.close('both sides only upload', true);
   }
 
-  listen(port: number, host: string): Promise<void> {
-    return listen(this.tcp, port, host);
+  /** Listen on TCP, and on UDP for uTP at the same port number (unless `--transport tcp`). */
+  async listen(port: number, host: string): Promise<void> {
+    await listen(this.tcp, port, host);
+    if (this.transport === 'tcp') return;
+    try {
+      this.utp = await UtpEndpoint.bind(this.port, host, { maxConnections: this.maxConnections });
+    } catch (e) {
+      // A taken UDP port costs only uTP, unless uTP is all that was asked for.
+      if (this.transport === 'utp') throw new Error(`cannot listen for uTP on UDP port ${this.port}: ${(e as Error).message}`, { cause: e });
+      return;
+    }
+    this.utp.on('connection', (s: UtpSocket) => this.acceptUtp(s));
+    this.utp.on('warning', () => {}); // a UDP error concerns one datagram
+  }
+
+  /** An incoming uTP connection: a wire slot at once, then BitTorrent or MSE (no HTTP over uTP). */
+  private acceptUtp(s: UtpSocket): void {
+    s.on('error', () => s.destroy());
+    const key = addressPrefix(s.remoteAddress);
+    if (!this.wireSlots.take(key)) return void s.destroy();
+    s.once('close', () => this.wireSlots.release(key));
+    sniffOpening(s, SNIFF_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS).then(
+      ({ kind, first }) => (kind === 'http' ? s.destroy() : void this.acceptWire(s, first, kind)),
+      () => s.destroy(),
+    );
   }
 
   /** The port actually bound (useful with port 0). */
@@ -247,9 +273,10 @@ export class PeerNode {
     for (const s of this.superSeeders.values()) s.stop();
     for (const c of this.wires) c.close('shutting down');
     for (const s of this.sniffing) s.destroy();
-    return new Promise((resolve) => {
+    const tcpClosed = new Promise<void>((resolve) => {
       this.tcp.close(() => resolve());
       this.http.closeAllConnections();
     });
+    return Promise.all([tcpClosed, this.utp?.close()]).then(() => undefined);
   }
 }

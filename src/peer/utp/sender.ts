@@ -77,9 +77,10 @@ export class Sender {
     return this.finSeq ?? this.seqNr;
   }
 
+  /** Queue bytes to send. Copied: the writer's callback comes before they are packetised, and writers reuse their buffers then (block-sender does). */
   enqueue(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    this.queue.push(chunk);
+    this.queue.push(Buffer.from(chunk));
     this.queued += chunk.length;
   }
 
