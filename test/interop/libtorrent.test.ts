@@ -36,7 +36,8 @@ async function ltLeechesFromOurSeeder(w: NetnsWorld, name: string, size: number,
   const data = await randomFile(w.dir, name, size);
   const tracker = await w.tracker();
   const seeder = await w.seeder(name, tracker.announce, ['--no-web-seed', '--piece-length', '64K', ...seederFlags]);
-  const leecher = await ltLeecher(w, seeder.torrentPath, name, config);
+  // Capped so that the per-peer samples (10 a second) see the connection that carries the data.
+  const leecher = await ltLeecher(w, seeder.torrentPath, name, { download_rate_limit: 8 * MiB, ...config });
   const done = await leecher.lt.finished(40_000).catch((e: Error) => assert.fail(`${e.message}\n${transcript(['seeder', seeder.proc])}`));
   assert.ok(await sameBytes(leecher.file, data), 'libtorrent has the exact file');
   // Per-peer counters are sampled (10 a second): the torrent's total is exact, the peer's is a floor.
@@ -53,7 +54,7 @@ async function ltLeechesFromOurSeeder(w: NetnsWorld, name: string, size: number,
 async function ourRequesterLeechesFromLt(w: NetnsWorld, name: string, size: number, config: Partial<LtConfig>, requesterFlags: string[] = []) {
   const data = randomBytes(size);
   const tracker = await w.tracker();
-  const seed = await ltSeeder(w, tracker, data, { name, pieceLength: 64 * 1024, config });
+  const seed = await ltSeeder(w, tracker, data, { name, pieceLength: 64 * 1024, config: { upload_rate_limit: 8 * MiB, ...config } });
   const req = await ourRequester(w, seed.torrent, name, requesterFlags);
   const code = await within(req.proc.exited, 40_000, 'our requester to finish').catch((e: Error) => e);
   assert.equal(code, 0, `${String(code)}\n${transcript(['requester', req.proc])}\n${seed.lt.transcript()}`);

@@ -4,8 +4,9 @@
  * first: in Node a userspace uTP costs far more CPU per byte than the kernel's TCP, and a peer
  * that takes no TCP (uTP only, or behind a NAT that passes only UDP) refuses or times out at once.
  */
-import { connectTcp, handshakeOut, ourHandshake } from './handshake.ts';
-import type { Handshake } from './messages.ts';
+import { connectTcp, handshakeOut, ourHandshake, SilentCloseError } from './handshake.ts';
+import { WireError, type Handshake } from './messages.ts';
+import { MseError } from '../mse/index.ts';
 import type { PeerSocket } from './peer-socket.ts';
 import { initiateMse } from '../mse/index.ts';
 import type { EncryptionPolicy, TransportChoice } from '../transport-options.ts';
@@ -63,6 +64,17 @@ async function attempt(t: Transport, encrypted: boolean, ip: string, port: numbe
   return { ...shaken, socket: stream, transport: t, encrypted: selected === 'rc4' };
 }
 
+/**
+ * What a failed attempt says about the peer: nobody there on this transport (try the next one),
+ * a silent close or a failed MSE handshake (the other encryption may do), or an answer that is not
+ * BitTorrent at all (an HTTP server, say: give up at once, without waiting on uTP).
+ */
+function verdict(e: unknown): 'next-transport' | 'next-encryption' | 'give-up' {
+  if (e instanceof ConnectFailed) return 'next-transport';
+  if (e instanceof SilentCloseError || e instanceof MseError) return 'next-encryption';
+  return e instanceof WireError ? 'give-up' : 'next-encryption';
+}
+
 /** Connect to ip:port for `infoHash`; rejects with the last attempt's error. */
 export async function openWire(ip: string, port: number, infoHash: Buffer, peerId: Buffer, o: DialOptions): Promise<OpenedWire> {
   let last: Error = new Error(`no way to reach ${ip}:${port} (transport ${o.transport})`);
@@ -73,7 +85,9 @@ export async function openWire(ip: string, port: number, infoHash: Buffer, peerI
         return await attempt(t, encrypted, ip, port, infoHash, peerId, o);
       } catch (e) {
         last = e as Error;
-        if (e instanceof ConnectFailed) break; // nobody there on this transport: the next one
+        const v = verdict(e);
+        if (v === 'give-up') throw last;
+        if (v === 'next-transport') break;
       }
     }
   }

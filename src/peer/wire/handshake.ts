@@ -5,6 +5,9 @@ import type { PeerSocket } from './peer-socket.ts';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/** The peer closed the connection before sending a single byte (it may want encryption, or be something else entirely). */
+export class SilentCloseError extends WireError {}
+
 /** What we announce in every handshake: the extension protocol (BEP 10) and the fast extension (BEP 6). */
 export const OUR_RESERVED = reservedBytes(['extensions', 'fast']);
 
@@ -37,7 +40,7 @@ export function readHandshake(socket: PeerSocket, first: Buffer = Buffer.alloc(0
       if (buf.length >= HANDSHAKE_LENGTH) done(null);
     };
     const onError = (e: Error) => done(e);
-    const onClose = () => done(new WireError('connection closed during the handshake'));
+    const onClose = () => done(buf.length === 0 ? new SilentCloseError('connection closed before any answer') : new WireError('connection closed during the handshake'));
     const timer = setTimeout(() => done(new WireError('no handshake within 10 s')), HANDSHAKE_TIMEOUT_MS);
     socket.on('data', onData);
     socket.on('error', onError);
