@@ -57,6 +57,7 @@ export const PEER_DEFAULTS = {
 const SNIFF_TIMEOUT_MS = 15_000;
 /** From a connection's first byte to the end of its handshake (MSE's included). */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+const UTP_FIRST_BYTE_MS = 5_000;
 /** Requests an HTTP connection may have waiting behind the one being answered. */
 const MAX_PIPELINE = 32;
 const BUSY = Buffer.from('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 18\r\nRetry-After: 10\r\nConnection: close\r\n\r\ntoo many clients\r\n', 'latin1');
@@ -164,16 +165,19 @@ export class PeerNode {
     this.utp.on('warning', () => {}); // a UDP error concerns one datagram
   }
 
-  /** An incoming uTP connection: a wire slot at once, then BitTorrent or MSE (no HTTP over uTP). */
+  /**
+   * An incoming uTP connection: BitTorrent or MSE (no HTTP over uTP). A SYN is one datagram from
+   * an address anyone can forge: the connection takes a wire slot only once it sent data, within
+   * UTP_FIRST_BYTE_MS (a real client sends its handshake right after our answer).
+   */
   private acceptUtp(s: UtpSocket): void {
     s.on('error', () => s.destroy());
     const key = addressPrefix(s.remoteAddress);
-    if (!this.wireSlots.take(key)) return void s.destroy();
-    s.once('close', () => this.wireSlots.release(key));
-    sniffOpening(s, SNIFF_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS).then(
-      ({ kind, first }) => (kind === 'http' ? s.destroy() : void this.acceptWire(s, first, kind)),
-      () => s.destroy(),
-    );
+    sniffOpening(s, UTP_FIRST_BYTE_MS, HANDSHAKE_TIMEOUT_MS).then(({ kind, first, firstByteAt }) => {
+      if (kind === 'http' || !this.wireSlots.take(key)) return void s.destroy();
+      s.once('close', () => this.wireSlots.release(key));
+      void this.acceptWire(s, first, kind, firstByteAt);
+    }, () => s.destroy());
   }
 
   /** The port actually bound (useful with port 0). */
@@ -228,7 +232,7 @@ export class PeerNode {
     };
     const notHttp = () => void (toWire() || socket.destroy());
     sniffOpening(socket, SNIFF_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS, notHttp).then(
-      ({ kind, first }) => {
+      ({ kind, first, firstByteAt }) => {
         if (kind === 'http') {
           this.sniffing.delete(socket); // its server owns it now
           socket.unshift(first);
@@ -236,20 +240,24 @@ export class PeerNode {
           socket.resume();
           return;
         }
-        if (toWire()) void this.acceptWire(socket, first, kind);
+        if (toWire()) void this.acceptWire(socket, first, kind, firstByteAt);
         else socket.destroy();
       },
       () => socket.destroy(),
     );
   }
 
-  private async acceptWire(socket: PeerSocket, first: Buffer, kind: 'bittorrent' | 'mse'): Promise<void> {
+  /** MSE (if any) and the handshake, all within one deadline from the connection's first byte. */
+  private async acceptWire(socket: PeerSocket, first: Buffer, kind: 'bittorrent' | 'mse', firstByteAt: number): Promise<void> {
+    const deadline = setTimeout(() => socket.destroy(), Math.max(0, firstByteAt + HANDSHAKE_TIMEOUT_MS - performance.now()));
     try {
       const a = await acceptWire(socket, first, kind, { torrents: this.torrents, peerId: this.peerId, encryption: this.encryption });
       this.sniffing.delete(socket as net.Socket);
       this.adopt(a.socket, a.torrent, a.hs, a.rest, true);
     } catch {
       socket.destroy();
+    } finally {
+      clearTimeout(deadline);
     }
   }
 

@@ -11,6 +11,8 @@ export interface Sniffed {
   kind: Exclude<Opening, 'more'>;
   /** The bytes read so far (to hand on with the connection). */
   first: Buffer;
+  /** When the first byte came (performance.now()): the handshake's deadline counts from it. */
+  firstByteAt: number;
 }
 
 /**
@@ -20,6 +22,7 @@ export interface Sniffed {
 export function sniffOpening(socket: PeerSocket, timeoutMs: number, afterFirstByteMs = 10_000, onNotHttp?: () => void): Promise<Sniffed> {
   return new Promise((resolve, reject) => {
     let first: Buffer = Buffer.alloc(0);
+    let firstByteAt = 0;
     const done = (err: Error | null, kind?: Sniffed['kind']) => {
       clearTimeout(timer);
       socket.off('data', onData);
@@ -27,10 +30,11 @@ export function sniffOpening(socket: PeerSocket, timeoutMs: number, afterFirstBy
       socket.off('error', onClose);
       socket.pause();
       if (err) reject(err);
-      else resolve({ kind: kind!, first });
+      else resolve({ kind: kind!, first, firstByteAt });
     };
     const onData = (c: Buffer) => {
       if (first.length === 0) {
+        firstByteAt = performance.now();
         // Every HTTP method starts with a capital letter: anything else is BitTorrent, plain or
         // MSE, from its first byte (so a client that stops after byte 19 holds a wire slot).
         if (!(c[0]! >= 0x41 && c[0]! <= 0x5a)) onNotHttp?.();

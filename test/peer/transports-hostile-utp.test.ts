@@ -118,7 +118,7 @@ test('junk datagrams at the UDP port: dropped or RESET, no connection, no crash;
   raw.send(truncated);
   await sleep(300);
   onlyResets(raw, 'junk');
-  assert.equal(seed.node.connections.wire, 1, 'no connection but the SYN-then-silence one');
+  assert.equal(seed.node.connections.wire, 0, 'no wire slot taken (a SYN alone, the silent one, takes none)');
   await assertServedUtp();
 });
 
@@ -130,7 +130,7 @@ test('packets for unknown connection ids: at most a rate-limited 20-byte RESET e
   await sleep(300);
   onlyResets(raw, 'unknown ids');
   assert.ok(raw.got.length <= 60, `${raw.got.length} RESETs for 1000 packets (50 a second at most)`);
-  assert.equal(seed.node.connections.wire, 1);
+  assert.equal(seed.node.connections.wire, 0);
   await assertServedUtp();
 });
 
@@ -163,7 +163,7 @@ test('hostile bytes over an established uTP connection: garbage, wrong VC, PadC 
   await hostileOverUtp(mse({ vc: Buffer.from('notzeros') }), 'a wrong VC over uTP');
   await hostileOverUtp(mse({ padCLength: 513 }), 'PadC of 513 over uTP');
   await hostileOverUtp(mse({ infoHash: randomBytes(20) }), 'an unknown SKEY over uTP');
-  await until(() => seed.node.connections.wire === 1, 2000, 'the hostile uTP connections to be freed');
+  await until(() => seed.node.connections.wire === 0, 2000, 'the hostile uTP connections to be freed');
   await assertServedUtp();
 });
 
@@ -191,7 +191,6 @@ test('a SYN flood from 100 source ports of one address: that address is capped, 
 
 test(
   'a SYN flood from 25 addresses (spoofable over UDP) leaves fresh addresses served, over TCP and uTP',
-  { todo: 'a uTP SYN alone takes a wire slot (shared with TCP) for the 15 s sniff deadline: see the report' },
   async () => {
     for (let a = 1; a <= 25; a++) await synFlood(`127.0.1.${a}`, 1, 16); // 400 datagrams of 20 bytes
     await sleep(300);
@@ -211,12 +210,10 @@ test(
   },
 );
 
-test('a SYN then silence is reset at the 15 s first-byte deadline; the floods expire; the flooding address is served again', async () => {
+test('a SYN then silence is reset (5 s first-byte deadline, or sooner: the floods evict SYN-only connections); the flooding address is served again', async () => {
   const state = synSilence.got.find((b) => decodePacket(b).type === ST_STATE);
   assert.ok(state, 'the SYN was answered');
-  await until(() => synSilence.got.some((b) => decodePacket(b).type === ST_RESET), 17_000 - (Date.now() - synSilence.sentAt), 'a RESET for the silent connection');
-  const took = Date.now() - synSilence.sentAt;
-  assert.ok(took >= 14_000, `reset after ${took} ms, not before the deadline`);
+  await until(() => synSilence.got.some((b) => decodePacket(b).type === ST_RESET), 7_000 - (Date.now() - synSilence.sentAt), 'a RESET for the silent connection');
   await until(() => seed.node.connections.wire === 0, 3000, 'every flood connection to be freed');
   await assertServedUtp('127.0.0.1');
   const t = await tcpConnect(seed.node.port);

@@ -10,6 +10,9 @@ import { EventEmitter } from 'node:events';
 import { HEADER_LENGTH, decodePacket, type UtpPacket, UtpPacketError, writeHeader, ST_RESET, ST_SYN } from './packet.ts';
 import { nowMicros, nowMs, type UtpLink, UtpSocket } from './utp-socket.ts';
 
+/** SYN-only connections kept at once (see makeRoomForHalfOpen). */
+const MAX_HALF_OPEN = 32;
+
 export interface UtpEndpointOptions {
   /** Connections at once, incoming and outgoing (default 200). */
   maxConnections?: number;
@@ -35,6 +38,8 @@ export class UtpEndpoint extends EventEmitter {
   private readonly conns = new Map<string, UtpSocket>();
   private readonly perAddress = new Map<string, number>();
   private readonly dirty = new Set<UtpSocket>();
+  /** Accepted connections that have sent nothing but their SYN, oldest first (a SYN's address may be forged). */
+  private readonly halfOpen = new Set<UtpSocket>();
   private flushScheduled = false;
   private timer: NodeJS.Timeout | null = null;
   private other: OtherPacketHandler | null = null;
@@ -163,9 +168,20 @@ export class UtpEndpoint extends EventEmitter {
     if (this.closed || this.listenerCount('connection') === 0 || !this.hasRoomFor(rinfo.address)) {
       return this.answerReset(p, rinfo);
     }
+    this.makeRoomForHalfOpen();
     const sock = new UtpSocket(this.link, { address: rinfo.address, port: rinfo.port }, { recvId, sendId: p.connectionId }, { syn: p });
     this.add(sock);
+    this.halfOpen.add(sock);
     this.emit('connection', sock);
+  }
+
+  /** At most MAX_HALF_OPEN SYN-only connections: the oldest gives way, so forged SYNs cannot fill the endpoint. */
+  private makeRoomForHalfOpen(): void {
+    for (const s of this.halfOpen) if (s.isConnected || s.destroyed) this.halfOpen.delete(s);
+    if (this.halfOpen.size < MAX_HALF_OPEN) return;
+    const oldest = this.halfOpen.values().next().value as UtpSocket;
+    this.halfOpen.delete(oldest);
+    oldest.destroy();
   }
 
   private hasRoomFor(address: string): boolean {
