@@ -10,14 +10,13 @@ import { EventEmitter } from 'node:events';
 import { HEADER_LENGTH, decodePacket, type UtpPacket, UtpPacketError, writeHeader, ST_RESET, ST_SYN } from './packet.ts';
 import { nowMicros, nowMs, type UtpLink, UtpSocket } from './utp-socket.ts';
 
-/** SYN-only connections kept at once (see makeRoomForHalfOpen). */
-const MAX_HALF_OPEN = 32;
-
 export interface UtpEndpointOptions {
   /** Connections at once, incoming and outgoing (default 200). */
   maxConnections?: number;
   /** Connections with one remote address (default 16). */
   maxPerAddress?: number;
+  /** Connections that sent nothing but a SYN, kept at once (default 32; see makeRoomForHalfOpen). */
+  maxHalfOpen?: number;
   /** ST_RESET answers to unknown packets per second, at most (default 50). */
   resetsPerSecond?: number;
 }
@@ -48,6 +47,7 @@ export class UtpEndpoint extends EventEmitter {
   private closed = false;
   private readonly maxConnections: number;
   private readonly maxPerAddress: number;
+  private readonly maxHalfOpen: number;
   private readonly resetsPerSecond: number;
   private readonly link: UtpLink;
 
@@ -58,6 +58,7 @@ export class UtpEndpoint extends EventEmitter {
     super();
     this.maxConnections = opts.maxConnections ?? 200;
     this.maxPerAddress = opts.maxPerAddress ?? 16;
+    this.maxHalfOpen = opts.maxHalfOpen ?? 32;
     this.resetsPerSecond = opts.resetsPerSecond ?? 50;
     this.resetTokens = this.resetsPerSecond;
     this.link = {
@@ -175,10 +176,10 @@ export class UtpEndpoint extends EventEmitter {
     this.emit('connection', sock);
   }
 
-  /** At most MAX_HALF_OPEN SYN-only connections: the oldest gives way, so forged SYNs cannot fill the endpoint. */
+  /** At most maxHalfOpen SYN-only connections: the oldest gives way, so forged SYNs cannot fill the endpoint. */
   private makeRoomForHalfOpen(): void {
     for (const s of this.halfOpen) if (s.isConnected || s.destroyed) this.halfOpen.delete(s);
-    if (this.halfOpen.size < MAX_HALF_OPEN) return;
+    if (this.halfOpen.size < this.maxHalfOpen) return;
     const oldest = this.halfOpen.values().next().value as UtpSocket;
     this.halfOpen.delete(oldest);
     oldest.destroy();

@@ -42,7 +42,7 @@ test('packets for unknown connections get one 20-byte RESET each at most, rate-l
 });
 
 test('a SYN flood from many ports and two addresses: the per-address and total caps hold, retransmitted SYNs are not new connections', async () => {
-  const ep = await UtpEndpoint.bind(0, '127.0.0.1', { maxConnections: 40, maxPerAddress: 30, resetsPerSecond: 1000 });
+  const ep = await UtpEndpoint.bind(0, '127.0.0.1', { maxConnections: 40, maxPerAddress: 30, resetsPerSecond: 1000, maxHalfOpen: 1000 });
   const accepted: UtpSocket[] = [];
   ep.on('connection', (s: UtpSocket) => {
     accepted.push(s);
@@ -72,6 +72,27 @@ test('a SYN flood from many ports and two addresses: the per-address and total c
     assert.equal(ep.connectionCount, 39, 'a closed connection frees its place');
   } finally {
     await Promise.all([...first, ...second].map((r) => r.close()));
+    await ep.close();
+  }
+});
+
+test('SYN-only connections are capped (maxHalfOpen): the oldest is reset to make room; one that sent data is kept', async () => {
+  const ep = await UtpEndpoint.bind(0, '127.0.0.1', { maxHalfOpen: 4, maxPerAddress: 100, resetsPerSecond: 1000 });
+  const accepted: UtpSocket[] = [];
+  ep.on('connection', (s: UtpSocket) => {
+    accepted.push(s);
+    s.on('error', () => {});
+  });
+  const raws = await Promise.all(Array.from({ length: 10 }, () => rawSocket('127.0.0.1')));
+  try {
+    raws.forEach((r, i) => r.send(packet({ type: ST_SYN, connectionId: 700 + i, seqNr: 7 }), ep.address().port));
+    await sleep(300);
+    assert.equal(accepted.length, 10, 'every SYN was accepted in turn');
+    assert.equal(ep.connectionCount, 4, 'but only the newest 4 SYN-only connections are kept');
+    const reset = raws.filter((r) => r.got.some((b) => decodePacket(b).type === ST_RESET)).length;
+    assert.equal(reset, 6, 'the 6 oldest were reset');
+  } finally {
+    await Promise.all(raws.map((r) => r.close()));
     await ep.close();
   }
 });
