@@ -3,7 +3,7 @@
  * at a time (pipelining for the wire protocol), hashed as they arrive. Every byte of the buffer
  * comes from that one source, so a piece that fails its hash names its culprit exactly.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { PieceSource } from './source.ts';
 
 /** What the fetch reports to: its controller (to cancel the other blocks) and its byte count (its rate). */
@@ -26,6 +26,15 @@ export async function fetchPieceInto(source: PieceSource, piece: number, buf: Bu
     hash.update(buf.subarray(offset, offset + length));
     hashed += length;
   };
+  if (fetchesWholePieces(source)) {
+    try {
+      await source.fetchPiece(piece, buf, signal, arrived, isDone);
+    } catch (e) {
+      fetch.controller.abort();
+      throw e;
+    }
+    return finish(hash, buf, hashed);
+  }
   const blocks: Array<{ begin: number; length: number }> = [];
   for (let begin = 0; begin < size; begin += source.maxBlock) blocks.push({ begin, length: Math.min(source.maxBlock, size - begin) });
   let next = 0;
@@ -43,8 +52,26 @@ export async function fetchPieceInto(source: PieceSource, piece: number, buf: Bu
     fetch.controller.abort(); // cancel the other lanes' requests
     throw failed.reason;
   }
-  if (hashed < size) hash.update(buf.subarray(hashed));
+  return finish(hash, buf, hashed);
+}
+
+/** The SHA-1 of `buf`, of which the first `hashed` bytes went into `hash` already. */
+function finish(hash: Hash, buf: Buffer, hashed: number): Buffer {
+  if (hashed < buf.length) hash.update(buf.subarray(hashed));
   return hash.digest();
+}
+
+/**
+ * A source that fetches a whole piece itself, its blocks pipelined without a promise each (the
+ * wire protocol); `onData` and `isDone` as for the lanes below. After a rejection nothing more is
+ * written to `buf`.
+ */
+export interface WholePieceSource extends PieceSource {
+  fetchPiece(piece: number, buf: Buffer, signal: AbortSignal, onData: (offset: number, length: number) => void, isDone: () => boolean): Promise<void>;
+}
+
+function fetchesWholePieces(s: PieceSource): s is WholePieceSource {
+  return typeof (s as Partial<WholePieceSource>).fetchPiece === 'function';
 }
 
 /**

@@ -2,7 +2,7 @@
 import { SourceBusyError, type PieceSource } from '../source.ts';
 import { ChokedError, type WireConnection } from '../../peer/wire/connection.ts';
 import { BLOCK_SIZE } from '../../peer/wire/messages.ts';
-import { RequestDeadlines } from '../../peer/wire/request-deadlines.ts';
+import { BlocksFetch, FetchDeadlines } from './wire-blocks.ts';
 
 export class WireSource implements PieceSource {
   readonly id: string;
@@ -11,7 +11,7 @@ export class WireSource implements PieceSource {
   readonly maxInFlight = 4;
   /** Blocks of one piece requested at once: 4 pieces x 16 blocks = 64 requests in flight. */
   readonly blocksPerPiece = 16;
-  private readonly deadlines: RequestDeadlines;
+  private readonly deadlines: FetchDeadlines;
 
   constructor(
     private readonly conn: WireConnection,
@@ -20,7 +20,7 @@ export class WireSource implements PieceSource {
   ) {
     this.id = WireSource.idFor(conn.peerId);
     this.address = conn.address;
-    this.deadlines = new RequestDeadlines(timeoutMs, () => new Error(`peer ${label} sent nothing for ${timeoutMs / 1000} s`));
+    this.deadlines = new FetchDeadlines(timeoutMs, () => new Error(`peer ${label} sent nothing for ${timeoutMs / 1000} s`));
   }
 
   /** One source per remote peer_id, whichever side dialled. */
@@ -57,10 +57,20 @@ export class WireSource implements PieceSource {
     return !this.conn.closed && (!this.conn.peerChoking || this.conn.fastLink.received.size > 0);
   }
 
-  async fetchBlock(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
+  /** The whole piece into `buf`, `blocksPerPiece` requests in flight (piece-fetch.ts prefers this). */
+  fetchPiece(piece: number, buf: Buffer, signal: AbortSignal, onData: (offset: number, length: number) => void, isDone: () => boolean): Promise<void> {
+    return this.fetch(piece, 0, buf, this.blocksPerPiece, signal, onData, isDone);
+  }
+
+  fetchBlockInto(piece: number, begin: number, into: Buffer, signal: AbortSignal, onData?: (offset: number, length: number) => void): Promise<void> {
+    return this.fetch(piece, begin, into, 1, signal, onData);
+  }
+
+  /** The parser copies each block straight into `into`; the signal withdraws what is still out; one sweep per peer enforces the deadline. */
+  private async fetch(piece: number, begin: number, into: Buffer, window: number, signal: AbortSignal, onData?: (offset: number, length: number) => void, isDone?: () => boolean): Promise<void> {
+    const job = { piece, begin, into, blockSize: this.maxBlock, window, signal, onData, isDone };
     try {
-      // The piece's signal withdraws the request; one sweep timer per peer enforces the deadline.
-      return await this.deadlines.watch(this.conn.request(piece, begin, length, signal));
+      await new BlocksFetch(this.conn, job, this.deadlines).done;
     } catch (e) {
       if (e instanceof ChokedError) throw new SourceBusyError(e.message);
       throw e;

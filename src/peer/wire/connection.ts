@@ -10,7 +10,8 @@ import { normalizeAddress } from '../../bittorrent/address.ts';
 import type { SharedTorrent } from '../shared-torrent.ts';
 import { BLOCK_SIZE, encode, hasFeature, MessageParser, WireError, type Message } from './messages.ts';
 import { Uploader, MAX_PEER_REQUESTS } from './uploader.ts';
-import { OurRequests } from './our-requests.ts';
+import { OurRequests, type BlockRequest } from './our-requests.ts';
+import { readChunks } from './socket-reads.ts';
 import { PeerPieces } from './peer-pieces.ts';
 import { FastLink } from './fast.ts';
 import { ExtensionLink } from './extension-link.ts';
@@ -50,7 +51,7 @@ export class WireConnection extends EventEmitter {
   private readonly remoteLabel: string;
   private readonly parser: MessageParser;
   private readonly uploader: Uploader;
-  private readonly ours = new OurRequests((m) => this.send(m));
+  private readonly ours = new OurRequests((m) => this.send(m), (n) => (this.downloaded += n));
   private readonly liveness: Liveness;
   private leftover: Buffer;
 
@@ -68,15 +69,12 @@ export class WireConnection extends EventEmitter {
     this.remoteLabel = `${this.socket.remoteAddress}:${this.socket.remotePort}`;
     const { meta } = this.torrent;
     this.pieces = new PeerPieces(meta.pieceCount, this.torrent.have);
-    this.parser = new MessageParser({ maxMessage: Math.max(BLOCK_SIZE + 9, 1 + Math.ceil(meta.pieceCount / 8), 128 * 1024) });
+    this.parser = new MessageParser({ maxMessage: Math.max(BLOCK_SIZE + 9, 1 + Math.ceil(meta.pieceCount / 8), 128 * 1024), blocks: this.ours });
     this.socket.setNoDelay?.(true);
     const idleMs = ctx.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.liveness = new Liveness(idleMs, () => this.send({ type: 'keep-alive' }), (s) => this.close(`sent nothing for ${s} s`));
     this.uploader = new Uploader(this, ctx);
-    this.socket.on('data', (chunk: Buffer) => {
-      this.liveness.received();
-      this.onData(chunk);
-    });
+    readChunks(this.socket, (chunk) => this.onData(chunk));
     this.socket.on('error', (e) => this.close(e.message));
     this.socket.on('close', () => this.close('connection closed'));
   }
@@ -182,31 +180,34 @@ export class WireConnection extends EventEmitter {
     return !this.closed && this.peerHave.has(piece) && (!this.peerChoking || this.fastLink.received.has(piece));
   }
 
-  /** Ask for a block; resolves with exactly `length` bytes. */
-  request(index: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
-    if (this.closed) return Promise.reject(new Error(`peer ${this.remote} is closed`));
-    if (this.peerChoking && !this.fastLink.received.has(index)) return Promise.reject(new ChokedError(`peer ${this.remote} is choking us`));
-    return this.ours.add(index, begin, length, signal);
+  /** Ask for a block, its bytes to go straight into `r.into` (see OurRequests); throws ChokedError, or once closed. */
+  request(r: BlockRequest): void {
+    if (this.closed) throw new Error(`peer ${this.remote} is closed`);
+    if (this.peerChoking && !this.fastLink.received.has(r.index)) throw new ChokedError(`peer ${this.remote} is choking us`);
+    this.ours.send(r);
+  }
+
+  /** Withdraw a request still pending (a cancel goes out); it is not settled. */
+  withdraw(r: BlockRequest): void {
+    this.ours.withdraw(r);
   }
 
   // ---- their side ----
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    let messages: Message[];
+    this.liveness.received();
     try {
-      messages = this.parser.push(chunk);
+      this.parser.feed(chunk, this.onMessage);
     } catch (e) {
-      return this.close((e as Error).message);
-    }
-    for (const m of messages) {
-      try {
-        this.handle(m);
-      } catch (e) {
-        return this.close((e as Error).message);
-      }
-      if (this.closed) return;
+      this.close((e as Error).message);
     }
   }
+
+  /** Messages in order (blocks go straight into their pieces), until one closes the connection. */
+  private readonly onMessage = (m: Message): boolean => {
+    this.handle(m);
+    return !this.closed;
+  };
 
   private handle(m: Message): void {
     switch (m.type) {
@@ -295,5 +296,4 @@ export class WireConnection extends EventEmitter {
     this.checkIndex(index);
     if (this.fastLink.receive(index) && this.peerChoking) this.emit('allowed-fast', index);
   }
-
 }

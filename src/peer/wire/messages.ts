@@ -158,79 +158,8 @@ function u32(n: number): Buffer {
   return b;
 }
 
-export interface ParserLimits {
-  /** Longest message accepted (id + payload). */
-  maxMessage: number;
-}
-
-/**
- * Incremental parser: feed it socket chunks, get whole messages. Buffers at most one message
- * (bounded by `maxMessage`); a longer length prefix is a protocol error, reported before any
- * allocation.
- */
-export class MessageParser {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-
-  constructor(private readonly limits: ParserLimits) {}
-
-  /** Append `chunk`; returns every complete message now available. Throws WireError. */
-  push(chunk: Buffer): Message[] {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    const out: Message[] = [];
-    for (;;) {
-      if (this.buffered < 4) break;
-      const len = this.peekLength();
-      if (len > this.limits.maxMessage) throw new WireError(`message of ${len} bytes is over the limit of ${this.limits.maxMessage}`);
-      if (this.buffered < 4 + len) break;
-      const frame = this.take(4 + len);
-      out.push(decodeMessage(frame.subarray(4)));
-    }
-    return out;
-  }
-
-  private peekLength(): number {
-    const first = this.chunks[0]!;
-    if (first.length >= 4) return first.readUInt32BE(0);
-    // The prefix spans chunks: read its 4 bytes across them (nothing is joined).
-    let n = 0;
-    for (let i = 0, k = 0; k < 4; i++) {
-      const c = this.chunks[i]!;
-      for (let j = 0; j < c.length && k < 4; j++, k++) n = n * 256 + c[j]!;
-    }
-    return n;
-  }
-
-  private take(n: number): Buffer {
-    const first = this.chunks[0]!;
-    let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-    } else {
-      out = this.gather(n);
-    }
-    this.buffered -= n;
-    return out;
-  }
-
-  /** The first `n` buffered bytes, which span chunks, copied once; the rest stays as views. */
-  private gather(n: number): Buffer {
-    const out = Buffer.allocUnsafe(n);
-    let at = 0;
-    while (at < n) {
-      const c = this.chunks[0]!;
-      const k = Math.min(c.length, n - at);
-      c.copy(out, at, 0, k);
-      at += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
-    }
-    return out;
-  }
-}
+// The incremental parser lives beside (its own file: this one stays readable).
+export { MessageParser, type BlockSink, type OnMessage, type ParserLimits } from './message-parser.ts';
 
 /** Decode one message body (after the length prefix). */
 export function decodeMessage(body: Buffer): Message {
