@@ -57,7 +57,7 @@ export class BlocksFetch {
   constructor(
     private readonly link: BlockLink,
     private readonly job: BlocksJob,
-    private readonly deadlines: FetchDeadlines,
+    private readonly peer: PeerFetches,
   ) {
     this.done = new Promise<void>((resolve, reject) => {
       this.resolve = resolve;
@@ -69,7 +69,7 @@ export class BlocksFetch {
       return;
     }
     job.signal.addEventListener('abort', this.onAbort, { once: true });
-    deadlines.add(this);
+    peer.add(this);
     this.fill();
   }
 
@@ -79,6 +79,7 @@ export class BlocksFetch {
     if (this.finished) return;
     if (error) return this.fail(error);
     const { into, onData, isDone } = this.job;
+    this.peer.received(b.into.length);
     onData?.(b.begin - this.job.begin, b.into.length);
     if (isDone?.()) return this.fail(new Error('piece already done'));
     if (this.next < into.length) this.fill();
@@ -122,17 +123,25 @@ export class BlocksFetch {
   private stop(): void {
     this.finished = true;
     this.job.signal.removeEventListener('abort', this.onAbort);
-    this.deadlines.delete(this);
+    this.peer.delete(this);
   }
 }
 
+/** How long the delivery rate is measured over. */
+const RATE_WINDOW_MS = 250;
+
 /**
- * The deadlines of one peer's fetches: a request still unanswered `ms` after it went out fails its
- * fetch within ms..1.25 ms (one timer, running only while fetches are under way).
+ * One peer's fetches under way: their deadlines, where a request still unanswered `ms` after it
+ * went out fails its fetch within ms..1.25 ms (one timer, running only while fetches are under
+ * way), and the rate the peer delivers blocks at (how many requests it can be given).
  */
-export class FetchDeadlines {
+export class PeerFetches {
   private readonly fetches = new Set<BlocksFetch>();
   private timer: NodeJS.Timeout | undefined;
+  private windowStart = performance.now();
+  private windowBytes = 0;
+  /** Bytes per second over the last window measured; undefined until one was. */
+  rate: number | undefined;
 
   constructor(
     private readonly ms: number,
@@ -150,6 +159,16 @@ export class FetchDeadlines {
 
   get size(): number {
     return this.fetches.size;
+  }
+
+  /** A block of `bytes` arrived. */
+  received(bytes: number): void {
+    this.windowBytes += bytes;
+    const now = performance.now();
+    if (now - this.windowStart < RATE_WINDOW_MS) return;
+    this.rate = (this.windowBytes * 1000) / (now - this.windowStart);
+    this.windowStart = now;
+    this.windowBytes = 0;
   }
 
   private sweep(): void {

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BlocksFetch, FetchDeadlines, type BlockLink, type BlocksJob } from '../../../src/download/sources/wire-blocks.ts';
+import { BlocksFetch, PeerFetches, type BlockLink, type BlocksJob } from '../../../src/download/sources/wire-blocks.ts';
 import type { BlockRequest } from '../../../src/peer/wire/our-requests.ts';
 
 class FakeLink implements BlockLink {
@@ -33,7 +33,7 @@ function job(over: Partial<BlocksJob> = {}): BlocksJob {
   return { piece: 2, begin: 0, into: Buffer.alloc(40), blockSize: 16, window: 2, signal: new AbortController().signal, ...over };
 }
 
-const deadlines = () => new FetchDeadlines(60_000, () => new Error('late'));
+const deadlines = () => new PeerFetches(60_000, () => new Error('late'));
 
 test('blocks are asked for in order, `window` at a time, and land in their slices; onData gets piece offsets', async () => {
   const link = new FakeLink();
@@ -86,7 +86,7 @@ test('another source delivering the piece stops the fetch after the block at han
 });
 
 test('a request unanswered for the deadline fails its fetch within 1.25 x the deadline; a fetch with answers in time does not', async () => {
-  const d = new FetchDeadlines(200, () => new Error('peer sent nothing for 0.2 s'));
+  const d = new PeerFetches(200, () => new Error('peer sent nothing for 0.2 s'));
   const slow = new FakeLink();
   const t0 = performance.now();
   const f = new BlocksFetch(slow, job(), d);
@@ -100,4 +100,13 @@ test('a request unanswered for the deadline fails its fetch within 1.25 x the de
   await g.done;
   clearInterval(answering);
   assert.equal(d.size, 0);
+});
+
+test('the peer rate: unknown until a window of blocks is measured, then bytes per second', async () => {
+  const peer = new PeerFetches(60_000, () => new Error('late'));
+  peer.received(16384);
+  assert.equal(peer.rate, undefined);
+  await new Promise((r) => setTimeout(r, 300));
+  peer.received(16384);
+  assert.ok(peer.rate !== undefined && peer.rate > 50_000 && peer.rate < 32768 / 0.3, `rate ${peer.rate}`);
 });
