@@ -16,6 +16,7 @@ import { WireSource } from '../../../src/download/sources/wire-source.ts';
 import { tempDir } from '../../support/procs.ts';
 import { pieceSize } from '../../../src/metainfo/metainfo.ts';
 import type { WireConnection } from '../../../src/peer/wire/connection.ts';
+import { encodeExtHandshake } from '../../../src/peer/wire/extensions.ts';
 
 let seed: Seed;
 before(async () => {
@@ -74,5 +75,51 @@ test('super-seeder behaviour: not interested until a HAVE, then interested and r
     await node.close();
     await store.close();
     await remove();
+  }
+});
+
+/** A downloader with one WireSource on a raw peer that holds everything; `extra` is sent before the unchoke. */
+async function rawSeeder(extra: Message[]) {
+  const { dir, remove } = await tempDir('wire-source-');
+  const store = await PieceStore.openForWriting(storageFiles(seed.meta, dir, '.part'));
+  const have = new Bitfield(seed.meta.pieceCount);
+  const node = new PeerNode();
+  node.share({ meta: seed.meta, store, have });
+  await node.listen(0, '127.0.0.1');
+  const incoming = new Promise<WireConnection>((resolve) => node.onWire(resolve));
+  const p = await RawPeer.handshaked(node.port, seed.meta.infoHash, [], reservedBytes(['fast', 'extensions']));
+  const conn = await incoming;
+  const dl = new Downloader(seed.meta, store, have, { ...DEFAULT_DOWNLOADER_OPTIONS, stallTimeoutMs: 20_000 }, {});
+  p.send(...extra, { type: 'have-all' }, { type: 'unchoke' });
+  await sleep(100);
+  assert.equal(dl.addSource(new WireSource(conn, 'raw', 10_000)), true);
+  return {
+    p,
+    async close() {
+      dl.abort(new Error('test over'));
+      p.destroy();
+      await node.close();
+      await store.close();
+      await remove();
+    },
+  };
+}
+
+test('requests in flight: whole (small) pieces at once, and never more than the reqq the peer announced', async () => {
+  for (const reqq of [undefined, 6]) {
+    const extra: Message[] = reqq === undefined ? [] : [{ type: 'extended', id: 0, payload: encodeExtHandshake({ uploadOnly: true, reqq }) }];
+    const { p, close } = await rawSeeder(extra);
+    try {
+      await p.waitFor(() => ofType(p, 'request').length > 0, 3000, 'requests');
+      await sleep(300); // nothing is answered: whatever is in flight now is all the source asks for
+      const perPiece = new Map<number, number>();
+      for (const r of ofType(p, 'request')) perPiece.set(r.index, (perPiece.get(r.index) ?? 0) + 1);
+      const total = ofType(p, 'request').length;
+      // 64 KiB pieces: 4 blocks each, all asked for at once; two pieces at first (the downloader's slow start).
+      if (reqq === undefined) assert.deepEqual([...perPiece.values()], [4, 4]);
+      else assert.ok(total <= reqq && total > 0, `${total} requests in flight with reqq ${reqq}`);
+    } finally {
+      await close();
+    }
   }
 });
