@@ -53,33 +53,6 @@ export class OurRequests implements BlockSink {
     this.sendMessage({ type: 'cancel', index: r.index, begin: r.begin, length: r.into.length });
   }
 
-  /**
-   * Ask for a block (and cancel it if `signal` aborts first); resolves with exactly `length`
-   * bytes. A second request for the same block replaces the first. (The download's hot path
-   * uses `send` with the piece's own buffer.)
-   */
-  add(index: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(new Error('request cancelled'));
-      const onAbort = () => {
-        this.withdraw(r);
-        reject(new Error('request cancelled'));
-      };
-      const r: BlockRequest = {
-        index,
-        begin,
-        into: Buffer.allocUnsafe(length),
-        settled: (e) => {
-          signal.removeEventListener('abort', onAbort);
-          if (e) reject(e);
-          else resolve(r.into);
-        },
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.send(r);
-    });
-  }
-
   /** The pending request for exactly this block, if any. */
   private find(index: number, begin: number, length: number): BlockRequest | undefined {
     const r = this.pending.get(keyOf(index, begin));

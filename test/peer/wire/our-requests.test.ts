@@ -1,4 +1,4 @@
-/** Our block requests to a wire peer (src/peer/wire/our-requests.ts), alone: as promises, and as the parser's block sink. */
+/** Our block requests to a wire peer (src/peer/wire/our-requests.ts), alone, and as the parser's block sink. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OurRequests, type BlockRequest } from '../../../src/peer/wire/our-requests.ts';
@@ -14,59 +14,55 @@ function logged() {
   return { ours, sent };
 }
 
-test('a block of the requested length settles its request, once; others are ignored', async () => {
+/** A request whose settlement is logged. */
+function block(index: number, begin: number, length: number, log: string[]): BlockRequest {
+  return { index, begin, into: Buffer.alloc(length), settled: (e) => log.push(`${index}:${begin} ${e ? e.message : 'ok'}`) };
+}
+
+test('a block of the requested length settles its request, once, into its buffer; others are ignored', () => {
   const { ours, sent } = logged();
-  const p = ours.add(1, 0, 4, new AbortController().signal);
+  const log: string[] = [];
+  const r = block(1, 0, 4, log);
+  ours.send(r);
   assert.deepEqual(sent, ['request 1:0']);
   assert.equal(ours.deliver(1, 0, Buffer.from('abc')), false, 'wrong length');
   assert.equal(ours.deliver(2, 0, Buffer.from('abcd')), false, 'unrequested');
   assert.equal(ours.deliver(1, 0, Buffer.from('abcd')), true);
   assert.equal(ours.deliver(1, 0, Buffer.from('abcd')), false, 'already settled');
-  assert.equal((await p).toString(), 'abcd');
+  assert.deepEqual(log, ['1:0 ok']);
+  assert.equal(r.into.toString(), 'abcd');
 });
 
-test('an abort withdraws the request and sends a cancel; an aborted signal sends nothing', async () => {
+test('a second request for a block replaces the first (which fails); withdrawing the first then sends no cancel', () => {
   const { ours, sent } = logged();
-  const ac = new AbortController();
-  const p = ours.add(3, 16384, 10, ac.signal);
-  ac.abort();
-  await assert.rejects(p, /request cancelled/);
-  assert.deepEqual(sent, ['request 3:16384', 'cancel 3:16384']);
-  assert.equal(ours.deliver(3, 16384, Buffer.alloc(10)), false);
-  await assert.rejects(ours.add(4, 0, 1, ac.signal), /request cancelled/);
-  assert.equal(sent.length, 2);
-});
-
-test('a second request for a block replaces the first; an abort of the first then sends no cancel', async () => {
-  const { ours, sent } = logged();
-  const first = new AbortController();
-  const p1 = ours.add(0, 0, 2, first.signal);
-  const p2 = ours.add(0, 0, 2, new AbortController().signal);
-  await assert.rejects(p1, /request replaced/);
-  first.abort();
+  const log: string[] = [];
+  const first = block(0, 0, 2, log);
+  const second = block(0, 0, 2, log);
+  ours.send(first);
+  ours.send(second);
+  assert.deepEqual(log, ['0:0 request replaced']);
+  ours.withdraw(first);
   assert.deepEqual(sent, ['request 0:0', 'request 0:0']);
   assert.equal(ours.deliver(0, 0, Buffer.from('ok')), true);
-  assert.equal((await p2).toString(), 'ok');
+  assert.deepEqual(log, ['0:0 request replaced', '0:0 ok']);
+  assert.equal(second.into.toString(), 'ok');
 });
 
-test('failAll rejects every request with a fresh error each, and forgets them', async () => {
+test('failAll fails every request with a fresh error each, and forgets them; a reject fails one', () => {
   const { ours } = logged();
-  const ps = [0, 1, 2].map((i) => ours.add(i, 0, 1, new AbortController().signal));
+  const log: string[] = [];
+  for (const i of [0, 1, 2]) ours.send(block(i, 0, 1, log));
   const errors: Error[] = [];
+  ours.reject(2, 0, 1, () => new Error('rejected'));
   ours.failAll(() => {
     const e = new Error('choked');
     errors.push(e);
     return e;
   });
-  for (const p of ps) await assert.rejects(p, /choked/);
-  assert.equal(errors.length, 3);
+  assert.deepEqual(log, ['2:0 rejected', '0:0 choked', '1:0 choked']);
+  assert.equal(errors.length, 2);
   assert.equal(ours.deliver(0, 0, Buffer.alloc(1)), false);
 });
-
-/** A request whose settlement is logged. */
-function block(index: number, begin: number, length: number, log: string[]): BlockRequest {
-  return { index, begin, into: Buffer.alloc(length), settled: (e) => log.push(`${index}:${begin} ${e ? e.message : 'ok'}`) };
-}
 
 test('the sink side: blockTarget names the pending buffer, blockArrived settles it once and counts its bytes', () => {
   let bytes = 0;
