@@ -26,7 +26,7 @@ export async function fetchPieceInto(source: PieceSource, piece: number, buf: Bu
     hash.update(buf.subarray(offset, offset + length));
     hashed += length;
   };
-  if (fetchesWholePieces(source)) {
+  if (source.fetchPiece) {
     try {
       await source.fetchPiece(piece, buf, signal, arrived, isDone);
     } catch (e) {
@@ -59,19 +59,6 @@ export async function fetchPieceInto(source: PieceSource, piece: number, buf: Bu
 function finish(hash: Hash, buf: Buffer, hashed: number): Buffer {
   if (hashed < buf.length) hash.update(buf.subarray(hashed));
   return hash.digest();
-}
-
-/**
- * A source that fetches a whole piece itself, its blocks pipelined without a promise each (the
- * wire protocol); `onData` and `isDone` as for the lanes below. After a rejection nothing more is
- * written to `buf`.
- */
-export interface WholePieceSource extends PieceSource {
-  fetchPiece(piece: number, buf: Buffer, signal: AbortSignal, onData: (offset: number, length: number) => void, isDone: () => boolean): Promise<void>;
-}
-
-function fetchesWholePieces(s: PieceSource): s is WholePieceSource {
-  return typeof (s as Partial<WholePieceSource>).fetchPiece === 'function';
 }
 
 /**

@@ -29,10 +29,16 @@ export interface PieceSource {
   /** Ask again what it holds (a peer that is still downloading gains pieces). Optional. */
   refresh?(signal: AbortSignal): Promise<void>;
   /*
-   * A source fetches blocks one of two ways (it has at least one): straight into the piece's
-   * buffer (HTTP peers, web seeds), or as a buffer of its own that is copied (the wire protocol,
-   * whose messages arrive whole). The downloader prefers fetchBlockInto.
+   * A source fetches one of three ways (it has at least one): a whole piece itself, its blocks
+   * pipelined and copied once from the socket into the piece (the wire protocol); block by block
+   * straight into the piece's buffer (HTTP peers, web seeds); or block by block as buffers of its
+   * own that are copied (test fakes). The downloader prefers them in that order.
    */
+  /**
+   * Every block of `piece` into `buf`; `onData` and the rejection rule as for fetchBlockInto;
+   * `isDone()` says another source already delivered the piece (stop asking).
+   */
+  fetchPiece?(piece: number, buf: Buffer, signal: AbortSignal, onData: (offset: number, length: number) => void, isDone: () => boolean): Promise<void>;
   /** Exactly `length` bytes of piece `piece` from `begin`, or a rejection. */
   fetchBlock?(piece: number, begin: number, length: number, signal: AbortSignal): Promise<Buffer>;
   /**
