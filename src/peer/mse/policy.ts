@@ -27,9 +27,14 @@ export function cryptoProvide(policy: EncryptionPolicy): number {
   return policy === 'require' ? CRYPTO_RC4 : CRYPTO_RC4 | CRYPTO_PLAINTEXT;
 }
 
-/** The responder's choice: RC4 whenever offered, plaintext only if that is all and allowed. */
+/**
+ * The responder's choice. Under `allow` (the default) plaintext when offered, as libtorrent does
+ * by default (`prefer_rc4` off): the obfuscated handshake without RC4's cost on every byte
+ * (aria2c opens with MSE offering both). Under `prefer` and `require`, RC4 when offered.
+ */
 export function cryptoSelect(policy: EncryptionPolicy, provide: number): number {
   if (policy === 'off') throw new MseError('encryption is off');
+  if (policy === 'allow' && provide & CRYPTO_PLAINTEXT) return CRYPTO_PLAINTEXT;
   if (provide & CRYPTO_RC4) return CRYPTO_RC4;
   if (provide & CRYPTO_PLAINTEXT) {
     if (policy === 'require') throw new MseError('peer offers only plaintext; RC4 is required');

@@ -20,7 +20,7 @@ async function handshake(initiatorPolicy: EncryptionPolicy, responderPolicy: Enc
   return { pair, a, b };
 }
 
-test('policy pairs over TCP: every MSE initiator gets RC4 unless the responder is off', async () => {
+test('policy pairs over TCP: RC4 unless the responder is off, or allows and is offered plaintext (then plaintext, as libtorrent)', async () => {
   for (const ip of ['allow', 'prefer', 'require'] as const) {
     for (const rp of ['off', 'allow', 'prefer', 'require'] as const) {
       const { pair, a, b } = await handshake(ip, rp);
@@ -28,9 +28,10 @@ test('policy pairs over TCP: every MSE initiator gets RC4 unless the responder i
         assert.ok(b.error instanceof MseError, `${ip}->${rp}`);
         assert.ok(a.error instanceof MseError, `${ip}->${rp}: ${a.error}`);
       } else {
-        assert.equal(a.value?.selected, 'rc4', `${ip}->${rp}: ${a.error}`);
-        assert.equal(b.value?.selected, 'rc4');
-        assert.ok(b.value.stream instanceof EncryptedStream);
+        const want = rp === 'allow' && ip !== 'require' ? 'plaintext' : 'rc4';
+        assert.equal(a.value?.selected, want, `${ip}->${rp}: ${a.error}`);
+        assert.equal(b.value?.selected, want);
+        assert.equal(b.value.stream instanceof EncryptedStream, want === 'rc4');
         assert.ok(b.value.infoHash.equals(IH));
         assert.ok(b.value.initial.subarray(0, 68).equals(HANDSHAKE), 'IA carries the BitTorrent handshake');
       }
@@ -44,7 +45,7 @@ test('policy pairs over TCP: every MSE initiator gets RC4 unless the responder i
 });
 
 test('after the handshake: messages both ways, remote address, nothing lost or duplicated', async () => {
-  const { pair, a, b } = await handshake('prefer', 'allow');
+  const { pair, a, b } = await handshake('prefer', 'prefer');
   const A = a.value!.stream;
   const B = b.value!.stream;
   assert.ok(A.isPaused() && B.isPaused(), 'handed over paused: nothing is lost before the reader listens');

@@ -10,7 +10,9 @@ test('crypto_provide: RC4 and plaintext, RC4 alone under require, nothing under 
 });
 
 test('crypto_select and its check', () => {
-  assert.equal(cryptoSelect('allow', 3), 2);
+  assert.equal(cryptoSelect('allow', 3), 1);
+  assert.equal(cryptoSelect('prefer', 3), 2);
+  assert.equal(cryptoSelect('allow', 2), 2);
   assert.equal(cryptoSelect('allow', 1), 1);
   assert.throws(() => cryptoSelect('require', 1), /RC4 is required/);
   assert.throws(() => cryptoSelect('prefer', 0x10), /no method/);

@@ -24,10 +24,10 @@ function run(policy: EncryptionPolicy, fields: Partial<RawFields>, after = Buffe
   }
 }
 
-test('crypto_provide x policy: RC4 whenever offered, plaintext only when alone and allowed', () => {
+test('crypto_provide x policy: allow takes plaintext when offered (as libtorrent), prefer and require RC4; plaintext never under require', () => {
   const want: Record<EncryptionPolicy, Record<number, string>> = {
     off: {},
-    allow: { 1: 'plaintext', 2: 'rc4', 3: 'rc4', 0: 'refused', 4: 'refused', 0xff: 'rc4' },
+    allow: { 1: 'plaintext', 2: 'rc4', 3: 'plaintext', 0: 'refused', 4: 'refused', 0xff: 'plaintext' },
     prefer: { 1: 'plaintext', 2: 'rc4', 3: 'rc4', 0: 'refused', 4: 'refused', 0xff: 'rc4' },
     require: { 1: 'refused', 2: 'rc4', 3: 'rc4', 0: 'refused', 4: 'refused', 0xff: 'rc4' },
   };
@@ -68,15 +68,15 @@ test('RC4 selected: what follows IA is decrypted into initial', () => {
 });
 
 test('bounds: PadC 512 and IA 1024 pass, PadC 513 and IA 1025 are refused', () => {
-  assert.equal(run('allow', { padCLength: 512 }).result?.selected, 'rc4');
-  assert.match(run('allow', { padCLength: 513 }).error ?? '', /PadC of 513/);
-  assert.equal(run('allow', { ia: randomBytes(MAX_IA_LENGTH) }).result?.selected, 'rc4');
-  assert.match(run('allow', { ia: randomBytes(MAX_IA_LENGTH + 1) }).error ?? '', /IA of 1025/);
+  assert.equal(run('prefer', { padCLength: 512 }).result?.selected, 'rc4');
+  assert.match(run('prefer', { padCLength: 513 }).error ?? '', /PadC of 513/);
+  assert.equal(run('prefer', { ia: randomBytes(MAX_IA_LENGTH) }).result?.selected, 'rc4');
+  assert.match(run('prefer', { ia: randomBytes(MAX_IA_LENGTH + 1) }).error ?? '', /IA of 1025/);
 });
 
 test('the sync hash is searched for within PadA only: at 512 bytes found, at 513 refused', () => {
-  assert.equal(run('allow', { padALength: 200, beforeReq1: 312 }).result?.selected, 'rc4');
-  assert.match(run('allow', { padALength: 200, beforeReq1: 313 }).error ?? '', /req1/);
+  assert.equal(run('prefer', { padALength: 200, beforeReq1: 312 }).result?.selected, 'rc4');
+  assert.match(run('prefer', { padALength: 200, beforeReq1: 313 }).error ?? '', /req1/);
 });
 
 test('wrong VC, unknown info hash, missing sync hash: each an MseError', () => {
