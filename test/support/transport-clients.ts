@@ -75,8 +75,8 @@ export function fetchBlock(stream: Duplex, infoHash: Buffer, want: BlockWanted, 
   });
 }
 
-/** MSE as a real client runs it (our own initiator), the BitTorrent handshake in IA, then one block. */
-export async function fetchBlockMse(socket: Duplex, infoHash: Buffer, want: BlockWanted, policy: EncryptionPolicy = 'prefer'): Promise<{ block: Buffer; selected: SelectedCrypto }> {
+/** MSE as a real client runs it (our own initiator), the BitTorrent handshake in IA, then one block. RC4 only by default: offered both, a node under `allow` picks plaintext. */
+export async function fetchBlockMse(socket: Duplex, infoHash: Buffer, want: BlockWanted, policy: EncryptionPolicy = 'require'): Promise<{ block: Buffer; selected: SelectedCrypto }> {
   const m = await initiateMse(socket, infoHash, { policy, initialPayload: encodeHandshake(infoHash, clientPeerId()), timeoutMs: 5000 });
   const block = await fetchBlock(m.stream, infoHash, want, { handshakeSent: true, initial: m.rest });
   m.stream.destroy();
