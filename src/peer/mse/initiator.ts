@@ -4,7 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createKeyPair, DH_KEY_LENGTH, type DhKeyPair, req1Hash, req2Hash, req3Hash, streamKeys, xor20 } from './dh.ts';
-import { Inbox, randomPadLength } from './inbox.ts';
+import { randomPadLength } from './inbox.ts';
+import { MseMachine } from './machine.ts';
 import { checkSelected, cryptoProvide, type EncryptionPolicy, MseError, type SelectedCrypto } from './policy.ts';
 import { mseRc4, type Rc4 } from './rc4.ts';
 import { MAX_IA_LENGTH, MAX_PAD, VC } from './responder.ts';
@@ -33,9 +34,7 @@ export interface InitiatorResult {
 
 type State = 'yb' | 'sync' | 'select' | 'padd' | 'done' | 'failed';
 
-export class MseInitiator {
-  private state: State = 'yb';
-  private readonly inbox = new Inbox();
+export class MseInitiator extends MseMachine<State> {
   private readonly keys: DhKeyPair;
   private readonly provide: number;
   private readonly ia: Buffer;
@@ -47,6 +46,7 @@ export class MseInitiator {
   result: InitiatorResult | null = null;
 
   constructor(private readonly opts: InitiatorOptions) {
+    super('yb');
     this.provide = cryptoProvide(opts.policy);
     if (opts.infoHash.length !== 20) throw new MseError(`info hash of ${opts.infoHash.length} bytes`);
     this.ia = opts.initialPayload ?? Buffer.alloc(0);
@@ -59,22 +59,7 @@ export class MseInitiator {
     return Buffer.concat([this.keys.publicKey, randomBytes(this.opts.padLength ?? randomPadLength(MAX_PAD))]);
   }
 
-  /** Feed received bytes; returns the bytes to send (maybe none). Throws MseError. */
-  receive(chunk: Buffer): Buffer[] {
-    if (this.state === 'done' || this.state === 'failed') throw new MseError(`handshake already ${this.state}`);
-    this.inbox.push(chunk);
-    const out: Buffer[] = [];
-    try {
-      while (this.step(out));
-    } catch (e) {
-      this.state = 'failed';
-      this.inbox.drain(); // hold nothing from a peer that failed
-      throw e;
-    }
-    return out;
-  }
-
-  private step(out: Buffer[]): boolean {
+  protected step(out: Buffer[]): boolean {
     switch (this.state) {
       case 'yb':
         return this.readYb(out);

@@ -10,7 +10,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createKeyPair, DH_KEY_LENGTH, type DhKeyPair, req1Hash, req2HashMemo, req3Hash, streamKeys, xor20 } from './dh.ts';
-import { Inbox, randomPadLength } from './inbox.ts';
+import { randomPadLength } from './inbox.ts';
+import { MseMachine } from './machine.ts';
 import { CRYPTO_RC4, cryptoSelect, type EncryptionPolicy, MseError, type SelectedCrypto } from './policy.ts';
 import { mseRc4, type Rc4 } from './rc4.ts';
 
@@ -48,9 +49,7 @@ export interface ResponderResult {
 
 type State = 'ya' | 'sync' | 'skey' | 'provide' | 'padc' | 'ia' | 'done' | 'failed';
 
-export class MseResponder {
-  private state: State = 'ya';
-  private readonly inbox = new Inbox();
+export class MseResponder extends MseMachine<State> {
   private readonly keys: DhKeyPair;
   private secret: Buffer = Buffer.alloc(0);
   private req1: Buffer = Buffer.alloc(0);
@@ -63,27 +62,12 @@ export class MseResponder {
   result: ResponderResult | null = null;
 
   constructor(private readonly opts: ResponderOptions) {
+    super('ya');
     if (opts.policy === 'off') throw new MseError('encryption is off');
     this.keys = opts.keyPair ?? createKeyPair();
   }
 
-  /** Feed received bytes; returns the bytes to send (maybe none). Throws MseError. */
-  receive(chunk: Buffer): Buffer[] {
-    if (this.state === 'done' || this.state === 'failed') throw new MseError(`handshake already ${this.state}`);
-    this.inbox.push(chunk);
-    const out: Buffer[] = [];
-    try {
-      while (this.step(out));
-    } catch (e) {
-      this.state = 'failed';
-      this.inbox.drain(); // hold nothing from a peer that failed
-      throw e;
-    }
-    return out;
-  }
-
-  /** One state's worth of progress; false when more bytes are needed (or done). */
-  private step(out: Buffer[]): boolean {
+  protected step(out: Buffer[]): boolean {
     switch (this.state) {
       case 'ya':
         return this.readYa(out);
