@@ -16,14 +16,7 @@ const EXT_SELECTIVE_ACK = 1;
 /** A real chain has one or two links (libtorrent: SACK, close reason); more is an attack. */
 const MAX_EXTENSIONS = 8;
 
-export interface UtpPacket {
-  type: PacketType;
-  connectionId: number;
-  timestamp: number;
-  timestampDiff: number;
-  wndSize: number;
-  seqNr: number;
-  ackNr: number;
+export interface UtpPacket extends HeaderFields {
   /** The selective-ACK bitmask (bit 0 of byte 0 is ack_nr + 2), or null. A view into the datagram. */
   sack: Buffer | null;
   /** A view into the datagram: copy it before keeping it past the handler. */

@@ -22,19 +22,18 @@ export interface AcceptedWire {
   torrent: SharedTorrent;
   hs: Handshake;
   rest: Buffer;
-  encrypted: boolean;
 }
 
 /** The stream to read the BitTorrent handshake from, and the bytes of it already in. */
 async function payloadStream(socket: PeerSocket, first: Buffer, kind: 'bittorrent' | 'mse', ctx: AcceptContext) {
   if (kind === 'bittorrent') {
     if (ctx.encryption === 'require') throw new WireError('a plain handshake, and encryption is required');
-    return { stream: socket, initial: first, infoHash: undefined, encrypted: false };
+    return { stream: socket, initial: first, infoHash: undefined };
   }
   if (ctx.encryption === 'off') throw new WireError('an encrypted handshake, and encryption is off');
   const infoHashes = () => [...ctx.torrents.values()].map((t) => t.meta.infoHash);
   const m = await acceptMse(socket, first, { policy: ctx.encryption, infoHashes });
-  return { stream: m.stream, initial: m.initial, infoHash: m.infoHash, encrypted: m.selected === 'rc4' };
+  return { stream: m.stream, initial: m.initial, infoHash: m.infoHash };
 }
 
 export async function acceptWire(socket: PeerSocket, first: Buffer, kind: 'bittorrent' | 'mse', ctx: AcceptContext): Promise<AcceptedWire> {
@@ -46,5 +45,5 @@ export async function acceptWire(socket: PeerSocket, first: Buffer, kind: 'bitto
   if (!torrent) throw new WireError('a torrent we do not share');
   if (hs.peerId.equals(ctx.peerId)) throw new WireError('a connection to ourselves');
   p.stream.write(ourHandshake(torrent.meta.infoHash, ctx.peerId));
-  return { socket: p.stream, torrent, hs, rest, encrypted: p.encrypted };
+  return { socket: p.stream, torrent, hs, rest };
 }

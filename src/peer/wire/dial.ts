@@ -27,8 +27,6 @@ export interface OpenedWire {
   socket: PeerSocket;
   hs: Handshake;
   rest: Buffer;
-  transport: 'tcp' | 'utp';
-  encrypted: boolean;
 }
 
 type Transport = 'tcp' | 'utp';
@@ -56,12 +54,11 @@ async function connect(t: Transport, ip: string, port: number, o: DialOptions): 
 /** One attempt: connect, MSE if asked, BitTorrent handshakes both ways. */
 async function attempt(t: Transport, encrypted: boolean, ip: string, port: number, infoHash: Buffer, peerId: Buffer, o: DialOptions): Promise<OpenedWire> {
   const raw = await connect(t, ip, port, o);
-  if (!encrypted) return { ...(await handshakeOut(raw, infoHash, peerId)), socket: raw, transport: t, encrypted };
+  if (!encrypted) return { ...(await handshakeOut(raw, infoHash, peerId)), socket: raw };
   // Our BitTorrent handshake rides in the MSE handshake (IA): no extra round trip.
   const policy = o.encryption === 'require' ? 'require' : 'prefer';
-  const { stream, rest, selected } = await initiateMse(raw, infoHash, { policy, initialPayload: ourHandshake(infoHash, peerId) });
-  const shaken = await handshakeOut(stream, infoHash, peerId, true, rest);
-  return { ...shaken, socket: stream, transport: t, encrypted: selected === 'rc4' };
+  const { stream, rest } = await initiateMse(raw, infoHash, { policy, initialPayload: ourHandshake(infoHash, peerId) });
+  return { ...(await handshakeOut(stream, infoHash, peerId, true, rest)), socket: stream };
 }
 
 /**

@@ -39,7 +39,8 @@ function serveRequests(p: RawPeer, served: Set<string>): void {
   }
 }
 
-test('super-seeder behaviour: not interested until a HAVE, then interested and requesting at once; not interested again after the piece', async () => {
+/** An empty leecher node with a raw fast+extended peer dialled in, and a Downloader over it. */
+async function leecherWithRawPeer() {
   const { dir, remove } = await tempDir('wire-source-');
   const store = await PieceStore.openForWriting(storageFiles(seed.meta, dir, '.part'));
   const have = new Bitfield(seed.meta.pieceCount);
@@ -50,6 +51,18 @@ test('super-seeder behaviour: not interested until a HAVE, then interested and r
   const p = await RawPeer.handshaked(node.port, seed.meta.infoHash, [], reservedBytes(['fast', 'extensions']));
   const conn = await incoming;
   const dl = new Downloader(seed.meta, store, have, { ...DEFAULT_DOWNLOADER_OPTIONS, stallTimeoutMs: 20_000 }, { onPiece: (i) => node.pieceVerified(seed.meta.infoHashHex, i) });
+  const close = async () => {
+    dl.abort(new Error('test over'));
+    p.destroy();
+    await node.close();
+    await store.close();
+    await remove();
+  };
+  return { p, conn, dl, close };
+}
+
+test('super-seeder behaviour: not interested until a HAVE, then interested and requesting at once; not interested again after the piece', async () => {
+  const { p, conn, dl, close } = await leecherWithRawPeer();
   try {
     assert.equal(dl.addSource(new WireSource(conn, 'super-seeder', 10_000)), true);
     p.send({ type: 'have-none' }, { type: 'unchoke' });
@@ -70,39 +83,17 @@ test('super-seeder behaviour: not interested until a HAVE, then interested and r
     const order = p.messages.filter((m) => m.type === 'interested' || m.type === 'not-interested').map((m) => m.type);
     assert.deepEqual(order, ['interested', 'not-interested', 'interested', 'not-interested', 'interested', 'not-interested']);
   } finally {
-    dl.abort(new Error('test over'));
-    p.destroy();
-    await node.close();
-    await store.close();
-    await remove();
+    await close();
   }
 });
 
 /** A downloader with one WireSource on a raw peer that holds everything; `extra` is sent before the unchoke. */
 async function rawSeeder(extra: Message[]) {
-  const { dir, remove } = await tempDir('wire-source-');
-  const store = await PieceStore.openForWriting(storageFiles(seed.meta, dir, '.part'));
-  const have = new Bitfield(seed.meta.pieceCount);
-  const node = new PeerNode();
-  node.share({ meta: seed.meta, store, have });
-  await node.listen(0, '127.0.0.1');
-  const incoming = new Promise<WireConnection>((resolve) => node.onWire(resolve));
-  const p = await RawPeer.handshaked(node.port, seed.meta.infoHash, [], reservedBytes(['fast', 'extensions']));
-  const conn = await incoming;
-  const dl = new Downloader(seed.meta, store, have, { ...DEFAULT_DOWNLOADER_OPTIONS, stallTimeoutMs: 20_000 }, {});
+  const { p, conn, dl, close } = await leecherWithRawPeer();
   p.send(...extra, { type: 'have-all' }, { type: 'unchoke' });
   await sleep(100);
   assert.equal(dl.addSource(new WireSource(conn, 'raw', 10_000)), true);
-  return {
-    p,
-    async close() {
-      dl.abort(new Error('test over'));
-      p.destroy();
-      await node.close();
-      await store.close();
-      await remove();
-    },
-  };
+  return { p, close };
 }
 
 test('requests in flight: whole (small) pieces at once, and never more than the reqq the peer announced', async () => {
