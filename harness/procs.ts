@@ -131,7 +131,23 @@ export function runProgram(label: string, argv: string[], opts: { cwd: string; e
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+/**
+ * Ports handed out by freePort in this process. A port is free only where it was probed: a program
+ * started in a network namespace leaves it free here, and the kernel may hand the same number out
+ * again at once (a seeder once got its namespace's tracker port: EADDRINUSE).
+ */
+const handedOut = new Set<number>();
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (;;) {
+    const port = await probePort(host);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+function probePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
