@@ -6,9 +6,21 @@ import { parseCidr, type Cidr } from './client-address.ts';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './http/connection-cap.ts';
 
 const usage = `usage: npm run tracker -- [--host 127.0.0.1] [--port 5001] [--interval 1800]
+                          [--udp-port PORT | --no-udp] [--secret S] [--store URL] [--workers N]
+                          [--whitelist FILE] [--blacklist FILE] [--metrics-host H --metrics-port P]
                           [--trust-proxy CIDR ...] [--trust-ip-param] [limits below]
   --host            address to bind (default 127.0.0.1)
-  --port            port to listen on (default 5001)
+  --port            HTTP port to listen on (default 5001)
+  --udp-port        UDP tracker port (BEP 15; default: the same number as --port)
+  --no-udp          no UDP tracker
+  --secret          key of the UDP connection ids, the same for every process of one tracker
+                    (default: $TRACKER_SECRET, else random per run)
+  --store           where swarms live: memory (default) or redis://HOST:PORT[/DB]
+  --workers         processes sharing the ports (default 1; more need a shared --store)
+  --whitelist       a file of hex info_hashes, one a line: only these are tracked (SIGHUP re-reads)
+  --blacklist       a file of hex info_hashes never tracked (SIGHUP re-reads)
+  --metrics-host    serve /metrics and /stats on this address too ...
+  --metrics-port    ... and port (they are always on the public port as well)
   --interval        seconds between client announces; silent peers are dropped after 2 x interval
   --trust-proxy     a proxy (address or CIDR, repeatable) whose X-Forwarded-For is believed;
                     the right-most hop that is not a trusted proxy is the client
@@ -29,6 +41,16 @@ const usage = `usage: npm run tracker -- [--host 127.0.0.1] [--port 5001] [--int
 export interface TrackerOptions {
   host: string;
   port: number;
+  /** The UDP tracker's port, or null for none. */
+  udpPort: number | null;
+  /** The key of UDP connection ids; null: random per run (a cluster's primary picks one for all). */
+  secret: string | null;
+  /** `memory` or a `redis://` URL. */
+  store: string;
+  workers: number;
+  whitelist?: string;
+  blacklist?: string;
+  metrics: { host: string; port: number } | null;
   config: TrackerConfig;
   storeLimits: StoreLimits;
   connections: ConnectionLimits;
@@ -39,6 +61,15 @@ export function trackerOptions(): TrackerOptions {
     {
       host: { type: 'string' },
       port: { type: 'string' },
+      'udp-port': { type: 'string' },
+      'no-udp': { type: 'boolean' },
+      secret: { type: 'string' },
+      store: { type: 'string' },
+      workers: { type: 'string' },
+      whitelist: { type: 'string' },
+      blacklist: { type: 'string' },
+      'metrics-host': { type: 'string' },
+      'metrics-port': { type: 'string' },
       interval: { type: 'string' },
       'trust-proxy': { type: 'string', multiple: true },
       'trust-ip-param': { type: 'boolean' },
@@ -70,9 +101,26 @@ export function trackerOptions(): TrackerOptions {
   const count = (name: string, fallback: number) => Math.round(parsePositiveFlag(values[name], name, fallback));
   const exempt = cidrList('exempt', DEFAULT_STORE_LIMITS.exempt);
   const d = DEFAULT_STORE_LIMITS;
+  const host = (values['host'] as string | undefined) ?? '127.0.0.1';
+  const port = parsePortFlag(values['port'], 'port', 5001);
+  if (values['no-udp'] === true && values['udp-port'] !== undefined) die('--udp-port and --no-udp contradict each other', 2);
+  const store = (values['store'] as string | undefined) ?? 'memory';
+  if (store !== 'memory' && !/^rediss?:\/\//i.test(store)) die('--store must be memory or a redis:// URL', 2);
+  const workers = Math.round(parsePositiveFlag(values['workers'], 'workers', 1));
+  if (workers > 1 && store === 'memory') die('--workers needs a shared store: each process would have its own swarms (add --store redis://HOST:PORT)', 2);
+  if (values['metrics-host'] !== undefined && values['metrics-port'] === undefined) die('--metrics-host needs --metrics-port', 2);
+  const secret = (values['secret'] as string | undefined) ?? process.env['TRACKER_SECRET'] ?? null;
+  if (secret !== null && secret.length < 16) die('--secret must be at least 16 characters', 2);
   return {
-    host: (values['host'] as string | undefined) ?? '127.0.0.1',
-    port: parsePortFlag(values['port'], 'port', 5001),
+    host,
+    port,
+    udpPort: values['no-udp'] === true ? null : parsePortFlag(values['udp-port'], 'udp-port', port),
+    secret,
+    store,
+    workers,
+    whitelist: values['whitelist'] as string | undefined,
+    blacklist: values['blacklist'] as string | undefined,
+    metrics: values['metrics-port'] === undefined ? null : { host: (values['metrics-host'] as string | undefined) ?? host, port: parsePortFlag(values['metrics-port'], 'metrics-port', 0) },
     config: trackerConfig(Math.max(1, interval), { trustedProxies: [...cidrList('trust-proxy', [])], trustIpParam: values['trust-ip-param'] === true }),
     storeLimits: {
       maxTorrents: count('max-torrents', d.maxTorrents),

@@ -1,5 +1,5 @@
 /**
- * The tracker service: what every front end (HTTP today, UDP later) calls with a parsed request,
+ * The tracker service: what every front end (HTTP, UDP) calls with a parsed request,
  * whatever its transport. It holds the configuration (interval, request limits, address policy)
  * and the swarm store; it never sees a query string or a socket.
  */
@@ -9,6 +9,21 @@ import type { AnnounceResponse } from './protocol/answer.ts';
 import type { ScrapeEntry } from './protocol/scrape.ts';
 import type { AnnounceOutcome, PeerPage, SwarmStore } from './store/swarm-store.ts';
 import { clientAddress, type Cidr } from './client-address.ts';
+import { TrackerRequestError } from './protocol/query.ts';
+import { TrackerStats } from './metrics/stats.ts';
+
+/** Which torrents the tracker serves (`--whitelist`, `--blacklist`); absent: every torrent. */
+export interface TorrentFilter {
+  allows(infoHash: Buffer): boolean;
+}
+
+/** An announce for a torrent the tracker does not serve (a private or curated tracker). */
+export class NotRegisteredError extends TrackerRequestError {
+  override readonly reason = 'not_registered';
+  constructor() {
+    super('torrent not registered');
+  }
+}
 
 export interface TrackerConfig {
   /** Seconds between announces that we ask of clients. */
@@ -31,11 +46,24 @@ export function trackerConfig(intervalSeconds: number, extra: Partial<Pick<Track
   };
 }
 
+export interface ServiceParts {
+  /** Where every front end records its requests (metrics/stats.ts). */
+  stats?: TrackerStats;
+  torrents?: TorrentFilter;
+}
+
 export class TrackerService {
+  readonly stats: TrackerStats;
+  private readonly torrents: TorrentFilter | undefined;
+
   constructor(
     readonly store: SwarmStore,
     readonly config: TrackerConfig,
-  ) {}
+    parts: ServiceParts = {},
+  ) {
+    this.stats = parts.stats ?? new TrackerStats();
+    this.torrents = parts.torrents;
+  }
 
   /**
    * The address policy: which address a request counts as coming from. The connection's, unless
@@ -50,12 +78,15 @@ export class TrackerService {
    * StoreFullError, a TrackerRequestError, when a limit of the store refuses it.
    */
   announce(req: AnnounceRequest): AnnounceResponse | Promise<AnnounceResponse> {
+    if (this.torrents && !this.torrents.allows(req.infoHash)) throw new NotRegisteredError();
     const outcome = this.store.announce(req, Date.now());
     return outcome instanceof Promise ? outcome.then((o) => this.response(o)) : this.response(outcome);
   }
 
+  /** Torrents the tracker does not serve are left out of the answer. */
   scrape(infoHashes: Buffer[]): Promise<ScrapeEntry[]> {
-    return this.store.scrape(infoHashes, Date.now());
+    const torrents = this.torrents;
+    return this.store.scrape(torrents ? infoHashes.filter((h) => torrents.allows(h)) : infoHashes, Date.now());
   }
 
   /** Live peers `from` .. `from + max - 1` of a swarm, and how many it has. */

@@ -9,11 +9,25 @@ import { parseAnnounce, type AnnounceSource } from '../protocol/announce.ts';
 import { encodeAnnounceResponse, failureResponse } from '../protocol/answer.ts';
 import { encodeScrapeResponse, parseScrape } from '../protocol/scrape.ts';
 import type { TrackerService } from '../service.ts';
+import type { RequestKind, TrackerStats } from '../metrics/stats.ts';
 
-/** A refused request becomes its bencoded `failure reason`; anything else is a bug and is rethrown. */
-function asFailure(e: unknown): Buffer {
-  if (e instanceof TrackerRequestError) return failureResponse(e.message);
+/**
+ * A refused request becomes its bencoded `failure reason`, counted with its reason; anything else
+ * is a bug, counted as `internal` and rethrown (the server answers 500).
+ */
+function failure(stats: TrackerStats, kind: RequestKind, e: unknown, started: number): Buffer {
+  stats.answered('http', kind, false, (performance.now() - started) / 1000);
+  if (e instanceof TrackerRequestError) {
+    stats.failed(e.reason);
+    return failureResponse(e.message);
+  }
+  stats.failed('internal');
   throw e;
+}
+
+function success(stats: TrackerStats, kind: RequestKind, body: Buffer, started: number): Buffer {
+  stats.answered('http', kind, true, (performance.now() - started) / 1000);
+  return body;
 }
 
 export class HttpTrackerHandler {
@@ -28,30 +42,36 @@ export class HttpTrackerHandler {
    * @param forwardedFor the `X-Forwarded-For` header, believed only from trusted proxies
    */
   announce(rawQuery: string, connectionAddress: string | undefined, forwardedFor: string | string[] | undefined): Buffer | Promise<Buffer> {
-    const { config } = this.service;
+    const started = performance.now();
+    const { config, stats } = this.service;
     let req;
-    try {
-      req = parseAnnounce(rawQuery, this.source(connectionAddress, forwardedFor), config.limits, config);
-    } catch (e) {
-      return asFailure(e);
-    }
     let answer;
     try {
+      req = parseAnnounce(rawQuery, this.source(connectionAddress, forwardedFor), config.limits, config);
       answer = this.service.announce(req);
     } catch (e) {
-      return asFailure(e);
+      return failure(stats, 'announce', e, started);
     }
-    return answer instanceof Promise ? answer.then((a) => encodeAnnounceResponse(a, req), asFailure) : encodeAnnounceResponse(answer, req);
+    if (!(answer instanceof Promise)) return success(stats, 'announce', encodeAnnounceResponse(answer, req), started);
+    return answer.then(
+      (a) => success(stats, 'announce', encodeAnnounceResponse(a, req), started),
+      (e: unknown) => failure(stats, 'announce', e, started),
+    );
   }
 
   scrape(rawQuery: string): Buffer | Promise<Buffer> {
+    const started = performance.now();
+    const { stats } = this.service;
     let hashes;
     try {
       hashes = parseScrape(rawQuery, this.service.config.limits);
     } catch (e) {
-      return asFailure(e);
+      return failure(stats, 'scrape', e, started);
     }
-    return this.service.scrape(hashes).then(encodeScrapeResponse);
+    return this.service.scrape(hashes).then(
+      (entries) => success(stats, 'scrape', encodeScrapeResponse(entries), started),
+      (e: unknown) => failure(stats, 'scrape', e, started),
+    );
   }
 
   /** The announcer's address, normalised once per address (the parser words a bad one's error). */

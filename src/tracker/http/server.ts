@@ -62,9 +62,26 @@ function leanRoute(handler: HttpTrackerHandler, app: express.Express): http.Requ
   };
 }
 
-/** Build the server and start the expiry sweep (peers silent for 2 x interval are dropped). */
+/** A tracker over `store` with its own service, and the expiry sweep (peers silent for 2 x interval are dropped). */
 export function createTrackerServer(store: SwarmStore, config: TrackerConfig, connections: ConnectionLimits = DEFAULT_CONNECTION_LIMITS): TrackerServer {
-  const service = new TrackerService(store, config);
+  const expiry = startExpiry(store, expiryPeriodMs(config));
+  const front = createHttpFrontEnd(new TrackerService(store, config), connections);
+  return {
+    server: front.server,
+    stop: () => {
+      expiry.stop();
+      return front.stop();
+    },
+  };
+}
+
+/** How often the expiry pass runs: twice per announce interval, at most 4 times a second. */
+export function expiryPeriodMs(config: TrackerConfig): number {
+  return Math.max(250, (config.interval * 1000) / 2);
+}
+
+/** The HTTP front end over a service: announce, scrape, and the Express app for the rest. */
+export function createHttpFrontEnd(service: TrackerService, connections: ConnectionLimits = DEFAULT_CONNECTION_LIMITS): TrackerServer {
   const handler = new HttpTrackerHandler(service);
   const httpServer = applyServerTimeouts(http.createServer(leanRoute(handler, createTrackerApp(service))));
   const fast = createFastPathServer({
@@ -77,12 +94,10 @@ export function createTrackerServer(store: SwarmStore, config: TrackerConfig, co
   });
   const server = fast.server;
   serveHandedOver(server, httpServer);
-  const expiry = startExpiry(store, Math.max(250, (config.interval * 1000) / 2));
   return {
     server,
     stop: () =>
       new Promise((resolve) => {
-        expiry.stop();
         server.close(() => resolve());
         fast.destroyConnections();
         httpServer.closeAllConnections();

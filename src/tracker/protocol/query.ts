@@ -6,10 +6,15 @@
  * is decoded here: `%XX` (either case) becomes one byte, every other byte stands for itself.
  */
 
+import type { FailureReason } from '../metrics/stats.ts';
+
 export class QueryError extends Error {}
 
 /** A request the tracker refuses: answered with a bencoded `failure reason` (or a UDP error). */
-export class TrackerRequestError extends Error {}
+export class TrackerRequestError extends Error {
+  /** The refusal's kind, for the metrics (the message goes to the client). */
+  readonly reason: FailureReason = 'bad_request';
+}
 
 export interface TrackerLimits {
   /** Longest raw announce query accepted, in bytes. */

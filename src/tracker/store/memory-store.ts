@@ -9,7 +9,7 @@ import type { ScrapeEntry } from '../protocol/scrape.ts';
 import { PeerTable } from './peer-table.ts';
 import { InfoHashTable, SHARDS } from './info-hash-table.ts';
 import { CreationBudget, isExempt } from './limits.ts';
-import { DEFAULT_STORE_LIMITS, StoreFullError, type AnnounceOutcome, type PeerPage, type StoreLimits, type SwarmStore } from './swarm-store.ts';
+import { DEFAULT_STORE_LIMITS, StoreFullError, type AnnounceOutcome, type PeerPage, type StoreCounts, type StoreLimits, type SwarmStore } from './swarm-store.ts';
 
 /** A torrent's peers, and its count of finished downloads: one object per swarm on the hot path. */
 class Swarm extends PeerTable {
@@ -188,7 +188,10 @@ export class MemorySwarmStore implements SwarmStore {
     while (!this.expireSome(now, Infinity));
   }
 
-  async counts(): Promise<{ swarms: number; peers: number }> {
-    return { swarms: this.swarms.size, peers: this.peers };
+  /** Seeders are summed over the swarms here (a metrics scrape), not kept on the announce path. */
+  async counts(): Promise<StoreCounts> {
+    let seeders = 0;
+    for (const shard of this.swarms.shards) for (const s of shard.valuesView()) seeders += s.seeders;
+    return { swarms: this.swarms.size, peers: this.peers, seeders };
   }
 }

@@ -71,7 +71,14 @@ export const DEFAULT_STORE_LIMITS: StoreLimits = {
 export const EXPIRY_SLICE_MS = 1;
 
 /** A limit of the store was reached: the announcer gets a `failure reason`, others are unaffected. */
-export class StoreFullError extends TrackerRequestError {}
+export class StoreFullError extends TrackerRequestError {
+  override readonly reason = 'store_full';
+}
+
+/** A shared store (Redis) cannot be reached: the request is refused at once, never queued. */
+export class StoreUnavailableError extends TrackerRequestError {
+  override readonly reason = 'store_unavailable';
+}
 
 /**
  * What the tracker service needs of a store. A store that answers without I/O (the memory one)
@@ -92,7 +99,16 @@ export interface SwarmStore {
   expireSome(now: number, budgetMs: number): boolean | Promise<boolean>;
   /** A whole expiry pass at once. */
   expire(now: number): Promise<void>;
-  counts(): Promise<{ swarms: number; peers: number }>;
+  counts(): Promise<StoreCounts>;
+  /** Release connections and timers (a shared store's client); the memory store has none. */
+  close?(): Promise<void>;
+}
+
+export interface StoreCounts {
+  swarms: number;
+  /** Live peers, seeders among them. */
+  peers: number;
+  seeders: number;
 }
 
 export interface PeerPage {
