@@ -6,6 +6,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { MetricsSource, ProcessReport, TrackerReport } from '../metrics/report.ts';
 import type { StoreCounts } from '../store/swarm-store.ts';
+import type { StatsSnapshot } from '../metrics/stats.ts';
+import { sumSnapshots } from '../metrics/exposition.ts';
 import { isWorkerMessage, type CollectedMessage, type ReportRequest, type WorkerMessage } from './messages.ts';
 
 /** A worker's report is in memory already: it answers within milliseconds unless stuck. */
@@ -21,6 +23,9 @@ interface Pending {
 export class PrimaryMetrics implements MetricsSource {
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
+  /** Each live worker's last reported counters, by worker id. */
+  private readonly lastSnapshot = new Map<number, StatsSnapshot>();
+  private retired: StatsSnapshot | undefined;
 
   /** Listen for the workers' reports and for their requests to collect (call once). */
   attach(): void {
@@ -31,6 +36,9 @@ export class PrimaryMetrics implements MetricsSource {
     });
     // A worker gone mid-collection is not waited for.
     cluster.on('exit', (worker: Worker) => {
+      const last = this.lastSnapshot.get(worker.id);
+      this.lastSnapshot.delete(worker.id);
+      if (last !== undefined) this.retired = sumSnapshots(this.retired === undefined ? [last] : [this.retired, last]);
       for (const p of this.pending.values()) if (p.waiting.delete(worker.id) && p.waiting.size === 0) p.done();
     });
   }
@@ -47,7 +55,7 @@ export class PrimaryMetrics implements MetricsSource {
         done: () => {
           clearTimeout(timer);
           this.pending.delete(id);
-          resolve({ processes: p.reports.sort((a, b) => a.pid - b.pid), counts: p.counts });
+          resolve({ processes: p.reports.sort((a, b) => a.pid - b.pid), counts: p.counts, retired: this.retired });
         },
       };
       if (workers.length === 0) return p.done();
@@ -66,6 +74,7 @@ export class PrimaryMetrics implements MetricsSource {
     const p = this.pending.get(m.id);
     if (p === undefined || !p.waiting.delete(worker.id)) return;
     p.reports.push(m.report);
+    this.lastSnapshot.set(worker.id, m.report.snapshot);
     if (m.counts !== null) p.counts = m.counts;
     if (p.waiting.size === 0) p.done();
   }

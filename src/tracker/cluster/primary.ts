@@ -32,7 +32,8 @@ export class TrackerPrimary {
   private metricsServer: MetricsServer | null = null;
   private started = false;
   private stopping = false;
-  private readyCount = 0;
+  /** Workers that listen (SIGHUP goes to these: one still starting reads the lists anyway). */
+  private readonly listening = new Set<number>();
   private restartDelay = RESTART_BACKOFF_MS.first;
   private readonly bornAt = new Map<number, number>();
   /** What every worker gets in its environment (the shared secret). */
@@ -51,7 +52,7 @@ export class TrackerPrimary {
     this.metrics.attach();
     cluster.on('message', (w: Worker, m: unknown) => {
       if (!isWorkerMessage(m)) return;
-      if (m.t === 'tracker:ready') this.workerReady();
+      if (m.t === 'tracker:ready') this.workerReady(w);
       else if (m.t === 'tracker:failed') this.workerFailed(w, m.message);
     });
     cluster.on('exit', (w: Worker, code: number | null, signal: string | null) => this.workerExited(w, code, signal));
@@ -66,10 +67,9 @@ export class TrackerPrimary {
     this.bornAt.set(w.id, Date.now());
   }
 
-  private workerReady(): void {
-    if (this.started) return;
-    this.readyCount++;
-    if (this.readyCount < this.o.workers) return;
+  private workerReady(w: Worker): void {
+    this.listening.add(w.id);
+    if (this.started || this.listening.size < this.o.workers) return;
     void this.startMetrics().then(
       () => {
         this.started = true;
@@ -92,6 +92,7 @@ export class TrackerPrimary {
   private workerExited(w: Worker, code: number | null, signal: string | null): void {
     const born = this.bornAt.get(w.id) ?? Date.now();
     this.bornAt.delete(w.id);
+    this.listening.delete(w.id);
     if (this.stopping) return;
     const how = signal !== null ? `killed by ${signal}` : `exited with code ${code}`;
     if (!this.started) return this.fail(`a worker ${how} while starting`);
@@ -118,7 +119,7 @@ export class TrackerPrimary {
 
   /** SIGHUP: every worker re-reads the torrent lists. */
   reloadLists(): void {
-    for (const w of this.workers()) w.process.kill('SIGHUP');
+    for (const w of this.workers()) if (this.listening.has(w.id)) w.process.kill('SIGHUP');
   }
 
   /** Forward the signal, wait for the workers (SIGKILL after a grace period), close the metrics port. */

@@ -39,6 +39,9 @@ function tell(message: ReadyMessage | FailedMessage | ReportMessage | CollectMes
 
 /** Run as a worker: start, report ready or failed (and exit 1), then serve until a signal. */
 export async function runWorker(options: TrackerOptions): Promise<void> {
+  // A SIGHUP sent to the process group while starting must not kill it (the lists are read at start).
+  const ignoreHup = () => {};
+  process.on('SIGHUP', ignoreHup);
   let running: RunningTracker;
   try {
     running = await runTracker(options);
@@ -54,6 +57,7 @@ export async function runWorker(options: TrackerOptions): Promise<void> {
     });
   });
   handleSignals(running);
+  process.off('SIGHUP', ignoreHup);
   tell({ t: 'tracker:ready' });
 }
 

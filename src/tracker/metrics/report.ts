@@ -19,6 +19,11 @@ export interface TrackerReport {
   processes: ProcessReport[];
   /** null: the store could not be read in time. */
   counts: StoreCounts | null;
+  /**
+   * The last numbers reported by workers that have since died (`--workers`), so that counters
+   * never go down when one is restarted (what it counted after its last report is lost).
+   */
+  retired?: StatsSnapshot;
 }
 
 /** Where the numbers come from: this process alone, or every worker of a cluster. */
@@ -33,10 +38,16 @@ export const METRICS_CONTENT_TYPE = promClient.Registry.PROMETHEUS_CONTENT_TYPE;
  * metrics merged by prom-client's own rules (sums, except where a metric says otherwise).
  */
 export async function metricsText(report: TrackerReport): Promise<string> {
-  const total = sumSnapshots(report.processes.map((p) => p.snapshot));
+  const total = totals(report);
   const tracker = trackerMetrics(total, report.counts, report.processes.length);
   const registry = promClient.AggregatorRegistry.aggregate([...report.processes.map((p) => p.process), tracker]);
   return registry.metrics();
+}
+
+/** Every live process's counters and the retired ones, added up. */
+function totals(report: TrackerReport): StatsSnapshot {
+  const snapshots = report.processes.map((p) => p.snapshot);
+  return sumSnapshots(report.retired === undefined ? snapshots : [...snapshots, report.retired]);
 }
 
 type Histogram = StatsSnapshot['latency']['http'];
@@ -71,7 +82,7 @@ function requestTotals(s: StatsSnapshot): { announces: number; scrapes: number; 
 
 /** The JSON of /stats: the same numbers as /metrics, plus each process's share by pid. */
 export function statsJson(report: TrackerReport): object {
-  const total = sumSnapshots(report.processes.map((p) => p.snapshot));
+  const total = totals(report);
   const c = report.counts;
   return {
     swarms: c?.swarms ?? null,
