@@ -48,6 +48,12 @@ export class TrackerPrimary {
   start(): void {
     // Every worker must mint and accept the same UDP connection ids.
     const secret = this.o.secret ?? randomBytes(32).toString('hex');
+    // Workers accept from the shared listening socket themselves (SCHED_NONE), rather than the
+    // primary accepting and passing each connection on (SCHED_RR, Node's default on Linux): no
+    // per-connection work in the primary (one connection per announce is common), and a worker
+    // that dies loses no connection the primary had already handed it. UDP sockets are shared
+    // either way. NODE_CLUSTER_SCHED_POLICY=rr still chooses round robin.
+    if (process.env['NODE_CLUSTER_SCHED_POLICY'] === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ silent: false });
     this.metrics.attach();
     cluster.on('message', (w: Worker, m: unknown) => {

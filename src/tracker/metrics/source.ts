@@ -3,7 +3,7 @@ import cluster from 'node:cluster';
 import type { TrackerService } from '../service.ts';
 import type { MetricsSource } from './report.ts';
 import { localMetricsSource } from './local-source.ts';
-import { workerMetricsSource } from '../cluster/worker.ts';
+import { workerMetricsSource } from '../cluster/worker-metrics.ts';
 
 /**
  * Decided by the process, not passed down: every node:cluster worker of this program is a tracker
