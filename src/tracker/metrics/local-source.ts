@@ -10,9 +10,9 @@ export const COUNTS_TIMEOUT_MS = 2000;
 let processRegistry: promClient.Registry | undefined;
 
 /**
- * The default process metrics (CPU, memory, event loop lag, GC), one registry per process:
- * created on first use, and its samplers (an event loop delay monitor, a GC observer) run
- * beside the tracker without touching a request.
+ * The default process metrics (CPU, memory, event loop lag, GC), one registry per process,
+ * created at the first scrape: a tracker nobody scrapes runs none of its samplers (an event loop
+ * delay monitor, a GC observer), and they never touch a request.
  */
 function processMetrics(): promClient.Registry {
   if (processRegistry === undefined) {
@@ -44,7 +44,6 @@ export async function storeCounts(service: TrackerService, timeoutMs = COUNTS_TI
 }
 
 export function localMetricsSource(service: TrackerService): MetricsSource {
-  processMetrics();
   return {
     collect: async () => {
       const [report, counts] = await Promise.all([processReport(service), storeCounts(service)]);
