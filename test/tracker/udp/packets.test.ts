@@ -13,7 +13,7 @@ const PEER = Buffer.alloc(20, 0xcd);
 test('headers: connect needs the magic; announce and scrape are read; short and unknown datagrams are dropped', () => {
   assert.deepEqual(readHeader(connectPacket(0xdeadbeef)), { action: 'connect', transactionId: 0xdeadbeef });
   const noMagic = connectPacket(1);
-  noMagic[7] ^= 1;
+  noMagic[7]! ^= 1;
   assert.equal(readHeader(noMagic), null);
   assert.deepEqual(readHeader(scrapePacket(ID, 5, [])), { action: 'scrape', transactionId: 5 });
   assert.deepEqual(readHeader(announcePacket({ connectionId: ID, transactionId: 6, infoHash: HASH, port: 1 })), { action: 'announce', transactionId: 6 });
