@@ -67,10 +67,9 @@ export class UdpTrackerHandler {
 
   private announce(msg: Buffer, address: string, transactionId: number, started: number): Buffer | Promise<Buffer> {
     const packet = parseAnnounce(msg);
-    const source = ipAddress(address);
-    if (source === null) throw new TrackerRequestError('remote address is not an IP address');
+    const source = this.source(address);
     // 6-byte peers for IPv4 senders (plain, or mapped on a dual-stack socket), 18 for IPv6 ones.
-    const size = this.socketFamily === 6 && source.family === 6 ? 18 : 6;
+    const size = source.family === 6 ? 18 : 6;
     const req = this.announceRequest(packet, source, size);
     const answer = this.service.announce(req);
     const interval = this.service.config.interval;
@@ -109,6 +108,18 @@ export class UdpTrackerHandler {
       compact: true,
       noPeerId: true,
     };
+  }
+
+  /**
+   * The sender's address as the kernel wrote it: a dotted quad on an IPv4 socket; on an IPv6 one
+   * an IPv6 address, or `::ffff:` and a dotted quad for an IPv4 client (stored as that IPv4).
+   */
+  private source(address: string): IpAddress {
+    if (this.socketFamily === 4) return { ip: address, family: 4 };
+    if (address.startsWith('::ffff:') && address.includes('.')) return { ip: address.slice(7), family: 4 };
+    const a = ipAddress(address);
+    if (a === null) throw new TrackerRequestError('remote address is not an IP address');
+    return a;
   }
 
   private scrape(msg: Buffer, transactionId: number, started: number): Promise<Buffer> {

@@ -1,7 +1,9 @@
 /**
  * The UDP tracker's packets (BEP 15) and the URL data of BEP 41: datagram bytes -> requests,
  * answers -> bytes. Pure. Every field is read at an offset checked against the datagram's length;
- * nothing is allocated from a length the sender chose.
+ * nothing is allocated from a length the sender chose. Hashes and peer ids are views into the
+ * datagram, not copies: node:dgram gives every datagram a buffer of its own, and the store copies
+ * what it keeps.
  */
 import { TrackerRequestError } from '../protocol/query.ts';
 import type { AnnounceEvent } from '../protocol/announce.ts';
@@ -100,8 +102,8 @@ export function parseAnnounce(msg: Buffer): UdpAnnounce {
   const port = msg.readUInt16BE(96);
   if (port === 0) throw new UdpPacketError('port must be 1..65535');
   return {
-    infoHash: Buffer.from(msg.subarray(16, 36)),
-    peerId: Buffer.from(msg.subarray(36, 56)),
+    infoHash: msg.subarray(16, 36),
+    peerId: msg.subarray(36, 56),
     downloaded: counter64(msg, 56),
     left: counter64(msg, 64),
     uploaded: counter64(msg, 72),
@@ -154,7 +156,7 @@ export function parseScrape(msg: Buffer): Buffer[] {
   const n = body / 20;
   if (n > MAX_SCRAPE_HASHES) throw new UdpPacketError(`at most ${MAX_SCRAPE_HASHES} info_hash per scrape`);
   const hashes: Buffer[] = [];
-  for (let i = 0; i < n; i++) hashes.push(Buffer.from(msg.subarray(HEADER_SIZE + i * 20, HEADER_SIZE + i * 20 + 20)));
+  for (let i = 0; i < n; i++) hashes.push(msg.subarray(HEADER_SIZE + i * 20, HEADER_SIZE + i * 20 + 20));
   return hashes;
 }
 

@@ -39,9 +39,8 @@ test('announce: every field at its offset; events 0-3; negative counters and num
   assert.deepEqual(['none', 'completed', 'started', 'stopped'], [0, 1, 2, 3].map((event) => parseAnnounce(announcePacket({ connectionId: ID, transactionId: 1, infoHash: HASH, event, port: 1 })).event));
   const neg = parseAnnounce(announcePacket({ connectionId: ID, transactionId: 1, infoHash: HASH, left: -1n, numwant: -1, port: 1 }));
   assert.deepEqual([neg.left, neg.numwant], [-1, -1]);
-  // The parsed request does not alias the datagram (a reused receive buffer cannot change it).
-  b.fill(0, 16, 56);
-  assert.deepEqual([a.infoHash, a.peerId], [HASH, PEER]);
+  // Views into the datagram, not copies (node:dgram gives each datagram its own buffer).
+  assert.equal(a.infoHash.buffer, b.buffer);
 });
 
 test('announce refusals: short, unknown event, port 0', () => {
