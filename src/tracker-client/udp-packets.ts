@@ -100,6 +100,12 @@ export function answerHeader(packet: Buffer): { action: number; transactionId: n
 /** What a tracker answered to one request: the expected answer, or its error packet's message. */
 export type UdpAnswer<T> = { ok: true; value: T } | { ok: false; message: string };
 
+/** Is this an error packet (action 3)? Under 8 bytes it is no answer at all. */
+function isErrorPacket(packet: Buffer, what: string): boolean {
+  if (packet.length < 8) throw new TrackerFailure(`udp tracker sent a truncated ${what} answer (${packet.length} bytes)`);
+  return packet.readUInt32BE(0) === ACTION_ERROR;
+}
+
 /** An error packet (action 3): its message, cut and stripped of control characters. */
 function errorAnswer(packet: Buffer): { ok: false; message: string } {
   const text = packet.subarray(8, 8 + MAX_ERROR_MESSAGE * 4).toString('utf8');
@@ -107,7 +113,7 @@ function errorAnswer(packet: Buffer): { ok: false; message: string } {
   return { ok: false, message: message || 'no reason given' };
 }
 
-/** The header is checked by the caller (answerHeader): here the action and the length. */
+/** The action and the length of an answer that is not an error packet. */
 function expectAction(packet: Buffer, action: number, minBytes: number, what: string): void {
   const got = packet.readUInt32BE(0);
   if (got !== action) throw new TrackerFailure(`udp tracker sent action ${got} in answer to ${what}`);
@@ -116,7 +122,7 @@ function expectAction(packet: Buffer, action: number, minBytes: number, what: st
 
 /** The answer to a connect request: the 8-byte connection id. */
 export function parseConnectAnswer(packet: Buffer): UdpAnswer<Buffer> {
-  if (packet.readUInt32BE(0) === ACTION_ERROR) return errorAnswer(packet);
+  if (isErrorPacket(packet, 'connect')) return errorAnswer(packet);
   expectAction(packet, ACTION_CONNECT, 16, 'connect');
   return { ok: true, value: Buffer.from(packet.subarray(8, 16)) };
 }
@@ -127,7 +133,7 @@ export function parseConnectAnswer(packet: Buffer): UdpAnswer<Buffer> {
  * dropped; at most MAX_REPLY_PEERS are kept.
  */
 export function parseAnnounceAnswer(packet: Buffer, family: 4 | 6): UdpAnswer<TrackerReply> {
-  if (packet.readUInt32BE(0) === ACTION_ERROR) return errorAnswer(packet);
+  if (isErrorPacket(packet, 'announce')) return errorAnswer(packet);
   expectAction(packet, ACTION_ANNOUNCE, 20, 'announce');
   const size = family === 4 ? 6 : 18;
   const peers: TrackerPeer[] = [];

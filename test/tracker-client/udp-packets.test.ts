@@ -110,3 +110,42 @@ test('parseAnnounceAnswer: counts, 6-byte peers (IPv4) or 18-byte (IPv6), bounde
   assert.throws(() => parseAnnounceAnswer(announceAnswer(7, { interval: 1, leechers: 0, seeders: 0, peers: Buffer.alloc(0) }).subarray(0, 19), 4), /truncated announce/);
   assert.throws(() => parseAnnounceAnswer(connectAnswer(7, Buffer.alloc(8)), 4), /action 0 in answer to announce/);
 });
+
+test('fuzz: random, truncated and mutated answers give a value or a TrackerFailure, never another error', () => {
+  const good = [
+    connectAnswer(1, Buffer.alloc(8, 1)),
+    announceAnswer(1, { interval: 60, leechers: 1, seeders: 1, peers: compactPeers('1.2.3.4:5', '6.7.8.9:10') }),
+    errorAnswer(1, 'nope'),
+  ];
+  let seed = 12345;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  for (let i = 0; i < 5000; i++) {
+    let b: Buffer;
+    const base = good[rand(good.length)]!;
+    switch (rand(3)) {
+      case 0:
+        b = Buffer.from(Array.from({ length: rand(64) }, () => rand(256)));
+        break;
+      case 1:
+        b = base.subarray(0, rand(base.length + 1));
+        break;
+      default:
+        b = Buffer.from(base);
+        for (let k = 0; k < 3; k++) if (b.length) b[rand(b.length)] = rand(256);
+        if (b.length >= 4 && rand(2)) b.writeUInt32BE(rand(5), 0);
+    }
+    for (const parse of [parseConnectAnswer, (x: Buffer) => parseAnnounceAnswer(x, 4), (x: Buffer) => parseAnnounceAnswer(x, 6)]) {
+      try {
+        const r = parse(b);
+        assert.ok(r.ok ? r.value !== undefined : typeof r.message === 'string');
+      } catch (e) {
+        assert.ok(e instanceof TrackerFailure, `${b.toString('hex')}: ${(e as Error).stack}`);
+      }
+    }
+  }
+  assert.throws(() => parseConnectAnswer(Buffer.alloc(7)), /truncated connect answer \(7 bytes\)/);
+  assert.throws(() => parseAnnounceAnswer(Buffer.alloc(0), 4), /truncated announce answer \(0 bytes\)/);
+});
