@@ -50,48 +50,70 @@ async function scrapeSeeders(w: NetnsWorld, port: number, hash: string): Promise
   return isInt(complete) ? complete : 0;
 }
 
+/** A tracker under test: its announce URLs, and its seeder count for `hash` (HTTP scrape). */
+interface UdpTrackerUnderTest {
+  httpAnnounce: string;
+  udpAnnounce: string;
+  seeders(hash: string): Promise<number | null>;
+  proc: Proc;
+}
+
+/**
+ * The flow of the file's comment on `tracker`: a seeder over HTTP, then requesters whose torrent
+ * names only `tracker.udpAnnounce`; `data` is the content of `u.bin` in w.dir.
+ */
+async function udpOnlySwarm(w: NetnsWorld, tracker: UdpTrackerUnderTest, data: Buffer): Promise<void> {
+  const seeder = await w.seeder('u.bin', tracker.httpAnnounce, ['--no-web-seed', '--piece-length', '256K']);
+  await seeder.proc.waitFor(/^Successfully registered with tracker\.$/m, 10_000);
+  const hash = seeder.meta.infoHashHex;
+
+  // The same info dictionary (same info_hash) under a udp:// announce and nothing else.
+  const udpUrl = tracker.udpAnnounce;
+  const torrent = Buffer.concat([Buffer.from('d8:announce'), encode(udpUrl), Buffer.from('4:info'), seeder.meta.rawInfo, Buffer.from('e')]);
+  const meta = parseMetainfo(torrent);
+  assert.equal(meta.infoHashHex, hash);
+  assert.deepEqual([meta.announce, meta.announceList, meta.urlList], [udpUrl, [], []]);
+  await writeFile(path.join(w.dir, 'udp.torrent'), torrent);
+
+  const port1 = await freePort();
+  const req1 = w.cli('requester', ['udp.torrent', '--port', String(port1), '--out', 'dl1', '--wait', '20']);
+  await req1.waitFor(/^Seeding u\.bin on /m, 45_000).catch((e: Error) => assert.fail(`${e.message}\n${transcript(['requester 1', req1], ['tracker', tracker.proc])}`));
+  assert.match(req1.out(), new RegExp(`^Downloading u\\.bin from Seeder 127\\.0\\.0\\.1:${seeder.port}$`, 'm'));
+  assert.doesNotMatch(req1.out(), /Tracker (unreachable|said no)/);
+  assert.ok((await readFile(path.join(w.dir, 'dl1', 'u.bin'))).equals(data), 'requester 1 has the exact file');
+  await until(async () => (await tracker.seeders(hash)) === 2, 10_000, () => 'seeder and requester 1 both listed as seeders');
+
+  seeder.proc.kill('SIGTERM');
+  assert.equal(await within(seeder.proc.exited, 10_000, 'seeder to stop'), 0);
+  await until(async () => (await tracker.seeders(hash)) === 1, 10_000, () => 'the seeder left the list');
+
+  const port2 = await freePort();
+  const req2 = w.cli('requester', ['udp.torrent', '--port', String(port2), '--out', 'dl2', '--no-seed', '--wait', '20']);
+  const code = await within(req2.exited, 45_000, 'requester 2 to finish');
+  assert.equal(code, 0, transcript(['requester 2', req2], ['requester 1', req1]));
+  assert.match(req2.out(), new RegExp(`^Downloading u\\.bin from Seeder 127\\.0\\.0\\.1:${port1}$`, 'm'), 'a peer registered over UDP, returned over UDP');
+  assert.ok((await readFile(path.join(w.dir, 'dl2', 'u.bin'))).equals(data), 'requester 2 has the exact file');
+
+  req1.kill('SIGTERM');
+  assert.equal(await within(req1.exited, 10_000, 'requester 1 to stop'), 0);
+  await until(async () => (await tracker.seeders(hash)) === 0, 10_000, () => 'requester 1 sent stopped over UDP');
+}
+
+async function randomData(w: NetnsWorld): Promise<Buffer> {
+  const data = randomBytes(4 * MiB + 11);
+  await writeFile(path.join(w.dir, 'u.bin'), data);
+  return data;
+}
+
 test('opentracker over UDP only: our requesters find peers, download, seed and leave through udp://', { timeout: 120_000 }, async (t) => {
   if (!requireNetns(t) || !requireProgram(t, 'opentracker', 'opentracker')) return;
   await withNetnsWorld('p2p-udp-opentracker-', async (w) => {
-    const data = randomBytes(4 * MiB + 11);
-    await writeFile(path.join(w.dir, 'u.bin'), data);
+    const data = await randomData(w);
+    // Debian's opentracker is whitelist-only: it must know the info_hash before it starts.
     const hash = parseMetainfo(await makeTorrent(path.join(w.dir, 'u.bin'), 'u.bin', { announce: 'http://x/', pieceLength: 256 * 1024 })).infoHashHex;
     const port = await freePort();
-    const ot = await startOpentracker(w, port, hash);
-
-    const seeder = await w.seeder('u.bin', `http://127.0.0.1:${port}/announce`, ['--no-web-seed', '--piece-length', '256K']);
-    assert.equal(seeder.meta.infoHashHex, hash);
-    await seeder.proc.waitFor(/^Successfully registered with tracker\.$/m, 10_000);
-
-    // The same info dictionary (same info_hash) under a udp:// announce and nothing else.
-    const udpUrl = `udp://127.0.0.1:${port}/announce`;
-    const torrent = Buffer.concat([Buffer.from('d8:announce'), encode(udpUrl), Buffer.from('4:info'), seeder.meta.rawInfo, Buffer.from('e')]);
-    const meta = parseMetainfo(torrent);
-    assert.equal(meta.infoHashHex, hash);
-    assert.deepEqual([meta.announce, meta.announceList, meta.urlList], [udpUrl, [], []]);
-    await writeFile(path.join(w.dir, 'udp.torrent'), torrent);
-
-    const port1 = await freePort();
-    const req1 = w.cli('requester', ['udp.torrent', '--port', String(port1), '--out', 'dl1', '--wait', '20']);
-    await req1.waitFor(/^Seeding u\.bin on /m, 45_000).catch((e: Error) => assert.fail(`${e.message}\n${transcript(['requester 1', req1], ['opentracker', ot])}`));
-    assert.match(req1.out(), new RegExp(`^Downloading u\\.bin from Seeder 127\\.0\\.0\\.1:${seeder.port}$`, 'm'));
-    assert.doesNotMatch(req1.out(), /Tracker (unreachable|said no)/);
-    assert.ok((await readFile(path.join(w.dir, 'dl1', 'u.bin'))).equals(data), 'requester 1 has the exact file');
-    await until(async () => (await scrapeSeeders(w, port, hash)) === 2, 10_000, () => 'seeder and requester 1 both listed as seeders');
-
-    seeder.proc.kill('SIGTERM');
-    assert.equal(await within(seeder.proc.exited, 10_000, 'seeder to stop'), 0);
-    await until(async () => (await scrapeSeeders(w, port, hash)) === 1, 10_000, () => 'the seeder left the list');
-
-    const port2 = await freePort();
-    const req2 = w.cli('requester', ['udp.torrent', '--port', String(port2), '--out', 'dl2', '--no-seed', '--wait', '20']);
-    const code = await within(req2.exited, 45_000, 'requester 2 to finish');
-    assert.equal(code, 0, transcript(['requester 2', req2], ['requester 1', req1]));
-    assert.match(req2.out(), new RegExp(`^Downloading u\\.bin from Seeder 127\\.0\\.0\\.1:${port1}$`, 'm'), 'a peer registered over UDP, returned over UDP');
-    assert.ok((await readFile(path.join(w.dir, 'dl2', 'u.bin'))).equals(data), 'requester 2 has the exact file');
-
-    req1.kill('SIGTERM');
-    assert.equal(await within(req1.exited, 10_000, 'requester 1 to stop'), 0);
-    await until(async () => (await scrapeSeeders(w, port, hash)) === 0, 10_000, () => 'requester 1 sent stopped over UDP');
+    const proc = await startOpentracker(w, port, hash);
+    const seeders = (h: string) => scrapeSeeders(w, port, h);
+    await udpOnlySwarm(w, { httpAnnounce: `http://127.0.0.1:${port}/announce`, udpAnnounce: `udp://127.0.0.1:${port}/announce`, seeders, proc }, data);
   });
 });
