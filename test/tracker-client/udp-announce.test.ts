@@ -1,6 +1,6 @@
 /**
  * announceUdp against a fake UDP tracker on loopback: connect then announce, connection ids
- * reused for a minute, the BEP 15 retry schedule (base shortened to 100 ms), stray and hostile
+ * reused for a minute, the BEP 15 retry schedule (base shortened to 250 ms), stray and hostile
  * answers, error packets, expired ids, dead trackers, deadlines, IPv6 and host names.
  */
 import { after, afterEach, test } from 'node:test';
@@ -24,8 +24,10 @@ const params: AnnounceParams = {
   event: 'started',
   numwant: 25,
 };
-const BASE = 100;
-const fast = { retryBaseMs: BASE, deadlineMs: 5_000 };
+/** The retry base of the timing tests (the BEP's 15 s, shortened). */
+const BASE = 250;
+/** The other tests: no retransmission unless a packet is really lost, even on a loaded machine. */
+const fast = { retryBaseMs: 3_000, deadlineMs: 10_000 };
 
 const trackers: FakeUdpTracker[] = [];
 async function fake(host?: string): Promise<FakeUdpTracker> {
@@ -89,7 +91,7 @@ test('the connection id is reused for a minute, from the same socket; after that
   assert.deepEqual(t.announces()[2]!.packet.subarray(0, 8), t.minted[1]);
 });
 
-test('lost packets: resent after 100, 200 ms (15 * 2^n s shortened), n back to 0 after an answer', async () => {
+test('lost packets: resent after 250, 500 ms (15 * 2^n s shortened), n back to 0 after an answer', async () => {
   const t = await fake();
   let connects = 0;
   let announces = 0;
@@ -98,7 +100,7 @@ test('lost packets: resent after 100, 200 ms (15 * 2^n s shortened), n back to 0
     if (s.action === 1 && ++announces <= 1) return []; // one announce lost
     return tr.behaveWell(s);
   };
-  const reply = await announceUdp(t.url(), params, fast);
+  const reply = await announceUdp(t.url(), params, { retryBaseMs: BASE });
   assert.equal(reply.peers.length, 2);
   assert.deepEqual(
     t.seen.map((s) => s.action),
@@ -106,7 +108,8 @@ test('lost packets: resent after 100, 200 ms (15 * 2^n s shortened), n back to 0
   );
   const gaps = t.seen.slice(1).map((s, i) => s.at - t.seen[i]!.at);
   const expect = [BASE, 2 * BASE, 0, BASE];
-  gaps.forEach((g, i) => assert.ok(g >= expect[i]! - 5 && g < expect[i]! + 150, `gap ${i}: ${g.toFixed(0)} ms, expected ~${expect[i]}`));
+  // Loose bounds (a loaded machine delays a receive): what counts is that each wait doubles.
+  gaps.forEach((g, i) => assert.ok(g >= expect[i]! * 0.8 && g < expect[i]! + 200, `gap ${i}: ${g.toFixed(0)} ms, expected ~${expect[i]}`));
 });
 
 test('an answer with another transaction id is ignored; so are runts; the right one is taken', async () => {
@@ -180,10 +183,10 @@ test('a dead tracker (port unreachable) fails at once; a silent one at the deadl
   const silent = await fake();
   silent.respond = () => [];
   t0 = performance.now();
-  await assert.rejects(announceUdp(silent.url(), params, { retryBaseMs: BASE, deadlineMs: 800 }), /did not answer within 0\.8 s/);
+  await assert.rejects(announceUdp(silent.url(), params, { retryBaseMs: BASE, deadlineMs: 2_000 }), /did not answer within 2 s/);
   const took = performance.now() - t0;
-  assert.ok(took >= 790 && took < 1300, `deadline kept: ${took.toFixed(0)} ms`);
-  assert.equal(silent.seen.length, 4, 'connect sent at 0, 100, 300, 700 ms');
+  assert.ok(took >= 1990 && took < 2500, `deadline kept: ${took.toFixed(0)} ms`);
+  assert.equal(silent.seen.length, 4, 'connect sent at 0, 250, 750, 1750 ms');
 
   const ac = new AbortController();
   setTimeout(() => ac.abort(new Error('shutting down')), 150);
