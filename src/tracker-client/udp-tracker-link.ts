@@ -45,6 +45,11 @@ export class UdpTrackerLink {
     this.socket.connect(port, address);
   }
 
+  /** Is a request waiting for its answer? */
+  get busy(): boolean {
+    return this.waiting.size > 0;
+  }
+
   /** A connection id the tracker gave less than CONNECTION_ID_REUSE_MS ago, if any. */
   connectionId(now = Date.now()): Buffer | undefined {
     const c = this.connection;
@@ -94,6 +99,7 @@ export class UdpTrackerLink {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.connection = undefined;
     clearTimeout(this.idleTimer);
     this.fail(new Error(`udp tracker ${this.label()}: socket closed`));
     this.socket.close();
@@ -134,12 +140,21 @@ export class UdpTrackerLink {
 }
 
 const links = new Map<string, UdpTrackerLink>();
+/**
+ * Sockets kept at most: a torrent may list hundreds of udp trackers; beyond this many, the
+ * oldest idle links close (their ids are lost, nothing else).
+ */
+export const MAX_UDP_TRACKER_LINKS = 64;
 
 /** The link to the tracker at `address`:`port` (an IP address), made on first use. */
 export function udpTrackerLink(address: string, port: number, family: 4 | 6): UdpTrackerLink {
   const key = `${family}/${address}/${port}`;
   let link = links.get(key);
   if (!link) {
+    for (const old of [...links.values()]) {
+      if (links.size < MAX_UDP_TRACKER_LINKS) break;
+      if (!old.busy) old.close();
+    }
     link = new UdpTrackerLink(address, port, family, (closed) => {
       if (links.get(key) === closed) links.delete(key);
     });

@@ -9,7 +9,7 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { lookup } from 'node:dns/promises';
 import { announceUdp } from '../../src/tracker-client/udp-announce.ts';
-import { closeUdpTrackerLinks, udpTrackerLink } from '../../src/tracker-client/udp-tracker-link.ts';
+import { MAX_UDP_TRACKER_LINKS, closeUdpTrackerLinks, udpTrackerLink } from '../../src/tracker-client/udp-tracker-link.ts';
 import { TrackerFailure } from '../../src/tracker-client/reply.ts';
 import type { AnnounceParams } from '../../src/tracker-client/announce-url.ts';
 import { FakeUdpTracker, announceAnswer, connectAnswer, errorAnswer, type Seen } from './fake-udp-tracker.ts';
@@ -224,4 +224,21 @@ test('several announces at once to one tracker share its socket and are told apa
     [1, 2, 3, 4],
   );
   assert.equal(new Set(t.seen.map((s) => s.from.port)).size, 1);
+});
+
+test(`at most ${MAX_UDP_TRACKER_LINKS} sockets are kept: the oldest idle ones close first`, async () => {
+  const t = await fake();
+  const first = udpTrackerLink('127.0.0.1', t.port, 4);
+  await announceUdp(t.url(), params, fast);
+  // Links to other ports (nothing needs to answer: they are only made).
+  const others = Array.from({ length: MAX_UDP_TRACKER_LINKS }, (_, i) => udpTrackerLink('127.0.0.1', 1 + i, 4));
+  assert.equal(first.connectionId(), undefined, 'the oldest link was closed: its id is gone');
+  assert.equal(udpTrackerLink('127.0.0.1', 2, 4), others[1], 'the newer ones are kept');
+  assert.equal(udpTrackerLink('127.0.0.1', MAX_UDP_TRACKER_LINKS, 4), others.at(-1));
+  await announceUdp(t.url(), params, fast);
+  assert.deepEqual(
+    t.seen.map((s) => s.action),
+    [0, 1, 0, 1],
+    'a new link to the first tracker connects again',
+  );
 });
