@@ -35,15 +35,21 @@ export interface UdpAnnounceOptions {
 export async function announceUdp(url: string, p: AnnounceParams, o: UdpAnnounceOptions = {}): Promise<TrackerReply> {
   const target = parseUdpTrackerUrl(url);
   const deadlineMs = o.deadlineMs ?? UDP_ANNOUNCE_DEADLINE_MS;
-  const outOfTime = new AbortController();
-  const timer = setTimeout(() => outOfTime.abort(new Error(`udp tracker ${target.host}:${target.port} did not answer within ${deadlineMs / 1000} s`)), deadlineMs);
-  const signal = o.signal ? AbortSignal.any([o.signal, outOfTime.signal]) : outOfTime.signal;
+  // One signal for this announce: the caller's abort or our deadline, whichever comes first.
+  // (A listener removed at the end, not AbortSignal.any: the caller's signal lives for hours.)
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(new Error(`udp tracker ${target.host}:${target.port} did not answer within ${deadlineMs / 1000} s`)), deadlineMs);
+  const onCallerAbort = () => stop.abort(o.signal?.reason);
+  if (o.signal?.aborted) onCallerAbort();
+  o.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  const signal = stop.signal;
   try {
     const { address, family } = await untilAborted(lookup(target.host), signal);
     const link = udpTrackerLink(address, target.port, family === 6 ? 6 : 4);
     return await connectAndAnnounce(link, target, p, signal, o.retryBaseMs ?? UDP_RETRY_BASE_MS);
   } finally {
     clearTimeout(timer);
+    o.signal?.removeEventListener('abort', onCallerAbort);
   }
 }
 

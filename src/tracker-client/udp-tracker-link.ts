@@ -79,15 +79,16 @@ export class UdpTrackerLink {
     while (this.waiting.has(transactionId));
     try {
       return await new Promise<Buffer | null>((resolve, reject) => {
-        const timer = setTimeout(() => resolve(null), timeoutMs);
-        const onAbort = () => reject(signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.waiting.set(transactionId, (answer) => {
+        const settle = (answer: Buffer | Error | null) => {
           clearTimeout(timer);
           signal.removeEventListener('abort', onAbort);
           if (answer instanceof Error) reject(answer);
           else resolve(answer);
-        });
+        };
+        const timer = setTimeout(() => settle(null), timeoutMs);
+        const onAbort = () => settle(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.waiting.set(transactionId, settle);
         this.ready.then(() => this.send(build(transactionId), transactionId), () => {});
       });
     } finally {

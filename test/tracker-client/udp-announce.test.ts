@@ -6,7 +6,7 @@
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { lookup } from 'node:dns/promises';
 import { announceUdp } from '../../src/tracker-client/udp-announce.ts';
 import { MAX_UDP_TRACKER_LINKS, closeUdpTrackerLinks, udpTrackerLink } from '../../src/tracker-client/udp-tracker-link.ts';
@@ -241,4 +241,14 @@ test(`at most ${MAX_UDP_TRACKER_LINKS} sockets are kept: the oldest idle ones cl
     [0, 1, 0, 1],
     'a new link to the first tracker connects again',
   );
+});
+
+test("the caller's long-lived signal keeps no listener after announces, lost packets included", async () => {
+  const t = await fake();
+  let n = 0;
+  t.respond = (s, tr) => (++n % 2 ? [] : tr.behaveWell(s)); // every other packet lost
+  const loop = new AbortController();
+  for (let i = 0; i < 3; i++) await announceUdp(t.url(), params, { retryBaseMs: BASE, signal: loop.signal });
+  assert.ok(t.seen.length >= 6, 'packets were lost and sent again');
+  assert.equal(getEventListeners(loop.signal, 'abort').length, 0);
 });
