@@ -38,7 +38,8 @@ export async function announceUdp(url: string, p: AnnounceParams, o: UdpAnnounce
   // One signal for this announce: the caller's abort or our deadline, whichever comes first.
   // (A listener removed at the end, not AbortSignal.any: the caller's signal lives for hours.)
   const stop = new AbortController();
-  const timer = setTimeout(() => stop.abort(new Error(`udp tracker ${target.host}:${target.port} did not answer within ${deadlineMs / 1000} s`)), deadlineMs);
+  const label = target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+  const timer = setTimeout(() => stop.abort(new Error(`udp tracker ${label} did not answer within ${deadlineMs / 1000} s`)), deadlineMs);
   const onCallerAbort = () => stop.abort(o.signal?.reason);
   if (o.signal?.aborted) onCallerAbort();
   o.signal?.addEventListener('abort', onCallerAbort, { once: true });
