@@ -2,7 +2,7 @@
  * `--workers 2 --store redis://...`: one real tracker program, a node:cluster of two processes on
  * one real redis-server. Both workers serve (by pid in /stats), one Running line, the numbers of
  * /metrics and /stats add up over the workers (the store's gauges once), the workers share one
- * UDP secret, SIGHUP reaches every worker, kill -9 of a worker -> restarted, still serving; a
+ * UDP secret (UDP announces never meet a bad connection id), SIGHUP reaches every worker, kill -9 of a worker -> restarted, still serving; a
  * worker that cannot start (port taken, Redis unreachable) -> one line, exit non-zero.
  */
 import { after, before, test } from 'node:test';
@@ -15,6 +15,7 @@ import { redisMissing, startRedis, type RedisServer } from '../../harness/redis.
 import { rawRequest } from '../support/raw-request.ts';
 import { freePort, TestScope, until, within, type Proc } from '../support/procs.ts';
 import { parseExposition, sample } from '../tracker/metrics/prom-text.ts';
+import { announcePacket, errorText, UdpProbe } from '../tracker/udp/udp-probe.ts';
 
 const missing = redisMissing();
 const scope = new TestScope('p2p-workers-');
@@ -136,6 +137,25 @@ if (missing) {
       assert.equal(sample(e, 'tracker_answer_seconds_count', { transport: 'http' }), ok + 1);
       assert.ok(sample(e, 'tracker_store_round_trip_seconds_count') >= ok + 1);
     }
+
+    // UDP: the workers share the port's socket, each datagram goes to either; an id minted by
+    // one is accepted by the other (one secret), so no announce meets a bad connection id.
+    const probes = await Promise.all(Array.from({ length: 8 }, () => UdpProbe.open('127.0.0.1', port)));
+    try {
+      for (const probe of probes) {
+        const id = await probe.connect();
+        for (let i = 0; i < 4; i++) {
+          const a = await probe.ask(announcePacket({ connectionId: id, transactionId: probe.tid(), infoHash: torrent(1), port: probe.port }));
+          assert.ok(a !== null && a.readUInt32BE(0) === 1, `announce answered: ${a === null ? 'nothing' : errorText(a)}`);
+        }
+      }
+    } finally {
+      for (const probe of probes) probe.socket.close();
+    }
+    const u = parseExposition((await within(rawRequest({ port: metricsPort, path: '/metrics' }), 10_000, '/metrics')).body.toString());
+    assert.equal(sample(u, 'tracker_requests_total', { transport: 'udp', kind: 'announce', outcome: 'ok' }), 32);
+    assert.equal(sample(u, 'tracker_requests_total', { transport: 'udp', kind: 'connect', outcome: 'ok' }), 8);
+    assert.equal(sample(u, 'tracker_failures_total', { reason: 'bad_connection_id' }), 0);
 
     // SIGHUP to the primary: every worker re-reads the whitelist (torrent 2 now tracked by both).
     await writeFile(listFile, `${torrent(1).toString('hex')}\n${torrent(2).toString('hex')}\n`);
