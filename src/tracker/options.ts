@@ -118,7 +118,7 @@ function deploymentOptions(values: FlagValues, host: string, port: number): Pick
   const store = (values['store'] as string | undefined) ?? 'memory';
   if (store !== 'memory' && !/^rediss?:\/\//i.test(store)) die('--store must be memory or a redis:// URL', 2);
   const workers = Math.round(parsePositiveFlag(values['workers'], 'workers', 1));
-  if (workers > 1 && store === 'memory' && !process.env['D_DEV']) die('--workers needs a shared store: each process would have its own swarms (add --store redis://HOST:PORT)', 2);
+  if (workers > 1 && store === 'memory') die('--workers needs a shared store: each process would have its own swarms (add --store redis://HOST:PORT)', 2);
   if (values['metrics-host'] !== undefined && values['metrics-port'] === undefined) die('--metrics-host needs --metrics-port', 2);
   const secret = (values['secret'] as string | undefined) ?? process.env['TRACKER_SECRET'] ?? null;
   if (secret !== null && secret.length < 16) die('--secret must be at least 16 characters', 2);
