@@ -7,7 +7,7 @@ import { urlHost } from './bittorrent/address.ts';
 import { TrackerPrimary } from './tracker/cluster/primary.ts';
 import { handleSignals, runWorker } from './tracker/cluster/worker.ts';
 import { startMetricsServer } from './tracker/metrics/http.ts';
-import { localMetricsSource } from './tracker/metrics/local-source.ts';
+import { metricsSourceFor } from './tracker/metrics/source.ts';
 
 const options = trackerOptions();
 const { host, port } = options;
@@ -29,7 +29,7 @@ if (cluster.isWorker) {
   try {
     running = await runTracker(options);
     if (options.metrics !== null) {
-      const metrics = await startMetricsServer(localMetricsSource(running.service), options.metrics.host, options.metrics.port);
+      const metrics = await startMetricsServer(metricsSourceFor(running.service), options.metrics.host, options.metrics.port);
       const stopTracker = running.stop;
       running.stop = () => metrics.stop().then(stopTracker);
     }

@@ -4,7 +4,7 @@
  * tracker's, not one per worker). A worker that does not answer in time is left out.
  */
 import cluster, { type Worker } from 'node:cluster';
-import type { MetricsSource, ProcessReport, TrackerReport } from '../metrics/report.ts';
+import { coalesced, type MetricsSource, type ProcessReport, type TrackerReport } from '../metrics/report.ts';
 import type { StoreCounts } from '../store/swarm-store.ts';
 import type { StatsSnapshot } from '../metrics/stats.ts';
 import { sumSnapshots } from '../metrics/exposition.ts';
@@ -43,7 +43,14 @@ export class PrimaryMetrics implements MetricsSource {
     });
   }
 
+  /** One collection at a time, shared by the scrapes of every port (coalesced). */
+  private readonly shared = coalesced({ collect: () => this.gather() });
+
   collect(): Promise<TrackerReport> {
+    return this.shared.collect();
+  }
+
+  private gather(): Promise<TrackerReport> {
     const id = this.nextId++;
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
     return new Promise((resolve) => {

@@ -31,6 +31,17 @@ export interface MetricsSource {
   collect(): Promise<TrackerReport>;
 }
 
+/**
+ * Scrapes that arrive while one is being collected share its answer: a flood of /metrics on the
+ * public port costs one collection at a time (IPC to every worker, a store round trip), not one each.
+ */
+export function coalesced(source: MetricsSource): MetricsSource {
+  let inFlight: Promise<TrackerReport> | undefined;
+  return {
+    collect: () => (inFlight ??= source.collect().finally(() => (inFlight = undefined))),
+  };
+}
+
 export const METRICS_CONTENT_TYPE = promClient.Registry.PROMETHEUS_CONTENT_TYPE;
 
 /**

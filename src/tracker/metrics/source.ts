@@ -1,7 +1,7 @@
 /** Which numbers a scrape of this process shows: its own, or, in a `--workers` worker, the whole tracker's. */
 import cluster from 'node:cluster';
 import type { TrackerService } from '../service.ts';
-import type { MetricsSource } from './report.ts';
+import { coalesced, type MetricsSource } from './report.ts';
 import { localMetricsSource } from './local-source.ts';
 import { workerMetricsSource } from '../cluster/worker-metrics.ts';
 
@@ -10,5 +10,5 @@ import { workerMetricsSource } from '../cluster/worker-metrics.ts';
  * worker (cluster/primary.ts forks them), whose primary adds up all workers' numbers.
  */
 export function metricsSourceFor(service: TrackerService): MetricsSource {
-  return cluster.isWorker ? workerMetricsSource() : localMetricsSource(service);
+  return coalesced(cluster.isWorker ? workerMetricsSource() : localMetricsSource(service));
 }

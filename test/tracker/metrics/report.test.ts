@@ -10,7 +10,7 @@ import type { SwarmStore } from '../../../src/tracker/store/swarm-store.ts';
 import { TrackerService, trackerConfig } from '../../../src/tracker/service.ts';
 import { HttpTrackerHandler } from '../../../src/tracker/http/handler.ts';
 import { LATENCY_BUCKETS, TrackerStats } from '../../../src/tracker/metrics/stats.ts';
-import { metricsText, statsJson, type TrackerReport } from '../../../src/tracker/metrics/report.ts';
+import { coalesced, metricsText, statsJson, type TrackerReport } from '../../../src/tracker/metrics/report.ts';
 import { localMetricsSource, processReport, storeCounts } from '../../../src/tracker/metrics/local-source.ts';
 import { buckets, parseExposition, sample, type Exposition } from './prom-text.ts';
 
@@ -135,4 +135,25 @@ test('a store that cannot be read: no store gauges (not zeros), the rest answere
   const json = statsJson(report) as Record<string, unknown>;
   assert.equal(json['swarms'], null);
   assert.equal(json['leechers'], null);
+});
+
+test('scrapes during a collection share it; the next one collects afresh', async () => {
+  let calls = 0;
+  let release!: () => void;
+  const source = coalesced({
+    collect: async () => {
+      calls++;
+      await new Promise<void>((resolve) => (release = resolve));
+      return { processes: [], counts: null };
+    },
+  });
+  const together = [source.collect(), source.collect(), source.collect()];
+  release();
+  const [a, b, c] = await Promise.all(together);
+  assert.equal(calls, 1);
+  assert.ok(a === b && b === c);
+  const later = source.collect();
+  release();
+  await later;
+  assert.equal(calls, 2);
 });
