@@ -1,5 +1,5 @@
 /**
- * /metrics and /stats of the real tracker program: announces and a refusal show in both, on the
+ * /metrics and /stats of the real tracker program: HTTP and UDP announces and refusals show in both, on the
  * public port and on `--metrics-port` (which serves nothing else); a taken metrics port is a
  * one-line error and a non-zero exit.
  */
@@ -9,6 +9,7 @@ import net from 'node:net';
 import { rawRequest } from '../../support/raw-request.ts';
 import { freePort, TestScope, within } from '../../support/procs.ts';
 import { parseExposition, sample } from './prom-text.ts';
+import { announcePacket, UdpProbe } from '../udp/udp-probe.ts';
 
 const scope = new TestScope('p2p-metrics-');
 after(() => scope.cleanup());
@@ -33,6 +34,17 @@ test('a real tracker: announces, a refusal and a scrape show in /metrics and /st
   const refused = await rawRequest({ port, path: '/announce?info_hash=%11&port=1' });
   assert.match(refused.body.toString('latin1'), /failure reason/);
   await rawRequest({ port, path: `/scrape?info_hash=${hash('%11')}` });
+  // UDP (on by default, the same port number): a connect, an announce, one with a forged id.
+  const probe = await UdpProbe.open('127.0.0.1', port);
+  try {
+    const id = await probe.connect();
+    const ok = await probe.ask(announcePacket({ connectionId: id, transactionId: probe.tid(), infoHash: Buffer.alloc(20, 0x33), port: 7005 }));
+    assert.equal(ok?.readUInt32BE(0), 1);
+    const forged = await probe.ask(announcePacket({ connectionId: Buffer.alloc(8, 7), transactionId: probe.tid(), infoHash: Buffer.alloc(20, 0x33), port: 7006 }));
+    assert.equal(forged?.readUInt32BE(0), 3);
+  } finally {
+    probe.socket.close();
+  }
 
   for (const p of [port, metricsPort]) {
     const m = await getText(p, '/metrics');
@@ -43,9 +55,13 @@ test('a real tracker: announces, a refusal and a scrape show in /metrics and /st
     assert.equal(sample(e, 'tracker_requests_total', { transport: 'http', kind: 'announce', outcome: 'failed' }), 1);
     assert.equal(sample(e, 'tracker_requests_total', { transport: 'http', kind: 'scrape', outcome: 'ok' }), 1);
     assert.equal(sample(e, 'tracker_failures_total', { reason: 'bad_request' }), 1);
-    assert.equal(sample(e, 'tracker_swarms'), 2);
+    assert.equal(sample(e, 'tracker_requests_total', { transport: 'udp', kind: 'connect', outcome: 'ok' }), 1);
+    assert.equal(sample(e, 'tracker_requests_total', { transport: 'udp', kind: 'announce', outcome: 'ok' }), 1);
+    assert.equal(sample(e, 'tracker_requests_total', { transport: 'udp', kind: 'announce', outcome: 'failed' }), 1);
+    assert.equal(sample(e, 'tracker_failures_total', { reason: 'bad_connection_id' }), 1);
+    assert.equal(sample(e, 'tracker_swarms'), 3);
     assert.equal(sample(e, 'tracker_peers', { role: 'seeder' }), 1);
-    assert.equal(sample(e, 'tracker_peers', { role: 'leecher' }), 2);
+    assert.equal(sample(e, 'tracker_peers', { role: 'leecher' }), 3);
     assert.equal(sample(e, 'tracker_answer_seconds_count', { transport: 'http' }), 5);
     assert.equal(sample(e, 'tracker_processes'), 1);
     assert.ok(sample(e, 'process_resident_memory_bytes') > 0);
@@ -54,14 +70,15 @@ test('a real tracker: announces, a refusal and a scrape show in /metrics and /st
     assert.equal(s.status, 200);
     assert.match(s.type, /^application\/json/);
     const stats = JSON.parse(s.body) as Record<string, any>;
-    assert.equal(stats['swarms'], 2);
-    assert.equal(stats['peers'], 3);
+    assert.equal(stats['swarms'], 3);
+    assert.equal(stats['peers'], 4);
     assert.equal(stats['seeders'], 1);
-    assert.equal(stats['leechers'], 2);
+    assert.equal(stats['leechers'], 3);
     assert.deepEqual(stats['requests']['http']['announce'], { ok: 3, failed: 1 });
     assert.equal(stats['failures']['bad_request'], 1);
     assert.equal(stats['latency_seconds']['http']['count'], 5);
-    assert.deepEqual(stats['processes'], [{ pid: proc.child.pid, announces: 4, scrapes: 1, connects: 0, failed: 1 }]);
+    assert.deepEqual(stats['requests']['udp']['announce'], { ok: 1, failed: 1 });
+    assert.deepEqual(stats['processes'], [{ pid: proc.child.pid, announces: 6, scrapes: 1, connects: 1, failed: 2 }]);
   }
 
   // The metrics port serves the numbers only.
