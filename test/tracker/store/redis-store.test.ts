@@ -117,6 +117,52 @@ if (missing) {
       await assert.rejects(RedisSwarmStore.open({ url: `redis://127.0.0.1:${port}`, ttlMs: TTL }), new RegExp(`^Error: cannot reach Redis at 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
     });
 
+    test('Redis stopped: announces fail at once, nothing waits; restarted empty on the same port: served again by itself', async () => {
+      const own = await startRedis();
+      const stats = new TrackerStats();
+      try {
+        const s = await RedisSwarmStore.open({ url: own.url, ttlMs: TTL, limits: { exempt: [] }, stats });
+        opened.push(s);
+        await s.announce(req('10.6.0.1', 1), 1000);
+        await own.stop();
+        const started = performance.now();
+        const outcomes = await Promise.allSettled(Array.from({ length: 2000 }, (_, i) => s.announce(req('10.6.1.1', 1000 + i), 1000)));
+        const took = performance.now() - started;
+        assert.ok(outcomes.every((o) => o.status === 'rejected' && o.reason instanceof StoreUnavailableError), 'every announce refused as store_unavailable');
+        assert.ok(took < 1000, `2000 refusals took ${took} ms`);
+        assert.ok(stats.storeErrors >= 2000);
+        await assert.rejects(s.scrape([Buffer.alloc(20, 1)], 1000), StoreUnavailableError);
+        assert.equal(await s.expireSome(1000, 1), true, 'an expiry slice is skipped, not thrown');
+        await own.start();
+        // Back by itself (reconnect with backoff), empty: it fills again as clients re-announce.
+        await until(async () => s.announce(req('10.6.0.2', 2), 1000).then(() => true, () => false), 10_000, () => 'not served again after the restart');
+        const r = await s.announce(req('10.6.0.1', 1), 1000);
+        assert.deepEqual(v4List(r.peers.v4), ['10.6.0.2:2']);
+      } finally {
+        await own.close();
+      }
+    });
+
+    test('Redis hung (SIGSTOP): announces fail within the command timeout; answered again after SIGCONT', async () => {
+      const own = await startRedis();
+      try {
+        const s = await RedisSwarmStore.open({ url: own.url, ttlMs: TTL, limits: { exempt: [] } });
+        opened.push(s);
+        await s.announce(req('10.7.0.1', 1), 1000);
+        own.proc()!.kill('SIGSTOP');
+        const started = performance.now();
+        await assert.rejects(s.announce(req('10.7.0.2', 2), 1000), StoreUnavailableError);
+        const took = performance.now() - started;
+        assert.ok(took < 1800, `refused after ${took} ms`);
+        own.proc()!.kill('SIGCONT');
+        await until(async () => s.announce(req('10.7.0.2', 2), 1000).then(() => true, () => false), 10_000, () => 'not served again after SIGCONT');
+        assert.equal((await s.counts()).peers, 2);
+      } finally {
+        own.proc()?.kill('SIGCONT');
+        await own.close();
+      }
+    });
+
     test('scripts flushed (a Redis restarted from a snapshot) are loaded again, the announce served', async () => {
       const s = await open();
       const c = new Redis((await redis()).url);
