@@ -80,7 +80,8 @@ if (missing) {
 } else {
   before(async () => {
     redis = await startRedis();
-    for (let i = 0; i < 3; i++) trackers.push(await startTrackerOn(redis.url));
+    const url = redis.url;
+    trackers.push(...(await Promise.all([0, 1, 2].map(() => startTrackerOn(url)))));
   });
   after(async () => {
     await scope.cleanup();
