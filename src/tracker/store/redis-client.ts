@@ -10,8 +10,12 @@ import { StoreUnavailableError } from './swarm-store.ts';
 export type ScriptReply = Array<number | Buffer | null | ScriptReply>;
 export type ScriptArg = Buffer | string | number;
 
-/** A command with no answer after this long fails (a Redis that hangs, or a network that drops packets). */
-const COMMAND_TIMEOUT_MS = 1000;
+/**
+ * A command with no answer after this long fails (a Redis that hangs, or a network that drops
+ * packets; a Redis that is gone closes the connection and fails at once). Not shorter: an event
+ * loop stalled this long on an overloaded machine fires the timer before it reads the answer.
+ */
+const COMMAND_TIMEOUT_MS = 1500;
 const CONNECT_TIMEOUT_MS = 2000;
 /**
  * Commands sent and not yet answered, at most: beyond, requests are refused at once, so a Redis
@@ -63,6 +67,8 @@ export class RedisScripts {
     client.on('error', early);
     try {
       await client.connect();
+      // A failed SELECT (a DB out of range) is only an 'error' event: ioredis goes on in DB 0.
+      if (firstError) throw firstError;
       const info = await client.info('server');
       const version = /redis_version:(\d+)\.(\d+)/.exec(info);
       // ZRANDMEMBER (the peer sample) came with Redis 6.2.
