@@ -85,12 +85,24 @@ export class RedisScripts {
   /** Load the scripts now (a syntax error shows at start, not at the first announce). */
   async load(scripts: Record<string, string>): Promise<void> {
     for (const [name, source] of Object.entries(scripts)) {
-      this.shas.set(name, String(await this.client.script('LOAD', source)));
       this.sources.set(name, source);
+      await this.reload(name);
     }
   }
 
   private readonly sources = new Map<string, string>();
+  /** Loads under way: after a Redis restart every request in flight meets NOSCRIPT, one load serves them all. */
+  private readonly loading = new Map<string, Promise<void>>();
+
+  private reload(name: string): Promise<void> {
+    let p = this.loading.get(name);
+    if (!p) {
+      p = this.client.script('LOAD', this.sources.get(name)!).then((sha) => void this.shas.set(name, String(sha)));
+      p.finally(() => this.loading.delete(name)).catch(() => {});
+      this.loading.set(name, p);
+    }
+    return p;
+  }
 
   /**
    * Run script `name`: one EVALSHA. A Redis restarted meanwhile has forgotten it (NOSCRIPT): it
@@ -109,7 +121,7 @@ export class RedisScripts {
         reply = await this.client.callBuffer('EVALSHA', this.shas.get(name)!, keys.length, ...keys, ...args);
       } catch (e) {
         if (!/^NOSCRIPT/.test((e as Error).message)) throw e;
-        this.shas.set(name, String(await this.client.script('LOAD', this.sources.get(name)!)));
+        await this.reload(name);
         reply = await this.client.callBuffer('EVALSHA', this.shas.get(name)!, keys.length, ...keys, ...args);
       }
       this.stats?.storeRoundTrip((performance.now() - start) / 1000);

@@ -50,6 +50,7 @@ const EMPTY = Buffer.alloc(0);
 const DROPS_PER_MS = 256;
 const SWARMS_PER_SLICE = 256;
 const DROPS_PER_FULL_SLICE = 20_000;
+const MAX_NUMWANT = 1000;
 
 export class RedisSwarmStore implements SwarmStore {
   private readonly limits: StoreLimits;
@@ -97,7 +98,9 @@ export class RedisSwarmStore implements SwarmStore {
     const withIds = !req.compact && !req.noPeerId;
     const keys = [this.key('z', req.infoHash), this.key('h', req.infoHash), this.swarmsKey, this.totalsKey, this.key('b', addr.subarray(0, prefixLength(addr)))];
     const exempt = isExempt(this.limits.exempt, addr);
-    const args = [req.infoHash, addr, req.peerId, req.left === 0 ? 1 : 0, req.event, now, this.ttlMs, req.numwant, withIds ? 1 : 0, exempt ? 1 : 0, ...this.limitArgs];
+    // The front ends cap numwant; the cap here keeps one script short whatever a caller passes.
+    const numwant = Math.max(0, Math.min(req.numwant, MAX_NUMWANT));
+    const args = [req.infoHash, addr, req.peerId, req.left === 0 ? 1 : 0, req.event, now, this.ttlMs, numwant, withIds ? 1 : 0, exempt ? 1 : 0, ...this.limitArgs];
     const r = await this.redis.run('announce', keys, args);
     if (r.length === 1) throw new StoreFullError(REFUSALS.get(r[0] as number) ?? 'tracker is full');
     const [complete, incomplete, v4, v6, ids4, ids6, listed] = r as [number, number, Buffer, Buffer, Buffer, Buffer, number];
