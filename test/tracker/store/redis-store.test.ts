@@ -189,7 +189,7 @@ if (missing) {
       } finally {
         c.disconnect();
       }
-      const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => s.announce(req('10.5.0.1', 1 + i), 1000)));
+      const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => s.announce(req(`10.5.0.${1 + i}`, 1), 1000)));
       assert.equal(answers.length, 50);
       assert.equal((await s.counts()).peers, 50);
     });
