@@ -207,7 +207,11 @@ for i = 1, #stale do
   reindex(Z, H, IDX, stale[i])
   if budget <= 0 then return {0} end
 end
-if #stale < most then return {1} end
+if #stale < most then
+  -- Swarms dropped by their key TTL left their peers in the totals: with no swarm left, reset them.
+  if redis.call('ZCARD', IDX) == 0 then redis.call('DEL', G) end
+  return {1}
+end
 return {0}
 `;
 

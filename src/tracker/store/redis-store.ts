@@ -8,7 +8,7 @@
  * the peers/seeders totals (maxPeers, counts()) while some tracker runs its expiry pass. What is
  * approximate: a swarm that Redis drops by its key TTL (no tracker expired it for 2 x the peer
  * lifetime, e.g. every tracker was down) leaves its peers in the totals; they read high until
- * Redis is emptied or restarted. scrape reports the counts as of the swarm's last announce or
+ * an expiry pass finds no swarm left (then they are reset), or Redis is emptied. scrape reports the counts as of the swarm's last announce or
  * expiry (as the memory store does), not a fresh pass.
  */
 import { compactAddressInto, formatIPv4, formatIPv6 } from '../../bittorrent/address.ts';

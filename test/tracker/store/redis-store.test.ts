@@ -97,6 +97,23 @@ if (missing) {
       assert.deepEqual(await s.counts(), { swarms: 0, peers: 0, seeders: 0 });
     });
 
+    test('swarms dropped by their key TTL leave the index at the next pass; with none left the totals are reset', async () => {
+      const prefix = `vanish${prefixes++}:`;
+      const s = await open({}, { prefix });
+      await s.announce(req('10.9.0.1', 1, { left: 0 }), 1000);
+      await s.announce(req('10.9.0.2', 2), 1000);
+      const c = new Redis((await redis()).url);
+      try {
+        // What Redis does when the keys' TTL ends: the keys go, nothing else is told.
+        await c.del(Buffer.concat([Buffer.from(`${prefix}z`), Buffer.alloc(20, 1)]), Buffer.concat([Buffer.from(`${prefix}h`), Buffer.alloc(20, 1)]));
+      } finally {
+        c.disconnect();
+      }
+      assert.deepEqual(await s.counts(), { swarms: 1, peers: 2, seeders: 1 }, 'before the pass: as last known');
+      await s.expire(1000 + TTL + 1);
+      assert.deepEqual(await s.counts(), { swarms: 0, peers: 0, seeders: 0 });
+    });
+
     test('swarm keys carry a TTL of 2 x the peer lifetime', async () => {
       const prefix = `ttl${prefixes++}:`;
       const s = await open({}, { prefix });
