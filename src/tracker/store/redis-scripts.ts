@@ -90,10 +90,10 @@ local function take()
 end
 
 -- 0: add or update; 1: answer but do not list; negative: refused.
-local function admit(old)
+local function admit(old, created)
   if old then return 0 end
   local peers = tonumber(redis.call('HGET', G, 'p') or '0')
-  if not redis.call('ZSCORE', IDX, ih) then
+  if created then
     if redis.call('ZCARD', IDX) >= tonumber(ARGV[11]) then return -1 end
     if peers >= tonumber(ARGV[13]) then return -2 end
     if not exempt and not take() then return -3 end
@@ -141,24 +141,37 @@ local function sample(self, n)
   return table.concat(v4), table.concat(v6), table.concat(i4), table.concat(i6)
 end
 
-prune(Z, H, G, now - ttl, -1)
+-- The index holds the swarm's oldest last-seen: prune only when it is past, rewrite the index
+-- entry only when the oldest peer may have changed (most re-announces leave it as it is).
+local cutoff = now - ttl
+local oldest = redis.call('ZSCORE', IDX, ih)
+local dirty = not oldest
+if oldest and tonumber(oldest) < cutoff then
+  prune(Z, H, G, cutoff, -1)
+  dirty = true
+end
 local old = redis.call('HGET', H, addr)
 local code = 0
 if event == 'stopped' then
   if old then
     dropRecord(H, G, addr)
     redis.call('ZREM', Z, addr)
+    dirty = true
   end
   numwant = 0
 else
-  code = admit(old)
+  code = admit(old, not oldest)
   if code < 0 then
-    reindex(Z, H, IDX, ih)
+    if dirty then reindex(Z, H, IDX, ih) end
     return {code}
   end
-  if code == 0 then write(old) end
+  if code == 0 then
+    -- The oldest changes if the announcer was it, or if this clock is behind another process's.
+    if not dirty and (now < tonumber(oldest) or (old and tonumber(redis.call('ZSCORE', Z, addr) or '0') <= tonumber(oldest))) then dirty = true end
+    write(old)
+  end
 end
-reindex(Z, H, IDX, ih)
+if dirty then reindex(Z, H, IDX, ih) end
 local seeders = tonumber(redis.call('HGET', H, 's') or '0')
 local v4, v6, i4, i6 = sample(code == 0 and addr or '', numwant)
 return {seeders, redis.call('ZCARD', Z) - seeders, v4, v6, i4, i6, code == 0 and 1 or 0}

@@ -114,6 +114,15 @@ if (missing) {
       assert.deepEqual(await s.counts(), { swarms: 0, peers: 0, seeders: 0 });
     });
 
+    test('a process whose clock is behind still has its peers expired on time (the index follows the oldest peer)', async () => {
+      const s = await open();
+      await s.announce(req('10.10.0.1', 1), 1000);
+      await s.announce(req('10.10.0.2', 2), 500); // another process, 500 ms behind
+      await s.expire(800 + TTL);
+      assert.deepEqual(await s.list(Buffer.alloc(20, 1), 800 + TTL).then((p) => p.peers.map((x) => x.port)), [1]);
+      assert.equal((await s.counts()).peers, 1);
+    });
+
     test('swarm keys carry a TTL of 2 x the peer lifetime', async () => {
       const prefix = `ttl${prefixes++}:`;
       const s = await open({}, { prefix });
