@@ -1,8 +1,9 @@
 /**
- * Three real tracker processes (`node dist/tracker.js --store redis://...`) on one real
- * redis-server: one tracker, whichever process a client reaches. A peer announced through one is
- * given by the others; completed counts and expiry agree; kill -9 of one leaves the others
- * serving; Redis stopped mid-run gives a `failure reason` at once, and the trackers serve again
+ * Three real tracker processes (`node dist/tracker.js --store redis://... --secret S`) on one real
+ * redis-server: one tracker, whichever process a client reaches. A peer announced through one
+ * (HTTP or UDP) is given by the others (HTTP or UDP), and a UDP connection id minted by one is good
+ * at another; completed counts and expiry agree; kill -9 of one leaves the others
+ * serving; Redis stopped mid-run gives a `failure reason` (HTTP) or an error packet (UDP) at once, and the trackers serve again
  * by themselves once it is back (empty, refilled by re-announces). Unreachable at start: exit 1.
  */
 import { after, before, test } from 'node:test';
@@ -11,8 +12,11 @@ import http from 'node:http';
 import { decode, isBytes, isDict, isInt, type BDict } from '../../src/metainfo/bencode.ts';
 import { redisMissing, startRedis, type RedisServer } from '../../harness/redis.ts';
 import { freePort, TestScope, until, type Proc } from '../support/procs.ts';
+import { announcePacket, errorText, readAnnounceAnswer, UdpProbe } from '../tracker/udp/udp-probe.ts';
 
 const INTERVAL = 2; // s: peers live 2 x 2 s, the expiry pass runs every 1 s
+/** One tracker on several processes (or hosts) shares its store and its UDP connection-id key. */
+const SECRET = 'redis-e2e-shared-secret';
 const missing = redisMissing();
 const scope = new TestScope('p2p-redis-e2e-');
 let redis: RedisServer | undefined;
@@ -65,12 +69,22 @@ async function scrape(port: number, hash: Buffer): Promise<{ complete: number; i
 
 async function startTrackerOn(url: string): Promise<{ proc: Proc; port: number }> {
   const port = await freePort();
-  const proc = scope.spawn('tracker', ['--port', String(port), '--interval', String(INTERVAL), '--store', url], { cwd: await scope.dir() });
+  const proc = scope.spawn('tracker', ['--port', String(port), '--interval', String(INTERVAL), '--store', url, '--secret', SECRET], { cwd: await scope.dir() });
   await proc.waitFor(/\* Running on http:\/\/127\.0\.0\.1:\d+/, 20_000);
   return { proc, port };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A BEP 15 announce of `peerPort` to the UDP side of the tracker on `port`: its answer datagram. */
+async function udpAnnounce(probe: UdpProbe, connectionId: Buffer, hash: Buffer, peerPort: number): Promise<Buffer> {
+  const packet = announcePacket({ connectionId, transactionId: probe.tid(), infoHash: hash, port: peerPort, numwant: 50 });
+  const answer = await probe.ask(packet, 3000);
+  assert.ok(answer, `no UDP answer from :${probe.trackerPort}`);
+  return answer;
+}
+
+const udpPorts = (answer: Buffer) => readAnnounceAnswer(answer, 6).peers.map((p) => Number(p.split(':')[1])).sort((x, y) => x - y);
 
 if (missing) {
   test('trackers on Redis need redis-server', (t) => {
@@ -96,6 +110,25 @@ if (missing) {
     assert.deepEqual(ports(await announce(c, h, 7003)), [7001, 7002]);
     ports(await announce(a, h, 7001, '&event=completed&left=0'));
     for (const port of [a, b, c]) assert.deepEqual(await scrape(port, h), { complete: 1, incomplete: 2, downloaded: 1 }, `scrape on :${port}`);
+  });
+
+  test('UDP and HTTP through different processes: one swarm; a connection id minted by one process is good at the others', async () => {
+    const [a, b, c] = trackers.map((t) => t.port) as [number, number, number];
+    const h = torrent(5);
+    const probe = await UdpProbe.open('127.0.0.1', a);
+    try {
+      const id = await probe.connect();
+      assert.deepEqual(udpPorts(await udpAnnounce(probe, id, h, 7401)), []);
+      assert.deepEqual(ports(await announce(b, h, 7402)), [7401]);
+      // The id that a minted, from the same client socket, to c's UDP side (same --secret).
+      const tid = probe.tid();
+      probe.socket.send(announcePacket({ connectionId: id, transactionId: tid, infoHash: h, port: 7403, numwant: 50 }), c, '127.0.0.1');
+      const answer = await probe.receive(tid, 3000);
+      assert.ok(answer, `no UDP answer from :${c}`);
+      assert.deepEqual(udpPorts(answer), [7401, 7402], errorText(answer));
+    } finally {
+      probe.close();
+    }
   });
 
   test('expiry agrees: a silent peer is gone from every process, one that re-announces stays', async () => {
@@ -126,7 +159,7 @@ if (missing) {
     assert.ok(ports(await announce(trackers[0]!.port, h, 7204)).includes(7205));
   });
 
-  test('Redis stopped mid-run: failure reason at once, no crash; restarted empty: served again by itself and refilled', async () => {
+  test('Redis stopped mid-run: failure reason (HTTP) and error packet (UDP) at once, no crash; restarted empty: served again by itself and refilled', async () => {
     const [a, b, c] = trackers.map((t) => t.port) as [number, number, number];
     const h = torrent(4);
     await announce(a, h, 7301);
@@ -136,6 +169,14 @@ if (missing) {
     assert.match(String(refused['failure reason']), /store unavailable/);
     assert.ok(performance.now() - started < 1000, `refused after ${performance.now() - started} ms`);
     assert.match(String((await getDict(c, `/scrape?info_hash=${pct(h)}`))['failure reason']), /store unavailable/);
+    const probe = await UdpProbe.open('127.0.0.1', c);
+    try {
+      const answer = await udpAnnounce(probe, await probe.connect(), h, 7304);
+      assert.equal(answer.readUInt32BE(0), 3, 'an error packet (action 3), no peer list');
+      assert.match(errorText(answer), /store unavailable/);
+    } finally {
+      probe.close();
+    }
     await sleep(1500); // an expiry pass runs meanwhile: skipped, not fatal
     for (const t of trackers) assert.equal(t.proc.child.exitCode, null, `tracker :${t.port} still running\n${t.proc.err()}`);
     await redis!.start();
