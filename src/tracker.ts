@@ -11,7 +11,8 @@ import { metricsSourceFor } from './tracker/metrics/source.ts';
 
 const options = trackerOptions();
 const { host, port } = options;
-const runningLine = `* Running on http://${urlHost(host)}:${port}`;
+const runningLine =
+  `* Running on http://${urlHost(host)}:${port}` + (options.udpPort === null ? '' : `\n* UDP tracker on udp://${urlHost(host)}:${options.udpPort}/announce`);
 
 if (cluster.isWorker) {
   await runWorker(options);
