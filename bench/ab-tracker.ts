@@ -11,7 +11,7 @@
  * same 10,000 torrents x 20 peers; wrk (2 threads, 64 connections, bench/announce.lua) loads
  * them in turn, alternating which goes first. Prints req/s and the server's CPU microseconds
  * per request (utime + stime over the run, steadier than req/s on a noisy machine).
- * `--floor` adds the Node floor (bench/floor-server.mjs net) and `--opentracker` opentracker to
+ * `--floor` adds the Node floor (bench/floor-server.mjs: `net` for keep-alive, `close` for close) and `--opentracker` opentracker to
  * the same rounds, under the same load, so ratios to them come from one run.
  */
 import path from 'node:path';
@@ -19,7 +19,8 @@ import { runProgram, tempDir, type Proc } from '../harness/procs.ts';
 import { nodeFlagsFor } from '../src/cli/node-flags.ts';
 import { median } from './scenario.ts';
 import { ROOT, cpuSeconds, sleep, stop } from './support.ts';
-import { benchInfoHashes, populate, runWrk, startFloor, startTracker, writeHashFile } from './tracker-load.ts';
+import { benchInfoHashes, populate, runWrk, startTracker, writeHashFile } from './tracker-load.ts';
+import { startFloorServer } from './tracker-announce.ts';
 
 const argv = process.argv.slice(2);
 const withFloor = argv.includes('--floor');
@@ -64,7 +65,8 @@ const servers: Server[] = [];
 try {
   for (const spec of [a, b]) servers.push(await startBuild(spec, tmp.dir, hashes));
   if (withFloor) {
-    const f = await startFloor(tmp.dir);
+    const f = await startFloorServer(tmp.dir, mode === 'close' ? 'close' : 'net');
+    console.log(f.how);
     servers.push({ name: 'floor', port: f.port, pid: f.proc.child.pid!, proc: f.proc });
   }
   if (withOpentracker) {
