@@ -14,6 +14,7 @@
  * `--floor` adds the Node floor (bench/floor-server.mjs: `net` for keep-alive, `close` for close) and `--opentracker` opentracker to
  * the same rounds, under the same load, so ratios to them come from one run.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runProgram, tempDir, type Proc } from '../harness/procs.ts';
 import { nodeFlagsFor } from '../src/cli/node-flags.ts';
@@ -57,6 +58,13 @@ async function startBuild(spec: string, dir: string, hashes: Buffer[]): Promise<
   }
 }
 
+/** utime and stime of `pid` in clock ticks (their sum, in seconds, is cpuSeconds). */
+function userSystemTicks(pid: number): [number, number] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return [Number(fields[11]), Number(fields[12])];
+}
+
 const tmp = await tempDir('p2p-ab-tracker-');
 const hashes = benchInfoHashes(10_000);
 const hashFile = path.join(tmp.dir, 'hashes.txt');
@@ -79,11 +87,14 @@ try {
   for (let r = 0; r < Number(roundsArg); r++) {
     for (const t of r % 2 ? [...servers].reverse() : servers) {
       const c0 = cpuSeconds(t.pid);
+      const [u0, s0] = userSystemTicks(t.pid);
       const w = await runWrk(t.port, hashFile, 20, { close: mode === 'close', seconds: Number(secondsArg), threads: 2, connections: 64 });
       const us = ((cpuSeconds(t.pid) - c0) / w.requests) * 1e6;
+      const [u1, s1] = userSystemTicks(t.pid);
+      const userShare = u1 - u0 + s1 - s0 ? (u1 - u0) / (u1 - u0 + s1 - s0) : 0;
       rates.get(t.name)!.push(w.requestsPerSecond);
       cpu.get(t.name)!.push(us);
-      console.log(`${t.name.padEnd(30)} ${w.requestsPerSecond.toFixed(0).padStart(6)} req/s  ${us.toFixed(2)} us CPU/request  p99 ${w.p99Ms.toFixed(2)} ms  errors ${w.errors + w.statusErrors}`);
+      console.log(`${t.name.padEnd(30)} ${w.requestsPerSecond.toFixed(0).padStart(6)} req/s  ${us.toFixed(2)} us CPU/request (${(userShare * 100).toFixed(0)}% user)  p99 ${w.p99Ms.toFixed(2)} ms  errors ${w.errors + w.statusErrors}`);
       await sleep(300);
     }
   }

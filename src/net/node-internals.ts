@@ -149,10 +149,13 @@ export function acceptRaw(server: net.Server, onAccept: (h: RawTcp) => void): bo
   return true;
 }
 
+/** getpeername's answer object, reused: filling the same object again takes Node's fast path. */
+const peer: { address?: string } = {};
+
 /** The peer's address, as net.Socket#remoteAddress gives it (undefined when the peer is gone). */
 export function rawPeerAddress(raw: RawTcp): string | undefined {
-  const out: { address?: string } = {};
-  return (raw as unknown as TcpHandle).getpeername(out) === 0 ? out.address : undefined;
+  peer.address = undefined;
+  return (raw as unknown as TcpHandle).getpeername(peer) === 0 ? peer.address : undefined;
 }
 
 function onRawRead(this: TcpHandle): void {
@@ -180,18 +183,37 @@ function onRawWriteDone(this: WriteReq, status: number): void {
  */
 export function rawWrite(raw: RawTcp, data: Buffer, onQueuedDone: (ok: boolean) => void): 'sent' | 'queued' | 'failed' {
   const h = raw as unknown as TcpHandle;
-  const { WriteWrap, streamBaseState, kLastWriteWasAsync } = streamWrap!;
-  const req = new WriteWrap();
+  const { streamBaseState, kLastWriteWasAsync } = streamWrap!;
+  const req = (spareWriteReq ??= newWriteReq());
   req.handle = h;
+  const err = h.writeBuffer(req, data);
+  if (err === 0 && streamBaseState[kLastWriteWasAsync]) {
+    // libuv holds this request until the write completes: the next write gets a new one.
+    spareWriteReq = undefined;
+    req.buffer = data; // kept alive until libuv is done with it
+    req[RAW_DONE] = onQueuedDone;
+    return 'queued';
+  }
+  req.handle = SENT;
+  return err === 0 ? 'sent' : 'failed';
+}
+
+/**
+ * The write request of the next write. A write that libuv completes at once (all of it in the
+ * kernel's buffer: nearly every answer) does not keep its request, so one serves them all.
+ */
+let spareWriteReq: WriteReq | undefined;
+/** What a spare request points at between writes (not a handle it could keep alive). */
+const SENT = null as unknown as TcpHandle;
+
+function newWriteReq(): WriteReq {
+  const req = new streamWrap!.WriteWrap();
+  req.handle = SENT;
   req.oncomplete = onRawWriteDone;
   req.async = false;
   req.bytes = 0;
   req.buffer = null;
-  if (h.writeBuffer(req, data) !== 0) return 'failed';
-  if (!streamBaseState[kLastWriteWasAsync]) return 'sent';
-  req.buffer = data; // kept alive until libuv is done with it
-  req[RAW_DONE] = onQueuedDone;
-  return 'queued';
+  return req;
 }
 
 /** Close `raw` (what is in the send buffer still goes out, then FIN). */
