@@ -79,6 +79,7 @@ export class RawConnection implements RawReader {
 
   onRawRead(nread: number): void {
     if (nread < 0) return this.close();
+    if (nread === 0) return; // libuv's "nothing after all" (EAGAIN), as net.Socket ignores it
     // Only the first read is the owner's: later ones arrive while its answer is on its way.
     if (this.state !== 'reading') return;
     this.lastActive = Date.now();
