@@ -2,7 +2,7 @@
  * A cap on the tracker's open connections, counted at accept: in total and per address (IPv4 /32,
  * IPv6 /64), through the peer's SlotPool (its per-address cap binds once half of the slots are in
  * use). Exempt addresses (loopback by default, the store's `--exempt` list) count only in the
- * total. A refused socket is destroyed at once, unanswered.
+ * total. A refused connection is closed at once, unanswered.
  */
 import type net from 'node:net';
 import { SlotPool } from '../../net/slots.ts';
@@ -19,32 +19,43 @@ export interface ConnectionLimits {
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { maxConnections: 10_000, maxConnectionsPerAddress: 256, exempt: LOOPBACK };
 
-/** An `admit(socket)` for the fast path's listener: takes a slot until the socket closes. */
-export function connectionCap(limits: ConnectionLimits): (socket: net.Socket) => boolean {
+/** Gives a connection's slot back. */
+export type ReleaseSlot = () => void;
+
+/**
+ * The fast path's admission: called with a socket, it takes a slot until the socket closes (and
+ * destroys a refused one); `claim(address)` takes a slot for a connection that has no socket (yet),
+ * or returns null when refused.
+ */
+export interface ConnectionAdmission {
+  (socket: net.Socket): boolean;
+  claim(address: string | undefined): ReleaseSlot | null;
+}
+
+export function connectionCap(limits: ConnectionLimits): ConnectionAdmission {
   const pool = new SlotPool(limits.maxConnections, limits.maxConnectionsPerAddress);
+  const releaseExempt: ReleaseSlot = () => pool.releaseExempt();
   // The last address's exemption: clients reconnect from the same few addresses, and parsing the
   // address for every connection showed in the one-connection-per-announce benchmark.
   let lastAddress: string | undefined;
   let lastExempt = false;
-  return (socket) => {
-    const address = socket.remoteAddress;
+  const claim = (address: string | undefined): ReleaseSlot | null => {
     if (address !== lastAddress) {
       lastAddress = address;
       lastExempt = address !== undefined && limits.exempt.some((c) => inCidr(address, c));
     }
-    if (lastExempt) {
-      if (!pool.takeExempt()) return refuse(socket);
-      socket.once('close', () => pool.releaseExempt());
-      return true;
-    }
+    if (lastExempt) return pool.takeExempt() ? releaseExempt : null;
     const key = addressPrefix(address);
-    if (!pool.take(key)) return refuse(socket);
-    socket.once('close', () => pool.release(key));
+    return pool.take(key) ? () => pool.release(key) : null;
+  };
+  const admitSocket = (socket: net.Socket): boolean => {
+    const release = claim(socket.remoteAddress);
+    if (!release) {
+      socket.destroy();
+      return false;
+    }
+    socket.once('close', release);
     return true;
   };
-}
-
-function refuse(socket: net.Socket): false {
-  socket.destroy();
-  return false;
+  return Object.assign(admitSocket, { claim });
 }

@@ -1,11 +1,13 @@
 /**
- * The tracker's front door: a `net.Server` that answers plain keep-alive `GET /announce` and
- * `GET /scrape` requests straight off the socket, and hands every other connection (at the first
- * request it does not take) to Node's full HTTP server, which serves the rest of the tracker
- * (Express: /peers, 404s) and judges anything unusual.
+ * The tracker's front door: a `net.Server` that answers plain `GET /announce` and `GET /scrape`
+ * requests straight off the socket, and hands every other connection (at the first request it
+ * does not take) to Node's full HTTP server, which serves the rest of the tracker (Express:
+ * /peers, 404s) and judges anything unusual.
  *
  * Why: per request, Node's `http` machinery (parser callbacks, IncomingMessage, ServerResponse,
- * header objects) costs more than the announce itself (figures: bench/README.md).
+ * header objects) costs more than the announce itself; and for a connection that carries one
+ * `Connection: close` announce, so does a net.Socket: such a connection is served on libuv's
+ * handle (src/net/raw-accept.ts) and never gets one (figures: bench/README.md).
  *
  * Defences, the same as the HTTP server's: a request head must be complete within
  * `headersTimeoutMs`, an idle keep-alive connection is closed after `idleTimeoutMs`, heads over
@@ -14,8 +16,9 @@
  */
 import net from 'node:net';
 import type http from 'node:http';
-import { intLength, putBytes, putInt } from '../protocol/decimal.ts';
-import { readIntoUserBuffer, setUserBufferRead } from '../../net/node-internals.ts';
+import { readIntoUserBuffer } from '../../net/node-internals.ts';
+import { attachRawAccept, type RawConnection, type ReleaseSlot } from '../../net/raw-accept.ts';
+import { httpAnswer, INTERNAL_ERROR } from './http-answer.ts';
 import { hasBareLf, mayBeSimple, parseSimpleRequest, type SimpleRequest } from './fast-request.ts';
 
 export interface FastPathOptions {
@@ -26,8 +29,14 @@ export interface FastPathOptions {
   headersTimeoutMs: number;
   idleTimeoutMs: number;
   maxHeadBytes: number;
-  /** Called at accept: false when the socket was refused (and destroyed). Absent: all are taken. */
-  admit?(socket: net.Socket): boolean;
+  /**
+   * Called at accept: false when the socket was refused (and destroyed). Absent: all are taken.
+   * With `claim` (a slot for an address, before any socket exists), connections are accepted
+   * raw where this Node allows it (connectionCap gives both).
+   */
+  admit?: ((socket: net.Socket) => boolean) & { claim?(address: string | undefined): ReleaseSlot | null };
+  /** False: every connection gets a net.Socket at accept (the path of a Node without raw handles). */
+  rawAccept?: boolean;
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
@@ -42,17 +51,30 @@ export interface FastPathServer {
 
 export function createFastPathServer(opts: FastPathOptions): FastPathServer {
   const live = new Set<FastConnection>();
-  // Reads of every connection of this server land here (see FastConnection.sharedReads).
+  // Reads of every connection of this server land here (see FastConnection's sharedReads).
   const shared = Buffer.allocUnsafeSlow(64 * 1024);
   const server = net.createServer({ noDelay: true }, (socket) => {
     if (opts.admit && !opts.admit(socket)) return;
-    live.add(new FastConnection(socket, opts, live, shared));
+    live.add(new FastConnection(socket, opts, live, shared, readIntoUserBuffer(socket, shared, onSharedRead)));
   });
+  // Without `admit`, every connection is taken (a slot that is nothing to give back).
+  const claim = opts.admit ? opts.admit.claim : (): ReleaseSlot => () => {};
+  const raw =
+    opts.rawAccept !== false && claim
+      ? attachRawAccept(server, {
+          buffer: shared,
+          claim,
+          idleTimeoutMs: opts.idleTimeoutMs,
+          onSocketRead: onSharedRead,
+          onFirstRead: (conn, chunk) => serveFirstRead(conn, chunk, opts, live, shared),
+        })
+      : undefined;
   // One sweep for every connection's head deadline (slowloris) and idle time, instead of a timer
   // per socket that every read and write would have to push back.
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const c of live) c.checkDeadline(now);
+    raw?.sweep(now);
   }, 1000);
   sweep.unref();
   server.on('close', () => clearInterval(sweep));
@@ -60,30 +82,42 @@ export function createFastPathServer(opts: FastPathOptions): FastPathServer {
     server,
     destroyConnections() {
       for (const c of live) c.destroy();
+      raw?.destroyAll();
     },
   };
 }
 
-const STATUS_LINE = {
-  200: Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ', 'latin1'),
-  500: Buffer.from('HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: ', 'latin1'),
-};
-const HEAD_REST = Buffer.from('\r\nCache-Control: no-store\r\n\r\n', 'latin1');
-const HEAD_REST_CLOSE = Buffer.from('\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n', 'latin1');
-
 /**
- * Head and body in one Buffer, for one plain socket write: a corked head string plus body goes
- * through the stream's buffering and a writev that converts the string, at a cost per answer.
+ * A raw connection's first bytes: a lone `Connection: close` request is answered and the
+ * connection closed, without a socket; anything else makes it a socket and a FastConnection.
  */
-function httpAnswer(status: 200 | 500, body: Buffer, close: boolean): Buffer {
-  const line = STATUS_LINE[status];
-  const rest = close ? HEAD_REST_CLOSE : HEAD_REST;
-  const out = Buffer.allocUnsafe(line.length + intLength(body.length) + rest.length + body.length);
-  let at = putBytes(out, 0, line);
-  at = putInt(out, at, body.length);
-  at = putBytes(out, at, rest);
-  putBytes(out, at, body);
-  return out;
+function serveFirstRead(conn: RawConnection, chunk: Buffer, opts: FastPathOptions, live: Set<FastConnection>, shared: Buffer): void {
+  const end = chunk.indexOf(HEAD_END);
+  const req = end >= 0 && end <= opts.maxHeadBytes ? parseSimpleRequest(chunk.toString('latin1', 0, end)) : null;
+  if (!req?.close) {
+    const socket = conn.toSocket();
+    socket.setNoDelay(true);
+    const c = new FastConnection(socket, opts, live, shared, true);
+    live.add(c);
+    c.onSharedRead(chunk);
+    return;
+  }
+  // Whatever follows the head is ignored: the answer closes the connection (as a socket's would).
+  let answer: Buffer | Promise<Buffer>;
+  try {
+    answer = opts.answer(req, conn.address);
+  } catch (err) {
+    answer = Promise.reject(err);
+  }
+  if (Buffer.isBuffer(answer)) return conn.answerAndClose(httpAnswer(200, answer, true));
+  conn.hold();
+  answer.then(
+    (body) => conn.answerAndClose(httpAnswer(200, body, true)),
+    (err: unknown) => {
+      console.error('tracker error:', err);
+      conn.answerAndClose(httpAnswer(500, INTERNAL_ERROR, true));
+    },
+  );
 }
 
 /** The FastConnection of a socket: listeners shared by all sockets, none allocated per connection. */
@@ -92,12 +126,11 @@ type OwnedSocket = net.Socket & { [CONN]: FastConnection };
 function onSocketData(this: OwnedSocket, chunk: Buffer): void {
   this[CONN].onData(chunk);
 }
-function onSharedRead(this: net.Socket, nread: number, shared: Buffer): void {
-  (this as OwnedSocket)[CONN].onSharedRead(shared.subarray(0, nread));
-}
-/** After a hand-off: reads that still reach the shared buffer go into the stream, as 'data'. */
-function pushCopy(this: net.Socket, nread: number, shared: Buffer): boolean {
-  return this.push(Buffer.from(shared.subarray(0, nread)));
+function onSharedRead(this: net.Socket, nread: number, shared: Buffer): boolean | undefined {
+  const c = (this as OwnedSocket)[CONN];
+  // After a hand-off, reads go into the stream, as 'data' (false: the stream is full, stop reading).
+  if (c.handedOff) return this.push(Buffer.from(shared.subarray(0, nread)));
+  c.onSharedRead(shared.subarray(0, nread));
 }
 
 /** `buf` itself, or a copy of it when it is a view of the shared read buffer `shared`. */
@@ -117,26 +150,28 @@ class FastConnection {
   private busy = false;
   private waitingDrain = false;
   private done = false;
+  /** Given to Node's HTTP server: reads go into the socket's stream. */
+  handedOff = false;
   /** When the first byte of the unfinished request arrived (0: none pending). */
   private headStarted = 0;
   /** Last time bytes came in or an answer went out. */
   private lastActive = Date.now();
-  /**
-   * Reads arrive through `onSharedRead`, into the buffer all of the server's connections share,
-   * instead of 'data' events (a fresh allocation per read; figures: bench/README.md). Safe because
-   * each read is served synchronously and whatever is kept is copied out before returning.
-   */
-  private readonly sharedReads: boolean;
 
+  /**
+   * @param sharedReads reads arrive through `onSharedRead`, into the buffer all of the server's
+   * connections share, instead of 'data' events (a fresh allocation per read; figures:
+   * bench/README.md). Safe because each read is served synchronously and whatever is kept is
+   * copied out before returning.
+   */
   constructor(
     private readonly socket: net.Socket,
     private readonly opts: FastPathOptions,
     private readonly live: Set<FastConnection>,
     private readonly shared: Buffer,
+    sharedReads: boolean,
   ) {
     (socket as OwnedSocket)[CONN] = this;
-    this.sharedReads = readIntoUserBuffer(socket, shared, onSharedRead);
-    if (!this.sharedReads) socket.on('data', onSocketData);
+    if (!sharedReads) socket.on('data', onSocketData);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
   }
@@ -209,7 +244,7 @@ class FastConnection {
         (body) => this.respond(200, body, req.close),
         (err: unknown) => {
           console.error('tracker error:', err);
-          this.respond(500, Buffer.from('internal error\n'), true);
+          this.respond(500, INTERNAL_ERROR, true);
         },
       );
     }
@@ -251,12 +286,12 @@ class FastConnection {
   private handOff(): void {
     const socket = this.socket;
     this.done = true;
+    this.handedOff = true;
     this.live.delete(this);
     socket.off('data', onSocketData);
     socket.off('error', onSocketError);
     socket.off('close', onSocketClose);
     socket.pause();
-    if (this.sharedReads) setUserBufferRead(socket, pushCopy);
     if (this.pending) socket.unshift(owned(this.pending, this.shared));
     this.pending = null;
     this.opts.fallback.emit('connection', socket);

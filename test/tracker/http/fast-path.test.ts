@@ -3,15 +3,23 @@
  * recogniser, then exact bytes over raw `net` sockets against an in-process tracker: pipelining
  * in order, keep-alive hand-over to Node's HTTP server on the same socket, Connection: close,
  * HTTP/1.0, bare LF, 431, 400, the head deadline, a client that never reads, X-Forwarded-For and
- * stop().
+ * stop(); then one-request connections served on raw handles (slots given back, answers computed
+ * later or failing) and on net.Sockets (rawAccept: false, and a Node without the internals).
  */
 import { test, before, after } from 'node:test';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { parseSimpleRequest, mayBeSimple } from '../../../src/tracker/http/fast-request.ts';
 import { parseCidr } from '../../../src/tracker/client-address.ts';
 import { isDict, isList, type BDict } from '../../../src/metainfo/bencode.ts';
+import { createFastPathServer } from '../../../src/tracker/http/fast-path.ts';
+import { createTrackerServer } from '../../../src/tracker/http/server.ts';
+import { MemorySwarmStore } from '../../../src/tracker/store/memory-store.ts';
+import { trackerConfig } from '../../../src/tracker/service.ts';
+import { runCli, tempDir, freePort } from '../../support/procs.ts';
 import { HEAD_DEADLINE_MS, sleep, type Running, startTracker, stopWithin, Conn, destroyAll, pct, peerId, announceTarget, get, asDict, announceAnswer, compactPorts, peersJson, listPeers, Q } from '../../support/tracker-raw-http.ts';
 
 test('parseSimpleRequest accepts a plain announce and scrape with Host, query exactly as sent', () => {
@@ -589,4 +597,112 @@ test('a client that sends part of a head and then nothing is disconnected after 
   const after = (await slow.conn.closedAt) - slow.since;
   assert.ok(after >= HEAD_DEADLINE_MS - 500, `not before the deadline (closed after ${after} ms)`);
   assert.equal(slow.conn.rest().length, 0, 'without an answer');
+});
+
+// ---------------------------------------------------------------------------------------------
+// 5. one request per connection: raw handles and net.Sockets
+
+/** One `Connection: close` request on its own connection: the answer, and that the server closed. */
+async function closeRequest(port: number, target: string): Promise<{ status: number; connection: string | undefined; body: Buffer }> {
+  const c = await Conn.open(port);
+  c.send(get(target, ['Connection: close']));
+  const r = await c.reply();
+  assert.ok(await c.closesWithin(2000), 'the server closes the connection after its answer');
+  return { status: r.status, connection: r.headers['connection'], body: r.body };
+}
+
+test('300 one-request connections in a row through a cap of 2 connections: every one answered (each gives its slot back)', async () => {
+  const limits = { maxConnections: 2, maxConnectionsPerAddress: 2, exempt: [] };
+  const tracker = createTrackerServer(new MemorySwarmStore(60_000), trackerConfig(1800), limits);
+  await new Promise<void>((resolve) => tracker.server.listen(0, '127.0.0.1', resolve));
+  const port = (tracker.server.address() as AddressInfo).port;
+  try {
+    const h = randomBytes(20);
+    for (let i = 0; i < 300; i++) {
+      const r = await closeRequest(port, announceTarget({ infoHash: h, port: 42_000 + (i % 50), left: 1 }));
+      assert.equal(r.connection, 'close');
+      assert.equal(asDict(r.body)['incomplete'], Math.min(i + 1, 50), `announce ${i}`);
+    }
+    // A keep-alive connection after them still gets a slot, and two requests answered.
+    const c = await Conn.open(port);
+    c.send(get(announceTarget({ infoHash: h, port: 42_100 })) + get(`/scrape?info_hash=${pct(h)}`));
+    assert.equal(announceAnswer(await c.reply())['complete'], 1);
+    assert.equal((await c.reply()).status, 200);
+    assert.equal(c.closed, false);
+    c.destroy();
+  } finally {
+    await tracker.stop();
+  }
+});
+
+/** A fast path over `answer` alone (no tracker), on a free port. */
+async function fastPathWith(answer: Parameters<typeof createFastPathServer>[0]['answer'], rawAccept: boolean) {
+  const fallback = http.createServer((_req, res) => res.end('fallback\n'));
+  const fast = createFastPathServer({ answer, fallback, headersTimeoutMs: 5000, idleTimeoutMs: 5000, maxHeadBytes: 16 * 1024, rawAccept });
+  await new Promise<void>((resolve) => fast.server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (fast.server.address() as AddressInfo).port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        fast.server.close(() => resolve());
+        fast.destroyConnections();
+        fallback.closeAllConnections();
+      }),
+  };
+}
+
+for (const rawAccept of [true, false]) {
+  const how = rawAccept ? 'raw handles' : 'net.Sockets (rawAccept: false)';
+  test(`${how}: a close request answered later, one whose answer throws (500) or rejects (500), one for the fallback`, async () => {
+    const quiet = console.error;
+    console.error = () => {};
+    const fp = await fastPathWith((req, address) => {
+      const q = req.query;
+      if (q === 'throw') throw new Error('test: thrown');
+      if (q === 'reject') return Promise.reject(new Error('test: rejected'));
+      if (q === 'later') return new Promise((resolve) => setTimeout(() => resolve(Buffer.from(`later from ${address}`)), 30));
+      return Buffer.from(`now ${q}`);
+    }, rawAccept);
+    try {
+      assert.deepEqual(await closeRequest(fp.port, '/announce?now'), { status: 200, connection: 'close', body: Buffer.from('now now') });
+      assert.deepEqual(await closeRequest(fp.port, '/announce?later'), { status: 200, connection: 'close', body: Buffer.from('later from 127.0.0.1') });
+      for (const q of ['throw', 'reject']) {
+        const r = await closeRequest(fp.port, `/announce?${q}`);
+        assert.deepEqual([r.status, r.connection, r.body.toString()], [500, 'close', 'internal error\n'], q);
+      }
+      const r = await closeRequest(fp.port, '/peers');
+      assert.deepEqual([r.status, r.body.toString()], [200, 'fallback\n']);
+      // The same on a keep-alive connection: answers in order, connection kept.
+      const c = await Conn.open(fp.port);
+      c.send(get('/announce?later') + get('/announce?now'));
+      assert.equal((await c.reply()).body.toString(), 'later from 127.0.0.1');
+      assert.equal((await c.reply()).body.toString(), 'now now');
+      assert.equal(c.closed, false);
+      c.destroy();
+    } finally {
+      console.error = quiet;
+      await fp.stop();
+    }
+  });
+}
+
+test('a Node without process.binding (the internals raw accept needs): the tracker serves close and keep-alive announces on sockets', async () => {
+  const tmp = await tempDir();
+  const port = await freePort();
+  const proc = runCli('tracker', ['--port', String(port)], { cwd: tmp.dir, nodeArgs: ['--import', 'data:text/javascript,delete process.binding'] });
+  try {
+    await proc.waitFor(/\* Running on http:\/\//, 20_000);
+    const h = randomBytes(20);
+    const r = await closeRequest(port, announceTarget({ infoHash: h, port: 43_001, left: 0 }));
+    assert.equal(r.connection, 'close');
+    assert.equal(asDict(r.body)['complete'], 1);
+    const c = await Conn.open(port);
+    c.send(get(announceTarget({ infoHash: h, port: 43_002, left: 1 })) + get(announceTarget({ infoHash: h, port: 43_003, left: 1 })));
+    assert.equal(announceAnswer(await c.reply())['incomplete'], 1);
+    assert.equal(announceAnswer(await c.reply())['incomplete'], 2);
+    c.destroy();
+  } finally {
+    proc.child.kill('SIGTERM');
+    await tmp.remove();
+  }
 });
