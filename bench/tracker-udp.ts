@@ -51,7 +51,7 @@ async function startAll(kinds: TrackerKind[], dir: string, hashFile: string, has
 async function profileOurs(bin: string, dir: string, hashFile: string, hashes: Buffer[], profileDir: string, log: (l: string) => void): Promise<ProfileRef> {
   await mkdir(profileDir, { recursive: true });
   const name = 'tracker-udp.cpuprofile';
-  const t = await startOursUdp(dir, [], ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}`]);
+  const t = await startOursUdp(dir, [], { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}`] });
   try {
     await populateOver(t, hashes);
     await verifyUdp(t, hashes);

@@ -51,15 +51,16 @@ async function waitHttp(port: number, proc: Proc, timeoutMs = 30_000): Promise<v
 
 /**
  * Our tracker on a free port (`--interval 1800` as in the HTTP scenario, plus `args`, e.g.
- * `--store redis://...` or `--workers 2`), once both its HTTP and its UDP side answer.
+ * `--store redis://...` or `--workers 2`), once its HTTP side and (unless `udp` is false) its UDP
+ * side answer.
  */
-export async function startOursUdp(dir: string, args: string[] = [], nodeArgs?: string[]): Promise<RunningTracker> {
+export async function startOursUdp(dir: string, args: string[] = [], opts: { nodeArgs?: string[]; udp?: boolean } = {}): Promise<RunningTracker> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const proc = runOurs('tracker', ['--port', String(port), '--interval', '1800', ...args], { cwd: dir, nodeArgs });
+    const proc = runOurs('tracker', ['--port', String(port), '--interval', '1800', ...args], { cwd: dir, nodeArgs: opts.nodeArgs });
     try {
       await waitHttp(port, proc);
-      await waitUdpConnect(port, proc);
+      if (opts.udp ?? true) await waitUdpConnect(port, proc);
       return { kind: 'ours', port, proc, pid: proc.child.pid! };
     } catch (e) {
       await stop(proc);
