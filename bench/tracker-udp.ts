@@ -10,8 +10,10 @@
  * HTTP scenario's mix: a random torrent, a random one of its 20 peers re-announcing with a fresh
  * peer_id, numwant 50. Every answer's transaction id and action are checked by the generator.
  *
- * Each round also loads the generator's own echo responder (fixed answers, no work): what the
- * generator reaches on this machine, to show that it is not what limits a tracker's figure.
+ * Each round also loads the generator's own echo responder (C, fixed answers, no work): what the
+ * generator reaches on this machine, to show that it is not what limits a tracker's figure; and
+ * the Node UDP floor (bench/udp-floor-server.mjs: node:dgram, fixed answers, no work): what no
+ * Node UDP tracker can beat here, as the HTTP scenario's Node floor.
  */
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
@@ -21,7 +23,7 @@ import { median, type Scenario, type ScenarioOptions, type ScenarioResult, type 
 import { stop, sleep, r2 } from './support.ts';
 import { missingProgram, npmAnchor, anchorVersion, programVersion } from './anchors.ts';
 import { benchInfoHashes, writeHashFile, type RunningTracker, type TrackerKind } from './tracker-load.ts';
-import { buildUdpLoad, runUdpLoad, checkUdpLoad, startUdpEcho, UDP_LOAD_DEFAULTS, type UdpLoadResult } from './udp-load.ts';
+import { buildUdpLoad, runUdpLoad, checkUdpLoad, startUdpEcho, startUdpFloor, UDP_LOAD_DEFAULTS, type UdpLoadResult } from './udp-load.ts';
 import { startOursUdp, startAnchorUdp, populateOver, verifyUdp, oursWithoutUdp, UDP_TORRENTS, UDP_PEERS } from './udp-trackers.ts';
 
 const SECONDS = 10;
@@ -29,9 +31,10 @@ const ANCHORS: Array<Exclude<TrackerKind, 'ours'>> = ['opentracker', 'bittorrent
 const TARGETS: Record<Exclude<TrackerKind, 'ours'>, number> = { opentracker: 0.5, 'bittorrent-tracker': 5 };
 /** Mean peers per answer below which a run is refused: 20-peer swarms, numwant 50. */
 const MIN_PEERS_PER_ANSWER = 18;
-const ECHO = 'udp-load echo (fixed answers, no work)';
+const ECHO = 'udp-load echo (C, fixed answers, no work)';
+const FLOOR = 'Node UDP floor (node:dgram, fixed answers, no work)';
 
-type Who = TrackerKind | 'echo';
+type Who = TrackerKind | 'echo' | 'floor';
 
 async function startAll(kinds: TrackerKind[], dir: string, hashFile: string, hashes: Buffer[], log: (l: string) => void, skip: Partial<Record<TrackerKind, string>>) {
   const trackers = new Map<TrackerKind, RunningTracker>();
@@ -70,12 +73,13 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
   const { log } = opts;
   const tmp = await tempDir('p2p-bench-udp-');
   const skip: Partial<Record<TrackerKind, string>> = {};
-  const results: Record<Who, UdpLoadResult[]> = { ours: [], opentracker: [], 'bittorrent-tracker': [], echo: [] };
+  const results: Record<Who, UdpLoadResult[]> = { ours: [], opentracker: [], 'bittorrent-tracker': [], echo: [], floor: [] };
   const notes: string[] = [];
   const profiles: ProfileRef[] = [];
   let populateRates: Record<string, number> = {};
   const trackers = new Map<TrackerKind, RunningTracker>();
   let echo: Awaited<ReturnType<typeof startUdpEcho>> | undefined;
+  let floor: Awaited<ReturnType<typeof startUdpFloor>> | undefined;
   try {
     const built = await buildUdpLoad(tmp.dir);
     if (!built.bin) for (const k of ['ours', ...ANCHORS] as TrackerKind[]) skip[k] = built.skipped;
@@ -90,24 +94,29 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
     for (const [k, t] of started.trackers) trackers.set(k, t);
     populateRates = started.populateRates;
     if (built.bin) echo = await startUdpEcho(built.bin, tmp.dir);
+    if (built.bin && !skip['ours']) floor = await startUdpFloor(tmp.dir);
 
     for (let r = 1; r <= (built.bin ? opts.rounds : 0); r++) {
-      const targets: Array<[Who, number]> = [['echo', echo!.port], ...kinds.map((k): [Who, number] => [k, trackers.get(k)!.port])];
+      const targets: Array<[Who, number]> = [['echo', echo!.port], ...(floor ? [['floor', floor.port] as [Who, number]] : [])];
+      targets.push(...kinds.map((k): [Who, number] => [k, trackers.get(k)!.port]));
       for (const [who, port] of targets) {
         const w = await runUdpLoad(built.bin!, port, hashFile, UDP_PEERS, { seconds: SECONDS });
-        checkUdpLoad(who, w, who === 'echo' ? 0 : MIN_PEERS_PER_ANSWER);
-        if (who !== 'echo') await verifyUdp(trackers.get(who)!, hashes);
+        const tracker = who === 'echo' || who === 'floor' ? undefined : trackers.get(who)!;
+        checkUdpLoad(who, w, tracker ? MIN_PEERS_PER_ANSWER : 0);
+        if (tracker) await verifyUdp(tracker, hashes);
         results[who].push(w);
         log(`round ${r}/${opts.rounds} ${who.padEnd(18)} ${w.announcesPerSecond.toFixed(0).padStart(7)} announces/s  p50 ${w.p50Ms.toFixed(2)} ms  p99 ${w.p99Ms.toFixed(2)} ms  (${w.bytesPerAnswer.toFixed(0)} B/answer, ${w.connects} connects, ${w.lost} lost, load ${os.loadavg()[0]!.toFixed(2)})`);
         await sleep(500);
       }
     }
-    if (echo) await stop(echo.proc);
+    await stop(echo?.proc);
+    await stop(floor?.proc);
     if (opts.profileDir && built.bin && trackers.has('ours')) {
       profiles.push(await profileOurs(built.bin, tmp.dir, hashFile, hashes, opts.profileDir, log));
     }
   } finally {
     await stop(echo?.proc);
+    await stop(floor?.proc);
     await Promise.all([...trackers.values()].map((t) => stop(t.proc)));
     await tmp.remove();
   }
@@ -118,7 +127,7 @@ function rowsOf(results: Record<Who, UdpLoadResult[]>, skip: Partial<Record<Trac
   const med = (who: Who, f: (w: UdpLoadResult) => number) => median(results[who].map(f));
   const rate = (w: UdpLoadResult) => r2(w.announcesPerSecond);
   const p99 = (w: UdpLoadResult) => r2(w.p99Ms);
-  const parts = (['ours', ...ANCHORS, 'echo'] as Who[])
+  const parts = (['ours', ...ANCHORS, 'floor', 'echo'] as Who[])
     .filter((k) => results[k].length)
     .map((k) => `${k} ${med(k, (w) => w.announcesPerSecond).toFixed(0)}/s, p50 ${med(k, (w) => w.p50Ms).toFixed(2)} ms, p99 ${med(k, (w) => w.p99Ms).toFixed(2)} ms, ${med(k, (w) => w.bytesPerAnswer).toFixed(0)} B/answer`);
   notes.push(`UDP medians: ${parts.join('; ')}`);
@@ -141,14 +150,16 @@ function rowsOf(results: Record<Who, UdpLoadResult[]>, skip: Partial<Record<Trac
       });
     }
   }
-  rows.push({
-    label: 'UDP announces/s',
-    ours: 'our tracker',
-    anchor: ECHO,
-    unit: 'announces/s',
-    rounds: results.ours.map((w, i) => ({ ours: rate(w), anchor: results.echo[i] ? rate(results.echo[i]!) : NaN })),
-    skipped: skip['ours'],
-  });
+  for (const [who, anchor] of [['floor', FLOOR], ['echo', ECHO]] as const) {
+    rows.push({
+      label: 'UDP announces/s',
+      ours: 'our tracker',
+      anchor,
+      unit: 'announces/s',
+      rounds: results.ours.map((w, i) => ({ ours: rate(w), anchor: results[who][i] ? rate(results[who][i]!) : NaN })),
+      skipped: skip['ours'],
+    });
+  }
   rows[0]!.notes = notes;
   rows[0]!.detail = {
     torrents: UDP_TORRENTS,

@@ -96,6 +96,17 @@ export async function startUdpEcho(bin: string, dir: string): Promise<{ port: nu
   return { port, proc };
 }
 
+/**
+ * The Node UDP floor (bench/udp-floor-server.mjs: fixed answers through node:dgram, no work) on a
+ * free port: what no Node UDP tracker can beat under this load on this machine.
+ */
+export async function startUdpFloor(dir: string): Promise<{ port: number; proc: Proc }> {
+  const port = await freePort();
+  const proc = runProgram('udp-floor', [process.execPath, path.join(HERE, 'udp-floor-server.mjs'), String(port)], { cwd: dir });
+  await proc.waitFor(/udp floor server on/, 10_000);
+  return { port, proc };
+}
+
 function exchange(sock: dgram.Socket, port: number, packet: Buffer, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const tid = packet.readUInt32BE(12);
