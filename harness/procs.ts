@@ -8,6 +8,7 @@ import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
+import dgram from 'node:dgram';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,8 +131,10 @@ export function runProgram(label: string, argv: string[], opts: { cwd: string; e
   };
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
 /**
+ * A port that was free a moment ago on 127.0.0.1, for TCP and UDP both: the tracker (BEP 15) and
+ * the peers (uTP) listen on both with one number.
+ *
  * Ports handed out by freePort in this process. A port is free only where it was probed: a program
  * started in a network namespace leaves it free here, and the kernel may hand the same number out
  * again at once (a seeder once got its namespace's tracker port: EADDRINUSE).
@@ -143,8 +146,19 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
     const port = await probePort(host);
     if (handedOut.has(port)) continue;
     handedOut.add(port);
-    return port;
+    if (await udpFree(host, port)) return port;
   }
+}
+
+function udpFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+    s.once('error', () => {
+      s.close();
+      resolve(false);
+    });
+    s.bind(port, host, () => s.close(() => resolve(true)));
+  });
 }
 
 function probePort(host: string): Promise<number> {
