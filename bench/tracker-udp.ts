@@ -20,7 +20,7 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { tempDir } from '../harness/procs.ts';
 import { median, type Scenario, type ScenarioOptions, type ScenarioResult, type ProfileRef } from './scenario.ts';
-import { stop, sleep, r2 } from './support.ts';
+import { cpuSeconds, stop, sleep, r2 } from './support.ts';
 import { missingProgram, npmAnchor, anchorVersion, programVersion } from './anchors.ts';
 import { benchInfoHashes, writeHashFile, type RunningTracker, type TrackerKind } from './tracker-load.ts';
 import { buildUdpLoad, runUdpLoad, checkUdpLoad, startUdpEcho, startUdpFloor, UDP_LOAD_DEFAULTS, type UdpLoadResult } from './udp-load.ts';
@@ -74,6 +74,7 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
   const tmp = await tempDir('p2p-bench-udp-');
   const skip: Partial<Record<TrackerKind, string>> = {};
   const results: Record<Who, UdpLoadResult[]> = { ours: [], opentracker: [], 'bittorrent-tracker': [], echo: [], floor: [] };
+  const cpuPerAnnounce: Record<Who, number[]> = { ours: [], opentracker: [], 'bittorrent-tracker': [], echo: [], floor: [] };
   const notes: string[] = [];
   const profiles: ProfileRef[] = [];
   let populateRates: Record<string, number> = {};
@@ -97,15 +98,19 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
     if (built.bin && !skip['ours']) floor = await startUdpFloor(tmp.dir);
 
     for (let r = 1; r <= (built.bin ? opts.rounds : 0); r++) {
-      const targets: Array<[Who, number]> = [['echo', echo!.port], ...(floor ? [['floor', floor.port] as [Who, number]] : [])];
-      targets.push(...kinds.map((k): [Who, number] => [k, trackers.get(k)!.port]));
-      for (const [who, port] of targets) {
+      const targets: Array<[Who, number, number]> = [['echo', echo!.port, echo!.proc.child.pid!]];
+      if (floor) targets.push(['floor', floor.port, floor.proc.child.pid!]);
+      targets.push(...kinds.map((k): [Who, number, number] => [k, trackers.get(k)!.port, trackers.get(k)!.pid]));
+      for (const [who, port, pid] of targets) {
+        const cpu0 = cpuSeconds(pid);
         const w = await runUdpLoad(built.bin!, port, hashFile, UDP_PEERS, { seconds: SECONDS });
+        // The server's CPU per answered announce: steadier than announces/s on a busy machine.
+        cpuPerAnnounce[who].push(((cpuSeconds(pid) - cpu0) * 1e6) / Math.max(1, w.announces + w.connects));
         const tracker = who === 'echo' || who === 'floor' ? undefined : trackers.get(who)!;
         checkUdpLoad(who, w, tracker ? MIN_PEERS_PER_ANSWER : 0);
         if (tracker) await verifyUdp(tracker, hashes);
         results[who].push(w);
-        log(`round ${r}/${opts.rounds} ${who.padEnd(18)} ${w.announcesPerSecond.toFixed(0).padStart(7)} announces/s  p50 ${w.p50Ms.toFixed(2)} ms  p99 ${w.p99Ms.toFixed(2)} ms  (${w.bytesPerAnswer.toFixed(0)} B/answer, ${w.connects} connects, ${w.lost} lost, load ${os.loadavg()[0]!.toFixed(2)})`);
+        log(`round ${r}/${opts.rounds} ${who.padEnd(18)} ${w.announcesPerSecond.toFixed(0).padStart(7)} announces/s  p50 ${w.p50Ms.toFixed(2)} ms  p99 ${w.p99Ms.toFixed(2)} ms  server ${cpuPerAnnounce[who].at(-1)!.toFixed(1)} us CPU/announce, generator ${w.generatorCores.toFixed(2)} cores  (${w.bytesPerAnswer.toFixed(0)} B/answer, ${w.lost} lost, load ${os.loadavg()[0]!.toFixed(2)})`);
         await sleep(500);
       }
     }
@@ -120,16 +125,16 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
     await Promise.all([...trackers.values()].map((t) => stop(t.proc)));
     await tmp.remove();
   }
-  return rowsOf(results, skip, notes, profiles, populateRates);
+  return rowsOf(results, cpuPerAnnounce, skip, notes, profiles, populateRates);
 }
 
-function rowsOf(results: Record<Who, UdpLoadResult[]>, skip: Partial<Record<TrackerKind, string>>, notes: string[], profiles: ProfileRef[], populateRates: Record<string, number>): ScenarioResult[] {
+function rowsOf(results: Record<Who, UdpLoadResult[]>, cpuPerAnnounce: Record<Who, number[]>, skip: Partial<Record<TrackerKind, string>>, notes: string[], profiles: ProfileRef[], populateRates: Record<string, number>): ScenarioResult[] {
   const med = (who: Who, f: (w: UdpLoadResult) => number) => median(results[who].map(f));
   const rate = (w: UdpLoadResult) => r2(w.announcesPerSecond);
   const p99 = (w: UdpLoadResult) => r2(w.p99Ms);
   const parts = (['ours', ...ANCHORS, 'floor', 'echo'] as Who[])
     .filter((k) => results[k].length)
-    .map((k) => `${k} ${med(k, (w) => w.announcesPerSecond).toFixed(0)}/s, p50 ${med(k, (w) => w.p50Ms).toFixed(2)} ms, p99 ${med(k, (w) => w.p99Ms).toFixed(2)} ms, ${med(k, (w) => w.bytesPerAnswer).toFixed(0)} B/answer`);
+    .map((k) => `${k} ${med(k, (w) => w.announcesPerSecond).toFixed(0)}/s, p50 ${med(k, (w) => w.p50Ms).toFixed(2)} ms, p99 ${med(k, (w) => w.p99Ms).toFixed(2)} ms, ${med(k, (w) => w.bytesPerAnswer).toFixed(0)} B/answer, server ${median(cpuPerAnnounce[k]).toFixed(1)} us CPU/announce, generator ${med(k, (w) => w.generatorCores).toFixed(2)} cores`);
   notes.push(`UDP medians: ${parts.join('; ')}`);
   const d = UDP_LOAD_DEFAULTS;
   notes.push(`load: bench/udp-load.c (cc -O2), ${SECONDS} s, ${d.window} requests in flight from ${d.sockets} sockets, batches of ${d.batch}; ${UDP_TORRENTS} torrents x ${UDP_PEERS} peers pre-populated over HTTP (announces/s of the loader: ${Object.entries(populateRates).map(([k, v]) => `${k} ${v}`).join(', ')})`);
@@ -149,6 +154,16 @@ function rowsOf(results: Record<Who, UdpLoadResult[]>, skip: Partial<Record<Trac
         skipped: skip['ours'] ?? skip[anchor],
       });
     }
+  }
+  for (const anchor of ANCHORS) {
+    rows.push({
+      label: 'UDP server CPU per announce',
+      ours: 'our tracker',
+      anchor: `${anchor} (UDP)`,
+      unit: 'us',
+      rounds: cpuPerAnnounce.ours.map((c, i) => ({ ours: r2(c), anchor: r2(cpuPerAnnounce[anchor][i] ?? NaN) })),
+      skipped: skip['ours'] ?? skip[anchor],
+    });
   }
   for (const [who, anchor] of [['floor', FLOOR], ['echo', ECHO]] as const) {
     rows.push({

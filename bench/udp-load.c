@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -301,14 +302,18 @@ static int run_load(int argc, char **argv) {
     if (now - last_expiry > 10000000ull) { expire_requests(now); last_expiry = now; }
   }
   uint64_t duration_us = (now_ns() - start) / 1000;
+  struct rusage ru; /* the generator's own CPU: how far it is from being the limit */
+  getrusage(RUSAGE_SELF, &ru);
+  uint64_t cpu_us = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000ull + (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
   printf("UDP_JSON {\"announces\":%llu,\"connects\":%llu,\"duration_us\":%llu,\"errors\":%llu,\"bad\":%llu,"
          "\"lost\":%llu,\"sent\":%llu,\"send_fail\":%llu,\"bytes\":%llu,\"peers\":%llu,\"thin\":%llu,"
-         "\"in_flight\":%u,\"p50_us\":%llu,\"p99_us\":%llu,\"window\":%u,\"sockets\":%d,\"batch\":%d}\n",
+         "\"in_flight\":%u,\"p50_us\":%llu,\"p99_us\":%llu,\"window\":%u,\"sockets\":%d,\"batch\":%d,\"cpu_us\":%llu}\n",
          (unsigned long long)count.announces, (unsigned long long)count.connects, (unsigned long long)duration_us,
          (unsigned long long)count.errors, (unsigned long long)count.bad, (unsigned long long)count.lost,
          (unsigned long long)count.sent, (unsigned long long)count.send_fail, (unsigned long long)count.bytes,
          (unsigned long long)count.peers, (unsigned long long)count.thin, g.window - g.free_n,
-         (unsigned long long)percentile(0.5), (unsigned long long)percentile(0.99), g.window, g.nclients, g.batch);
+         (unsigned long long)percentile(0.5), (unsigned long long)percentile(0.99), g.window, g.nclients, g.batch,
+         (unsigned long long)cpu_us);
   return 0;
 }
 

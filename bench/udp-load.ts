@@ -40,6 +40,8 @@ export interface UdpLoadResult {
   bytesPerAnswer: number;
   p50Ms: number;
   p99Ms: number;
+  /** The generator's own CPU over the run, in cores (CPU seconds per second). */
+  generatorCores: number;
 }
 
 /** Compile bench/udp-load.c into `dir`; resolves with the binary, or a skip reason. */
@@ -74,6 +76,7 @@ export async function runUdpLoad(bin: string, port: number, hashFile: string, pe
     bytesPerAnswer: announces ? j['bytes']! / announces : 0,
     p50Ms: j['p50_us']! / 1000,
     p99Ms: j['p99_us']! / 1000,
+    generatorCores: j['cpu_us']! / j['duration_us']!,
   };
 }
 
