@@ -15,7 +15,7 @@
  * store's figure beside it is the tracker's VmRSS growth over the same pre-population.
  */
 import path from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Redis } from 'ioredis';
 import { tempDir } from '../harness/procs.ts';
@@ -40,6 +40,24 @@ interface Measure {
   p99Ms: number;
   /** redis-server's CPU over the run, in cores (seconds of CPU per second). */
   redisCores: number;
+  /** CPU per answered announce: the tracker's processes (a cluster's primary and workers), redis-server. */
+  trackerUs: number;
+  redisUs: number;
+}
+
+/** CPU seconds of `pid` and its children (a `--workers` primary forks its workers). */
+function treeCpuSeconds(pid: number): number {
+  let total = cpuSeconds(pid);
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) total += cpuSeconds(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 function oursWithoutRedis(): string | undefined {
@@ -88,19 +106,23 @@ async function startSetups(dir: string, redis: RedisServer, hashes: Buffer[], ud
 async function measure(transport: Transport, t: RunningTracker, bin: string | undefined, hashFile: string, redis: RedisServer): Promise<Measure> {
   const pid = redis.proc()!.child.pid!;
   const cpu0 = cpuSeconds(pid);
+  const tracker0 = treeCpuSeconds(t.pid);
   const t0 = performance.now();
   let perSecond: number;
   let p99Ms: number;
+  let answered: number;
   if (transport === 'http') {
     const w: WrkResult = await runWrk(t.port, hashFile, PEERS, { close: false, seconds: SECONDS, ...WRK });
     if (w.requests === 0 || w.statusErrors > 0 || w.errors > w.requests * 0.001) throw new Error(`wrk: ${w.requests} requests, ${w.statusErrors} non-2xx, ${w.errors} errors`);
-    ({ requestsPerSecond: perSecond, p99Ms } = w);
+    ({ requestsPerSecond: perSecond, p99Ms, requests: answered } = w);
   } else {
     const u = await runUdpLoad(bin!, t.port, hashFile, PEERS, { seconds: SECONDS });
     checkUdpLoad('ours', u, 18);
-    ({ announcesPerSecond: perSecond, p99Ms } = u);
+    ({ announcesPerSecond: perSecond, p99Ms, announces: answered } = u);
   }
-  return { perSecond, p99Ms, redisCores: (cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000) };
+  const redisCpu = cpuSeconds(pid) - cpu0;
+  const trackerUs = ((treeCpuSeconds(t.pid) - tracker0) * 1e6) / Math.max(1, answered);
+  return { perSecond, p99Ms, redisCores: redisCpu / ((performance.now() - t0) / 1000), trackerUs, redisUs: (redisCpu * 1e6) / Math.max(1, answered) };
 }
 
 async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
@@ -135,7 +157,7 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
           const m = await measure(transport, t, built.bin, hashFile, redis);
           await verifyHttp(t, hashes);
           results[transport][setup].push(m);
-          log(`round ${r}/${opts.rounds} ${transport} ${NAMES[setup].padEnd(26)} ${m.perSecond.toFixed(0).padStart(6)}/s  p99 ${m.p99Ms.toFixed(2)} ms  redis-server ${m.redisCores.toFixed(2)} cores  (load ${os.loadavg()[0]!.toFixed(2)})`);
+          log(`round ${r}/${opts.rounds} ${transport} ${NAMES[setup].padEnd(26)} ${m.perSecond.toFixed(0).padStart(6)}/s  p99 ${m.p99Ms.toFixed(2)} ms  CPU/announce: tracker ${m.trackerUs.toFixed(1)} us, redis-server ${m.redisUs.toFixed(1)} us (${m.redisCores.toFixed(2)} cores)  (load ${os.loadavg()[0]!.toFixed(2)})`);
           await sleep(500);
         }
       }
@@ -168,7 +190,8 @@ function rowsOf(results: Record<Transport, Record<Setup, Measure[]>>, memory: Re
   for (const transport of ['http', 'udp'] as Transport[]) {
     const parts = SETUPS.filter((s) => results[transport][s].length).map((s) => {
       const ms = results[transport][s];
-      return `${NAMES[s]} ${median(ms.map((m) => m.perSecond)).toFixed(0)}/s, p99 ${median(ms.map((m) => m.p99Ms)).toFixed(2)} ms, redis-server ${median(ms.map((m) => m.redisCores)).toFixed(2)} cores`;
+      const med = (f: (m: Measure) => number) => median(ms.map(f));
+      return `${NAMES[s]} ${med((m) => m.perSecond).toFixed(0)}/s, p99 ${med((m) => m.p99Ms).toFixed(2)} ms, CPU per announce: tracker ${med((m) => m.trackerUs).toFixed(1)} us + redis-server ${med((m) => m.redisUs).toFixed(1)} us (${med((m) => m.redisCores).toFixed(2)} cores)`;
     });
     if (parts.length) notes.push(`${transport} medians: ${parts.join('; ')}`);
   }
