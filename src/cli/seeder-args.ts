@@ -15,7 +15,8 @@ const usage = `usage: npm run seeder -- [FILE] [--host 127.0.0.1] [--port 6881] 
   FILE             the file or folder to share (asked for when not given)
   --host           address to bind (default 127.0.0.1)
   --port           port to serve on (default 6881)
-  --tracker        announce URL written into the torrent (default http://127.0.0.1:5001/announce)
+  --tracker        announce URL written into the torrent, http(s):// or udp://
+                   (default http://127.0.0.1:5001/announce)
   --piece-length   power of two from 16K to 128M (default: about 1,000-2,000 pieces)
   --dir            the seeder's folder (default peer_<port>)
   --requester-dir  where the .torrent is copied for the requester (default peer_6882)
@@ -65,7 +66,7 @@ export function parseSeederArgs(): SeederArgs {
   const host = (values['host'] as string | undefined) ?? '127.0.0.1';
   const port = parsePortFlag(values['port'], 'port', 6881);
   const announceUrl = (values['tracker'] as string | undefined) ?? 'http://127.0.0.1:5001/announce';
-  if (!/^https?:\/\/[^/]+/i.test(announceUrl)) die('--tracker must be an http:// announce URL', 2);
+  if (!/^(https?|udp):\/\/[^/]+/i.test(announceUrl)) die('--tracker must be an http://, https:// or udp:// announce URL', 2);
   const seedDir = (values['dir'] as string | undefined) ?? `peer_${port}`;
   const requesterDir = (values['requester-dir'] as string | undefined) ?? 'peer_6882';
   const maxUploadRate = parseRateFlag(values['max-upload-rate'], 'max-upload-rate');

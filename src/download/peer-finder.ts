@@ -21,7 +21,7 @@ const WEB_SEED_DELAY_MS = 3000;
 
 export interface PeerFinderOptions {
   meta: Metainfo;
-  /** BEP 12 tiers of http(s) trackers (may be empty when web seeds are the only source). */
+  /** BEP 12 tiers of http(s) and udp trackers (may be empty when web seeds are the only source). */
   trackers: string[][];
   have: Bitfield;
   host: string;

@@ -5,7 +5,7 @@
 import type { AnnounceEvent } from '../tracker/protocol/announce.ts';
 import type { AnnounceParams } from './announce-url.ts';
 import type { TrackerReply } from './reply.ts';
-import { announceToTiers } from './http-announce.ts';
+import { announceToTiers } from './tracker-announce.ts';
 
 /**
  * Budget of the whole shutdown (`stop()`): an announce still in flight, then `stopped` to every

@@ -24,7 +24,8 @@ export interface TrackerReply {
 /** The tracker answered, and said no. */
 export class TrackerFailure extends Error {}
 
-const MAX_REPLY_PEERS = 2000;
+/** At most this many peers are kept from one answer, whatever the transport. */
+export const MAX_REPLY_PEERS = 2000;
 
 /** Parse a tracker's bencoded answer: compact (BEP 23) or list peers, and `peers6` (BEP 7). */
 export function parseTrackerReply(body: Buffer): TrackerReply {

@@ -3,15 +3,18 @@
  * `firstAnswer` takes the announce to one tracker as a function, so any transport can use it.
  */
 
+/** The schemes our announcer speaks: HTTP(S) (BEP 3) and UDP (BEP 15). */
+const USABLE_TRACKER = /^(https?|udp):\/\//i;
+
 /**
  * The trackers of a torrent as BEP 12 tiers: `announce-list` when present (each tier shuffled
- * once), else `announce`. Only http(s) trackers are used for now (udp:// is skipped).
+ * once), else `announce`. Trackers of other schemes (wss://, ...) are skipped.
  */
 export function trackerTiers(announce: string | undefined, announceList: string[][]): string[][] {
-  const usable = (u: string) => /^https?:\/\//i.test(u);
+  const usable = (u: string) => USABLE_TRACKER.test(u);
   const fromList = announceList.map((tier) => shuffle(tier.filter(usable))).filter((tier) => tier.length > 0);
   if (fromList.length) return fromList;
-  // No usable tracker in announce-list (e.g. only udp://): fall back to `announce`.
+  // No usable tracker in announce-list (e.g. only wss://): fall back to `announce`.
   return announce && usable(announce) ? [[announce]] : [];
 }
 
@@ -30,7 +33,7 @@ function shuffle<T>(a: T[]): T[] {
  * when `signal` is aborted (out of time: no other tracker either).
  */
 export async function firstAnswer<T>(tiers: string[][], tryOne: (tracker: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
-  let last: Error = new Error('no http tracker to announce to');
+  let last: Error = new Error('no tracker to announce to');
   for (const tier of tiers) {
     for (let i = 0; i < tier.length; i++) {
       signal?.throwIfAborted();

@@ -8,6 +8,7 @@ import { TorrentLists } from './torrent-list.ts';
 import { openStore } from './store/open-store.ts';
 import { startExpiry } from './store/expiry.ts';
 import { createHttpFrontEnd, expiryPeriodMs } from './http/server.ts';
+import { createUdpFrontEnd } from './udp/server.ts';
 import { listen } from '../net/server-timeouts.ts';
 import type { TrackerOptions } from './options.ts';
 
@@ -38,6 +39,13 @@ export async function runTracker(o: TrackerOptions): Promise<RunningTracker> {
     await listen(http.server, o.port, o.host).catch((e: Error) => {
       throw new Error(`cannot listen on ${o.host}:${o.port}: ${e.message}`);
     });
+    if (o.udpPort !== null) {
+      const udp = createUdpFrontEnd(service, { secret: o.secret });
+      stops.splice(stops.length - 1, 0, () => udp.stop()); // before the store closes
+      await udp.bind(o.udpPort, o.host).catch((e: Error) => {
+        throw new Error(`cannot listen on udp ${o.host}:${o.udpPort}: ${e.message}`);
+      });
+    }
   } catch (e) {
     await stop();
     throw e;

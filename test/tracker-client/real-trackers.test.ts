@@ -141,7 +141,7 @@ test("webtorrent's bittorrent-tracker: our seeder registers and our requester do
   }
 });
 
-test('BEP 12: tier 1 = [dead http, udp://], tier 2 = [our tracker]: the requester finds the seeder and completes', { timeout: 60_000 }, async (t) => {
+test('BEP 12: tier 1 = [dead http, dead udp://], tier 2 = [our tracker]: the requester finds the seeder and completes', { timeout: 60_000 }, async (t) => {
   if (!requireNetns(t)) return;
   await withWorld(async (w) => {
     const data = await randomFile(w.dir, 'tiers.bin', 4 * MiB + 5);
@@ -150,7 +150,7 @@ test('BEP 12: tier 1 = [dead http, udp://], tier 2 = [our tracker]: the requeste
     const seeder = await w.seeder('tiers.bin', live.announce, ['--no-web-seed']);
 
     const dead = `http://127.0.0.1:${await freePort()}/announce`; // nothing listens there
-    const udp = `udp://127.0.0.1:${await freePort()}/announce`;
+    const udp = `udp://127.0.0.1:${await freePort()}/announce`; // nothing listens: port unreachable at once
     // A tier after the live one must never be asked: a recorder there notes any announce.
     const recPort = await freePort();
     const rec = w.program('recorder', [process.execPath, '-e', RECORDER, String(recPort)]);

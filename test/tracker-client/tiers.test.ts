@@ -3,21 +3,24 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { firstAnswer, trackerTiers } from '../../src/tracker-client/tiers.ts';
 
-test('trackerTiers: BEP 12 tiers in order, udp:// dropped, empty tiers dropped, announce as fallback', () => {
+test('trackerTiers: BEP 12 tiers in order, http(s) and udp kept, other schemes and empty tiers dropped, announce as fallback', () => {
   const a = 'http://a/announce';
   const b = 'https://b/announce';
   const c = 'http://c/announce';
   const u = 'udp://u:80/announce';
+  const w = 'wss://w/announce';
   assert.deepEqual(trackerTiers(a, []), [[a]]);
-  assert.deepEqual(trackerTiers(u, []), [], 'a udp announce alone gives nothing');
+  assert.deepEqual(trackerTiers(u, []), [[u]], 'a torrent with only a udp tracker announces to it');
+  assert.deepEqual(trackerTiers(w, []), [], 'a websocket tracker alone gives nothing');
   assert.deepEqual(trackerTiers(undefined, []), []);
   // announce-list wins over announce (BEP 12).
-  assert.deepEqual(trackerTiers(c, [[u], [a]]), [[a]]);
-  const tiers = trackerTiers(undefined, [[a, u, b], [u], [c]]);
+  assert.deepEqual(trackerTiers(c, [[w], [u]]), [[u]]);
+  assert.deepEqual(trackerTiers(c, [[w]]), [[c]], 'no usable tracker in announce-list: announce');
+  const tiers = trackerTiers(undefined, [[a, w, u, b], [w], [c]]);
   assert.equal(tiers.length, 2);
-  assert.deepEqual([...tiers[0]!].sort(), [a, b].sort(), 'tier 1: a and b, shuffled, udp dropped');
+  assert.deepEqual([...tiers[0]!].sort(), [a, b, u].sort(), 'tier 1: a, b and u, shuffled, wss dropped');
   assert.deepEqual(tiers[1], [c]);
-  assert.deepEqual(trackerTiers(undefined, [['HTTP://A/announce']]), [['HTTP://A/announce']], 'scheme is case-insensitive');
+  assert.deepEqual(trackerTiers(undefined, [['HTTP://A/announce', 'UDP://B:1']]).map((t) => [...t].sort()), [['HTTP://A/announce', 'UDP://B:1']], 'scheme is case-insensitive');
 });
 
 test('firstAnswer: tiers in order, the tracker that answered moves to the front of its tier, the last error when none answers', async () => {
@@ -36,7 +39,7 @@ test('firstAnswer: tiers in order, the tracker that answered moves to the front 
   assert.deepEqual(tried, ['a3', 'a1', 'a2', 'b1'], 'a whole tier fails before the next is tried');
   assert.deepEqual(tiers, [['a3', 'a1', 'a2'], ['b1']]);
   await assert.rejects(firstAnswer(tiers, answers(new Set())), /b1 is down/);
-  await assert.rejects(firstAnswer([], answers(new Set())), /no http tracker/);
+  await assert.rejects(firstAnswer([], answers(new Set())), /no tracker to announce to/);
 });
 
 test('firstAnswer: an aborted signal stops before the next tracker', async () => {

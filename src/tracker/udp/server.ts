@@ -1,0 +1,120 @@
+/**
+ * The UDP tracker front end (BEP 15) over `node:dgram`: datagrams in, the handler's answers out.
+ * A bad datagram, a failed send or a socket error costs that datagram only: logged (once per
+ * kind), never thrown. In a `node:cluster` worker the socket is shared with the other workers
+ * (dgram's default, `exclusive: false`): the primary holds it, the kernel spreads the datagrams.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { TrackerService } from '../service.ts';
+import { ConnectionIds } from './connection-id.ts';
+import { UdpTrackerHandler } from './handler.ts';
+
+export interface UdpFrontEndOptions {
+  /** The connection ids' key, shared by every process of one tracker; null: random per run. */
+  secret: string | null;
+}
+
+export interface UdpFrontEnd {
+  /** Bind to `host`:`port` (an IPv6 address gives an IPv6 socket; `::` takes IPv4 too). */
+  bind(port: number, host: string): Promise<void>;
+  stop(): Promise<void>;
+  /** The socket, once bound (null before). */
+  readonly socket: dgram.Socket | null;
+}
+
+/**
+ * Kernel buffers asked for: a burst of announces queues here instead of being dropped while a
+ * slow answer (a store round trip) is under way. Linux caps it at net.core.rmem_max / wmem_max.
+ */
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
+export function createUdpFrontEnd(service: TrackerService, options: UdpFrontEndOptions): UdpFrontEnd {
+  const ids = new ConnectionIds(options.secret);
+  const logged = new Set<string>();
+  const logOnce = (what: string, e: unknown) => {
+    const label = `${what}: ${(e as NodeJS.ErrnoException | undefined)?.code ?? (e as Error | undefined)?.name ?? 'error'}`;
+    if (logged.has(label)) return;
+    logged.add(label);
+    console.error(`udp tracker: ${label} (logged once):`, e instanceof Error ? e.message : e);
+  };
+  let socket: dgram.Socket | null = null;
+  let running = false;
+
+  // One callback for every send: a refused send (ENOBUFS, EPERM, a closed socket) is logged, not thrown.
+  const sent = (e: Error | null) => {
+    if (e) logOnce('send', e);
+  };
+  const send = (s: dgram.Socket, answer: Buffer, rinfo: dgram.RemoteInfo) => {
+    if (!running) return;
+    try {
+      s.send(answer, rinfo.port, rinfo.address, sent);
+    } catch (e) {
+      logOnce('send', e);
+    }
+  };
+
+  const bind = (port: number, host: string) =>
+    new Promise<void>((resolve, reject) => {
+      if (socket) return reject(new Error('already bound'));
+      const family = net.isIPv6(host) ? 6 : 4;
+      const s = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+      socket = s;
+      const handler = new UdpTrackerHandler(service, ids, family);
+      s.on('message', (msg, rinfo) => {
+        let answer: Buffer | Promise<Buffer> | null;
+        try {
+          answer = handler.handle(msg, rinfo.address, rinfo.port);
+        } catch (e) {
+          logOnce('handler', e);
+          return;
+        }
+        if (answer === null) return;
+        if (Buffer.isBuffer(answer)) send(s, answer, rinfo);
+        else answer.then((a) => send(s, a, rinfo), (e: unknown) => logOnce('handler', e));
+      });
+      const failedToBind = (e: Error) => {
+        socket = null;
+        s.close();
+        reject(e);
+      };
+      s.once('error', failedToBind);
+      s.bind({ port, address: host }, () => {
+        s.off('error', failedToBind);
+        s.on('error', (e) => logOnce('socket', e));
+        running = true;
+        setBufferSizes(s, logOnce);
+        resolve();
+      });
+    });
+
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      const s = socket;
+      running = false;
+      socket = null;
+      if (!s) return resolve();
+      try {
+        s.close(() => resolve());
+      } catch {
+        resolve(); // already closed
+      }
+    });
+
+  return {
+    bind,
+    stop,
+    get socket() {
+      return socket;
+    },
+  };
+}
+
+function setBufferSizes(s: dgram.Socket, logOnce: (what: string, e: unknown) => void): void {
+  try {
+    if (s.getRecvBufferSize() < SOCKET_BUFFER_BYTES) s.setRecvBufferSize(SOCKET_BUFFER_BYTES);
+    if (s.getSendBufferSize() < SOCKET_BUFFER_BYTES) s.setSendBufferSize(SOCKET_BUFFER_BYTES);
+  } catch (e) {
+    logOnce('buffer size', e);
+  }
+}

@@ -1,0 +1,33 @@
+/** An in-process UDP tracker front end over a memory store, for the tests over loopback sockets. */
+import { MemorySwarmStore } from '../../../src/tracker/store/memory-store.ts';
+import { TrackerService, trackerConfig, type TorrentFilter } from '../../../src/tracker/service.ts';
+import { createUdpFrontEnd, type UdpFrontEnd } from '../../../src/tracker/udp/server.ts';
+import type { SwarmStore } from '../../../src/tracker/store/swarm-store.ts';
+import type { AnnounceRequest } from '../../../src/tracker/protocol/announce.ts';
+
+export interface UdpWorld {
+  service: TrackerService;
+  front: UdpFrontEnd;
+  host: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function udpWorld(opts: { host?: string; store?: SwarmStore; torrents?: TorrentFilter; trustIpParam?: boolean; secret?: string } = {}): Promise<UdpWorld> {
+  const host = opts.host ?? '127.0.0.1';
+  const store = opts.store ?? new MemorySwarmStore(60_000);
+  const service = new TrackerService(store, trackerConfig(1800, { trustIpParam: opts.trustIpParam ?? false }), { torrents: opts.torrents });
+  const front = createUdpFrontEnd(service, { secret: opts.secret ?? null });
+  await front.bind(0, host);
+  const port = front.socket!.address().port;
+  return { service, front, host, port, stop: () => front.stop() };
+}
+
+/** A peer announced straight to the service (to fill a swarm without a datagram each). */
+export function seedPeer(service: TrackerService, infoHash: Buffer, ip: string, port: number, left = 0): void {
+  const req: AnnounceRequest = {
+    infoHash, peerId: Buffer.alloc(20, port & 0xff), ip, family: ip.includes(':') ? 6 : 4, port, uploaded: 0, downloaded: 0, left, event: 'started', numwant: 0, compact: true, noPeerId: true,
+  };
+  const r = service.announce(req);
+  if (r instanceof Promise) throw new Error('seedPeer wants a store that answers at once');
+}
