@@ -1,5 +1,5 @@
 /** `npm run tracker`'s flags -> the tracker's configuration, store limits and connection caps. */
-import { parseFlags, parsePortFlag, parsePositiveFlag, die } from '../cli/common.ts';
+import { parseFlags, parsePortFlag, parsePositiveFlag, die, type Flags } from '../cli/common.ts';
 import { DEFAULT_STORE_LIMITS, type StoreLimits } from './store/swarm-store.ts';
 import { trackerConfig, type TrackerConfig } from './service.ts';
 import { parseCidr, type Cidr } from './client-address.ts';
@@ -85,24 +85,35 @@ export function trackerOptions(): TrackerOptions {
     },
     usage,
   );
-  const interval = Math.round(parsePositiveFlag(values['interval'], 'interval', 1800));
-  /** A repeatable, comma-separable list of addresses and CIDRs; `none` alone is the empty list. */
-  const cidrList = (name: string, fallback: readonly Cidr[]): readonly Cidr[] => {
-    const given = values[name] as unknown as string[] | undefined;
-    if (given === undefined) return fallback;
-    const items = given.flatMap((v) => v.split(',')).map((v) => v.trim());
-    if (items.length === 1 && items[0] === 'none') return [];
-    try {
-      return items.map((v) => parseCidr(v));
-    } catch (e) {
-      die(`--${name}: ${(e as Error).message}`, 2);
-    }
-  };
-  const count = (name: string, fallback: number) => Math.round(parsePositiveFlag(values[name], name, fallback));
-  const exempt = cidrList('exempt', DEFAULT_STORE_LIMITS.exempt);
-  const d = DEFAULT_STORE_LIMITS;
   const host = (values['host'] as string | undefined) ?? '127.0.0.1';
   const port = parsePortFlag(values['port'], 'port', 5001);
+  const interval = Math.round(parsePositiveFlag(values['interval'], 'interval', 1800));
+  return {
+    host,
+    port,
+    ...deploymentOptions(values, host, port),
+    config: trackerConfig(Math.max(1, interval), { trustedProxies: [...cidrList(values, 'trust-proxy', [])], trustIpParam: values['trust-ip-param'] === true }),
+    ...limitOptions(values),
+  };
+}
+
+type FlagValues = Flags['values'];
+
+/** A repeatable, comma-separable list of addresses and CIDRs; `none` alone is the empty list. */
+function cidrList(values: FlagValues, name: string, fallback: readonly Cidr[]): readonly Cidr[] {
+  const given = values[name] as unknown as string[] | undefined;
+  if (given === undefined) return fallback;
+  const items = given.flatMap((v) => v.split(',')).map((v) => v.trim());
+  if (items.length === 1 && items[0] === 'none') return [];
+  try {
+    return items.map((v) => parseCidr(v));
+  } catch (e) {
+    die(`--${name}: ${(e as Error).message}`, 2);
+  }
+}
+
+/** Where the tracker runs: UDP, the store, its processes, its torrent lists, its metrics port. */
+function deploymentOptions(values: FlagValues, host: string, port: number): Pick<TrackerOptions, 'udpPort' | 'secret' | 'store' | 'workers' | 'whitelist' | 'blacklist' | 'metrics'> {
   if (values['no-udp'] === true && values['udp-port'] !== undefined) die('--udp-port and --no-udp contradict each other', 2);
   const store = (values['store'] as string | undefined) ?? 'memory';
   if (store !== 'memory' && !/^rediss?:\/\//i.test(store)) die('--store must be memory or a redis:// URL', 2);
@@ -112,8 +123,6 @@ export function trackerOptions(): TrackerOptions {
   const secret = (values['secret'] as string | undefined) ?? process.env['TRACKER_SECRET'] ?? null;
   if (secret !== null && secret.length < 16) die('--secret must be at least 16 characters', 2);
   return {
-    host,
-    port,
     udpPort: values['no-udp'] === true ? null : parsePortFlag(values['udp-port'], 'udp-port', port),
     secret,
     store,
@@ -121,7 +130,15 @@ export function trackerOptions(): TrackerOptions {
     whitelist: values['whitelist'] as string | undefined,
     blacklist: values['blacklist'] as string | undefined,
     metrics: values['metrics-port'] === undefined ? null : { host: (values['metrics-host'] as string | undefined) ?? host, port: parsePortFlag(values['metrics-port'], 'metrics-port', 0) },
-    config: trackerConfig(Math.max(1, interval), { trustedProxies: [...cidrList('trust-proxy', [])], trustIpParam: values['trust-ip-param'] === true }),
+  };
+}
+
+/** The store's limits and the connection caps. */
+function limitOptions(values: FlagValues): Pick<TrackerOptions, 'storeLimits' | 'connections'> {
+  const count = (name: string, fallback: number) => Math.round(parsePositiveFlag(values[name], name, fallback));
+  const exempt = cidrList(values, 'exempt', DEFAULT_STORE_LIMITS.exempt);
+  const d = DEFAULT_STORE_LIMITS;
+  return {
     storeLimits: {
       maxTorrents: count('max-torrents', d.maxTorrents),
       maxPeersPerTorrent: count('max-peers-per-torrent', d.maxPeersPerTorrent),

@@ -55,7 +55,10 @@ export class ConnectionIds {
     const input = this.input;
     input.writeUInt32BE(window >>> 0, 0);
     input.writeUInt16BE(port & 0xffff, 4);
-    const n = input.write(address, 6, MAX_ADDRESS, 'latin1');
+    // An IPv4 client is the same client to an IPv4 and a dual-stack socket (`::ffff:1.2.3.4`):
+    // hosts of one tracker behind one name may bind either.
+    const mapped = address.startsWith('::ffff:') && address.includes('.');
+    const n = input.write(mapped ? address.slice(7) : address, 6, MAX_ADDRESS, 'latin1');
     siphash24(this.key, input, 6 + n, out);
     out[0] = (out[0]! & 0x7f) | ((window & 1) << 7);
   }

@@ -24,7 +24,7 @@ test('another address, another port, a flipped bit, another key: refused', () =>
   const id = ids.mint('127.0.0.1', 6881, T0);
   assert.equal(ids.verify(id, '127.0.0.2', 6881, T0), false);
   assert.equal(ids.verify(id, '127.0.0.1', 6882, T0), false);
-  assert.equal(ids.verify(id, '::ffff:127.0.0.1', 6881, T0), false);
+  assert.equal(ids.verify(id, '::ffff:127.0.0.2', 6881, T0), false);
   for (let bit = 0; bit < 64; bit++) {
     const forged = Buffer.from(id);
     forged[bit >> 3]! ^= 1 << (bit & 7);
@@ -32,6 +32,13 @@ test('another address, another port, a flipped bit, another key: refused', () =>
   }
   assert.equal(new ConnectionIds(null).verify(id, '127.0.0.1', 6881, T0), false, 'another random key');
   assert.equal(ids.verify(id.subarray(0, 7), '127.0.0.1', 6881, T0), false);
+});
+
+test('an IPv4 client is one client to an IPv4 and a dual-stack socket (::ffff: form)', () => {
+  const ids = new ConnectionIds('0123456789abcdef');
+  assert.equal(ids.verify(ids.mint('10.0.0.1', 80, T0), '::ffff:10.0.0.1', 80, T0), true);
+  assert.equal(ids.verify(ids.mint('::ffff:10.0.0.1', 80, T0), '10.0.0.1', 80, T0), true);
+  assert.equal(ids.verify(ids.mint('::1', 80, T0), '::ffff:0.0.0.1', 80, T0), false);
 });
 
 test('one secret, many processes: every holder accepts the ids of the others; another secret does not', () => {
