@@ -48,7 +48,7 @@ export function createUdpFrontEnd(service: TrackerService, options: UdpFrontEndO
   const send = (s: dgram.Socket, answer: Buffer, rinfo: dgram.RemoteInfo) => {
     if (!running) return;
     try {
-      s.send(answer, rinfo.port, rinfo.address, sent);
+      s.send(answer, rinfo.port, rinfo.address);
     } catch (e) {
       logOnce('send', e);
     }
@@ -58,7 +58,7 @@ export function createUdpFrontEnd(service: TrackerService, options: UdpFrontEndO
     new Promise<void>((resolve, reject) => {
       if (socket) return reject(new Error('already bound'));
       const family = net.isIPv6(host) ? 6 : 4;
-      const s = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+      const s = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', lookup: family === 6 ? literal6 : literal4 });
       socket = s;
       const handler = new UdpTrackerHandler(service, ids, family);
       s.on('message', (msg, rinfo) => {
@@ -108,6 +108,18 @@ export function createUdpFrontEnd(service: TrackerService, options: UdpFrontEndO
       return socket;
     },
   };
+}
+
+/**
+ * Answers go to the address the datagram came from, always an IP literal: dgram's default lookup
+ * would send each one through dns.lookup and a nextTick first.
+ */
+type LookupCallback = (err: Error | null, address: string, family: number) => void;
+function literal4(address: string, _family: unknown, callback: LookupCallback): void {
+  callback(null, address, 4);
+}
+function literal6(address: string, _family: unknown, callback: LookupCallback): void {
+  callback(null, address, 6);
 }
 
 function setBufferSizes(s: dgram.Socket, logOnce: (what: string, e: unknown) => void): void {
