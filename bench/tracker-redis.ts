@@ -45,19 +45,31 @@ interface Measure {
   redisUs: number;
 }
 
-/** CPU seconds of `pid` and its children (a `--workers` primary forks its workers). */
-function treeCpuSeconds(pid: number): number {
-  let total = cpuSeconds(pid);
+/** The pids whose parent is `pid` (a `--workers` primary's workers). */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
       const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) total += cpuSeconds(Number(e));
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(e));
     } catch {
       // gone meanwhile
     }
   }
-  return total;
+  return out;
+}
+
+/** CPU seconds of `pid` and its children (a child gone meanwhile counts 0). */
+function treeCpuSeconds(pid: number): number {
+  const of = (p: number) => {
+    try {
+      return cpuSeconds(p);
+    } catch {
+      return 0;
+    }
+  };
+  return childPids(pid).reduce((sum, p) => sum + of(p), of(pid));
 }
 
 function oursWithoutRedis(): string | undefined {
@@ -87,10 +99,21 @@ async function startSetups(dir: string, redis: RedisServer, hashes: Buffer[], ud
   const trackers = new Map<Setup, RunningTracker>();
   const args: Record<Setup, string[]> = { memory: [], redis: ['--store', redis.url], 'redis-workers-2': ['--store', redis.url, '--workers', '2'] };
   const memory: Record<string, number> = {};
+  let noWorkers: string | undefined;
   for (const setup of SETUPS) {
     const t = await startOursUdp(dir, args[setup], { udp });
+    if (setup === 'redis-workers-2') {
+      // A build without the cluster parses --workers but runs one process: not what the row claims.
+      const workers = childPids(t.pid).length;
+      if (workers < 2) {
+        noWorkers = `this build ran ${workers} worker process(es) for --workers 2 (no node:cluster in it)`;
+        await stop(t.proc);
+        continue;
+      }
+      trackers.set(setup, t);
+      continue; // shares the swarms the 1-process setup announced
+    }
     trackers.set(setup, t);
-    if (setup === 'redis-workers-2') continue; // shares the swarms the 1-process setup announced
     await sleep(500);
     const before = setup === 'memory' ? statusKiB(t.pid, 'VmRSS') * KiB : await usedMemory(redis.url);
     const rate = await populateOver(t, hashes);
@@ -100,7 +123,7 @@ async function startSetups(dir: string, redis: RedisServer, hashes: Buffer[], ud
     log(`${NAMES[setup]} on ${t.port}: pre-populated ${TORRENTS} x ${PEERS} at ${rate.toFixed(0)} announces/s; ${setup === 'memory' ? 'tracker VmRSS' : 'Redis used_memory'} ${(before / MiB).toFixed(1)} -> ${(after / MiB).toFixed(1)} MiB`);
   }
   for (const [setup, t] of trackers) log(`${NAMES[setup]}: HTTP sample ${await verifyHttp(t, hashes)}${udp ? `; UDP sample ${await verifyUdp(t, hashes)}` : ''}`);
-  return { trackers, memory };
+  return { trackers, memory, noWorkers };
 }
 
 async function measure(transport: Transport, t: RunningTracker, bin: string | undefined, hashFile: string, redis: RedisServer): Promise<Measure> {
@@ -136,10 +159,11 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
     udp: { memory: [], redis: [], 'redis-workers-2': [] },
   };
   let memory: Record<string, number> = {};
+  let noWorkers: string | undefined;
   let redis: RedisServer | undefined;
   const trackers = new Map<Setup, RunningTracker>();
   try {
-    if (skip) return rowsOf(results, memory, { http: skip, udp: skip });
+    if (skip) return rowsOf(results, memory, { http: skip, udp: skip }, skip);
     const built = noUdp ? {} : await buildUdpLoad(tmp.dir);
     noUdp ??= built.skipped;
     const transports = (['http', 'udp'] as Transport[]).filter((t) => (t === 'http' ? !noWrk : !noUdp));
@@ -150,9 +174,11 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
     const started = await startSetups(tmp.dir, redis, hashes, !noUdp, log);
     for (const [k, t] of started.trackers) trackers.set(k, t);
     memory = started.memory;
+    noWorkers = started.noWorkers;
+    if (noWorkers) log(`SKIPPED --workers 2: ${noWorkers}`);
     for (let r = 1; r <= opts.rounds; r++) {
       for (const transport of transports) {
-        for (const setup of SETUPS) {
+        for (const setup of SETUPS.filter((x) => trackers.has(x))) {
           const t = trackers.get(setup)!;
           const m = await measure(transport, t, built.bin, hashFile, redis);
           await verifyHttp(t, hashes);
@@ -162,7 +188,7 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
         }
       }
     }
-    return rowsOf(results, memory, { http: noWrk, udp: noUdp });
+    return rowsOf(results, memory, { http: noWrk, udp: noUdp }, noWorkers);
   } finally {
     await Promise.all([...trackers.values()].map((t) => stop(t.proc)));
     await redis?.close();
@@ -170,7 +196,7 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
   }
 }
 
-function rowsOf(results: Record<Transport, Record<Setup, Measure[]>>, memory: Record<string, number>, skipped: Record<Transport, string | undefined>): ScenarioResult[] {
+function rowsOf(results: Record<Transport, Record<Setup, Measure[]>>, memory: Record<string, number>, skipped: Record<Transport, string | undefined>, noWorkers: string | undefined): ScenarioResult[] {
   const rows: ScenarioResult[] = [];
   const pair = (transport: Transport, ours: Setup, anchor: Setup, f: (m: Measure) => number): RoundResult[] =>
     results[transport][ours].map((m, i) => ({ ours: r2(f(m)), anchor: results[transport][anchor][i] ? r2(f(results[transport][anchor][i]!)) : NaN, detail: { ours: m, anchor: results[transport][anchor][i] } }));
@@ -178,7 +204,7 @@ function rowsOf(results: Record<Transport, Record<Setup, Measure[]>>, memory: Re
     const what = transport === 'http' ? 'HTTP keep-alive requests/s' : 'UDP announces/s';
     const unit = transport === 'http' ? 'req/s' : 'announces/s';
     rows.push({ label: what, ours: NAMES.redis, anchor: NAMES.memory, unit, target: { op: '>=', value: TARGET }, rounds: pair(transport, 'redis', 'memory', (m) => m.perSecond), skipped: skipped[transport] });
-    rows.push({ label: what, ours: NAMES['redis-workers-2'], anchor: NAMES.redis, unit, rounds: pair(transport, 'redis-workers-2', 'redis', (m) => m.perSecond), skipped: skipped[transport] });
+    rows.push({ label: what, ours: NAMES['redis-workers-2'], anchor: NAMES.redis, unit, rounds: pair(transport, 'redis-workers-2', 'redis', (m) => m.perSecond), skipped: skipped[transport] ?? noWorkers });
   }
   const anySkip = skipped.http && skipped.udp ? skipped.http : undefined;
   if (memory['redis'] !== undefined && memory['memory'] !== undefined) {
