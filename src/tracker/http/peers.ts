@@ -1,7 +1,9 @@
-/** The tracker's Express app: everything the announce/scrape routes do not take (/peers, 404s). */
+/** The tracker's Express app: everything the announce/scrape routes do not take (/peers, /metrics, /stats, 404s). */
 import express, { type Request } from 'express';
 import { notFound, errorHandler } from '../../net/express-errors.ts';
 import type { TrackerService } from '../service.ts';
+import { answerMetrics } from '../metrics/http.ts';
+import { metricsSourceFor } from '../metrics/source.ts';
 
 /** Peers per page of /peers (about 100 KB of JSON). */
 export const PEERS_PAGE = 1000;
@@ -49,6 +51,11 @@ export function createTrackerApp(service: TrackerService): express.Express {
       peers: peers.map((p) => ({ ip: p.ip, port: p.port, peer_id: p.peerId.toString('hex'), seeder: p.seeder })),
     });
   });
+
+  // Read from the counters when scraped: an announce pays nothing for them.
+  const metrics = metricsSourceFor(service);
+  app.get('/metrics', (_req, res) => answerMetrics(metrics, '/metrics', res));
+  app.get('/stats', (_req, res) => answerMetrics(metrics, '/stats', res));
 
   app.use(notFound);
   app.use(errorHandler('tracker'));
