@@ -180,8 +180,12 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
       for (const transport of transports) {
         for (const setup of SETUPS.filter((x) => trackers.has(x))) {
           const t = trackers.get(setup)!;
-          const m = await measure(transport, t, built.bin, hashFile, redis);
-          await verifyHttp(t, hashes);
+          const m = await measure(transport, t, built.bin, hashFile, redis).then(async (x) => (await verifyHttp(t, hashes), x)).catch((e: Error) => {
+            // A tracker that died under the load: say how, with its last words.
+            const c = t.proc.child;
+            if (c.exitCode === null && c.signalCode === null) throw e;
+            throw new Error(`${NAMES[setup]} exited (${c.exitCode ?? c.signalCode}) during the ${transport} run: ${e.message}\n${t.proc.err().slice(-2000)}`);
+          });
           results[transport][setup].push(m);
           log(`round ${r}/${opts.rounds} ${transport} ${NAMES[setup].padEnd(26)} ${m.perSecond.toFixed(0).padStart(6)}/s  p99 ${m.p99Ms.toFixed(2)} ms  CPU/announce: tracker ${m.trackerUs.toFixed(1)} us, redis-server ${m.redisUs.toFixed(1)} us (${m.redisCores.toFixed(2)} cores)  (load ${os.loadavg()[0]!.toFixed(2)})`);
           await sleep(500);
