@@ -25,8 +25,10 @@ import swarm8 from './swarm-8.ts';
 import memory from './memory.ts';
 import wire1g from './wire-1g.ts';
 import wireUpload from './wire-upload.ts';
+import trackerUdp from './tracker-udp.ts';
+import trackerRedis from './tracker-redis.ts';
 
-const SCENARIOS: Scenario[] = [swarmAggregation, trackerAnnounce, torrentCreate, transfer1g, swarm8, memory, wire1g, wireUpload];
+const SCENARIOS: Scenario[] = [swarmAggregation, trackerAnnounce, torrentCreate, transfer1g, swarm8, memory, wire1g, wireUpload, trackerUdp, trackerRedis];
 
 const DEFAULT_ROUNDS = 5;
 const MIN_ROUNDS = 3;
