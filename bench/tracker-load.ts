@@ -176,18 +176,6 @@ export async function startTracker(kind: TrackerKind, dir: string, hashFile: str
   }
 }
 
-/**
- * The Node floor: bench/floor-server.mjs in `net` mode, a raw socket server that answers every
- * request with a fixed 300-byte body and does no work at all. What no Node tracker can beat on
- * this machine under the same wrk load (for BENCHMARKS.md's reading of the targets).
- */
-export async function startFloor(dir: string): Promise<{ port: number; proc: Proc }> {
-  const port = await freePort();
-  const proc = runProgram('node-floor', [process.execPath, path.join(HERE, 'floor-server.mjs'), 'net', String(port)], { cwd: dir });
-  await proc.waitFor(/floor server \(net\) on/, 30_000);
-  return { port, proc };
-}
-
 async function waitAnswering(port: number, hashFile: string | undefined, proc: Proc): Promise<void> {
   const deadline = Date.now() + 20_000;
   // opentracker answers a scrape of any hash; an announce of a whitelisted one is refused until
