@@ -9,27 +9,14 @@ import { randomBytes } from 'node:crypto';
 import { ConnectionIds, WINDOW_MS } from '../../../src/tracker/udp/connection-id.ts';
 import { MAX_PEERS_V4 } from '../../../src/tracker/udp/handler.ts';
 import { UdpProbe, announcePacket, connectPacket, errorText, readAnnounceAnswer, scrapePacket, urlDataOptions } from './udp-probe.ts';
-import { seedPeer, udpWorld, type UdpWorld } from './udp-world.ts';
+import { seedPeer, UdpScope, type UdpWorld } from './udp-world.ts';
 
 const SECRET = 'udp-handler-test-secret';
-const worlds: UdpWorld[] = [];
-const probes: UdpProbe[] = [];
-after(async () => {
-  for (const p of probes) p.close();
-  for (const w of worlds) await w.stop();
-});
+const scope = new UdpScope({ secret: SECRET });
+after(() => scope.cleanup());
+const world = (opts: Parameters<UdpScope['world']>[0] = {}) => scope.world(opts);
+const probe = (w: UdpWorld, local?: string) => scope.probe(w, local);
 
-async function world(opts: Parameters<typeof udpWorld>[0] = {}): Promise<UdpWorld> {
-  const w = await udpWorld({ secret: SECRET, ...opts });
-  worlds.push(w);
-  return w;
-}
-
-async function probe(w: UdpWorld, local?: string): Promise<UdpProbe> {
-  const p = await UdpProbe.open(w.host, w.port, local);
-  probes.push(p);
-  return p;
-}
 
 /** Every unauthenticated datagram's answer, checked against the amplification bound. */
 async function askUnauthenticated(p: UdpProbe, b: Buffer, ms = 2000): Promise<Buffer | null> {

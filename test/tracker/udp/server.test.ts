@@ -11,27 +11,14 @@ import { StoreUnavailableError, type SwarmStore } from '../../../src/tracker/sto
 import { TrackerService, trackerConfig } from '../../../src/tracker/service.ts';
 import { createUdpFrontEnd } from '../../../src/tracker/udp/server.ts';
 import { MAX_PEERS_V6 } from '../../../src/tracker/udp/handler.ts';
-import { UdpProbe, announcePacket, errorText, readAnnounceAnswer, scrapePacket } from './udp-probe.ts';
-import { seedPeer, udpWorld, type UdpWorld } from './udp-world.ts';
+import { announcePacket, errorText, readAnnounceAnswer, scrapePacket } from './udp-probe.ts';
+import { seedPeer, UdpScope, type UdpWorld } from './udp-world.ts';
 
-const worlds: UdpWorld[] = [];
-const probes: UdpProbe[] = [];
-after(async () => {
-  for (const p of probes) p.close();
-  for (const w of worlds) await w.stop();
-});
+const scope = new UdpScope();
+after(() => scope.cleanup());
+const world = (opts: Parameters<UdpScope['world']>[0] = {}) => scope.world(opts);
+const probe = (w: UdpWorld, local?: string) => scope.probe(w, local);
 
-async function world(opts: Parameters<typeof udpWorld>[0]): Promise<UdpWorld> {
-  const w = await udpWorld(opts);
-  worlds.push(w);
-  return w;
-}
-
-async function probe(w: UdpWorld, local?: string): Promise<UdpProbe> {
-  const p = await UdpProbe.open(w.host, w.port, local);
-  probes.push(p);
-  return p;
-}
 
 async function hasIPv6Loopback(): Promise<boolean> {
   const s = dgram.createSocket('udp6');
@@ -69,8 +56,7 @@ test('a v4-mapped client of an IPv6 socket gets 6-byte peers and is stored as IP
   const hash = randomBytes(20);
   seedPeer(w.service, hash, '127.0.0.8', 4000);
   // A plain IPv4 client: the socket sees it as ::ffff:127.0.0.1.
-  const p = await UdpProbe.open('127.0.0.1', w.port, '127.0.0.1');
-  probes.push(p);
+  const p = await scope.probe(w, '127.0.0.1', '127.0.0.1');
   const id = await p.connect();
   const answer = readAnnounceAnswer((await p.ask(announcePacket({ connectionId: id, transactionId: p.tid(), infoHash: hash, port: 7000 })))!, 6);
   assert.deepEqual(answer.peers, ['127.0.0.8:4000']);

@@ -4,6 +4,7 @@ import { TrackerService, trackerConfig, type TorrentFilter } from '../../../src/
 import { createUdpFrontEnd, type UdpFrontEnd } from '../../../src/tracker/udp/server.ts';
 import type { SwarmStore } from '../../../src/tracker/store/swarm-store.ts';
 import type { AnnounceRequest } from '../../../src/tracker/protocol/announce.ts';
+import { UdpProbe } from './udp-probe.ts';
 
 export interface UdpWorld {
   service: TrackerService;
@@ -30,4 +31,30 @@ export function seedPeer(service: TrackerService, infoHash: Buffer, ip: string, 
   };
   const r = service.announce(req);
   if (r instanceof Promise) throw new Error('seedPeer wants a store that answers at once');
+}
+
+/** Every world and probe one test file opens, closed together: call `cleanup()` in `after`. */
+export class UdpScope {
+  private readonly worlds: UdpWorld[] = [];
+  private readonly probes: UdpProbe[] = [];
+
+  constructor(private readonly defaults: Parameters<typeof udpWorld>[0] = {}) {}
+
+  async world(opts: Parameters<typeof udpWorld>[0] = {}): Promise<UdpWorld> {
+    const w = await udpWorld({ ...this.defaults, ...opts });
+    this.worlds.push(w);
+    return w;
+  }
+
+  /** A client socket (bound to `local` when given) talking to `w` at `host` (default: its own). */
+  async probe(w: UdpWorld, local?: string, host = w.host): Promise<UdpProbe> {
+    const p = await UdpProbe.open(host, w.port, local);
+    this.probes.push(p);
+    return p;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const p of this.probes) p.close();
+    for (const w of this.worlds) await w.stop();
+  }
 }
