@@ -2,7 +2,7 @@
  * Trackers with their UDP side (BEP 15) up, for bench/tracker-udp.ts and bench/tracker-redis.ts:
  * ours (`node dist/tracker.js`, UDP on the HTTP port's number), opentracker (`listen.tcp_udp`, as
  * bench/tracker-load.ts starts it) and bittorrent-tracker with its UDP server
- * (bench/udp-bittorrent-tracker-server.mjs). Each answers HTTP on the same port number too, so
+ * (bench/bittorrent-tracker-server.mjs udp). Each answers HTTP on the same port number too, so
  * the HTTP pre-population loader of bench/tracker-load.ts fills all of them the same way.
  */
 import path from 'node:path';
@@ -79,7 +79,7 @@ export async function startAnchorUdp(kind: Exclude<TrackerKind, 'ours'>, dir: st
         t = await startTracker('opentracker', dir, hashFile);
       } else {
         const port = await freePort();
-        const proc = runProgram('bittorrent-tracker-udp', [process.execPath, path.join(HERE, 'udp-bittorrent-tracker-server.mjs'), String(port)], { cwd: dir });
+        const proc = runProgram('bittorrent-tracker-udp', [process.execPath, path.join(HERE, 'bittorrent-tracker-server.mjs'), String(port), 'udp'], { cwd: dir });
         t = { kind, port, proc, pid: proc.child.pid! };
         await proc.waitFor(/listening on http:\/\//, 30_000);
         await waitHttp(port, proc);
