@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { decode, isBytes, isDict, isInt, type BDict } from '../../src/metainfo/bencode.ts';
 import { redisMissing, startRedis, type RedisServer } from '../../harness/redis.ts';
-import { freePort, TestScope, until, type Proc } from '../support/procs.ts';
+import { freePort, skipOrFail, TestScope, until, type Proc } from '../support/procs.ts';
 import { announcePacket, errorText, readAnnounceAnswer, UdpProbe } from '../tracker/udp/udp-probe.ts';
 
 const INTERVAL = 2; // s: peers live 2 x 2 s, the expiry pass runs every 1 s
@@ -87,10 +87,7 @@ async function udpAnnounce(probe: UdpProbe, connectionId: Buffer, hash: Buffer, 
 const udpPorts = (answer: Buffer) => readAnnounceAnswer(answer, 6).peers.map((p) => Number(p.split(':')[1])).sort((x, y) => x - y);
 
 if (missing) {
-  test('trackers on Redis need redis-server', (t) => {
-    if (process.env['CI'] === 'true') throw new Error(`${missing} (required under CI=true)`);
-    t.skip(missing);
-  });
+  test('trackers on Redis need redis-server', (t) => skipOrFail(t, missing));
 } else {
   before(async () => {
     redis = await startRedis();

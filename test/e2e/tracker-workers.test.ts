@@ -13,7 +13,7 @@ import path from 'node:path';
 import { decode, isDict, isInt, type BDict } from '../../src/metainfo/bencode.ts';
 import { redisMissing, startRedis, type RedisServer } from '../../harness/redis.ts';
 import { rawRequest } from '../support/raw-request.ts';
-import { freePort, TestScope, until, within, type Proc } from '../support/procs.ts';
+import { freePort, skipOrFail, TestScope, until, within, type Proc } from '../support/procs.ts';
 import { parseExposition, sample } from '../tracker/metrics/prom-text.ts';
 import { announcePacket, errorText, UdpProbe } from '../tracker/udp/udp-probe.ts';
 
@@ -64,10 +64,7 @@ async function startCluster(extra: string[]): Promise<{ proc: Proc; port: number
 }
 
 if (missing) {
-  test('--workers on Redis needs redis-server', (t) => {
-    if (process.env['CI'] === 'true') throw new Error(`${missing} (required under CI=true)`);
-    t.skip(missing);
-  });
+  test('--workers on Redis needs redis-server', (t) => skipOrFail(t, missing));
 } else {
   before(async () => {
     redis = await startRedis();

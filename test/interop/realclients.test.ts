@@ -24,6 +24,7 @@ import path from 'node:path';
 import { freePort, requireProgram, type Proc, within, until } from '../support/procs.ts';
 import { requireNetns, type Netns } from '../support/netns.ts';
 import { NetnsWorld, withNetnsWorld } from '../support/netns-world.ts';
+import { aria2Argv, transmissionConfig } from '../support/real-clients.ts';
 import { parseMetainfo } from '../../src/metainfo/metainfo.ts';
 import { decode, isBytes, isDict, isInt } from '../../src/metainfo/bencode.ts';
 import { parseTrackerReply } from '../../src/tracker-client/reply.ts';
@@ -53,46 +54,12 @@ function transcript(...ps: Array<[string, Proc]>): string {
   return ps.map(([n, p]) => `--- ${n} stdout:\n${tail(p.out())}\n--- ${n} stderr:\n${tail(p.err())}`).join('\n');
 }
 
-/** aria2c, with everything that could leave the machine or find peers off the tracker off. */
-function aria2(args: string[]): string[] {
-  return [
-    'aria2c',
-    '--no-conf',
-    '--enable-dht=false',
-    '--enable-dht6=false',
-    '--bt-enable-lpd=false',
-    '--enable-peer-exchange=false',
-    '--bt-tracker-connect-timeout=5',
-    '--summary-interval=0',
-    '--file-allocation=none',
-    ...args,
-  ];
-}
-
 /** aria2c's closing line `uploaded/downloaded=544KiB/8.0MiB`, in bytes. */
 function aria2Totals(out: string): { uploaded: number; downloaded: number } | null {
   const m = out.match(/uploaded\/downloaded=([\d.]+)([KMG]?i?B)\/([\d.]+)([KMG]?i?B)/);
   if (!m) return null;
   const unit = (u: string) => ({ B: 1, KiB: 1024, MiB: MiB, GiB: 1024 * MiB })[u] ?? NaN;
   return { uploaded: Number(m[1]) * unit(m[2]!), downloaded: Number(m[3]) * unit(m[4]!) };
-}
-
-/** A transmission-cli config folder with DHT, LPD, PEX, port mapping, uTP and RPC off. */
-async function transmissionConfig(dir: string): Promise<string> {
-  const cfg = path.join(dir, 'transmission-config');
-  await mkdir(cfg, { recursive: true });
-  await writeFile(
-    path.join(cfg, 'settings.json'),
-    JSON.stringify({
-      'dht-enabled': false,
-      'lpd-enabled': false,
-      'pex-enabled': false,
-      'port-forwarding-enabled': false,
-      'utp-enabled': false,
-      'rpc-enabled': false,
-    }),
-  );
-  return cfg;
 }
 
 function transmission(cfg: string, port: number, downloadDir: string, torrent: string): string[] {
@@ -127,7 +94,7 @@ test('aria2c downloads from our seeder over the wire protocol (torrent without u
     await mkdir(adir);
     const torrent = path.join(adir, 'copy.torrent');
     await writeFile(torrent, await readFile(seeder.torrentPath));
-    const aria = w.program('aria2c', aria2(['--seed-time=0', `--listen-port=${await freePort()}`, '-d', 'dl', torrent]), adir);
+    const aria = w.program('aria2c', aria2Argv(['--seed-time=0', `--listen-port=${await freePort()}`, '-d', 'dl', torrent]), adir);
     const code = await within(aria.exited, 45_000, 'aria2c to finish');
     assert.equal(code, 0, transcript(['aria2c', aria], ['seeder', seeder.proc]));
     assert.ok(await sameBytes(path.join(adir, 'dl', 'wire.bin'), data), 'aria2c has the exact file');
@@ -147,7 +114,7 @@ test('aria2c downloads from our web seed alone (nothing listens on the tracker p
 
     const adir = path.join(w.dir, 'aria');
     await mkdir(adir);
-    const aria = w.program('aria2c', aria2(['--seed-time=0', `--listen-port=${await freePort()}`, '-d', 'dl', seeder.torrentPath]), adir);
+    const aria = w.program('aria2c', aria2Argv(['--seed-time=0', `--listen-port=${await freePort()}`, '-d', 'dl', seeder.torrentPath]), adir);
     const code = await within(aria.exited, 45_000, 'aria2c to finish');
     assert.equal(code, 0, transcript(['aria2c', aria], ['seeder', seeder.proc]));
     assert.ok(await sameBytes(path.join(adir, 'dl', 'webseed.bin'), data), 'aria2c has the exact file');
@@ -269,7 +236,7 @@ test('our requester downloads from an aria2c seeder of a torrent made by mktorre
 
     const ariaPort = await freePort();
     // -V: check the data already in place, then seed it (seed-ratio 0 = no ratio limit).
-    const aria = w.program('aria2c', aria2(['-V', '--seed-ratio=0.0', '--seed-time=60', `--listen-port=${ariaPort}`, '-d', adir, path.join(w.dir, 'mk.torrent')]));
+    const aria = w.program('aria2c', aria2Argv(['-V', '--seed-ratio=0.0', '--seed-time=60', `--listen-port=${ariaPort}`, '-d', adir, path.join(w.dir, 'mk.torrent')]));
     await until(
       async () => {
         const r = await w.get(`http://127.0.0.1:${tracker.port}/peers?info_hash=${meta.infoHashHex}`);
@@ -303,7 +270,7 @@ test('mixed swarm: our seeder (capped), aria2c and our requester download togeth
     await mkdir(adir);
     const ariaPort = await freePort();
     const reqPort = await freePort();
-    const aria = w.program('aria2c', aria2(['--seed-time=0', `--listen-port=${ariaPort}`, '-d', 'dl', seeder.torrentPath]), adir);
+    const aria = w.program('aria2c', aria2Argv(['--seed-time=0', `--listen-port=${ariaPort}`, '-d', 'dl', seeder.torrentPath]), adir);
     // aria2c gets a head start of some pieces (so it has pieces our requester lacks), then our
     // requester joins while aria2c is still downloading.
     await until(async () => (await w.stats(seeder.port)).uploaded >= 1.5 * MiB, 20_000, () => `aria2c to start downloading\n${transcript(['aria2c', aria])}`);
@@ -352,7 +319,7 @@ test('our tracker serves real clients: transmission-cli seeds, aria2c downloads,
     const tr = w.program('transmission-cli', transmission(cfg, await freePort(), path.join(tdir, 'data'), path.join(w.dir, 'real.torrent')), tdir);
     const adir = path.join(w.dir, 'aria');
     await mkdir(adir);
-    const aria = w.program('aria2c', aria2(['--seed-time=0', `--listen-port=${await freePort()}`, '-d', 'dl', path.join(w.dir, 'real.torrent')]), adir);
+    const aria = w.program('aria2c', aria2Argv(['--seed-time=0', `--listen-port=${await freePort()}`, '-d', 'dl', path.join(w.dir, 'real.torrent')]), adir);
     const code = await within(aria.exited, 60_000, 'aria2c to finish');
     assert.equal(code, 0, transcript(['aria2c', aria], ['transmission-cli', tr]));
     assert.ok(await sameBytes(path.join(adir, 'dl', 'real.bin'), data), 'aria2c has the exact file');

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { freePort, requireProgram, type Proc, within, until } from '../support/procs.ts';
 import { requireNetns } from '../support/netns.ts';
 import { withNetnsWorld } from '../support/netns-world.ts';
+import { aria2Argv, transmissionConfig } from '../support/real-clients.ts';
 import { parseMetainfo } from '../../src/metainfo/metainfo.ts';
 
 const MiB = 1024 * 1024;
@@ -42,31 +43,9 @@ function transcript(...ps: Array<[string, Proc]>): string {
 }
 
 /** aria2c with its DHT on (its UDP tracker needs it) but nowhere to go; LPD and PEX off. */
+/** aria2c with DHT on (its UDP tracker support needs it) and nowhere reachable to find the DHT. */
 async function aria2(dir: string, args: string[]): Promise<string[]> {
-  return [
-    'aria2c',
-    '--no-conf',
-    '--enable-dht=true',
-    '--enable-dht6=false',
-    `--dht-listen-port=${await freePort()}`,
-    `--dht-entry-point=127.0.0.1:${await freePort()}`,
-    `--dht-file-path=${path.join(dir, 'dht.dat')}`,
-    '--bt-enable-lpd=false',
-    '--enable-peer-exchange=false',
-    '--bt-tracker-connect-timeout=5',
-    '--summary-interval=0',
-    '--file-allocation=none',
-    ...args,
-  ];
-}
-
-/** A transmission-cli config folder with DHT, LPD, PEX, port mapping, uTP and RPC off. */
-async function transmissionConfig(dir: string): Promise<string> {
-  const cfg = path.join(dir, 'transmission-config');
-  await mkdir(cfg, { recursive: true });
-  const settings = { 'dht-enabled': false, 'lpd-enabled': false, 'pex-enabled': false, 'port-forwarding-enabled': false, 'utp-enabled': false, 'rpc-enabled': false };
-  await writeFile(path.join(cfg, 'settings.json'), JSON.stringify(settings));
-  return cfg;
+  return aria2Argv(args, { listenPort: await freePort(), entryPort: await freePort(), file: path.join(dir, 'dht.dat') });
 }
 
 interface PeerRow {

@@ -13,9 +13,14 @@ export * from '../../harness/procs.ts';
 export function requireProgram(t: { skip(msg: string): void }, program: string, debianPackage: string): boolean {
   const msg = missingProgram(program, debianPackage);
   if (msg === undefined) return true;
-  if (process.env['CI'] === 'true') throw new Error(`${msg} (required under CI=true)`);
-  t.skip(msg);
+  skipOrFail(t, msg);
   return false;
+}
+
+/** A test whose Debian program is missing (`why` names the apt-get line): fails under CI=true, else skips. */
+export function skipOrFail(t: { skip(msg: string): void }, why: string): void {
+  if (process.env['CI'] === 'true') throw new Error(`${why} (required under CI=true)`);
+  t.skip(why);
 }
 
 /**

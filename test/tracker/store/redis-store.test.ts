@@ -12,7 +12,7 @@ import { StoreUnavailableError, type StoreLimits } from '../../../src/tracker/st
 import { TrackerStats } from '../../../src/tracker/metrics/stats.ts';
 import type { AnnounceRequest } from '../../../src/tracker/protocol/announce.ts';
 import { redisMissing, startRedis, type RedisServer } from '../../../harness/redis.ts';
-import { freePort, until } from '../../support/procs.ts';
+import { freePort, skipOrFail, until } from '../../support/procs.ts';
 import { storeConformance } from '../store.conformance.ts';
 
 const TTL = 60_000;
@@ -47,10 +47,7 @@ after(async () => {
 });
 
 if (missing) {
-  test('RedisSwarmStore needs redis-server', (t) => {
-    if (process.env['CI'] === 'true') throw new Error(`${missing} (required under CI=true)`);
-    t.skip(missing);
-  });
+  test('RedisSwarmStore needs redis-server', (t) => skipOrFail(t, missing));
 } else {
   storeConformance('RedisSwarmStore', (ttlMs, limits) => open(limits, { ttlMs }));
 
