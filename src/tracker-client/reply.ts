@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { decode, isBytes, isDict, isInt, isList, BencodeError, type BValue } from '../metainfo/bencode.ts';
-import { formatIPv6 } from '../bittorrent/address.ts';
+import { formatIPv4, formatIPv6 } from '../bittorrent/address.ts';
 
 export interface TrackerPeer {
   ip: string;
@@ -59,11 +59,8 @@ export function parseTrackerReply(body: Buffer): TrackerReply {
 /** The peers of `peers` (compact or a list of dictionaries) then `peers6`, at most MAX_REPLY_PEERS. */
 function replyPeers(v4: BValue | undefined, v6: BValue | undefined): TrackerPeer[] {
   const peers: TrackerPeer[] = [];
-  const add = (p: TrackerPeer) => {
-    if (peers.length < MAX_REPLY_PEERS && p.port > 0 && p.port <= 65535) peers.push(p);
-  };
   if (isBytes(v4)) {
-    for (let at = 0; at + 6 <= v4.length; at += 6) add({ ip: `${v4[at]}.${v4[at + 1]}.${v4[at + 2]}.${v4[at + 3]}`, port: v4.readUInt16BE(at + 4) });
+    pushCompactPeers(peers, v4, 6);
   } else if (isList(v4)) {
     for (const p of v4) {
       if (!isDict(p)) continue;
@@ -73,13 +70,25 @@ function replyPeers(v4: BValue | undefined, v6: BValue | undefined): TrackerPeer
       if (!isBytes(ip) || !isInt(port)) continue;
       const ipText = ip.toString('latin1');
       if (net.isIP(ipText) === 0) continue;
-      add({ ip: ipText, port, peerId: isBytes(id) && id.length === 20 ? Buffer.from(id) : undefined });
+      pushPeer(peers, { ip: ipText, port, peerId: isBytes(id) && id.length === 20 ? Buffer.from(id) : undefined });
     }
   }
-  if (isBytes(v6)) {
-    for (let at = 0; at + 18 <= v6.length; at += 18) {
-      add({ ip: formatIPv6(v6.subarray(at, at + 16)), port: v6.readUInt16BE(at + 16) });
-    }
-  }
+  if (isBytes(v6)) pushCompactPeers(peers, v6, 18);
   return peers;
+}
+
+/** Add `p` unless its port is out of range or the list is full (MAX_REPLY_PEERS). */
+function pushPeer(peers: TrackerPeer[], p: TrackerPeer): void {
+  if (peers.length < MAX_REPLY_PEERS && p.port > 0 && p.port <= 65535) peers.push(p);
+}
+
+/**
+ * Compact peers, 6 bytes each (BEP 23) or 18 (BEP 7, and BEP 15 over IPv6), as pushPeer adds
+ * them; a partial peer at the end is dropped. HTTP and UDP answers alike.
+ */
+export function pushCompactPeers(peers: TrackerPeer[], bytes: Buffer, size: 6 | 18): void {
+  for (let at = 0; at + size <= bytes.length; at += size) {
+    const ip = size === 6 ? formatIPv4(bytes, at) : formatIPv6(bytes.subarray(at, at + 16));
+    pushPeer(peers, { ip, port: bytes.readUInt16BE(at + size - 2) });
+  }
 }

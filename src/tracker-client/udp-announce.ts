@@ -3,6 +3,7 @@
  * tracker's connection id of the last minute), announce, retransmit on silence. The I/O around
  * the pure udp-packets.ts, over the shared socket of udp-tracker-link.ts.
  */
+import { hostPort } from '../bittorrent/address.ts';
 import { lookup } from 'node:dns/promises';
 import { randomBytes } from 'node:crypto';
 import type { AnnounceParams } from './announce-url.ts';
@@ -38,7 +39,7 @@ export async function announceUdp(url: string, p: AnnounceParams, o: UdpAnnounce
   // One signal for this announce: the caller's abort or our deadline, whichever comes first.
   // (A listener removed at the end, not AbortSignal.any: the caller's signal lives for hours.)
   const stop = new AbortController();
-  const label = target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+  const label = hostPort(target.host, target.port);
   const timer = setTimeout(() => stop.abort(new Error(`udp tracker ${label} did not answer within ${deadlineMs / 1000} s`)), deadlineMs);
   const onCallerAbort = () => stop.abort(o.signal?.reason);
   if (o.signal?.aborted) onCallerAbort();

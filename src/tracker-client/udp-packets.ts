@@ -3,10 +3,9 @@
  * the connect and announce requests, and the tracker's (possibly hostile) answers. Pure: bytes in,
  * bounded values out; every length is checked against the bytes present.
  */
-import { formatIPv6 } from '../bittorrent/address.ts';
 import type { AnnounceEvent } from '../tracker/protocol/announce.ts';
 import type { AnnounceParams } from './announce-url.ts';
-import { MAX_REPLY_PEERS, TrackerFailure, type TrackerPeer, type TrackerReply } from './reply.ts';
+import { pushCompactPeers, TrackerFailure, type TrackerPeer, type TrackerReply } from './reply.ts';
 
 /** The protocol id of a connect request (BEP 15). */
 const PROTOCOL_ID = 0x41727101980n;
@@ -135,14 +134,8 @@ export function parseConnectAnswer(packet: Buffer): UdpAnswer<Buffer> {
 export function parseAnnounceAnswer(packet: Buffer, family: 4 | 6): UdpAnswer<TrackerReply> {
   if (isErrorPacket(packet, 'announce')) return errorAnswer(packet);
   expectAction(packet, ACTION_ANNOUNCE, 20, 'announce');
-  const size = family === 4 ? 6 : 18;
   const peers: TrackerPeer[] = [];
-  for (let at = 20; at + size <= packet.length && peers.length < MAX_REPLY_PEERS; at += size) {
-    const port = packet.readUInt16BE(at + size - 2);
-    if (port === 0) continue;
-    const ip = family === 4 ? `${packet[at]}.${packet[at + 1]}.${packet[at + 2]}.${packet[at + 3]}` : formatIPv6(packet.subarray(at, at + 16));
-    peers.push({ ip, port });
-  }
+  pushCompactPeers(peers, packet.subarray(20), family === 4 ? 6 : 18);
   return {
     ok: true,
     value: {

@@ -7,6 +7,7 @@
  *    ICMP "port unreachable" (ECONNREFUSED), so a dead tracker fails at once instead of by timeout.
  * Answers are matched to requests by transaction id; anything else is ignored.
  */
+import { hostPort } from '../bittorrent/address.ts';
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { answerHeader } from './udp-packets.ts';
@@ -115,7 +116,7 @@ export class UdpTrackerLink {
   }
 
   private label(): string {
-    return this.family === 6 ? `[${this.address}]:${this.port}` : `${this.address}:${this.port}`;
+    return hostPort(this.address, this.port);
   }
 
   /** An answer for a request still waiting; a stray or late one is dropped. */
