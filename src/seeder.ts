@@ -1,6 +1,7 @@
 /**
- * `npm run seeder`: share one file or folder. Hashes it, writes `<name>.torrent`, copies the torrent to the
- * requester's folder, registers with the tracker and serves the data over HTTP.
+ * `npm run seeder`: share one file or folder. Links it into the seeder's folder (or serves it in
+ * place), hashes it, writes `<name>.torrent`, copies the torrent to the requester's folder,
+ * registers with the tracker and serves the data over HTTP.
  */
 import { askUntil, closeInput, die } from './cli/common.ts';
 import { checkShareable, parseSeederArgs } from './cli/seeder-args.ts';
@@ -14,9 +15,9 @@ const file = args.file !== undefined ? await check(args.file).catch((e: Error) =
 closeInput();
 
 try {
-  const meta = await prepareShare(file, args, (line) => console.log(line));
+  const { meta, dataRoot } = await prepareShare(file, args, (line) => console.log(line));
   console.log(`Info hash: ${meta.infoHashHex}`);
-  await seedTorrent(meta, args, (line) => console.log(line));
+  await seedTorrent(meta, { ...args, dataRoot }, (line) => console.log(line));
   console.log(`* Running on http://${urlHost(args.host)}:${args.port}`);
 } catch (e) {
   die((e as Error).message);

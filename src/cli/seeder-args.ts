@@ -24,6 +24,8 @@ const usage = `usage: npm run seeder -- [FILE] [--host 127.0.0.1] [--port 6881] 
   --public-url     base URL at which others reach this seeder, for the torrent's web seed
                    (url-list, BEP 19); default http://<host>:<port>
   --no-web-seed    write no url-list into the torrent
+  --copy           copy the data into the seeder's folder (default: a hard link or a
+                   reflink there, else the data is served where it is: no second copy)
   --super-seed     BEP 16: offer each peer only pieces no other peer was offered, over the
                    BitTorrent protocol only (implies --no-web-seed), so that the first seeder
                    uploads about one copy while a swarm forms
@@ -43,6 +45,8 @@ export interface SeederArgs {
   publicUrl: string | undefined;
   pieceLength: number | undefined;
   superSeed: boolean;
+  /** `--copy`: a full copy of the data in the seeder's folder. */
+  copy: boolean;
 }
 
 /** Parse the command line; a bad flag ends the program with status 2 and the usage. */
@@ -59,6 +63,7 @@ export function parseSeederArgs(): SeederArgs {
       'public-url': { type: 'string' },
       'no-web-seed': { type: 'boolean' },
       'super-seed': { type: 'boolean' },
+      copy: { type: 'boolean' },
       ...PEER_FLAGS,
     },
     usage,
@@ -84,7 +89,7 @@ export function parseSeederArgs(): SeederArgs {
     if (n === null || !isValidPieceLength(n)) die('--piece-length must be a power of two from 16K to 128M', 2);
     pieceLength = n;
   }
-  return { file: positionals[0], host, port, announceUrl, seedDir, requesterDir, maxUploadRate, peerLimits, publicUrl, pieceLength, superSeed };
+  return { file: positionals[0], host, port, announceUrl, seedDir, requesterDir, maxUploadRate, peerLimits, publicUrl, pieceLength, superSeed, copy: values['copy'] === true };
 }
 
 /** Accept a path to a non-empty regular file or folder (not one holding the seeder's folder). */

@@ -12,7 +12,8 @@ import { TrackerFailure } from '../tracker-client/reply.ts';
 import { Seeding } from './seeding.ts';
 
 export interface SeedTorrentOptions {
-  seedDir: string;
+  /** The folder holding the data under the torrent's name. */
+  dataRoot: string;
   host: string;
   port: number;
   announceUrl: string;
@@ -24,7 +25,7 @@ export interface SeedTorrentOptions {
 
 /** Serve `meta` until a signal; resolves once the first announce was tried (answered or not). */
 export async function seedTorrent(meta: Metainfo, o: SeedTorrentOptions, log: (line: string) => void): Promise<void> {
-  const store = await PieceStore.openForReading(storageFiles(meta, o.seedDir));
+  const store = await PieceStore.openForReading(storageFiles(meta, o.dataRoot));
   const { host, port, maxUploadRate, peerLimits, superSeed } = o;
   const have = Bitfield.full(meta.pieceCount);
   const seeding = await Seeding.listen({ meta, store, have, host, port, peerId: newPeerId(), maxUploadRate, peerLimits, superSeeding: superSeed });
