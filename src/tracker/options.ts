@@ -84,6 +84,7 @@ export function trackerOptions(): TrackerOptions {
       exempt: { type: 'string', multiple: true },
     },
     usage,
+    0,
   );
   const host = (values['host'] as string | undefined) ?? '127.0.0.1';
   const port = parsePortFlag(values['port'], 'port', 5001);
