@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /** `npm run requester`: download the file of a `.torrent` from the peers its tracker lists, then seed it. */
 import { askUntil, closeInput, die } from './cli/common.ts';
 import { ProgressDisplay } from './cli/progress.ts';

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * `npm run seeder`: share one file or folder. Links it into the seeder's folder (or serves it in
  * place), hashes it, writes `<name>.torrent`, copies the torrent to the requester's folder,

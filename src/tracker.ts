@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /** `npm run tracker`: the BitTorrent tracker, HTTP (BEP 3/23/48) and UDP (BEP 15), on 127.0.0.1:5001. */
 import cluster from 'node:cluster';
 import { die } from './cli/common.ts';
