@@ -8,6 +8,15 @@ import { parseByteSize } from './sizes.ts';
 /** An error meant for the user: printed as one line, exit status non-zero, no stack. */
 export class UserError extends Error {}
 
+/** Exit statuses, as the README documents them. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+
+/** Ctrl-C: a new line after the `^C`, and the shell's status for an interrupted program. */
+export function interrupted(): never {
+  process.stdout.write('\n');
+  process.exit(EXIT.interrupted);
+}
+
 export function die(message: string, code = 1): never {
   process.stderr.write(`Error: ${message}\n`);
   process.exit(code);
@@ -100,13 +109,15 @@ export function parseRateFlag(v: unknown, name: string): number | undefined {
 
 /**
  * Ask one question. On a terminal this uses `prompts`; with piped stdin it prints the prompt and
- * reads one line, so scripts and tests can answer. Returns null at end of input (or Ctrl-C).
+ * reads one line, so scripts and tests can answer. Returns null at end of input; Ctrl-C at a
+ * terminal prompt ends the program as interrupted (status 130).
  */
 export async function ask(message: string): Promise<string | null> {
   if (process.stdin.isTTY) {
     let cancelled = false;
     const r = await prompts({ type: 'text', name: 'v', message }, { onCancel: () => { cancelled = true; } });
-    return cancelled || typeof r.v !== 'string' ? null : r.v.trim();
+    if (cancelled) interrupted();
+    return typeof r.v !== 'string' ? null : r.v.trim();
   }
   process.stdout.write(message + ' ');
   const answer = await readLine();
