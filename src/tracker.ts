@@ -12,6 +12,7 @@ import { metricsSourceFor } from './tracker/metrics/source.ts';
 
 const options = trackerOptions();
 const { host, port } = options;
+const say = options.verbosity === 'quiet' ? () => {} : (line: string) => console.log(line);
 const runningLine =
   `* Running on http://${urlHost(host)}:${port}` + (options.udpPort === null ? '' : `\n* UDP tracker on udp://${urlHost(host)}:${options.udpPort}/announce`);
 
@@ -20,7 +21,7 @@ if (cluster.isWorker) {
 } else if (options.workers > 1) {
   // The primary serves no request: it forks, watches and adds up (tracker/cluster/primary.ts).
   const primary = new TrackerPrimary(options, {
-    ready: () => console.log(runningLine),
+    ready: () => say(runningLine),
     failed: (message) => die(message),
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void primary.stop(signal).then(() => process.exit(0)));
@@ -41,5 +42,5 @@ if (cluster.isWorker) {
   }
   handleSignals(running);
   // Printed after the handlers, so a SIGTERM sent on seeing this line exits cleanly.
-  console.log(runningLine);
+  say(runningLine);
 }
