@@ -9,6 +9,7 @@ import { checkShareable, parseSeederArgs } from './cli/seeder-args.ts';
 import { prepareShare } from './seed/share.ts';
 import { seedTorrent } from './seed/seed-torrent.ts';
 import { urlHost } from './bittorrent/address.ts';
+import { publicAddress } from './net/reachable-addresses.ts';
 
 const args = parseSeederArgs();
 const check = (answer: string) => checkShareable(answer, args.seedDir);
@@ -19,7 +20,7 @@ try {
   const { meta, dataRoot } = await prepareShare(file, args, (line) => console.log(line));
   console.log(`Info hash: ${meta.infoHashHex}`);
   await seedTorrent(meta, { ...args, dataRoot }, (line) => console.log(line));
-  console.log(`* Running on http://${urlHost(args.host)}:${args.port}`);
+  console.log(`* Running on http://${urlHost(publicAddress(args.host))}:${args.port}`);
 } catch (e) {
   die((e as Error).message);
 }

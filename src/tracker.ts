@@ -5,6 +5,7 @@ import { die } from './cli/common.ts';
 import { trackerOptions } from './tracker/options.ts';
 import { runTracker } from './tracker/run.ts';
 import { urlHost } from './bittorrent/address.ts';
+import { reachableAddresses } from './net/reachable-addresses.ts';
 import { TrackerPrimary } from './tracker/cluster/primary.ts';
 import { handleSignals, runWorker } from './tracker/cluster/worker.ts';
 import { startMetricsServer } from './tracker/metrics/http.ts';
@@ -13,8 +14,10 @@ import { metricsSourceFor } from './tracker/metrics/source.ts';
 const options = trackerOptions();
 const { host, port } = options;
 const say = options.verbosity === 'quiet' ? () => {} : (line: string) => console.log(line);
-const runningLine =
-  `* Running on http://${urlHost(host)}:${port}` + (options.udpPort === null ? '' : `\n* UDP tracker on udp://${urlHost(host)}:${options.udpPort}/announce`);
+// A wildcard bind is reached at the machine's addresses: those are printed (reachable-addresses.ts).
+const runningLine = reachableAddresses(host)
+  .map((a) => `* Running on http://${urlHost(a)}:${port}` + (options.udpPort === null ? '' : `\n* UDP tracker on udp://${urlHost(a)}:${options.udpPort}/announce`))
+  .join('\n');
 
 if (cluster.isWorker) {
   await runWorker(options);
