@@ -10,6 +10,7 @@ import { newPeerId } from '../bittorrent/peer-id.ts';
 import type { PeerNodeOptions } from '../peer/peer-node.ts';
 import { TrackerFailure } from '../tracker-client/reply.ts';
 import { Seeding } from './seeding.ts';
+import { SeedingStatus } from '../cli/seeding-status.ts';
 
 export interface SeedTorrentOptions {
   /** The folder holding the data under the torrent's name. */
@@ -44,10 +45,20 @@ export async function seedTorrent(meta: Metainfo, o: SeedTorrentOptions, log: (l
       firstAttempt();
     },
   });
+  const status = new SeedingStatus(meta.name, meta.length, () => ({ uploaded: seeding.uploaded, peers: connectedPeers(seeding) }));
   // Handlers before any output that a script may react to with a SIGTERM.
-  const shutdown = () => void seeding.close().then(() => process.exit(0));
+  const shutdown = () => {
+    status.stop();
+    void seeding.close().then(() => process.exit(0));
+  };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
   announcer.start();
   await attempted;
+  status.start();
+}
+
+function connectedPeers(seeding: Seeding): number {
+  const c = seeding.node.connections;
+  return c.http + c.wire;
 }
