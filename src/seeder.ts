@@ -10,6 +10,7 @@ import { prepareShare } from './seed/share.ts';
 import { seedTorrent } from './seed/seed-torrent.ts';
 import { urlHost } from './bittorrent/address.ts';
 import { publicAddress } from './net/reachable-addresses.ts';
+import { checkPortFree } from './net/port-check.ts';
 
 const args = parseSeederArgs();
 const check = (answer: string) => checkShareable(answer, args.seedDir);
@@ -17,6 +18,7 @@ const file = args.file !== undefined ? await check(args.file).catch((e: Error) =
 closeInput();
 
 try {
+  await checkPortFree(args.host, args.port);
   const { meta, dataRoot } = await prepareShare(file, args, (line) => console.log(line));
   console.log(`Info hash: ${meta.infoHashHex}`);
   await seedTorrent(meta, { ...args, dataRoot }, (line) => console.log(line));

@@ -60,7 +60,8 @@ export function parseFlags(options: Options, usage: string, maxPositionals = 1):
 
 /** node:util parseArgs' errors, in a line of ours (its own text suggests syntax our users do not need). */
 function argvMistake(e: Error & { code?: string }): string {
-  const option = /'(-[^' ]*)/.exec(e.message)?.[1] ?? '';
+  // `Option '-p, --port <value>' argument missing`: name the long form.
+  const option = /'(?:-\w, )?(-[^' ]*)/.exec(e.message)?.[1] ?? '';
   if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`;
   if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return `${option} needs a value`;
   return e.message.split('\n')[0] ?? 'bad arguments';

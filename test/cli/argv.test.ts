@@ -7,7 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { ROOT } from '../support/procs.ts';
+import net from 'node:net';
+import { readdir, writeFile } from 'node:fs/promises';
+import { ROOT, tempDir } from '../support/procs.ts';
 import { flagsNpmAte } from '../../src/cli/common.ts';
 
 function run(entry: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -58,4 +60,24 @@ test('`npm run tracker --port N` (no --) is caught: npm ate the flag', () => {
   assert.equal(r.status, 2, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
   assert.match(r.stderr, /^Error: npm took --port for itself: put `--` before the program's flags, as in `npm run tracker -- --port \.\.\.`$/m);
   assert.doesNotMatch(r.stdout, /Running on/, 'the tracker did not start on 5001');
+});
+
+test('a busy port: one line naming --port, and the seeder writes nothing', { timeout: 30_000 }, async () => {
+  const { dir, remove } = await tempDir('p2p-busy-');
+  const busy = net.createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  const port = (busy.address() as net.AddressInfo).port;
+  try {
+    await writeFile(path.join(dir, 'a.txt'), 'hello\n');
+    const seeder = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'seeder.js'), 'a.txt', '--port', String(port)], { cwd: dir, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(seeder.status, 1);
+    assert.equal(seeder.stderr, `Error: cannot listen on 127.0.0.1:${port}: the port is in use by another program; choose another with --port\n`);
+    assert.deepEqual(await readdir(dir), ['a.txt'], 'no torrent, no folder written');
+    const tracker = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'tracker.js'), '--port', String(port), '--no-udp'], { cwd: dir, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(tracker.status, 1);
+    assert.equal(tracker.stderr, `Error: cannot listen on 127.0.0.1:${port}: the port is in use by another program; choose another with --port\n`);
+  } finally {
+    busy.close();
+    await remove();
+  }
 });
