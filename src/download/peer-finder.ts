@@ -1,7 +1,7 @@
 /**
  * The session's "find peers" phase: the tracker (announce loop, and asking again with backoff
  * while no peer is usable), peers that find us (HTTP listen-port hints, clients that dial us),
- * and web seeds (BEP 19), which cost their origin server bandwidth that peers give for free: they
+ * peers that others tell us of (PEX, BEP 11), and web seeds (BEP 19), which cost their origin server bandwidth that peers give for free: they
  * join at once when there is no tracker or it fails or lists nobody, and after a few seconds (if
  * the download is not done by then) when it lists peers.
  */
@@ -60,6 +60,13 @@ export class PeerFinder {
     seeding.node.onWire((c) => {
       const ours = isOurPeerId(c.peerId) && o.protocol !== 'wire';
       if (c.torrent.meta.infoHashHex === meta.infoHashHex && !have.complete && !ours) this.peers.useIncoming(c);
+    });
+    // Peers that others tell us of (PEX, BEP 11) are dialled like tracker peers, while we download.
+    seeding.node.pex.onLearned((hash, peers, from) => {
+      if (hash !== meta.infoHashHex || have.complete) return;
+      o.log(`Peer exchange: ${from.remote} told us of ${peers.length} peer(s)`);
+      this.sawPeers = true;
+      for (const p of peers) this.peers.addTrackerPeer(p);
     });
     this.announcer = seeding.announce(
       o.trackers,
