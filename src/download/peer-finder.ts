@@ -1,9 +1,10 @@
 /**
  * The session's "find peers" phase: the tracker (announce loop, and asking again with backoff
  * while no peer is usable), peers that find us (HTTP listen-port hints, clients that dial us),
- * peers that others tell us of (PEX, BEP 11), and web seeds (BEP 19), which cost their origin server bandwidth that peers give for free: they
- * join at once when there is no tracker or it fails or lists nobody, and after a few seconds (if
- * the download is not done by then) when it lists peers.
+ * peers that others tell us of (PEX, BEP 11), and web seeds (BEP 19), which cost their origin
+ * server bandwidth that peers give for free: they join at once when there is no tracker or it
+ * fails or lists nobody, and after a few seconds (if the download is not done by then) when it
+ * lists peers.
  */
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import type { Bitfield } from '../bittorrent/bitfield.ts';
