@@ -10,7 +10,7 @@ import type { Metainfo } from '../metainfo/metainfo.ts';
 import type { Bitfield } from '../bittorrent/bitfield.ts';
 import { isOurPeerId } from '../bittorrent/peer-id.ts';
 import type { Announcer } from '../tracker-client/announcer.ts';
-import { TrackerFailure, type TrackerReply } from '../tracker-client/reply.ts';
+import { TrackerFailure, type TrackerPeer, type TrackerReply } from '../tracker-client/reply.ts';
 import type { Seeding } from '../seed/seeding.ts';
 import type { Downloader } from './downloader.ts';
 import { PeerSources } from './sources/peer-sources.ts';
@@ -32,6 +32,8 @@ export interface PeerFinderOptions {
   protocol: PeerProtocol;
   /** Seed once complete: only then are the tracker's peers dialled after the download. */
   seedAfter: boolean;
+  /** Peers given by the user (`--peer`): dialled at the start, and again while no peer is usable. */
+  peers?: TrackerPeer[];
   log(line: string): void;
 }
 
@@ -84,6 +86,7 @@ export class PeerFinder {
   }
 
   start(): void {
+    this.dialGivenPeers();
     this.askWhileStarved();
     if (this.o.trackers.length === 0) this.startWebSeeds();
     if (this.o.trackers.length) this.announcer.start();
@@ -126,7 +129,7 @@ export class PeerFinder {
     for (const p of reply.peers) this.peers.addTrackerPeer(p);
   }
 
-  /** While no peer is usable, ask the tracker again with backoff (1 s doubling to 15 s). */
+  /** While no peer is usable, ask the tracker again and redial the given peers, with backoff (1 s doubling to 15 s). */
   private askWhileStarved(): void {
     let backoff = 1;
     let nextAsk = Date.now() + 1000;
@@ -135,11 +138,16 @@ export class PeerFinder {
         backoff = 1;
         return;
       }
-      if (Date.now() < nextAsk || this.o.trackers.length === 0) return;
-      this.announcer.refresh();
+      if (Date.now() < nextAsk) return;
+      this.dialGivenPeers();
+      if (this.o.trackers.length) this.announcer.refresh();
       backoff = Math.min(backoff * 2, 15);
       nextAsk = Date.now() + backoff * 1000;
     }, 250);
+  }
+
+  private dialGivenPeers(): void {
+    for (const p of this.o.peers ?? []) this.peers.addTrackerPeer(p);
   }
 
   private startWebSeeds(): void {
