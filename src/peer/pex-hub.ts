@@ -32,7 +32,7 @@ export function pexTiming(env: NodeJS.ProcessEnv = process.env): PexTiming {
   return { intervalMs: ms, firstDelayMs: Math.min(3000, ms), minGapMs: Math.floor(ms * 0.75) };
 }
 
-/** Peers `from` told us of (for torrent `infoHashHex`) that we are not connected to. */
+/** Peers `from` told us of (for torrent `infoHashHex`) that we did not dial already. */
 export type PexListener = (infoHashHex: string, peers: PexPeer[], from: WireConnection) => void;
 
 export interface PexCounts {
@@ -102,12 +102,12 @@ export class PexHub {
   }
 
   /** The listen addresses of the peers connected for `to`'s torrent, `to` itself aside. */
-  private connectedPeers(to: WireConnection | undefined, infoHashHex = to?.torrent.meta.infoHashHex): Map<string, PexPeer> {
+  private connectedPeers(to: WireConnection | undefined, infoHashHex = to?.torrent.meta.infoHashHex, dialledOnly = false): Map<string, PexPeer> {
     const out = new Map<string, PexPeer>();
     const own = to && this.links.get(to);
     const self = to && own ? this.listenAddress(to, own) : undefined;
     for (const [w, link] of this.links) {
-      if (w === to || w.closed || w.torrent.meta.infoHashHex !== infoHashHex) continue;
+      if (w === to || w.closed || w.torrent.meta.infoHashHex !== infoHashHex || (dialledOnly && link.incoming)) continue;
       const p = this.listenAddress(w, link);
       if (p && !(self && p.ip === self.ip && p.port === self.port)) out.set(pexKey(p), p);
     }
@@ -135,7 +135,9 @@ export class PexHub {
     this.counts.received++;
     this.counts.cut += m.cut;
     const infoHashHex = c.torrent.meta.infoHashHex;
-    const known = this.connectedPeers(undefined, infoHashHex);
+    // Peers we dialled are in use already; one that dialled us may not be (a peer of ours is
+    // used over HTTP only once we reach it): the download decides.
+    const known = this.connectedPeers(undefined, infoHashHex, true);
     const fresh = new Map<string, PexPeer>(); // a peer listed twice counts once
     for (const p of m.added) if (!known.has(pexKey(p))) fresh.set(pexKey(p), p);
     if (fresh.size === 0) return;

@@ -2,7 +2,7 @@
  * Peer exchange on a real PeerNode over loopback (PEX interval shortened to 400 ms through
  * P2P_PEX_INTERVAL_MS): what it tells each ut_pex peer (the others' listen ports, never the
  * receiver, not a peer that dialled in without `p`; dropped once gone; the port we dialled, with
- * the reachable flag), what it learns (handed to the listener, minus peers it is connected to),
+ * the reachable flag), what it learns (handed to the listener, minus peers it dialled itself),
  * the rate limit on incoming messages, and hostile bodies (thousands of peers: cut; nesting: that
  * connection only closes).
  */
@@ -88,29 +88,35 @@ test('a connection we dialled is listed by the port we dialled, flagged reachabl
   }
 });
 
-test('learned peers go to the listener (not those we are connected to); a second message within the gap is dropped', async () => {
+test('learned peers go to the listener (once each; not those we dialled); a second message within the gap is dropped', async () => {
   const learned: PexPeer[][] = [];
   seed.node.pex.onLearned((hash, peers) => {
     if (hash === seed.meta.infoHashHex) learned.push(peers);
   });
+  const dialled = new PeerNode();
+  dialled.share({ meta: seed.meta, store: seed.store, have: new Bitfield(seed.meta.pieceCount) });
+  await dialled.listen(0, '127.0.0.1');
   const a = await pexPeer(40011);
   const b = await pexPeer(40012);
   try {
-    await sleep(50);
+    await seed.node.dial('127.0.0.1', dialled.port, seed.meta.infoHashHex);
     const tooSoon = seed.node.pex.counts.tooSoon;
-    sendPex(a, [{ ip: '127.0.0.5', port: 7000, flags: 0 }, { ip: '127.0.0.6', port: 7001, flags: 0 }, { ip: '127.0.0.1', port: 40012, flags: 0 }]);
+    const p = (port: number, ip = '127.0.0.1') => ({ ip, port, flags: 0 });
+    // B dialled us: whether the download uses it is the download's call, so it is passed on.
+    sendPex(a, [p(7000, '127.0.0.5'), p(7001, '127.0.0.6'), p(40012), p(dialled.port), p(7000, '127.0.0.5')]);
     await until(() => learned.length === 1, 3000, 'the listener');
-    assert.deepEqual(learned[0]!.map((p) => `${p.ip}:${p.port}`), ['127.0.0.5:7000', '127.0.0.6:7001'], 'B is connected already: not learned');
-    sendPex(a, [{ ip: '127.0.0.7', port: 7002, flags: 0 }]);
+    assert.deepEqual(learned[0]!.map((x) => `${x.ip}:${x.port}`), ['127.0.0.5:7000', '127.0.0.6:7001', '127.0.0.1:40012'], 'the dialled peer is left out, the repeat counted once');
+    sendPex(a, [p(7002, '127.0.0.7')]);
     await until(() => seed.node.pex.counts.tooSoon === tooSoon + 1, 3000, 'the early message counted');
     assert.equal(learned.length, 1, 'dropped, not used');
     await sleep(450); // past the 300 ms gap
-    sendPex(a, [{ ip: '127.0.0.7', port: 7002, flags: 0 }]);
+    sendPex(a, [p(7002, '127.0.0.7')]);
     await until(() => learned.length === 2, 3000, 'the next message, in time');
     assert.equal(a.closed, false);
   } finally {
     a.destroy();
     b.destroy();
+    await dialled.close();
   }
 });
 
