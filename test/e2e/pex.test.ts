@@ -74,7 +74,7 @@ async function swarmWithDeadTracker(scope: Scope, flags: string[]): Promise<Swar
   return { a, b, c, d };
 }
 
-function describe(t: { diagnostic(s: string): void }, { a, b, c, d }: Swarm): void {
+function logSwarm(t: { diagnostic(s: string): void }, { a, b, c, d }: Swarm): void {
   t.diagnostic(`ports: A ${a.port}, B ${b.port}, C ${c.port}, D ${d.port}`);
   t.diagnostic(`D's log: ${d.proc.out().replace(/\r/g, '\n').split('\n').filter((l) => l && !l.startsWith('Progress')).join(' | ')}`);
 }
@@ -107,7 +107,7 @@ test('PEX over the wire protocol: with the tracker dead, a peer that knows only 
     });
     // The seeder dials nobody without a tracker: D dialled it, at the port B's PEX told it.
     await d.proc.waitFor(new RegExp(`^Downloading pex\\.bin from Seeder 127\\.0\\.0\\.1:${a.port} \\(BitTorrent protocol\\)$`, 'm'), 5000);
-    describe(t, swarm);
+    logSwarm(t, swarm);
     assert.match(d.proc.out(), /Tracker unreachable/, 'the tracker was dead for D');
   } finally {
     await scope.dispose();
@@ -125,7 +125,7 @@ test('PEX between peers of ours (default protocol: HTTP API, wire kept for PEX):
         .waitFor(new RegExp(`^Downloading pex\\.bin from Seeder 127\\.0\\.0\\.1:${port}$`, 'm'), 20_000)
         .catch((e: Error) => assert.fail(`D never used ${name}: ${e.message}`));
     }
-    describe(t, swarm);
+    logSwarm(t, swarm);
   } finally {
     await scope.dispose();
   }
