@@ -13,6 +13,7 @@ import { alreadyComplete, finishPart, keepPart, openPart, partPaths, type PartFi
 import { PeerFinder } from './peer-finder.ts';
 import { SessionError } from './session-error.ts';
 import type { PeerProtocol } from './sources/peer-sources.ts';
+import type { TrackerPeer } from '../tracker-client/reply.ts';
 
 export { SessionError } from './session-error.ts';
 
@@ -44,6 +45,8 @@ export interface SessionOptions {
   peerLimits?: PeerNodeOptions;
   /** How peers of ours are used (default auto: their HTTP piece API). */
   protocol?: PeerProtocol;
+  /** Peers to dial besides the tracker's (`--peer`). */
+  peers?: TrackerPeer[];
   log(line: string): void;
   /** Called about twice a second while downloading. */
   onProgress?(p: ProgressSnapshot): void;
@@ -114,7 +117,8 @@ export class DownloadSession {
     const { meta, trackers, host, port, log } = this.o;
     const requestTimeoutMs = this.o.requestTimeoutSeconds * 1000;
     const protocol = this.o.protocol ?? 'auto';
-    return new PeerFinder({ meta, trackers, have: part.have, host, port, requestTimeoutMs, protocol, seedAfter: this.o.seed, log }, seeding, downloader);
+    const peers = this.o.peers ?? [];
+    return new PeerFinder({ meta, trackers, have: part.have, host, port, requestTimeoutMs, protocol, seedAfter: this.o.seed, peers, log }, seeding, downloader);
   }
 
   /**

@@ -24,6 +24,7 @@ import { SlotPool } from '../net/slots.ts';
 import { addressPrefix } from '../bittorrent/address.ts';
 import type { EncryptionPolicy, TransportChoice } from './transport-options.ts';
 import { SuperSeeder } from '../seed/super-seed.ts';
+import { PexHub } from './pex-hub.ts';
 
 export interface PeerNodeOptions {
   /** Cap on every byte uploaded, in bytes per second (`--max-upload-rate`). */
@@ -67,6 +68,8 @@ export class PeerNode {
   readonly counter: UploadCounter = { uploaded: 0 };
   readonly http: http.Server;
   readonly wires = new Set<WireConnection>();
+  /** Peer exchange (BEP 11) on every wire connection; the download listens for the peers it learns. */
+  readonly pex = new PexHub();
   private readonly superSeeders = new Map<string, SuperSeeder>();
   private readonly ctx: PeerApiContext & WireContext;
   private readonly tcp: net.Server;
@@ -271,6 +274,7 @@ export class PeerNode {
       this.choker.fill();
     });
     this.superSeeders.get(t.meta.infoHashHex)?.attach(c);
+    this.pex.attach(c, incoming);
     c.start(); // our bitfield goes first, before anything the owner sends
     if (incoming) this.wireListener?.(c);
     return c;
@@ -278,6 +282,7 @@ export class PeerNode {
 
   close(): Promise<void> {
     this.choker.stop();
+    this.pex.stop();
     for (const s of this.superSeeders.values()) s.stop();
     for (const c of this.wires) c.close('shutting down');
     for (const s of this.sniffing) s.destroy();
