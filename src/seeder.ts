@@ -7,6 +7,7 @@ import { checkShareable, parseSeederArgs } from './cli/seeder-args.ts';
 import { prepareShare } from './seed/share.ts';
 import { seedTorrent } from './seed/seed-torrent.ts';
 import { urlHost } from './bittorrent/address.ts';
+import { formatMagnet } from './magnet/magnet-uri.ts';
 
 const args = parseSeederArgs();
 const check = (answer: string) => checkShareable(answer, args.seedDir);
@@ -16,6 +17,8 @@ closeInput();
 try {
   const meta = await prepareShare(file, args, (line) => console.log(line));
   console.log(`Info hash: ${meta.infoHashHex}`);
+  const trackers = [...new Set([meta.announce, ...meta.announceList.flat()].filter((u): u is string => !!u))];
+  console.log(`Magnet link: ${formatMagnet(meta.infoHash, meta.name, trackers, meta.urlList)}`);
   await seedTorrent(meta, args, (line) => console.log(line));
   console.log(`* Running on http://${urlHost(args.host)}:${args.port}`);
 } catch (e) {
