@@ -9,7 +9,7 @@ import type { Metainfo } from '../metainfo/metainfo.ts';
 import type { Bitfield } from '../bittorrent/bitfield.ts';
 import { isOurPeerId } from '../bittorrent/peer-id.ts';
 import type { Announcer } from '../tracker-client/announcer.ts';
-import { TrackerFailure, type TrackerReply } from '../tracker-client/reply.ts';
+import { TrackerFailure, type TrackerPeer, type TrackerReply } from '../tracker-client/reply.ts';
 import type { Seeding } from '../seed/seeding.ts';
 import type { Downloader } from './downloader.ts';
 import { PeerSources } from './sources/peer-sources.ts';
@@ -32,6 +32,8 @@ export interface PeerFinderOptions {
   /** Seed once complete: only then are the tracker's peers dialled after the download. */
   seedAfter: boolean;
   log(line: string): void;
+  /** Peers known up front (a magnet's x.pe, the metadata phase's): dialled at start. */
+  initialPeers?: TrackerPeer[];
 }
 
 export class PeerFinder {
@@ -76,6 +78,8 @@ export class PeerFinder {
   }
 
   start(): void {
+    for (const p of this.o.initialPeers ?? []) this.peers.addTrackerPeer(p);
+    if (this.o.initialPeers?.length) this.sawPeers = true;
     this.askWhileStarved();
     if (this.o.trackers.length === 0) this.startWebSeeds();
     if (this.o.trackers.length) this.announcer.start();

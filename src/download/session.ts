@@ -13,6 +13,7 @@ import { alreadyComplete, finishPart, keepPart, openPart, partPaths, type PartFi
 import { PeerFinder } from './peer-finder.ts';
 import { SessionError } from './session-error.ts';
 import type { PeerProtocol } from './sources/peer-sources.ts';
+import type { TrackerPeer } from '../tracker-client/reply.ts';
 
 export { SessionError } from './session-error.ts';
 
@@ -42,6 +43,8 @@ export interface SessionOptions {
   maxUploadRate?: number;
   /** Connection limits and deadlines of our peer side (PeerNode defaults when not given). */
   peerLimits?: PeerNodeOptions;
+  /** Peers known before any tracker answers (a magnet's x.pe, the metadata phase's): dialled at once. */
+  initialPeers?: TrackerPeer[];
   /** How peers of ours are used (default auto: their HTTP piece API). */
   protocol?: PeerProtocol;
   log(line: string): void;
@@ -111,10 +114,10 @@ export class DownloadSession {
 
   /** Peers from the tracker, peers that find us, web seeds: see PeerFinder. */
   private findPeers(part: PartFile, seeding: Seeding, downloader: Downloader): PeerFinder {
-    const { meta, trackers, host, port, log } = this.o;
+    const { meta, trackers, host, port, log, initialPeers } = this.o;
     const requestTimeoutMs = this.o.requestTimeoutSeconds * 1000;
     const protocol = this.o.protocol ?? 'auto';
-    return new PeerFinder({ meta, trackers, have: part.have, host, port, requestTimeoutMs, protocol, seedAfter: this.o.seed, log }, seeding, downloader);
+    return new PeerFinder({ meta, trackers, have: part.have, host, port, requestTimeoutMs, protocol, seedAfter: this.o.seed, log, initialPeers }, seeding, downloader);
   }
 
   /**
