@@ -89,7 +89,7 @@ export function decodeUtMetadata(payload: Buffer): UtMetadataMessage {
   if (!isDict(d)) throw new WireError('ut_metadata message is not a dictionary');
   const type = field(d, 'msg_type', 0x7fffffff);
   if (type > MSG_TYPE.reject) return { type: 'unknown', msgType: type };
-  const piece = field(d, 'piece', metadataPieceCount(MAX_METADATA_SIZE));
+  const piece = field(d, 'piece', 0x7fffffff); // out of range is the receiver's to judge (a reject, or a drop)
   if (type === MSG_TYPE.request) return { type: 'request', piece };
   if (type === MSG_TYPE.reject) return { type: 'reject', piece };
   const totalSize = field(d, 'total_size', Number.MAX_SAFE_INTEGER);

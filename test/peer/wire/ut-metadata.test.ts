@@ -46,7 +46,7 @@ const junk: Array<[string, Buffer]> = [
   ['a bad byte', Buffer.from('d1:x!e')],
   ['non-canonical integer', Buffer.from('d8:msg_typei01e5:piecei0ee')],
   ['negative piece', Buffer.from('d8:msg_typei0e5:piecei-1ee')],
-  ['piece out of any range', Buffer.from('d8:msg_typei0e5:piecei99999999ee')],
+  ['piece over 2^31', Buffer.from('d8:msg_typei0e5:piecei9999999999ee')],
   ['missing piece', Buffer.from('d8:msg_typei0ee')],
   ['data without total_size', Buffer.from('d8:msg_typei1e5:piecei0eeabc')],
   ['duplicate key', Buffer.from('d5:piecei0e5:piecei1e8:msg_typei0ee')],
