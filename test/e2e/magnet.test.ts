@@ -13,7 +13,7 @@ import path from 'node:path';
 import { freePort, startTracker, TestScope, within, type Proc } from '../support/procs.ts';
 import { makeTorrent } from '../../src/metainfo/create.ts';
 import { parseMetainfo } from '../../src/metainfo/metainfo.ts';
-import { parseMagnet } from '../../src/magnet/magnet-uri.ts';
+import { formatMagnet, parseMagnet } from '../../src/magnet/magnet-uri.ts';
 import { lyingPeer } from '../download/metadata-fakes.ts';
 
 const scope = new TestScope('p2p-magnet-');
@@ -104,6 +104,27 @@ test('x.pe liars (wrong hash, absurd metadata_size) are dropped; the metadata co
     wrongHash.close();
     absurd.close();
   }
+});
+
+test('a magnet naming only our tracker over udp://, and one with only x.pe and ws (web seed used once the metadata is in)', async () => {
+  const dir = await scope.dir();
+  const data = randomBytes(1024 * 1024 + 5);
+  await writeFile(path.join(dir, 'both.bin'), data);
+  const seeder = await startSeeder(dir, 'both.bin');
+  const link = parseMagnet(seeder.magnet);
+  const udp = `udp://127.0.0.1:${tracker.port}/announce`;
+  const overUdp = await requester(dir, [formatMagnet(link.infoHash, link.name, [udp])]);
+  assert.equal(overUdp.code, 0, overUdp.proc.out() + overUdp.proc.err());
+  assert.match(overUdp.proc.out(), new RegExp(`^Metadata received from 127\\.0\\.0\\.1:${seeder.port}: both\\.bin`, 'm'));
+  assert.ok((await readFile(path.join(dir, 'dl', 'both.bin'))).equals(data));
+  assert.deepEqual(parseMetainfo(await readFile(path.join(dir, 'dl', 'both.bin.torrent'))).announceList, [[udp]]);
+
+  const dir2 = await scope.dir();
+  const direct = await requester(dir2, [formatMagnet(link.infoHash, link.name, [], link.webSeeds, [{ ip: '127.0.0.1', port: seeder.port }])]);
+  assert.equal(direct.code, 0, direct.proc.out() + direct.proc.err());
+  assert.match(direct.proc.out(), new RegExp(`^Downloading both\\.bin from web seed ${link.webSeeds[0]!.replace(/[.?*+]/g, '\\$&')}$`, 'm'));
+  assert.ok((await readFile(path.join(dir2, 'dl', 'both.bin'))).equals(data));
+  assert.deepEqual(parseMetainfo(await readFile(path.join(dir2, 'dl', 'both.bin.torrent'))).urlList, link.webSeeds);
 });
 
 const hostile: Array<[string, string, RegExp]> = [
