@@ -147,7 +147,9 @@ class MetadataExchange {
 
   private onMetadata(payload: Buffer): void {
     const m = decodeUtMetadata(payload);
-    if (m.type === 'unknown' || m.type === 'request') return; // it may ask us too: we have nothing
+    if (m.type === 'unknown') return;
+    // It may ask us too: we have nothing yet (BEP 9: say so rather than leave it waiting).
+    if (m.type === 'request') return this.send({ type: 'extended', id: this.theirId, payload: encodeUtMetadata({ type: 'reject', piece: m.piece }) });
     if (!this.pending.has(m.piece)) throw new MetadataPeerError(`it sent metadata piece ${m.piece}, which we did not ask for`, true);
     if (m.type === 'reject') throw new MetadataPeerError(`it refused metadata piece ${m.piece}`);
     if (m.totalSize !== this.size) throw new MetadataPeerError(`it sent total_size ${m.totalSize} after metadata_size ${this.size}`, true);
