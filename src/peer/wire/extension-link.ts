@@ -1,7 +1,8 @@
 /**
  * The extension protocol (BEP 10) on one connection: our handshake out, theirs in, and the
- * extensions we speak on top (BEP 21 upload_only, BEP 9 ut_metadata served from the torrent's info). Sub-ids we send are the peer's, from
- * its `m` dict; those we receive are ours (OUR_EXTENSIONS).
+ * extensions we speak on top (BEP 21 upload_only; BEP 9 ut_metadata, served from the torrent's
+ * info dict). Sub-ids we send are the peer's, from its `m` dict; those we receive are ours
+ * (OUR_EXTENSIONS).
  */
 import net from 'node:net';
 import { ipv6Bytes } from '../../bittorrent/address.ts';

@@ -14,7 +14,7 @@ const SPARE_ANSWERS = 8;
 export class MetadataServer {
   private answered = 0;
 
-  /** `send` takes a ut_metadata payload for the peer's sub-id, or is undefined while it gave none. */
+  /** `send` sends a ut_metadata payload under the peer's sub-id (dropped if it named none). */
   constructor(
     private readonly rawInfo: Buffer,
     private readonly send: (payload: Buffer) => void,
