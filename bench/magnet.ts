@@ -26,6 +26,8 @@ const POLL_MS = 20;
 interface Timing {
   firstPiece: number;
   whole: number;
+  /** Ours: seconds to each line it printed (where the time went). */
+  lines?: Array<[number, string]>;
 }
 
 /** Poll `probe` every POLL_MS until it is true; resolves with the time it first was (performance.now()). */
@@ -52,7 +54,8 @@ async function ours(magnet: string, infoHash: string, outDir: string, all: Set<P
   if (code !== 0) throw new Error(`requester exited ${code}: ${proc.err().slice(-1000)}`);
   const done = lines.find((l) => l.line.startsWith('File downloaded: '));
   if (!done) throw new Error(`requester printed no File downloaded line:\n${proc.out().slice(-1000)}`);
-  return { firstPiece: (first - t0) / 1000, whole: (done.t - t0) / 1000 };
+  const at = (t: number) => r3((t - t0) / 1000);
+  return { firstPiece: (first - t0) / 1000, whole: (done.t - t0) / 1000, lines: lines.filter((l) => !l.line.startsWith('Progress')).map((l) => [at(l.t), l.line.slice(0, 80)]) };
 }
 
 async function aria2Rpc(port: number, method: string, params: unknown[] = []): Promise<unknown> {
@@ -123,7 +126,7 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
         if (!(await sameBytes(path.join(outDir, NAME), source))) throw new Error(`round ${r}: ${who}'s file differs from the source`);
         await rm(outDir, { recursive: true, force: true });
       }
-      firsts.push({ ours: r3(t.ours!.firstPiece), anchor: r3(t.aria2c!.firstPiece) });
+      firsts.push({ ours: r3(t.ours!.firstPiece), anchor: r3(t.aria2c!.firstPiece), detail: { oursLines: t.ours!.lines } });
       wholes.push({ ours: r3(t.ours!.whole), anchor: r3(t.aria2c!.whole) });
       log(`round ${r}/${opts.rounds}: first piece ours ${t.ours!.firstPiece.toFixed(3)} s, aria2c ${t.aria2c!.firstPiece.toFixed(3)} s; whole ours ${t.ours!.whole.toFixed(3)} s, aria2c ${t.aria2c!.whole.toFixed(3)} s`);
     }
