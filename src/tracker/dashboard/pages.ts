@@ -51,10 +51,10 @@ function sortLink(r: ListingRequest, sort: SwarmSort, label: string): Html {
 }
 
 /** The table of swarms and its pager (the script re-renders the same structure). */
-export function swarmTable(v: SwarmsView, r: ListingRequest): Html {
+export function swarmTable(v: SwarmsView, r: ListingRequest, now: number): Html {
   const head = COLUMNS.map((c) => html`<th class="${c.num ? 'num' : ''}">${c.sort === null ? c.label : sortLink(r, c.sort, c.label)}</th>`);
   const rows = v.swarms.map(
-    (s) => html`<tr><td class="mono"><a href="/swarm/${s.info_hash}">${s.info_hash}</a></td><td class="break">${s.name ?? ''}</td><td class="num">${formatCount(s.seeders)}</td><td class="num">${formatCount(s.leechers)}</td><td class="num">${formatCount(s.completed)}</td><td class="num">${formatAgo(s.last_announce, Date.now())}</td></tr>\n`,
+    (s) => html`<tr><td class="mono"><a href="/swarm/${s.info_hash}">${s.info_hash}</a></td><td class="break">${s.name ?? ''}</td><td class="num">${formatCount(s.seeders)}</td><td class="num">${formatCount(s.leechers)}</td><td class="num">${formatCount(s.completed)}</td><td class="num">${formatAgo(s.last_announce, now)}</td></tr>\n`,
   );
   const empty = v.swarms.length === 0 ? html`<tr><td colspan="6" class="empty">${v.q === '' ? 'no swarms yet' : 'no swarm starts with that'}</td></tr>` : null;
   const prev = v.page > 1 ? html`<a href="/?${listingQueryString(r, { page: v.page - 1 })}" data-page="${v.page - 1}">← previous</a>` : null;
@@ -74,13 +74,13 @@ ${cards(s)}
 <div class="grid2"><section><h2>Refused requests, by reason</h2>${failures(s)}</section><section><h2>This tracker</h2>${about(s)}</section></div>
 <h2>Swarms</h2>
 <form class="search" method="get" action="/" id="search"><input type="search" name="q" value="${r.query.prefix}" placeholder="info_hash prefix (hex)" maxlength="40" pattern="[0-9a-fA-F]{0,40}" aria-label="search by info_hash prefix"><input type="hidden" name="sort" value="${r.query.sort}"><input type="hidden" name="order" value="${r.query.order}"><button type="submit">Search</button></form>
-<div id="swarms">${swarmTable(v, r)}</div>
+<div id="swarms">${swarmTable(v, r, s.now)}</div>
 <p class="muted">JSON: <a href="/api/stats">/api/stats</a> · <a href="/api/swarms">/api/swarms</a> · <a href="/metrics">/metrics</a></p>`;
 }
 
-export function swarmPage(v: SwarmView): Html {
+export function swarmPage(v: SwarmView, now: number): Html {
   const rows = v.peers.map(
-    (p) => html`<tr><td class="mono">${p.ip}</td><td class="num">${p.port}</td><td>${p.client}</td><td class="mono break">${p.peer_id_text}</td><td>${p.seeder ? html`<span class="tag seed">seeder</span>` : 'leecher'}</td><td class="num">${formatAgo(p.last_seen, Date.now())}</td></tr>\n`,
+    (p) => html`<tr><td class="mono">${p.ip}</td><td class="num">${p.port}</td><td>${p.client}</td><td class="mono break">${p.peer_id_text}</td><td>${p.seeder ? html`<span class="tag seed">seeder</span>` : 'leecher'}</td><td class="num">${formatAgo(p.last_seen, now)}</td></tr>\n`,
   );
   const empty = v.peers.length === 0 ? html`<tr><td colspan="6" class="empty">no live peer</td></tr>` : null;
   const base = `/swarm/${v.info_hash}`;

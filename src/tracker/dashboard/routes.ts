@@ -65,7 +65,7 @@ export function mountTrackerDashboard(app: express.Express, service: TrackerServ
     const page = pageParam(new URLSearchParams(rawQueryOf(req.originalUrl)).get('page'), MAX_PEER_PAGES);
     if (ih === null || page === null) return errorPage(res, 400, 'a swarm is /swarm/<40 hex digits>[?page=N]');
     const view = await data.swarm(ih, page);
-    sendHtml(res, 200, pageShell({ title: `Swarm ${view.info_hash}`, body: swarmPage(view), scripts: ['tracker-swarm.js'] }));
+    sendHtml(res, 200, pageShell({ title: `Swarm ${view.info_hash}`, body: swarmPage(view, Date.now()), scripts: ['tracker-swarm.js'] }));
   }, false));
 
   app.get('/api/stats', guarded(async (_req, res) => sendJson(res, 200, { ...(await data.stats()), history: data.history.all() }), true));
