@@ -12,6 +12,8 @@ import { clientAddress, type Cidr } from './client-address.ts';
 import { TrackerRequestError } from './protocol/query.ts';
 import { TrackerStats } from './metrics/stats.ts';
 import { announceLine } from './announce-log.ts';
+import { BusyError, TtlCache, WorkQueue } from '../dashboard/cache.ts';
+import { MAX_LISTING_DEPTH, MAX_SWARMS_PER_PAGE, type SwarmPage, type SwarmQuery } from './store/swarm-listing.ts';
 
 /** Which torrents the tracker serves (`--whitelist`, `--blacklist`); absent: every torrent. */
 export interface TorrentFilter {
@@ -23,6 +25,18 @@ export class NotRegisteredError extends TrackerRequestError {
   override readonly reason = 'not_registered';
   constructor() {
     super('torrent not registered');
+  }
+}
+
+/** A full scrape (no info_hash) answers the busiest swarms a page at a time: 100 a page, 20 pages deep. */
+export const FULL_SCRAPE_PAGE = MAX_SWARMS_PER_PAGE;
+export const FULL_SCRAPE_PAGES = MAX_LISTING_DEPTH / MAX_SWARMS_PER_PAGE;
+
+/** Too many listings queued (a dashboard or a full scrape): try again in a moment. */
+export class TrackerBusyError extends TrackerRequestError {
+  override readonly reason = 'busy';
+  constructor() {
+    super('busy: try again in a moment');
   }
 }
 
@@ -59,6 +73,9 @@ export class TrackerService {
   readonly stats: TrackerStats;
   private readonly torrents: TorrentFilter | undefined;
   private readonly log: ((line: string) => void) | undefined;
+  /** Walks over every swarm cost the most: one at a time, a few queued, the rest refused. */
+  private readonly walks = new WorkQueue(1, 8);
+  private readonly fullScrapes = new TtlCache<ScrapeEntry[]>(1000, FULL_SCRAPE_PAGES);
 
   constructor(
     readonly store: SwarmStore,
@@ -96,6 +113,30 @@ export class TrackerService {
   scrape(infoHashes: Buffer[]): Promise<ScrapeEntry[]> {
     const torrents = this.torrents;
     return this.store.scrape(torrents ? infoHashes.filter((h) => torrents.allows(h)) : infoHashes, Date.now());
+  }
+
+  /** A page of swarms in an order (the dashboard, a full scrape); rejects with TrackerBusyError when too many wait. */
+  listSwarms(query: SwarmQuery): Promise<SwarmPage> {
+    const list = this.store.listSwarms?.bind(this.store);
+    if (list === undefined) return Promise.reject(new Error('this store cannot list its swarms'));
+    return this.walks.run(() => list(query, Date.now())).catch((e: unknown) => {
+      throw e instanceof BusyError ? new TrackerBusyError() : e;
+    });
+  }
+
+  /**
+   * BEP 48's scrape without an info_hash: every swarm's counts, bounded: page `page` (1-based,
+   * at most FULL_SCRAPE_PAGES) of the swarms with the most peers, answers shared for a second.
+   */
+  fullScrape(page: number): Promise<ScrapeEntry[]> {
+    const p = Math.min(FULL_SCRAPE_PAGES, Math.max(1, Math.floor(page)));
+    return this.fullScrapes.get(String(p), async () => {
+      const { swarms } = await this.listSwarms({ sort: 'peers', order: 'desc', offset: (p - 1) * FULL_SCRAPE_PAGE, limit: FULL_SCRAPE_PAGE, prefix: '' });
+      const torrents = this.torrents;
+      return swarms
+        .filter((w) => !torrents || torrents.allows(w.infoHash))
+        .map((w) => ({ infoHash: w.infoHash, complete: w.seeders, incomplete: w.leechers, downloaded: w.completed }));
+    });
   }
 
   /** Live peers `from` .. `from + max - 1` of a swarm, and how many it has. */

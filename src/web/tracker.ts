@@ -9,7 +9,7 @@ import { connectLive, fetchJson, type LiveStatus } from './shared/live.ts';
 import { formatAgo, formatCount, formatDuration, formatRate } from './shared/format.ts';
 import { arr, num, obj, str } from './shared/json.ts';
 
-const FAILURE_REASONS = ['bad_request', 'not_registered', 'store_full', 'store_unavailable', 'bad_connection_id', 'internal'];
+const FAILURE_REASONS = ['bad_request', 'not_registered', 'store_full', 'store_unavailable', 'bad_connection_id', 'busy', 'internal'];
 const REFRESH_TABLE_MS = 5000;
 const found = slots();
 const chart = new LineChart(byId('rates', HTMLCanvasElement), {

@@ -13,7 +13,7 @@ import type { StoreCounts } from '../store/swarm-store.ts';
 import { MemorySwarmStore } from '../store/memory-store.ts';
 import { RedisSwarmStore } from '../store/redis-store.ts';
 import { MAX_LISTING_DEPTH } from '../store/swarm-listing.ts';
-import { TtlCache, WorkQueue } from '../../dashboard/cache.ts';
+import { TtlCache } from '../../dashboard/cache.ts';
 import { RateHistory, type RatePoint } from './history.ts';
 import { listingQueryString, PEERS_PER_PAGE, type ListingRequest } from './query.ts';
 import { pageCount, peerRow, statsView, swarmsView, type StatsView, type SwarmsView, type SwarmView, type TorrentNames } from './views.ts';
@@ -34,7 +34,6 @@ export class TrackerDashboardData {
   private readonly collected = new TtlCache<StatsView>(250, 1);
   private readonly listings = new TtlCache<SwarmsView>(LISTING_TTL_MS, 64);
   /** One walk of the store at a time; a few may wait, more are refused (503). */
-  private readonly walks = new WorkQueue(1, 8);
 
   constructor(
     private readonly service: TrackerService,
@@ -59,14 +58,10 @@ export class TrackerDashboardData {
   }
 
   swarms(r: ListingRequest): Promise<SwarmsView> {
-    const list = this.service.store.listSwarms?.bind(this.service.store);
-    if (list === undefined) return Promise.reject(new Error('this store cannot list its swarms'));
-    return this.listings.get(listingQueryString(r), () =>
-      this.walks.run(async () => {
-        const page = await list(r.query, Date.now());
-        return swarmsView(page, this.names, { sort: r.query.sort, order: r.query.order, prefix: r.query.prefix }, r.page, r.perPage, Math.floor(MAX_LISTING_DEPTH / r.perPage));
-      }),
-    );
+    return this.listings.get(listingQueryString(r), async () => {
+      const page = await this.service.listSwarms(r.query);
+      return swarmsView(page, this.names, { sort: r.query.sort, order: r.query.order, prefix: r.query.prefix }, r.page, r.perPage, Math.floor(MAX_LISTING_DEPTH / r.perPage));
+    });
   }
 
   /** A swarm's counts and one page of its live peers (a torrent the tracker does not serve is empty). */

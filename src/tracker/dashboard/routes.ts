@@ -5,12 +5,11 @@
  */
 import type express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import type { TrackerService } from '../service.ts';
+import { TrackerBusyError, type TrackerService } from '../service.ts';
 import { pageShell, html } from '../../dashboard/html.ts';
 import { sendHtml, sendJson, sendJsonError } from '../../dashboard/respond.ts';
 import { createStaticFiles, SHARED_WEB_FILES } from '../../dashboard/static.ts';
 import { SseHub } from '../../dashboard/sse.ts';
-import { BusyError } from '../../dashboard/cache.ts';
 import { TrackerDashboardData } from './data.ts';
 import { pageParam, parseListing, rawQueryOf } from './query.ts';
 import { overviewPage, swarmPage } from './pages.ts';
@@ -32,7 +31,7 @@ type Handler = (req: Request, res: Response) => Promise<void>;
 function guarded(f: Handler, json: boolean) {
   return (req: Request, res: Response, next: NextFunction) => {
     f(req, res).catch((e: unknown) => {
-      if (!(e instanceof BusyError)) return next(e);
+      if (!(e instanceof TrackerBusyError)) return next(e);
       if (json) sendJsonError(res, 503, e.message);
       else res.status(503).type('text/plain').send(`${e.message}\n`);
     });

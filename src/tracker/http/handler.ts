@@ -68,7 +68,9 @@ export class HttpTrackerHandler {
     } catch (e) {
       return failure(stats, 'scrape', e, started);
     }
-    return this.service.scrape(hashes).then(
+    // BEP 48 without an info_hash: a full scrape, a page of the busiest swarms (service.fullScrape).
+    const entries = hashes.length > 0 ? this.service.scrape(hashes) : this.service.fullScrape(fullScrapePage(rawQuery));
+    return entries.then(
       (entries) => success(stats, 'scrape', encodeScrapeResponse(entries), started),
       (e: unknown) => failure(stats, 'scrape', e, started),
     );
@@ -84,4 +86,10 @@ export class HttpTrackerHandler {
     this.lastSource = a;
     return a;
   }
+}
+
+/** `page=N` of a full scrape (1 when absent or not a small number). */
+function fullScrapePage(rawQuery: string): number {
+  const m = /(?:^|&)page=(\d{1,9})(?:&|$)/.exec(rawQuery);
+  return m ? Number(m[1]) : 1;
 }

@@ -9,11 +9,11 @@ export type RequestKind = 'announce' | 'scrape' | 'connect';
  * Why a request was refused: a short, fixed set, so a metric label never grows with what clients
  * send (the error's text goes to the client, not to the metrics).
  */
-export type FailureReason = 'bad_request' | 'not_registered' | 'store_full' | 'store_unavailable' | 'bad_connection_id' | 'internal';
+export type FailureReason = 'bad_request' | 'not_registered' | 'store_full' | 'store_unavailable' | 'bad_connection_id' | 'busy' | 'internal';
 
 export const TRANSPORTS: readonly Transport[] = ['http', 'udp'];
 export const REQUEST_KINDS: readonly RequestKind[] = ['announce', 'scrape', 'connect'];
-export const FAILURE_REASONS: readonly FailureReason[] = ['bad_request', 'not_registered', 'store_full', 'store_unavailable', 'bad_connection_id', 'internal'];
+export const FAILURE_REASONS: readonly FailureReason[] = ['bad_request', 'not_registered', 'store_full', 'store_unavailable', 'bad_connection_id', 'busy', 'internal'];
 
 /** Upper bounds, in seconds, of the latency histograms' buckets (the last bucket is +Inf). */
 export const LATENCY_BUCKETS: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];

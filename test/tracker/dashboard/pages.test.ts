@@ -20,7 +20,7 @@ const stats: StatsView = {
   announces: 10,
   scrapes: 0,
   failed: 1,
-  failures: { bad_request: 1, not_registered: 0, store_full: 0, store_unavailable: 0, bad_connection_id: 0, internal: 0 },
+  failures: { bad_request: 1, not_registered: 0, store_full: 0, store_unavailable: 0, bad_connection_id: 0, busy: 0, internal: 0 },
   announces_per_second: 2.5,
   scrapes_per_second: null,
 };
