@@ -26,9 +26,11 @@ void ub_call_js(batch_socket *s, napi_ref ref, int argc, int64_t arg) {
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value fn, recv, argv[1], result;
   if (napi_get_reference_value(env, ref, &fn) == napi_ok && fn != NULL) {
-    napi_get_undefined(env, &recv);
+    bool pending = false;
+    napi_get_global(env, &recv); /* napi_make_callback wants an object as `this` */
     napi_create_int64(env, arg, &argv[0]);
-    if (napi_make_callback(env, s->async, recv, fn, argc, argv, &result) == napi_pending_exception) {
+    napi_make_callback(env, s->async, recv, fn, argc, argv, &result);
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
       napi_value e;
       napi_get_and_clear_last_exception(env, &e);
       napi_fatal_exception(env, e); /* as a throw in an event handler: 'uncaughtException' */
@@ -113,7 +115,7 @@ static void release(napi_env env, batch_socket *s) {
 /* open(family, host, port, reusePort, bufferBytes, inData, inMeta, inSlots, outData, outMeta, outSlots, slotBytes, onBatch, onWritable) */
 static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t argc = OPEN_ARGS;
-  napi_value argv[OPEN_ARGS], handle, name;
+  napi_value argv[OPEN_ARGS], handle, name, resource;
   char host[64];
   size_t host_len = 0;
   int32_t family, port, buffer_bytes;
@@ -141,7 +143,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_create_string_utf8(env, "udp-batch", NAPI_AUTO_LENGTH, &name);
   uv_loop_t *loop = NULL;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &s->poll, s->fd) != 0 ||
-      napi_async_init(env, NULL, name, &s->async) != napi_ok) {
+      napi_create_object(env, &resource) != napi_ok || napi_async_init(env, resource, name, &s->async) != napi_ok) {
     close(s->fd);
     release(env, s);
     return fail(env, "EIO", "udp_batch.open: cannot poll the socket");
