@@ -253,6 +253,7 @@ void ub_close(batch_socket *s) {
   napi_delete_reference(env, s->on_batch);
   napi_delete_reference(env, s->on_writable);
   for (int i = 0; i < BUF_COUNT; i++) napi_delete_reference(env, s->bufs[i]);
-  napi_async_destroy(env, s->async);
+  if (s->in_js) s->async_destroy_pending = 1;
+  else napi_async_destroy(env, s->async);
   uv_close((uv_handle_t *)&s->poll, on_handle_closed);
 }

@@ -37,6 +37,8 @@ typedef struct batch_socket {
   napi_env env;
   uv_poll_t poll;
   int fd, family, events, closed, handle_closed, finalized;
+  /* Inside a JS callback (in_js) a close() leaves the async context to be destroyed after it. */
+  int in_js, async_destroy_pending;
   napi_ref on_batch, on_writable, bufs[BUF_COUNT];
   uint8_t *data[BUF_COUNT];
   size_t len[BUF_COUNT];

@@ -29,7 +29,12 @@ void ub_call_js(batch_socket *s, napi_ref ref, int argc, int64_t arg) {
     bool pending = false;
     napi_get_global(env, &recv); /* napi_make_callback wants an object as `this` */
     napi_create_int64(env, arg, &argv[0]);
+    s->in_js++;
     napi_make_callback(env, s->async, recv, fn, argc, argv, &result);
+    if (--s->in_js == 0 && s->async_destroy_pending) {
+      s->async_destroy_pending = 0;
+      napi_async_destroy(env, s->async); /* closed from inside this callback */
+    }
     if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
       napi_value e;
       napi_get_and_clear_last_exception(env, &e);
@@ -140,10 +145,15 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return fail_errno(env, what, err);
   }
   s->poll.data = s;
-  napi_create_string_utf8(env, "udp-batch", NAPI_AUTO_LENGTH, &name);
   uv_loop_t *loop = NULL;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &s->poll, s->fd) != 0 ||
-      napi_create_object(env, &resource) != napi_ok || napi_async_init(env, resource, name, &s->async) != napi_ok) {
+  if (napi_create_string_utf8(env, "udp-batch", NAPI_AUTO_LENGTH, &name) != napi_ok || napi_create_object(env, &resource) != napi_ok ||
+      napi_async_init(env, resource, name, &s->async) != napi_ok) {
+    close(s->fd);
+    release(env, s);
+    return fail(env, "EIO", "udp_batch.open: no async context");
+  }
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &s->poll, s->fd) != 0) {
+    napi_async_destroy(env, s->async);
     close(s->fd);
     release(env, s);
     return fail(env, "EIO", "udp_batch.open: cannot poll the socket");

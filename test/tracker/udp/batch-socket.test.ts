@@ -99,6 +99,26 @@ test('a datagram longer than a slot is dropped (truncated), the others served; a
   assert.deepEqual(logs, ['handler: a bug']);
 });
 
+test('close() from inside the handler: the rest of that batch is not handled, the port is free at once', async (t) => {
+  if (!addon) return skipOrFail(t, NOT_BUILT);
+  const seen: string[] = [];
+  const s: BatchUdpSocket = open((msg) => {
+    seen.push(msg.toString());
+    if (msg.toString() === 'close') s.close();
+    return Buffer.from('answer');
+  });
+  const port = s.port;
+  const c = await client();
+  // One burst: the datagrams queue in the socket until the event loop reads them in one batch.
+  for (const text of ['a', 'close', 'b', 'c']) c.socket.send(text, port, '127.0.0.1');
+  await until(() => seen.includes('close'));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(seen, ['a', 'close']);
+  assert.deepEqual(c.inbox, [], 'answers of a closed socket are not sent');
+  const again = open(() => null, '127.0.0.1', port);
+  assert.equal(again.port, port);
+});
+
 test('the addon refuses bad arguments and a taken port (EADDRINUSE); close frees the port', async (t) => {
   if (!addon) return skipOrFail(t, NOT_BUILT);
   const s = open(() => null);
