@@ -7,6 +7,7 @@
  * Bounded: OUT_SLOTS answers wait at most (when the kernel's send buffer is full, until it
  * drains); past that, answers are dropped, as a full socket buffer drops datagrams.
  */
+import { constants } from 'node:os';
 import { IN_META, IN_TEXT_AT, OUT_META, type NativeUdpHandle, type UdpBatchAddon } from './batch-native.ts';
 
 /** One datagram and its sender -> the answer, or null to drop it. */
@@ -24,6 +25,9 @@ export const OUT_SLOTS = 512;
  * A longer datagram arrives truncated and is dropped.
  */
 export const SLOT_BYTES = 2048;
+/** How often the addon's counters are read for answers the kernel refused (they are logged once). */
+const COUNTERS_EVERY_MS = 1000;
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 
 export interface BatchSocketOptions {
   family: 4 | 6;
@@ -50,6 +54,8 @@ export class BatchUdpSocket {
   private closed = false;
   /** Answers dropped because every out slot was taken, or too long for one. */
   dropped = 0;
+  private sendErrorsSeen = 0;
+  private countersReadAt = 0;
 
   /** Bind (throws an Error with `code`, e.g. EADDRINUSE, as dgram's bind does). */
   constructor(
@@ -153,12 +159,24 @@ export class BatchUdpSocket {
     if (this.blocked || this.closed || this.head === this.tail) return;
     const waiting = this.tail - this.head;
     const done = this.addon.send(this.handleRef, this.head, waiting);
+    const now = Date.now();
+    if (now - this.countersReadAt >= COUNTERS_EVERY_MS) this.readCounters(now);
     if (done < waiting) {
       this.head += done;
       this.blocked = true; // the addon polls for writable and calls onWritable
       return;
     }
     this.head = this.tail = 0;
+  }
+
+  /** Answers the kernel refused since the last look (EPERM from a firewall, ...): logged once. */
+  private readCounters(now: number): void {
+    this.countersReadAt = now;
+    const [, sendErrors, errno] = this.addon.counters(this.handleRef);
+    if (sendErrors === this.sendErrorsSeen) return;
+    this.sendErrorsSeen = sendErrors;
+    const code = ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+    this.logOnce('send', Object.assign(new Error(`the kernel refused an answer (${code})`), { code }));
   }
 
   private onWritable(): void {

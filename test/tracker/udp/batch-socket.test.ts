@@ -139,7 +139,7 @@ test('the addon refuses bad arguments and a taken port (EADDRINUSE); close frees
 });
 
 /** A fake addon: its "kernel" takes `room` answers, then EAGAIN until writable() is called. */
-function fakeAddon(room: { n: number }) {
+function fakeAddon(room: { n: number }, counters: [number, number, number] = [0, 0, 0]) {
   const sent: string[] = [];
   let outData: Buffer, outMeta: Buffer, onBatch: (n: number) => void, onWritable: () => void;
   let inData: Buffer, inMeta: Buffer;
@@ -155,7 +155,7 @@ function fakeAddon(room: { n: number }) {
       return n;
     },
     localPort: () => 1,
-    counters: () => [0, 0, 0],
+    counters: () => counters,
     close: () => {},
   };
   /** `texts` arrive as one batch from 127.0.0.1:9. */
@@ -193,4 +193,23 @@ test('a full kernel buffer: answers wait (at most OUT_SLOTS) and go out in order
   assert.deepEqual(sent.slice(0, 12), Array.from({ length: 12 }, (_, i) => `a${i}`), 'in order');
   deliver(['x']);
   assert.equal(sent.at(-1), 'ax', 'unblocked: the next batch goes out at once');
+});
+
+test('answers the kernel refused (counted by the addon) are logged, once per kind', () => {
+  const counters: [number, number, number] = [0, 0, 0];
+  const { fake, deliver } = fakeAddon({ n: Infinity }, counters);
+  const logs: string[] = [];
+  new BatchUdpSocket(fake, { family: 4, host: '127.0.0.1', port: 0, reusePort: false, bufferBytes: 0 }, () => Buffer.from('a'), (w, e) => logs.push(`${w}: ${(e as Error).message}`));
+  deliver(['x']);
+  assert.deepEqual(logs, [], 'nothing refused yet');
+  counters[1] = 3;
+  counters[2] = 1; // EPERM
+  const realNow = Date.now;
+  Date.now = () => realNow() + 5000; // the counters are read at most once a second
+  try {
+    deliver(['y']);
+  } finally {
+    Date.now = realNow;
+  }
+  assert.deepEqual(logs, ['send: the kernel refused an answer (EPERM)']);
 });
