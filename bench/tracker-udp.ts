@@ -12,8 +12,10 @@
  *
  * Each round also loads the generator's own echo responder (C, fixed answers, no work): what the
  * generator reaches on this machine, to show that it is not what limits a tracker's figure; and
- * the Node UDP floor (bench/udp-floor-server.mjs: node:dgram, fixed answers, no work): what no
- * Node UDP tracker can beat here, as the HTTP scenario's Node floor.
+ * the Node UDP floors (bench/udp-floor-server.mjs: fixed answers, no work, through node:dgram and
+ * through the native batch addon): what no Node UDP tracker can beat here, as the HTTP
+ * scenario's Node floor. When our tracker runs on the native addon (native/udp-batch built), the
+ * same tracker on node:dgram (P2P_UDP_BATCH=0) is loaded in the same rounds: the addon's A/B.
  */
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
@@ -25,6 +27,7 @@ import { missingProgram, npmAnchor, anchorVersion, programVersion } from './anch
 import { benchInfoHashes, writeHashFile, type RunningTracker, type TrackerKind } from './tracker-load.ts';
 import { buildUdpLoad, runUdpLoad, checkUdpLoad, startUdpEcho, startUdpFloor, UDP_LOAD_DEFAULTS, type UdpLoadResult } from './udp-load.ts';
 import { startOursUdp, startAnchorUdp, populateOver, verifyUdp, oursWithoutUdp, UDP_TORRENTS, UDP_PEERS } from './udp-trackers.ts';
+import { loadUdpBatchAddon } from '../src/tracker/udp/batch-native.ts';
 
 const SECONDS = 10;
 const ANCHORS: Array<Exclude<TrackerKind, 'ours'>> = ['opentracker', 'bittorrent-tracker'];
@@ -33,8 +36,14 @@ const TARGETS: Record<Exclude<TrackerKind, 'ours'>, number> = { opentracker: 0.5
 const MIN_PEERS_PER_ANSWER = 18;
 const ECHO = 'udp-load echo (C, fixed answers, no work)';
 const FLOOR = 'Node UDP floor (node:dgram, fixed answers, no work)';
+const FLOOR_BATCH = 'Node UDP floor (native batch addon, fixed answers, no work)';
+const OURS_DGRAM = 'our tracker on node:dgram (P2P_UDP_BATCH=0)';
+/** Our tracker's UDP I/O in this checkout: the native addon when it is built (dist loads the same file). */
+const OURS_IO = loadUdpBatchAddon() ? 'native batch addon' : 'node:dgram';
 
-type Who = TrackerKind | 'echo' | 'floor';
+type Who = TrackerKind | 'echo' | 'floor' | 'floor-batch' | 'ours-dgram';
+const WHO: Who[] = ['ours', 'ours-dgram', 'opentracker', 'bittorrent-tracker', 'floor', 'floor-batch', 'echo'];
+const perWho = <T>(f: () => T) => Object.fromEntries(WHO.map((w) => [w, f()])) as Record<Who, T>;
 
 async function startAll(kinds: TrackerKind[], dir: string, hashFile: string, hashes: Buffer[], log: (l: string) => void, skip: Partial<Record<TrackerKind, string>>) {
   const trackers = new Map<TrackerKind, RunningTracker>();
@@ -73,14 +82,16 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
   const { log } = opts;
   const tmp = await tempDir('p2p-bench-udp-');
   const skip: Partial<Record<TrackerKind, string>> = {};
-  const results: Record<Who, UdpLoadResult[]> = { ours: [], opentracker: [], 'bittorrent-tracker': [], echo: [], floor: [] };
-  const cpuPerAnnounce: Record<Who, number[]> = { ours: [], opentracker: [], 'bittorrent-tracker': [], echo: [], floor: [] };
+  const results = perWho<UdpLoadResult[]>(() => []);
+  const cpuPerAnnounce = perWho<number[]>(() => []);
   const notes: string[] = [];
   const profiles: ProfileRef[] = [];
   let populateRates: Record<string, number> = {};
   const trackers = new Map<TrackerKind, RunningTracker>();
   let echo: Awaited<ReturnType<typeof startUdpEcho>> | undefined;
   let floor: Awaited<ReturnType<typeof startUdpFloor>> | undefined;
+  let floorBatch: Awaited<ReturnType<typeof startUdpFloor>> | undefined;
+  let oursDgram: RunningTracker | undefined;
   try {
     const built = await buildUdpLoad(tmp.dir);
     if (!built.bin) for (const k of ['ours', ...ANCHORS] as TrackerKind[]) skip[k] = built.skipped;
@@ -96,17 +107,24 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
     populateRates = started.populateRates;
     if (built.bin) echo = await startUdpEcho(built.bin, tmp.dir);
     if (built.bin && !skip['ours']) floor = await startUdpFloor(tmp.dir);
+    if (built.bin && !skip['ours'] && OURS_IO !== 'node:dgram') {
+      floorBatch = await startUdpFloor(tmp.dir, 'batch');
+      oursDgram = await startOursUdp(tmp.dir, [], { env: { P2P_UDP_BATCH: '0' } });
+      log(`ours on node:dgram on ${oursDgram.port}: pre-populated at ${(await populateOver(oursDgram, hashes)).toFixed(0)} announces/s (HTTP); UDP sample: ${await verifyUdp(oursDgram, hashes)}`);
+    }
 
     for (let r = 1; r <= (built.bin ? opts.rounds : 0); r++) {
       const targets: Array<[Who, number, number]> = [['echo', echo!.port, echo!.proc.child.pid!]];
       if (floor) targets.push(['floor', floor.port, floor.proc.child.pid!]);
+      if (floorBatch) targets.push(['floor-batch', floorBatch.port, floorBatch.proc.child.pid!]);
+      if (oursDgram) targets.push(['ours-dgram', oursDgram.port, oursDgram.pid]);
       targets.push(...kinds.map((k): [Who, number, number] => [k, trackers.get(k)!.port, trackers.get(k)!.pid]));
       for (const [who, port, pid] of targets) {
         const cpu0 = cpuSeconds(pid);
         const w = await runUdpLoad(built.bin!, port, hashFile, UDP_PEERS, { seconds: SECONDS });
         // The server's CPU per answered announce: steadier than announces/s on a busy machine.
         cpuPerAnnounce[who].push(((cpuSeconds(pid) - cpu0) * 1e6) / Math.max(1, w.announces + w.connects));
-        const tracker = who === 'echo' || who === 'floor' ? undefined : trackers.get(who)!;
+        const tracker = who === 'ours-dgram' ? oursDgram : who === 'echo' || who === 'floor' || who === 'floor-batch' ? undefined : trackers.get(who)!;
         checkUdpLoad(who, w, tracker ? MIN_PEERS_PER_ANSWER : 0);
         if (tracker) await verifyUdp(tracker, hashes);
         results[who].push(w);
@@ -116,12 +134,16 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
     }
     await stop(echo?.proc);
     await stop(floor?.proc);
+    await stop(floorBatch?.proc);
+    await stop(oursDgram?.proc);
     if (opts.profileDir && built.bin && trackers.has('ours')) {
       profiles.push(await profileOurs(built.bin, tmp.dir, hashFile, hashes, opts.profileDir, log));
     }
   } finally {
     await stop(echo?.proc);
     await stop(floor?.proc);
+    await stop(floorBatch?.proc);
+    await stop(oursDgram?.proc);
     await Promise.all([...trackers.values()].map((t) => stop(t.proc)));
     await tmp.remove();
   }
@@ -132,10 +154,10 @@ function rowsOf(results: Record<Who, UdpLoadResult[]>, cpuPerAnnounce: Record<Wh
   const med = (who: Who, f: (w: UdpLoadResult) => number) => median(results[who].map(f));
   const rate = (w: UdpLoadResult) => r2(w.announcesPerSecond);
   const p99 = (w: UdpLoadResult) => r2(w.p99Ms);
-  const parts = (['ours', ...ANCHORS, 'floor', 'echo'] as Who[])
+  const parts = WHO
     .filter((k) => results[k].length)
     .map((k) => `${k} ${med(k, (w) => w.announcesPerSecond).toFixed(0)}/s, p50 ${med(k, (w) => w.p50Ms).toFixed(2)} ms, p99 ${med(k, (w) => w.p99Ms).toFixed(2)} ms, ${med(k, (w) => w.bytesPerAnswer).toFixed(0)} B/answer, server ${median(cpuPerAnnounce[k]).toFixed(1)} us CPU/announce, generator ${med(k, (w) => w.generatorCores).toFixed(2)} cores`);
-  notes.push(`UDP medians: ${parts.join('; ')}`);
+  notes.push(`UDP medians (ours on the ${OURS_IO}): ${parts.join('; ')}`);
   const d = UDP_LOAD_DEFAULTS;
   notes.push(`load: bench/udp-load.c (cc -O2), ${SECONDS} s, ${d.window} requests in flight from ${d.sockets} sockets, batches of ${d.batch}; ${UDP_TORRENTS} torrents x ${UDP_PEERS} peers pre-populated over HTTP (announces/s of the loader: ${Object.entries(populateRates).map(([k, v]) => `${k} ${v}`).join(', ')})`);
   if (results.echo.length && results.opentracker.length) {
@@ -165,7 +187,17 @@ function rowsOf(results: Record<Who, UdpLoadResult[]>, cpuPerAnnounce: Record<Wh
       skipped: skip['ours'] ?? skip[anchor],
     });
   }
-  for (const [who, anchor] of [['floor', FLOOR], ['echo', ECHO]] as const) {
+  if (results['ours-dgram'].length) {
+    rows.push({
+      label: 'UDP server CPU per announce',
+      ours: 'our tracker',
+      anchor: OURS_DGRAM,
+      unit: 'us',
+      rounds: cpuPerAnnounce.ours.map((c, i) => ({ ours: r2(c), anchor: r2(cpuPerAnnounce['ours-dgram'][i] ?? NaN) })),
+    });
+  }
+  for (const [who, anchor] of [['ours-dgram', OURS_DGRAM], ['floor', FLOOR], ['floor-batch', FLOOR_BATCH], ['echo', ECHO]] as const) {
+    if (!results[who].length && (who === 'ours-dgram' || who === 'floor-batch')) continue; // no addon built
     rows.push({
       label: 'UDP announces/s',
       ours: 'our tracker',

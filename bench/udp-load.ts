@@ -100,12 +100,13 @@ export async function startUdpEcho(bin: string, dir: string): Promise<{ port: nu
 }
 
 /**
- * The Node UDP floor (bench/udp-floor-server.mjs: fixed answers through node:dgram, no work) on a
- * free port: what no Node UDP tracker can beat under this load on this machine.
+ * A Node UDP floor (bench/udp-floor-server.mjs: fixed answers, no work) on a free port: what no
+ * Node UDP tracker can beat under this load on this machine, through node:dgram (`dgram`) or
+ * through the tracker's native batch addon (`batch`).
  */
-export async function startUdpFloor(dir: string): Promise<{ port: number; proc: Proc }> {
+export async function startUdpFloor(dir: string, mode: 'dgram' | 'batch' = 'dgram'): Promise<{ port: number; proc: Proc }> {
   const port = await freePort();
-  const proc = runProgram('udp-floor', [process.execPath, path.join(HERE, 'udp-floor-server.mjs'), String(port)], { cwd: dir });
+  const proc = runProgram(`udp-floor-${mode}`, [process.execPath, path.join(HERE, 'udp-floor-server.mjs'), String(port), mode], { cwd: dir });
   await proc.waitFor(/udp floor server on/, 10_000);
   return { port, proc };
 }

@@ -7,8 +7,8 @@
  */
 import path from 'node:path';
 import { readdirSync, readFileSync } from 'node:fs';
-import { runProgram, freePort, type Proc } from '../harness/procs.ts';
-import { HERE, ROOT, runOurs, stop, get, sleep } from './support.ts';
+import { runCli, runProgram, freePort, type Proc } from '../harness/procs.ts';
+import { HERE, ROOT, stop, get, sleep } from './support.ts';
 import { startTracker, populate, type RunningTracker, type TrackerKind } from './tracker-load.ts';
 import { waitUdpConnect, udpSampleAnnounce, type UdpSample } from './udp-load.ts';
 
@@ -52,12 +52,12 @@ async function waitHttp(port: number, proc: Proc, timeoutMs = 30_000): Promise<v
 /**
  * Our tracker on a free port (`--interval 1800` as in the HTTP scenario, plus `args`, e.g.
  * `--store redis://...` or `--workers 2`), once its HTTP side and (unless `udp` is false) its UDP
- * side answer.
+ * side answer. `env` e.g. `{ P2P_UDP_BATCH: '0' }`: its UDP side on node:dgram, not the addon.
  */
-export async function startOursUdp(dir: string, args: string[] = [], opts: { nodeArgs?: string[]; udp?: boolean } = {}): Promise<RunningTracker> {
+export async function startOursUdp(dir: string, args: string[] = [], opts: { nodeArgs?: string[]; udp?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<RunningTracker> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const proc = runOurs('tracker', ['--port', String(port), '--interval', '1800', ...args], { cwd: dir, nodeArgs: opts.nodeArgs });
+    const proc = runCli('tracker', ['--port', String(port), '--interval', '1800', ...args], { cwd: dir, nodeArgs: opts.nodeArgs, env: opts.env });
     try {
       await waitHttp(port, proc);
       if (opts.udp ?? true) await waitUdpConnect(port, proc);

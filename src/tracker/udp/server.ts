@@ -1,26 +1,40 @@
 /**
- * The UDP tracker front end (BEP 15) over `node:dgram`: datagrams in, the handler's answers out.
- * A bad datagram, a failed send or a socket error costs that datagram only: logged (once per
- * kind), never thrown. In a `node:cluster` worker the socket is shared with the other workers
- * (dgram's default, `exclusive: false`): the primary holds it, the kernel spreads the datagrams.
+ * The UDP tracker front end (BEP 15): datagrams in, the handler's answers out, over the native
+ * batch addon when it loads (batch-front-end.ts; batch-native.ts owns the choice), else over
+ * `node:dgram` (here). A bad datagram, a failed send or a socket error costs that datagram only:
+ * logged (once per kind), never thrown. On dgram, in a `node:cluster` worker the socket is shared
+ * with the other workers (dgram's default, `exclusive: false`): the primary holds it, the kernel
+ * spreads the datagrams.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { TrackerService } from '../service.ts';
 import { ConnectionIds } from './connection-id.ts';
 import { UdpTrackerHandler } from './handler.ts';
+import { chooseUdpIo, type UdpIo } from './batch-native.ts';
+import { createBatchFrontEnd } from './batch-front-end.ts';
 
 export interface UdpFrontEndOptions {
   /** The connection ids' key, shared by every process of one tracker; null: random per run. */
   secret: string | null;
+  /** Force the I/O (tests); default: the addon when it loads, unless P2P_UDP_BATCH=0. */
+  io?: UdpIo;
+}
+
+export interface UdpAddress {
+  address: string;
+  port: number;
+  family: 4 | 6;
 }
 
 export interface UdpFrontEnd {
+  /** What carries the datagrams: the native batch addon, or node:dgram. */
+  readonly io: UdpIo;
   /** Bind to `host`:`port` (an IPv6 address gives an IPv6 socket; `::` takes IPv4 too). */
   bind(port: number, host: string): Promise<void>;
   stop(): Promise<void>;
-  /** The socket, once bound (null before). */
-  readonly socket: dgram.Socket | null;
+  /** Where it is bound (null before bind and after stop). */
+  address(): UdpAddress | null;
 }
 
 /**
@@ -38,6 +52,12 @@ export function createUdpFrontEnd(service: TrackerService, options: UdpFrontEndO
     logged.add(label);
     console.error(`udp tracker: ${label} (logged once):`, e instanceof Error ? e.message : e);
   };
+  const choice = chooseUdpIo(options.io);
+  if (choice.io === 'batch') return createBatchFrontEnd(choice.addon, service, ids, logOnce, SOCKET_BUFFER_BYTES);
+  return createDgramFrontEnd(service, ids, logOnce);
+}
+
+function createDgramFrontEnd(service: TrackerService, ids: ConnectionIds, logOnce: (what: string, e: unknown) => void): UdpFrontEnd {
   let socket: dgram.Socket | null = null;
   let running = false;
 
@@ -101,13 +121,12 @@ export function createUdpFrontEnd(service: TrackerService, options: UdpFrontEndO
       }
     });
 
-  return {
-    bind,
-    stop,
-    get socket() {
-      return socket;
-    },
+  const address = (): UdpAddress | null => {
+    if (!socket || !running) return null;
+    const a = socket.address();
+    return { address: a.address, port: a.port, family: a.family === 'IPv6' ? 6 : 4 };
   };
+  return { io: 'dgram', bind, stop, address };
 }
 
 /**

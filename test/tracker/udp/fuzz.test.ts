@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { SEED, runs } from '../../support/fuzz.ts';
 import { TestScope, freePort } from '../../support/procs.ts';
+import { UDP_IOS } from './udp-world.ts';
 import { UdpProbe, announcePacket, connectPacket, readAnnounceAnswer, scrapePacket, urlDataOptions } from './udp-probe.ts';
 
 const scope = new TestScope();
@@ -69,10 +70,11 @@ async function fire(p: UdpProbe, datagrams: Buffer[]): Promise<Array<{ sent: Buf
   return answers.map((answer) => ({ sent: answer.length >= 8 ? (byTid.get(answer.readUInt32BE(4)) ?? []) : [], answer }));
 }
 
-test('the tracker program under fuzzed UDP datagrams: only bounded answers, no crash, still serving', async (t) => {
+// Once per UDP I/O path of the program: the native batch addon (when built), node:dgram.
+for (const io of UDP_IOS) test(`the tracker program under fuzzed UDP datagrams (${io}): only bounded answers, no crash, still serving`, async (t) => {
   const port = await freePort();
   const dir = await scope.dir();
-  const proc = scope.spawn('tracker', ['--port', String(port)], { cwd: dir });
+  const proc = scope.spawn('tracker', ['--port', String(port)], { cwd: dir, env: { P2P_UDP_BATCH: io === 'batch' ? '1' : '0' } });
   await proc.waitFor(/Running on/);
   const p = await UdpProbe.open('127.0.0.1', port);
   t.after(() => p.close());

@@ -2,6 +2,7 @@
 import { MemorySwarmStore } from '../../../src/tracker/store/memory-store.ts';
 import { TrackerService, trackerConfig, type TorrentFilter } from '../../../src/tracker/service.ts';
 import { createUdpFrontEnd, type UdpFrontEnd } from '../../../src/tracker/udp/server.ts';
+import { loadUdpBatchAddon, type UdpIo } from '../../../src/tracker/udp/batch-native.ts';
 import type { SwarmStore } from '../../../src/tracker/store/swarm-store.ts';
 import type { AnnounceRequest } from '../../../src/tracker/protocol/announce.ts';
 import { UdpProbe } from './udp-probe.ts';
@@ -14,13 +15,19 @@ export interface UdpWorld {
   stop(): Promise<void>;
 }
 
-export async function udpWorld(opts: { host?: string; store?: SwarmStore; torrents?: TorrentFilter; trustIpParam?: boolean; secret?: string } = {}): Promise<UdpWorld> {
+/**
+ * The UDP I/O paths to test: node:dgram always, the native batch addon when it is built (under
+ * CI=true it must be: `npm ci` builds it; a missing one fails the test named below).
+ */
+export const UDP_IOS: UdpIo[] = loadUdpBatchAddon() ? ['batch', 'dgram'] : ['dgram'];
+
+export async function udpWorld(opts: { host?: string; store?: SwarmStore; torrents?: TorrentFilter; trustIpParam?: boolean; secret?: string; io?: UdpIo } = {}): Promise<UdpWorld> {
   const host = opts.host ?? '127.0.0.1';
   const store = opts.store ?? new MemorySwarmStore(60_000);
   const service = new TrackerService(store, trackerConfig(1800, { trustIpParam: opts.trustIpParam ?? false }), { torrents: opts.torrents });
-  const front = createUdpFrontEnd(service, { secret: opts.secret ?? null });
+  const front = createUdpFrontEnd(service, { secret: opts.secret ?? null, io: opts.io });
   await front.bind(0, host);
-  const port = front.socket!.address().port;
+  const port = front.address()!.port;
   return { service, front, host, port, stop: () => front.stop() };
 }
 
