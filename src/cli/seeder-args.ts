@@ -70,7 +70,7 @@ export function parseSeederArgs(): SeederArgs {
   const seedDir = (values['dir'] as string | undefined) ?? `peer_${port}`;
   const requesterDir = (values['requester-dir'] as string | undefined) ?? 'peer_6882';
   const maxUploadRate = parseRateFlag(values['max-upload-rate'], 'max-upload-rate');
-  const peerLimits = parsePeerFlags(values);
+  const peerLimits = parsePeerFlags(values, seedDir);
   // Where others reach our web seed. A wildcard bind address names no host, so it needs --public-url.
   const wildcard = host === '0.0.0.0' || host === '::';
   let publicUrl = (values['public-url'] as string | undefined) ?? (wildcard ? undefined : `http://${urlHost(host)}:${port}`);
