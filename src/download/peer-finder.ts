@@ -95,7 +95,7 @@ export class PeerFinder {
 
   /** Tell the tracker the download finished (the caller waits briefly). */
   completed(): Promise<void> {
-    return this.announcer.completed();
+    return this.o.trackers.length ? this.announcer.completed() : Promise.resolve(); // none: DHT or web seeds only
   }
 
   /** The user's one line for a failed download: no peer ever found says why, else `e` itself. */
