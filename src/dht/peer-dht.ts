@@ -75,8 +75,9 @@ export class PeerDht {
     const dht = new DHT({ ...LIBRARY_BOUNDS, nodeId: state.id, socket, bootstrap: bootstrap.length ? bootstrap : false, host: false });
     for (const n of state.nodes) dht.addNode(n);
     await new Promise<void>((resolve) => dht.listen(port, () => resolve()));
-    const joined = state.nodes.length ? `${state.nodes.length} saved node(s)` : `${bootstrap.length} bootstrap node(s)`;
-    settings.log?.(`DHT: node on UDP port ${socket.address().port}, joining through ${joined}`);
+    const through = [state.nodes.length && `${state.nodes.length} saved node(s)`, bootstrap.length && `${bootstrap.length} bootstrap node(s)`].filter(Boolean);
+    const joining = through.length ? `joining through ${through.join(' and ')}` : 'no node known yet (peers that send a BEP 5 port message add theirs)';
+    settings.log?.(`DHT: node on UDP port ${socket.address().port}, ${joining}`);
     return new PeerDht(dht, socket, settings, detach);
   }
 

@@ -148,3 +148,25 @@ test('get_peers answers stay one datagram however many peers announced', async (
   const values = (decode(answer!) as { r: { values: unknown } }).r.values;
   assert.ok(isList(values as never) && (values as Buffer[]).length === 50, 'a sample of 50 of the 300 peers');
 });
+
+test('without uTP (--transport tcp) the DHT binds its own UDP socket on the port; on a dual-stack endpoint (::) it speaks IPv4 through it', async (t) => {
+  const local = await startLocalDht(5);
+  t.after(() => local.close());
+  const probe = await UtpEndpoint.bind(0, '127.0.0.1');
+  const port = probe.address().port;
+  await probe.close();
+  const own = await PeerDht.start({ bootstrap: [{ host: '127.0.0.1', port: local.bootstrapPort }] }, '127.0.0.1', port);
+  t.after(() => own.close());
+  assert.equal(own.port, port);
+  const [pong] = await exchange(port, [krpc('ping', {})]);
+  assert.ok(isDict(decode(pong!)));
+  await assert.rejects(PeerDht.start({ bootstrap: [] }, '127.0.0.1', port), /EADDRINUSE/, 'a taken port is an error for the caller (Seeding: DHT off, peer on)');
+
+  const dual = await UtpEndpoint.bind(0, '::');
+  const d = await PeerDht.start({ bootstrap: [{ host: '127.0.0.1', port: local.bootstrapPort }] }, '::', dual.address().port, dual);
+  t.after(async () => (await d.close(), await dual.close()));
+  const [pong6] = await exchange(d.port, [krpc('ping', {})]);
+  assert.ok(isDict(decode(pong6!)), 'an IPv4 ping through the IPv6 socket is answered');
+  await until(() => d.nodeCount >= 3, 10_000, () => `the dual-stack node knows ${d.nodeCount} nodes`);
+  await assert.rejects(PeerDht.start({ bootstrap: [] }, '::1', 1), /IPv4/);
+});
