@@ -7,7 +7,7 @@
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { decodeWithSpans } from '../../src/metainfo/bencode.ts';
 import { TestScope, freePort, within } from '../support/procs.ts';
@@ -16,11 +16,13 @@ import { startLocalDht } from '../support/local-dht.ts';
 const scope = new TestScope('dht-e2e-');
 after(() => scope.cleanup());
 
-/** The same torrent with nothing but its info dictionary (same info_hash): no tracker, no web seed. */
-async function trackerless(torrentPath: string, out: string): Promise<void> {
+/** The same torrent with nothing but its info dictionary: no tracker, no web seed. Resolves with its info_hash. */
+async function trackerless(torrentPath: string, out: string): Promise<string> {
   const bytes = await readFile(torrentPath);
-  const info = decodeWithSpans(bytes).spans.get('info')!;
-  await writeFile(out, Buffer.concat([Buffer.from('d4:info'), bytes.subarray(info.start, info.end), Buffer.from('e')]));
+  const span = decodeWithSpans(bytes).spans.get('info')!;
+  const info = bytes.subarray(span.start, span.end);
+  await writeFile(out, Buffer.concat([Buffer.from('d4:info'), info, Buffer.from('e')]));
+  return createHash('sha1').update(info).digest('hex');
 }
 
 test('a requester with a trackerless torrent finds our seeder through a local DHT and downloads the exact file', async (t) => {
@@ -33,8 +35,9 @@ test('a requester with a trackerless torrent finds our seeder through a local DH
   const seeder = scope.spawn('seeder', ['dht.bin', '--port', String(seederPort), '--tracker', 'http://127.0.0.1:1/announce', '--no-web-seed', '--requester-dir', 'req', '--dht-bootstrap', local.bootstrap], { cwd: dir });
   await seeder.waitFor(/\* Running on/, 30_000);
   await seeder.waitFor(/DHT: node on UDP port \d+, joining through 1 bootstrap node/);
-  await trackerless(path.join(dir, 'dht.bin.torrent'), path.join(dir, 'no-tracker.torrent'));
-  // Once magnet links are in: `magnet:?xt=urn:btih:<info_hash>` in place of this path.
+  const infoHash = await trackerless(path.join(dir, 'dht.bin.torrent'), path.join(dir, 'no-tracker.torrent'));
+  assert.match(seeder.out(), new RegExp(`Info hash: ${infoHash}`));
+  // Once magnet links are in, this line becomes: const source = `magnet:?xt=urn:btih:${infoHash}`;
   const source = 'no-tracker.torrent';
 
   const req = scope.spawn('requester', [source, '--port', String(await freePort()), '--out', 'dl', '--no-seed', '--wait', '40', '--dht-bootstrap', local.bootstrap], { cwd: dir });
