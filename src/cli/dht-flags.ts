@@ -18,7 +18,8 @@ export const DHT_FLAGS = {
 export const DHT_FLAGS_USAGE = `  --dht / --no-dht    join the Mainline DHT (BEP 5) on our UDP port, announce the torrent there and
                       look peers up in it (default on; it needs --host 0.0.0.0 or a public address
                       to reach the public DHT)
-  --dht-bootstrap     HOST:PORT,... nodes to join through (default ${PUBLIC_BOOTSTRAP.join(',')});
+  --dht-bootstrap     HOST:PORT,... nodes to join through (default: the public routers
+                      ${PUBLIC_BOOTSTRAP.join(',')});
                       the routing table is saved in <folder>/${STATE_FILE_NAME} and used first next time`;
 
 /** Parse `HOST:PORT,...` (host names or IPv4 addresses); null if any entry is malformed. */

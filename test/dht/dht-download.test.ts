@@ -7,22 +7,19 @@
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { decodeWithSpans } from '../../src/metainfo/bencode.ts';
 import { TestScope, freePort, within } from '../support/procs.ts';
-import { startLocalDht } from '../support/local-dht.ts';
+import { infoOnly, startLocalDht } from '../support/local-dht.ts';
 
 const scope = new TestScope('dht-e2e-');
 after(() => scope.cleanup());
 
-/** The same torrent with nothing but its info dictionary: no tracker, no web seed. Resolves with its info_hash. */
+/** The torrent at `torrentPath` without tracker or web seed, written to `out`; resolves with its info_hash. */
 async function trackerless(torrentPath: string, out: string): Promise<string> {
-  const bytes = await readFile(torrentPath);
-  const span = decodeWithSpans(bytes).spans.get('info')!;
-  const info = bytes.subarray(span.start, span.end);
-  await writeFile(out, Buffer.concat([Buffer.from('d4:info'), info, Buffer.from('e')]));
-  return createHash('sha1').update(info).digest('hex');
+  const { torrent, infoHash } = infoOnly(await readFile(torrentPath));
+  await writeFile(out, torrent);
+  return infoHash;
 }
 
 test('a requester with a trackerless torrent finds our seeder through a local DHT and downloads the exact file', async (t) => {

@@ -4,6 +4,8 @@
  * to ask first). Nothing leaves loopback.
  */
 import DHT from 'bittorrent-dht';
+import { createHash } from 'node:crypto';
+import { decodeWithSpans } from '../../src/metainfo/bencode.ts';
 
 export interface LocalDht {
   nodes: DHT[];
@@ -37,4 +39,11 @@ export async function startLocalDht(count = 20): Promise<LocalDht> {
     bootstrapPort,
     close: () => Promise.all(nodes.map((d) => new Promise<void>((resolve) => d.destroy(() => resolve())))).then(() => undefined),
   };
+}
+
+/** A torrent with nothing but the info dictionary of `torrent` (the same info_hash): no tracker, no web seed. */
+export function infoOnly(torrent: Buffer): { torrent: Buffer; infoHash: string } {
+  const span = decodeWithSpans(torrent).spans.get('info')!;
+  const info = torrent.subarray(span.start, span.end);
+  return { torrent: Buffer.concat([Buffer.from('d4:info'), info, Buffer.from('e')]), infoHash: createHash('sha1').update(info).digest('hex') };
 }
