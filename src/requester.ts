@@ -14,7 +14,7 @@ closeInput();
 console.log(`Retrieved info_hash: ${meta.infoHashHex}`);
 
 const trackers = trackerTiers(meta.announce, meta.announceList);
-if (trackers.length === 0 && meta.urlList.length === 0 && !args.peerLimits.dht) die('the torrent names no http(s) or udp tracker and no web seed, and the DHT is off (--no-dht)');
+if (trackers.length === 0 && meta.urlList.length === 0 && (!args.peerLimits.dht || meta.private)) die(`the torrent names no http(s) or udp tracker and no web seed, and the DHT is off (${meta.private ? 'a private torrent' : '--no-dht'})`);
 
 const display = new ProgressDisplay();
 try {

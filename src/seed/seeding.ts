@@ -64,6 +64,7 @@ export class Seeding {
   private async joinDht(): Promise<void> {
     const settings = this.o.peerLimits?.dht;
     if (!settings) return;
+    if (this.o.meta.private) return settings.log?.('DHT off: the torrent is private (BEP 27: its peers come from its trackers only)');
     try {
       this.dht = await PeerDht.start(settings, this.o.host, this.node.port, this.node.utp);
     } catch (e) {

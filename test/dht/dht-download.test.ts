@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { TestScope, freePort, within } from '../support/procs.ts';
 import { infoOnly, startLocalDht } from '../support/local-dht.ts';
+import { decode, encode } from '../../src/metainfo/bencode.ts';
 
 const scope = new TestScope('dht-e2e-');
 after(() => scope.cleanup());
@@ -53,7 +54,7 @@ test('a requester with a trackerless torrent finds our seeder through a local DH
   assert.ok(seedTable.nodes.length >= 10, `seeder saved ${seedTable.nodes.length} nodes`);
 });
 
-test('with --no-dht a trackerless torrent is refused in one line', async () => {
+test('with --no-dht, or for a private torrent, a trackerless torrent is refused in one line', async () => {
   const dir = await scope.dir();
   await writeFile(path.join(dir, 'x.bin'), randomBytes(40_000));
   const seeder = scope.spawn('seeder', ['x.bin', '--port', String(await freePort()), '--tracker', 'http://127.0.0.1:1/announce', '--no-web-seed', '--requester-dir', 'req'], { cwd: dir });
@@ -62,5 +63,12 @@ test('with --no-dht a trackerless torrent is refused in one line', async () => {
   await trackerless(path.join(dir, 'x.bin.torrent'), path.join(dir, 'bare.torrent'));
   const req = scope.spawn('requester', ['bare.torrent', '--port', String(await freePort()), '--no-seed', '--no-dht'], { cwd: dir });
   assert.equal(await within(req.exited, 20_000, 'the requester'), 1);
-  assert.match(req.err(), /names no http\(s\) or udp tracker and no web seed, and the DHT is off/);
+  assert.match(req.err(), /names no http\(s\) or udp tracker and no web seed, and the DHT is off \(--no-dht\)/);
+
+  // BEP 27: a private torrent never uses the DHT, even when it is on
+  const bare = decode(await readFile(path.join(dir, 'bare.torrent'))) as { info: Record<string, unknown> };
+  await writeFile(path.join(dir, 'private.torrent'), encode({ info: { ...bare.info, private: 1 } } as never));
+  const priv = scope.spawn('requester', ['private.torrent', '--port', String(await freePort()), '--no-seed', '--dht-bootstrap', '127.0.0.1:9'], { cwd: dir });
+  assert.equal(await within(priv.exited, 20_000, 'the requester'), 1);
+  assert.match(priv.err(), /the DHT is off \(a private torrent\)/);
 });
