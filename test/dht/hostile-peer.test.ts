@@ -1,5 +1,5 @@
 /**
- * Hostile DHT traffic against a running seeder (its DHT on, bootstrapped from a local DHT): ten
+ * Hostile DHT traffic against a running seeder (its DHT on, bootstrapped from a local DHT): five
  * seconds of KRPC floods from 20 sources (malformed, deeply nested, wrong types that crash an
  * unguarded bittorrent-dht, huge tokens and node lists). The process lives, its memory stays flat,
  * and it still answers a ping and serves its data afterwards.
@@ -61,7 +61,7 @@ test('a seeder flooded with hostile KRPC lives, keeps its memory, and still answ
   const rssBefore = rssBytes(seeder.child.pid!);
   const sockets = await Promise.all(Array.from({ length: 20 }, udpSocket));
   let sent = 0;
-  const end = Date.now() + 10_000;
+  const end = Date.now() + 5_000;
   while (Date.now() < end) {
     for (const s of sockets) for (let i = 0; i < 10; i++) s.send(HOSTILE[sent++ % HOSTILE.length]!, port, '127.0.0.1');
     await new Promise((r) => setTimeout(r, 2));
@@ -69,9 +69,12 @@ test('a seeder flooded with hostile KRPC lives, keeps its memory, and still answ
   for (const s of sockets) s.close();
   assert.equal(seeder.child.exitCode, null, `the seeder died\n${seeder.err()}`);
   const grown = rssBytes(seeder.child.pid!) - rssBefore;
-  t.diagnostic(`${sent} hostile datagrams in 10 s; seeder RSS ${(rssBefore / 2 ** 20).toFixed(1)} MiB, grew ${(grown / 2 ** 20).toFixed(1)} MiB`);
+  t.diagnostic(`${sent} hostile datagrams in 5 s; seeder RSS ${(rssBefore / 2 ** 20).toFixed(1)} MiB, grew ${(grown / 2 ** 20).toFixed(1)} MiB`);
   assert.ok(grown < 32 * 2 ** 20, `RSS grew ${grown} bytes`);
-  assert.ok(await ping(port), 'answers a ping after');
+  // the kernel's queue still holds some of the flood, which the global budget meets first: allow a few seconds
+  let answered = false;
+  for (let i = 0; i < 5 && !answered; i++) answered = await ping(port);
+  assert.ok(answered, 'answers a ping after');
   // node:http, not fetch: fetch refuses some ports
   const status = await new Promise<number | undefined>((r) => http.get(`http://127.0.0.1:${port}/stats`, (res) => (res.resume(), r(res.statusCode))).on('error', () => r(undefined)));
   assert.equal(status, 200, 'still serves HTTP');
