@@ -38,8 +38,11 @@ test('a requester with a trackerless torrent finds our seeder through a local DH
   // Once magnet links are in, this line becomes: const source = `magnet:?xt=urn:btih:${infoHash}`;
   const source = 'no-tracker.torrent';
 
+  const t0 = performance.now();
   const req = scope.spawn('requester', [source, '--port', String(await freePort()), '--out', 'dl', '--no-seed', '--wait', '40', '--dht-bootstrap', local.bootstrap], { cwd: dir });
+  void req.waitFor(/Found peers through the DHT/, 60_000).then(() => t.diagnostic(`first DHT peer ${(performance.now() - t0).toFixed(0)} ms after the requester started`), () => {});
   const code = await within(req.exited, 60_000, 'the requester to finish');
+  t.diagnostic(`requester done in ${(performance.now() - t0).toFixed(0)} ms (${data.length} bytes)`);
   assert.equal(code, 0, `requester\n${req.out()}\n${req.err()}\nseeder\n${seeder.out()}\n${seeder.err()}`);
   assert.match(req.out(), /Found peers through the DHT/);
   assert.match(req.out(), new RegExp(`Pieces received: \\d+ from 127\\.0\\.0\\.1:${seederPort}`));
