@@ -10,6 +10,9 @@ import net from 'node:net';
 import { fitOutgoing, krpcRefusal } from './krpc-filter.ts';
 import { SourceLimiter, DEFAULT_SOURCE_LIMITS, type SourceLimits } from './source-limiter.ts';
 
+/** Bytes a second the DHT may send (libtorrent's default is 8,000): answers to forged queries amplify no more. */
+export const DEFAULT_SEND_RATE = 64 * 1024;
+
 export type SendDatagram = (buf: Buffer, port: number, address: string) => void;
 
 export interface DhtSocketOptions {
@@ -19,6 +22,8 @@ export interface DhtSocketOptions {
   /** The socket is IPv6 (dual stack): IPv4 peers are written ::ffff:a.b.c.d on it. */
   ipv6?: boolean;
   limits?: SourceLimits;
+  /** Bytes a second sent at most, burst twice as many (default DEFAULT_SEND_RATE). */
+  sendRate?: number;
 }
 
 export class DhtSocket extends EventEmitter {
@@ -26,11 +31,19 @@ export class DhtSocket extends EventEmitter {
   /** Datagrams the gate refused, by the last reason (for tests and reports). */
   refused = 0;
   lastRefusal = '';
+  /** Bytes sent, and datagrams not sent for want of budget. */
+  sentBytes = 0;
+  unsent = 0;
+  private sendBudget: number;
+  private sendBudgetAt = performance.now();
+  private readonly sendRate: number;
   private closed = false;
 
   constructor(private readonly o: DhtSocketOptions) {
     super();
     this.limiter = new SourceLimiter(o.limits ?? DEFAULT_SOURCE_LIMITS, performance.now());
+    this.sendRate = o.sendRate ?? DEFAULT_SEND_RATE;
+    this.sendBudget = 2 * this.sendRate;
   }
 
   /** A datagram for the DHT: rate-limited, checked, then handed to the library. */
@@ -55,9 +68,20 @@ export class DhtSocket extends EventEmitter {
   send(buf: Buffer, offset: number, length: number, port: number, address: string, cb?: (err?: Error) => void): void {
     const out = fitOutgoing(buf.subarray(offset, offset + length));
     if (!this.closed && out !== null && port > 0 && port < 65536 && net.isIPv4(address)) {
-      this.o.send(out, port, this.o.ipv6 ? `::ffff:${address}` : address);
+      if (this.spend(out.length)) this.o.send(out, port, this.o.ipv6 ? `::ffff:${address}` : address);
+      else this.unsent++; // a query of ours times out as if lost; an answer is simply not given
     }
     cb?.();
+  }
+
+  private spend(bytes: number): boolean {
+    const now = performance.now();
+    this.sendBudget = Math.min(2 * this.sendRate, this.sendBudget + ((now - this.sendBudgetAt) * this.sendRate) / 1000);
+    this.sendBudgetAt = now;
+    if (this.sendBudget < bytes) return false;
+    this.sendBudget -= bytes;
+    this.sentBytes += bytes;
+    return true;
   }
 
   /** The UDP socket is bound already (it is the peer's): only say so. */

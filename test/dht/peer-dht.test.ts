@@ -11,6 +11,7 @@ import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { UtpEndpoint } from '../../src/peer/utp/endpoint.ts';
 import { PeerDht } from '../../src/dht/peer-dht.ts';
+import { DEFAULT_SEND_RATE } from '../../src/dht/dht-socket.ts';
 import { decode, encode, isDict, isList, isBytes } from '../../src/metainfo/bencode.ts';
 import { startLocalDht, type LocalDht } from '../support/local-dht.ts';
 import { tempDir, until } from '../support/procs.ts';
@@ -181,4 +182,31 @@ test('without uTP (--transport tcp) the DHT binds its own UDP socket on the port
   assert.ok(isDict(decode(pong6!)), 'an IPv4 ping through the IPv6 socket is answered');
   await until(() => d.nodeCount >= 3, 10_000, () => `the dual-stack node knows ${d.nodeCount} nodes`);
   await assert.rejects(PeerDht.start({ bootstrap: [] }, '::1', 1), /IPv4/);
+});
+
+test('what the DHT sends is bounded in bytes per second: answers to a flood of queries amplify nothing beyond it', async (t) => {
+  const local = await startLocalDht(3);
+  t.after(() => local.close());
+  const p = await peerDht(local);
+  t.after(() => p.close());
+  const port = p.dht.port;
+  // 60 peers for one torrent, so that each get_peers answer carries 50 of them (about 460 bytes)
+  const [first] = await exchange(port, [krpc('get_peers', { info_hash: INFO_HASH })], 1);
+  const token = (decode(first!) as { r: { token: Buffer } }).r.token;
+  await exchange(port, Array.from({ length: 60 }, (_, i) => krpc('announce_peer', { info_hash: INFO_HASH, port: 20_000 + i, token })), 60);
+  const t0 = performance.now();
+  const sentBefore = p.dht.socket.sentBytes;
+  // 40 sources x 50 get_peers, 4 sources at a time (each within its per-source limit): about 900 KB of answers asked for
+  const got: Buffer[] = [];
+  for (let g = 0; g < 10; g++) {
+    const answers = await Promise.all(Array.from({ length: 4 }, () => exchange(port, Array.from({ length: 50 }, () => krpc('get_peers', { info_hash: INFO_HASH })), 50, 300)));
+    got.push(...answers.flat());
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const answered = got.reduce((n, b) => n + b.length, 0);
+  const sent = p.dht.socket.sentBytes - sentBefore;
+  t.diagnostic(`${got.length} of 2000 queries answered, ${answered} bytes in ${seconds.toFixed(2)} s; ${p.dht.socket.unsent} answers held back`);
+  assert.ok(sent <= 2 * DEFAULT_SEND_RATE + DEFAULT_SEND_RATE * seconds, `${sent} bytes sent in ${seconds} s`);
+  assert.ok(answered <= sent);
+  assert.ok(p.dht.socket.unsent > 500, 'the budget was used up, then answers were held back');
 });
