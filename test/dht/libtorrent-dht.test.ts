@@ -7,35 +7,18 @@
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { makeTorrent } from '../../src/metainfo/create.ts';
 import { requireNetns } from '../support/netns.ts';
 import { NetnsWorld } from '../support/netns-world.ts';
 import { requireLibtorrent } from '../../harness/libtorrent.ts';
-import { ROOT, freePort, within, until } from '../support/procs.ts';
-import { infoOnly } from '../support/local-dht.ts';
+import { freePort, within, until } from '../support/procs.ts';
+import { dhtWorld, ourSeeder } from '../support/dht-world.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const LT_PEER = path.join(HERE, 'fixtures/lt-dht-peer.py');
-const LOCAL_DHT = path.join(ROOT, 'test/support/local-dht-child.ts');
 const worlds: NetnsWorld[] = [];
 after(() => Promise.all(worlds.map((w) => w.cleanup())));
-
-/** A world with a local DHT running in it, and a 2 MiB file with its info-only torrent in `dir`. */
-async function dhtWorld(): Promise<{ w: NetnsWorld; bootstrap: string; data: Buffer; torrent: string; infoHash: string }> {
-  const w = await NetnsWorld.create('dht-lt-');
-  worlds.push(w);
-  const local = w.program('local-dht', [process.execPath, '--import', 'tsx', LOCAL_DHT, '20'], ROOT);
-  const bootstrap = (await local.waitFor(/bootstrap (127\.0\.0\.1:\d+)/, 30_000))[1]!;
-  const data = randomBytes(2 * 1024 * 1024 + 777);
-  await mkdir(path.join(w.dir, 'seed'));
-  await writeFile(path.join(w.dir, 'seed', 'lt.bin'), data);
-  const made = infoOnly(await makeTorrent(path.join(w.dir, 'seed', 'lt.bin'), 'lt.bin', { announce: 'http://127.0.0.1:1/announce', pieceLength: 64 * 1024 }));
-  await writeFile(path.join(w.dir, 'lt.torrent'), made.torrent);
-  return { w, bootstrap, data, torrent: 'lt.torrent', infoHash: made.infoHash };
-}
 
 function libtorrent(w: NetnsWorld, role: 'seeder' | 'leecher', bootstrap: string, savePath: string) {
   const cfg = { role, torrent: path.join(w.dir, 'lt.torrent'), save_path: savePath, listen_port: 0, bootstrap };
@@ -44,7 +27,7 @@ function libtorrent(w: NetnsWorld, role: 'seeder' | 'leecher', bootstrap: string
 
 test('our requester finds a libtorrent seeder through the DHT alone', async (t) => {
   if (!requireNetns(t) || !requireLibtorrent(t)) return;
-  const { w, bootstrap, data, torrent } = await dhtWorld();
+  const { w, bootstrap, data, torrent } = await dhtWorld(worlds);
   const lt = libtorrent(w, 'seeder', bootstrap, path.join(w.dir, 'seed'));
   await lt.waitFor(/"seeding": true/, 30_000);
   const req = w.cli('requester', [torrent, '--port', String(await freePort()), '--out', 'dl', '--no-seed', '--wait', '60', '--dht-bootstrap', bootstrap]);
@@ -56,13 +39,11 @@ test('our requester finds a libtorrent seeder through the DHT alone', async (t) 
 
 test('a libtorrent leecher finds our seeder through the DHT alone', async (t) => {
   if (!requireNetns(t) || !requireLibtorrent(t)) return;
-  const { w, bootstrap, data, infoHash } = await dhtWorld();
-  const port = await freePort();
-  // our seeder makes its own torrent of the same file: the same info (same piece length), so the same info_hash
-  const seeder = w.cli('seeder', ['seed/lt.bin', '--port', String(port), '--tracker', 'http://127.0.0.1:1/announce', '--piece-length', '64K', '--no-web-seed', '--dir', 'ours', '--requester-dir', 'req', '--dht-bootstrap', bootstrap]);
-  await seeder.waitFor(new RegExp(`Info hash: ${infoHash}`), 30_000);
+  const { w, bootstrap, data, infoHash } = await dhtWorld(worlds);
+  const seeder = await ourSeeder(w, bootstrap, infoHash);
   await mkdir(path.join(w.dir, 'lt-dl'));
   const lt = libtorrent(w, 'leecher', bootstrap, path.join(w.dir, 'lt-dl'));
   await until(() => lt.out().includes('"finished"'), 90_000, () => `libtorrent\n${lt.out().slice(-2000)}\n${lt.err()}\nseeder\n${seeder.out()}\n${seeder.err()}`);
   assert.ok((await readFile(path.join(w.dir, 'lt-dl', 'lt.bin'))).equals(data));
 });
+
