@@ -69,7 +69,7 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
       const listen = String(await freePort());
       const argv =
         kind === 'ours'
-          ? [process.execPath, ...nodeFlagsFor(ROOT, 'requester'), ...nodeArgs, path.join(ROOT, 'dist', 'requester.js'), torrent, '--no-seed', '--port', listen, '--out', outDir]
+          ? [process.execPath, ...nodeFlagsFor(ROOT, 'requester'), ...nodeArgs, path.join(ROOT, 'dist', 'requester.js'), torrent, '--no-seed', '--port', listen, '--out', outDir, '--no-dht']
           : kind === 'curl'
             ? ['curl', '-sS', '--fail', '-o', out, `http://127.0.0.1:${seederPort}/file/${infoHash}`]
             : ['aria2c', '--no-conf', '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false', '--seed-time=0',

@@ -101,7 +101,7 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
       const argv =
         kind === 'aria2c'
           ? aria2Download(s.torrent, outDir, listen)
-          : [process.execPath, ...nodeFlagsFor(ROOT, 'requester'), path.join(ROOT, 'dist', 'requester.js'), s.torrent, '--no-seed', '--port', String(listen), '--out', outDir, ...OURS[kind]];
+          : [process.execPath, ...nodeFlagsFor(ROOT, 'requester'), path.join(ROOT, 'dist', 'requester.js'), s.torrent, '--no-seed', '--port', String(listen), '--out', outDir, '--no-dht', ...OURS[kind]];
       return timedDownload(kind, argv, { outDir, file: NAME, source, size: SIZE, seederPid: s.pid, syncAfter: kind === 'aria2c', all });
     };
 

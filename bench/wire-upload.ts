@@ -69,7 +69,7 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult[]> {
       const common = { outDir, file: NAME, source, size: SIZE, seederPid: seederPid[kind]!, all };
       if (kind === 'aria2c') return timedDownload(kind, wrap(aria2Download(ours.torrent, outDir, await freePort())), { ...common, syncAfter: false });
       if (kind === 'http') {
-        const argv = [process.execPath, ...nodeFlagsFor(ROOT, 'requester'), path.join(ROOT, 'dist', 'requester.js'), ours.torrent, '--no-seed', '--port', String(await freePort()), '--out', outDir, '--protocol', 'http'];
+        const argv = [process.execPath, ...nodeFlagsFor(ROOT, 'requester'), path.join(ROOT, 'dist', 'requester.js'), ours.torrent, '--no-seed', '--port', String(await freePort()), '--out', outDir, '--protocol', 'http', '--no-dht'];
         return timedDownload(kind, wrap(argv), { ...common, syncAfter: false });
       }
       return ltLeech(lt as LtDriver, ns!.name, kind === 'lt-from-ours' ? ours.torrent : ltTorrent, common, lts);

@@ -61,8 +61,17 @@ process.on('exit', () => {
  * program itself (its /proc/<pid>/status is the program's memory).
  */
 export function runCli(entry: 'tracker' | 'seeder' | 'requester' | 'demo', args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; netns?: string; nodeArgs?: string[] }): Proc {
-  const argv = [process.execPath, ...nodeFlagsFor(ROOT, entry), ...(opts.nodeArgs ?? []), path.join(ROOT, 'dist', `${entry}.js`), ...args];
+  const argv = [process.execPath, ...nodeFlagsFor(ROOT, entry), ...(opts.nodeArgs ?? []), path.join(ROOT, 'dist', `${entry}.js`), ...args, ...noPublicDht(entry, args)];
   return runProgram(entry, opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv, opts);
+}
+
+/**
+ * Peers join the public DHT by default: tests and benchmarks must never reach it, so a seeder or
+ * requester started here without a DHT flag of its own (`--dht-bootstrap` to local nodes) gets `--no-dht`.
+ */
+function noPublicDht(entry: string, args: string[]): string[] {
+  if (entry !== 'seeder' && entry !== 'requester') return [];
+  return args.some((a) => /^--(no-)?dht(-bootstrap)?(=|$)/.test(a)) ? [] : ['--no-dht'];
 }
 
 /**

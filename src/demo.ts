@@ -29,15 +29,15 @@ try {
   await tracker.waitFor(/\* Running on http:\/\/127\.0\.0\.1:5001/);
 
   console.log('Step 2: start the seeder (answering its prompt with example.txt)');
-  const seeder = programs.start('seeder', 'example.txt');
+  const seeder = programs.start('seeder', 'example.txt', ['--no-dht']);
   await seeder.waitFor(/\* Running on http:\/\/127\.0\.0\.1:6881/);
 
   console.log('Step 3: start the requester (answering its prompt with peer_6882/example.txt.torrent)');
-  const requester = programs.start('requester', 'peer_6882/example.txt.torrent');
+  const requester = programs.start('requester', 'peer_6882/example.txt.torrent', ['--no-dht']);
   await requester.waitFor(/Seeding example\.txt/);
 
   console.log('Step 4: a second requester on port 6883 downloads from the seeder and the first requester');
-  const second = programs.start('requester', 'peer_6882/example.txt.torrent', ['--port', '6883', '--no-seed'], 'requester 6883');
+  const second = programs.start('requester', 'peer_6882/example.txt.torrent', ['--port', '6883', '--no-seed', '--no-dht'], 'requester 6883');
   const code = await second.exited;
   if (code !== 0) throw new Error(`the second requester exited with status ${code}`);
 

@@ -35,7 +35,7 @@ const display = new ProgressDisplay();
 try {
   const { meta, peers } = await torrentAndPeers();
   const trackers = trackerTiers(meta.announce, meta.announceList);
-  if (trackers.length === 0 && meta.urlList.length === 0 && peers.length === 0) die('the torrent names no http(s) or udp tracker and no web seed, and no --peer was given');
+  if (trackers.length === 0 && meta.urlList.length === 0 && peers.length === 0 && (!args.peerLimits.dht || meta.private)) die(`the torrent names no http(s) or udp tracker and no web seed, no --peer was given, and the DHT is off (${meta.private ? 'a private torrent' : '--no-dht'})`);
   await runDownload({
     meta,
     trackers,

@@ -1,6 +1,7 @@
 /** The limits of a program's peer side (seeder and requester alike): flags, usage lines, parsing. */
 import { die, parsePositiveFlag } from './common.ts';
 import { PEER_DEFAULTS, type PeerNodeOptions } from '../peer/peer-node.ts';
+import { DHT_FLAGS, DHT_FLAGS_USAGE, parseDhtFlags } from './dht-flags.ts';
 import { ENCRYPTION_POLICIES, TRANSPORTS, type EncryptionPolicy, type TransportChoice } from '../peer/transport-options.ts';
 
 export const PEER_FLAGS = {
@@ -10,6 +11,7 @@ export const PEER_FLAGS = {
   'send-timeout': { type: 'string' },
   encryption: { type: 'string' },
   transport: { type: 'string' },
+  ...DHT_FLAGS,
 } as const;
 
 export const PEER_FLAGS_USAGE = `  --max-connections   most connections at once, HTTP and BitTorrent each (default ${PEER_DEFAULTS.maxConnections})
@@ -19,7 +21,8 @@ export const PEER_FLAGS_USAGE = `  --max-connections   most connections at once,
   --send-timeout      seconds a client may take none of our data before it is closed (default ${PEER_DEFAULTS.sendTimeoutMs / 1000})
   --encryption        MSE/PE: off | allow (accept both, dial plain, retry encrypted: the default)
                       | prefer (dial encrypted) | require (RC4 only, both ways)
-  --transport         both (TCP and uTP: the default; dial TCP first) | tcp | utp (dial uTP only)`;
+  --transport         both (TCP and uTP: the default; dial TCP first) | tcp | utp (dial uTP only)
+${DHT_FLAGS_USAGE}`;
 
 function parseCountFlag(v: unknown, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -32,8 +35,8 @@ function parseSecondsFlag(v: unknown, name: string): number | undefined {
   return v === undefined ? undefined : parsePositiveFlag(v, name, 0) * 1000;
 }
 
-/** The PeerNode options the flags set (undefined: the default). */
-export function parsePeerFlags(values: Record<string, string | boolean | undefined>): PeerNodeOptions {
+/** The PeerNode options the flags set (undefined: the default); `dir` is the peer's folder (the DHT's table). */
+export function parsePeerFlags(values: Record<string, string | boolean | undefined>, dir: string): PeerNodeOptions {
   return {
     maxConnections: parseCountFlag(values['max-connections'], 'max-connections'),
     maxConnectionsPerIp: parseCountFlag(values['max-connections-per-ip'], 'max-connections-per-ip'),
@@ -41,6 +44,7 @@ export function parsePeerFlags(values: Record<string, string | boolean | undefin
     sendTimeoutMs: parseSecondsFlag(values['send-timeout'], 'send-timeout'),
     encryption: parseChoice(values['encryption'], 'encryption', ENCRYPTION_POLICIES),
     transport: parseChoice(values['transport'], 'transport', TRANSPORTS),
+    dht: parseDhtFlags(values, dir),
   };
 }
 

@@ -66,7 +66,7 @@ export function parseRequesterArgs(): RequesterArgs {
   const waitSeconds = parsePositiveFlag(values['wait'], 'wait', 60);
   const requestTimeoutSeconds = parsePositiveFlag(values['request-timeout'], 'request-timeout', 20);
   const maxUploadRate = parseRateFlag(values['max-upload-rate'], 'max-upload-rate');
-  const peerLimits = parsePeerFlags(values);
+  const peerLimits = parsePeerFlags(values, outDir);
   const protocol = (values['protocol'] as string | undefined) ?? 'auto';
   if (!PEER_PROTOCOLS.includes(protocol as PeerProtocol)) die(`--protocol must be one of ${PEER_PROTOCOLS.join(', ')}`, 2);
   const seed = !values['no-seed'];

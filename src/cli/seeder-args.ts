@@ -80,7 +80,7 @@ export function parseSeederArgs(): SeederArgs {
   const seedDir = (values['dir'] as string | undefined) ?? `peer_${port}`;
   const requesterDir = (values['requester-dir'] as string | undefined) ?? 'peer_6882';
   const maxUploadRate = parseRateFlag(values['max-upload-rate'], 'max-upload-rate');
-  const peerLimits = parsePeerFlags(values);
+  const peerLimits = parsePeerFlags(values, seedDir);
   let publicUrl: string | undefined = (values['public-url'] as string | undefined) ?? `http://${reachable}:${port}`;
   if (!/^https?:\/\/[^/]+/i.test(publicUrl)) die('--public-url must be an http:// URL', 2);
   const superSeed = values['super-seed'] === true;

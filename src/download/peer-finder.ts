@@ -17,6 +17,7 @@ import { PeerSources } from './sources/peer-sources.ts';
 import { WebSeedSource } from './sources/webseed-source.ts';
 import { SessionError } from './session-error.ts';
 import type { PeerProtocol } from './sources/peer-sources.ts';
+import { DhtPeerSearch } from '../dht/peer-search.ts';
 
 const WEB_SEED_DELAY_MS = 3000;
 
@@ -44,8 +45,11 @@ export class PeerFinder {
   /** Any source at all: tracker peers or web seeds. */
   private sawPeers = false;
   private sawTrackerPeers = false;
+  private sawDhtPeers = false;
   private webSeedsStarted = false;
   private asker: NodeJS.Timeout | undefined;
+  /** get_peers while downloading, when the DHT is on (src/dht/peer-search.ts). */
+  private readonly dhtSearch: DhtPeerSearch | undefined;
 
   constructor(
     private readonly o: PeerFinderOptions,
@@ -71,6 +75,7 @@ export class PeerFinder {
       this.sawPeers = true;
       for (const p of peers) this.peers.addTrackerPeer(p);
     });
+    this.dhtSearch = seeding.dht && new DhtPeerSearch(seeding.dht, meta.infoHash, { starved: () => downloader.activeSources === 0, onPeer: (p) => this.onDhtPeer(p) });
     this.announcer = seeding.announce(
       o.trackers,
       () => ({ uploaded: seeding.uploaded, downloaded: downloader.downloadedBytes, left: downloader.bytesLeft }),
@@ -90,16 +95,18 @@ export class PeerFinder {
     this.askWhileStarved();
     if (this.o.trackers.length === 0) this.startWebSeeds();
     if (this.o.trackers.length) this.announcer.start();
+    this.dhtSearch?.start();
   }
 
   /** The download is over (done or failed): no more asking for peers. */
   stopAsking(): void {
     clearInterval(this.asker);
+    this.dhtSearch?.stop();
   }
 
   /** Tell the tracker the download finished (the caller waits briefly). */
   completed(): Promise<void> {
-    return this.announcer.completed();
+    return this.o.trackers.length ? this.announcer.completed() : Promise.resolve(); // none: DHT or web seeds only
   }
 
   /** The user's one line for a failed download: no peer ever found says why, else `e` itself. */
@@ -127,6 +134,14 @@ export class PeerFinder {
     if (!this.sawTrackerPeers) log(`Found ${reply.peers.length} seeder(s), starting download...`);
     this.sawPeers = this.sawTrackerPeers = true;
     for (const p of reply.peers) this.peers.addTrackerPeer(p);
+  }
+
+  /** A peer from the DHT: one more source, through the same gate as the tracker's. */
+  private onDhtPeer(p: TrackerPeer): void {
+    if (this.o.have.complete) return;
+    if (!this.sawDhtPeers) this.o.log('Found peers through the DHT, starting download...');
+    this.sawPeers = this.sawDhtPeers = true;
+    this.peers.addTrackerPeer(p);
   }
 
   /** While no peer is usable, ask the tracker again and redial the given peers, with backoff (1 s doubling to 15 s). */

@@ -25,6 +25,8 @@ import { addressPrefix } from '../bittorrent/address.ts';
 import type { EncryptionPolicy, TransportChoice } from './transport-options.ts';
 import { SuperSeeder } from '../seed/super-seed.ts';
 import { PexHub } from './pex-hub.ts';
+import { exchangePorts, type DhtLink } from '../dht/wire-port.ts';
+import type { DhtSettings } from '../dht/peer-dht.ts';
 
 export interface PeerNodeOptions {
   /** Cap on every byte uploaded, in bytes per second (`--max-upload-rate`). */
@@ -46,6 +48,8 @@ export interface PeerNodeOptions {
   encryption?: EncryptionPolicy;
   /** TCP and/or uTP (`--transport`, default both). */
   transport?: TransportChoice;
+  /** The DHT (`--dht`), run beside this node by Seeding (src/dht/peer-dht.ts); off when not given. */
+  dht?: DhtSettings;
 }
 
 export const PEER_DEFAULTS = {
@@ -88,7 +92,9 @@ export class PeerNode {
   readonly peerId: Buffer;
   private readonly encryption: EncryptionPolicy;
   private readonly transport: TransportChoice;
-  private utp: UtpEndpoint | undefined;
+  utp: UtpEndpoint | undefined; // public: the DHT shares its UDP socket (src/dht/peer-dht.ts)
+  /** With the DHT on (set by Seeding): the DHT bit in our handshakes, `port` messages both ways. */
+  dht: { link: DhtLink; reserved: Buffer } | undefined;
   private readonly maxConnections: number;
 
   constructor(opts: PeerNodeOptions = {}) {
@@ -201,7 +207,7 @@ export class PeerNode {
     if (!this.wireSlots.take(key)) throw new Error('too many connections');
     let opened: OpenedWire;
     try {
-      opened = await openWire(ip, port, t.meta.infoHash, this.peerId, { encryption: this.encryption, transport: this.transport, utp: this.utp, signal });
+      opened = await openWire(ip, port, t.meta.infoHash, this.peerId, { encryption: this.encryption, transport: this.transport, utp: this.utp, signal, reserved: this.dht?.reserved });
     } catch (e) {
       this.wireSlots.release(key);
       throw e;
@@ -254,7 +260,7 @@ export class PeerNode {
   private async acceptWire(socket: PeerSocket, first: Buffer, kind: 'bittorrent' | 'mse', firstByteAt: number): Promise<void> {
     const deadline = setTimeout(() => socket.destroy(), Math.max(0, firstByteAt + HANDSHAKE_TIMEOUT_MS - performance.now()));
     try {
-      const a = await acceptWire(socket, first, kind, { torrents: this.torrents, peerId: this.peerId, encryption: this.encryption });
+      const a = await acceptWire(socket, first, kind, { torrents: this.torrents, peerId: this.peerId, encryption: this.encryption, reserved: this.dht?.reserved });
       this.sniffing.delete(socket as net.Socket);
       this.adopt(a.socket, a.torrent, a.hs, a.rest, true);
     } catch {
@@ -275,6 +281,7 @@ export class PeerNode {
     });
     this.superSeeders.get(t.meta.infoHashHex)?.attach(c);
     this.pex.attach(c, incoming);
+    if (this.dht) exchangePorts(c, hs.reserved, this.dht.link);
     c.start(); // our bitfield goes first, before anything the owner sends
     if (incoming) this.wireListener?.(c);
     return c;

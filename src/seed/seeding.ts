@@ -12,6 +12,8 @@ import { PeerNode, type PeerNodeOptions } from '../peer/peer-node.ts';
 import { DialOut } from '../peer/dial-out.ts';
 import { Announcer, type AnnouncerEvents } from '../tracker-client/announcer.ts';
 import type { TrackerPeer } from '../tracker-client/reply.ts';
+import { PeerDht } from '../dht/peer-dht.ts';
+import { reservedWithDht } from '../dht/wire-port.ts';
 
 export interface SeedingOptions {
   meta: Metainfo;
@@ -35,6 +37,8 @@ export class Seeding {
   readonly node: PeerNode;
   private readonly dialOut: DialOut;
   private announcer: Announcer | undefined;
+  /** Our DHT node, when `peerLimits.dht` asks for one: it announces this torrent (see joinDht). */
+  dht: PeerDht | undefined;
 
   private constructor(private readonly o: SeedingOptions) {
     this.node = new PeerNode({ ...o.peerLimits, maxUploadRate: o.maxUploadRate, peerId: o.peerId });
@@ -50,7 +54,26 @@ export class Seeding {
     } catch (e) {
       throw new Error(listenErrorMessage(e as NodeJS.ErrnoException, o.host, o.port));
     }
+    await s.joinDht();
     return s;
+  }
+
+  /**
+   * Start the DHT on our port (sharing uTP's UDP socket), announce the torrent there with our
+   * port, and set the DHT bit in our handshakes. A DHT that cannot start costs only the DHT.
+   */
+  private async joinDht(): Promise<void> {
+    const settings = this.o.peerLimits?.dht;
+    if (!settings) return;
+    if (this.o.meta.private) return settings.log?.('DHT off: the torrent is private (BEP 27: its peers come from its trackers only)');
+    try {
+      this.dht = await PeerDht.start(settings, this.o.host, this.node.port, this.node.utp);
+    } catch (e) {
+      settings.log?.(`DHT off: ${(e as Error).message}`);
+      return;
+    }
+    this.node.dht = { link: this.dht, reserved: reservedWithDht() };
+    this.dht.keepAnnouncing(this.o.meta.infoHash, this.node.port);
   }
 
   get uploaded(): number {
@@ -72,6 +95,7 @@ export class Seeding {
   /** Tell the tracker we leave (`stopped`, bounded), then stop serving. The store stays open. */
   async stop(): Promise<void> {
     await this.announcer?.stop();
+    await this.dht?.close(); // saves the routing table; before the node closes the UDP socket
     await this.node.close();
   }
 

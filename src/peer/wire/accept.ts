@@ -15,6 +15,8 @@ export interface AcceptContext {
   torrents: ReadonlyMap<string, SharedTorrent>;
   peerId: Buffer;
   encryption: EncryptionPolicy;
+  /** Our handshake's reserved bytes (default OUR_RESERVED). */
+  reserved?: Buffer;
 }
 
 export interface AcceptedWire {
@@ -44,6 +46,6 @@ export async function acceptWire(socket: PeerSocket, first: Buffer, kind: 'bitto
   // A torrent we do not serve, or ourselves: dropped without an answer.
   if (!torrent) throw new WireError('a torrent we do not share');
   if (hs.peerId.equals(ctx.peerId)) throw new WireError('a connection to ourselves');
-  p.stream.write(ourHandshake(torrent.meta.infoHash, ctx.peerId));
+  p.stream.write(ourHandshake(torrent.meta.infoHash, ctx.peerId, ctx.reserved));
   return { socket: p.stream, torrent, hs, rest };
 }

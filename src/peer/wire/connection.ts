@@ -212,9 +212,10 @@ export class WireConnection extends EventEmitter {
   private handle(m: Message): void {
     switch (m.type) {
       case 'keep-alive':
-      case 'port':
       case 'unknown':
         return;
+      case 'port': // BEP 5: the peer's DHT node (src/dht/wire-port.ts)
+        return void this.emit('port', m.port);
       case 'choke':
         return this.onChoke();
       case 'unchoke':

@@ -21,6 +21,8 @@ export interface DialOptions {
   transport: TransportChoice;
   utp?: UtpDialer;
   signal?: AbortSignal;
+  /** Our handshake's reserved bytes (default OUR_RESERVED). */
+  reserved?: Buffer;
 }
 
 export interface OpenedWire {
@@ -54,10 +56,10 @@ async function connect(t: Transport, ip: string, port: number, o: DialOptions): 
 /** One attempt: connect, MSE if asked, BitTorrent handshakes both ways. */
 async function attempt(t: Transport, encrypted: boolean, ip: string, port: number, infoHash: Buffer, peerId: Buffer, o: DialOptions): Promise<OpenedWire> {
   const raw = await connect(t, ip, port, o);
-  if (!encrypted) return { ...(await handshakeOut(raw, infoHash, peerId)), socket: raw };
+  if (!encrypted) return { ...(await handshakeOut(raw, infoHash, peerId, false, undefined, o.reserved)), socket: raw };
   // Our BitTorrent handshake rides in the MSE handshake (IA): no extra round trip.
   const policy = o.encryption === 'require' ? 'require' : 'prefer';
-  const { stream, rest } = await initiateMse(raw, infoHash, { policy, initialPayload: ourHandshake(infoHash, peerId) });
+  const { stream, rest } = await initiateMse(raw, infoHash, { policy, initialPayload: ourHandshake(infoHash, peerId, o.reserved) });
   return { ...(await handshakeOut(stream, infoHash, peerId, true, rest)), socket: stream };
 }
 

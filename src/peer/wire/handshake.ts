@@ -11,9 +11,9 @@ export class SilentCloseError extends WireError {}
 /** What we announce in every handshake: the extension protocol (BEP 10) and the fast extension (BEP 6). */
 export const OUR_RESERVED = reservedBytes(['extensions', 'fast']);
 
-/** Our handshake for `infoHash`. */
-export function ourHandshake(infoHash: Buffer, peerId: Buffer): Buffer {
-  return encodeHandshake(infoHash, peerId, OUR_RESERVED);
+/** Our handshake for `infoHash` (`reserved`: OUR_RESERVED, plus the DHT bit when the DHT is on). */
+export function ourHandshake(infoHash: Buffer, peerId: Buffer, reserved = OUR_RESERVED): Buffer {
+  return encodeHandshake(infoHash, peerId, reserved);
 }
 
 /** Read exactly the 68-byte handshake; resolves with it and any bytes that followed. */
@@ -74,8 +74,8 @@ export function connectTcp(ip: string, port: number, signal?: AbortSignal): Prom
  * Our side of the handshake on a connection we opened: send ours (unless it already went, e.g.
  * inside an MSE handshake), read theirs, which must be for the same torrent.
  */
-export async function handshakeOut(socket: PeerSocket, infoHash: Buffer, peerId: Buffer, alreadySent = false, first?: Buffer): Promise<{ hs: Handshake; rest: Buffer }> {
-  if (!alreadySent) socket.write(ourHandshake(infoHash, peerId));
+export async function handshakeOut(socket: PeerSocket, infoHash: Buffer, peerId: Buffer, alreadySent = false, first?: Buffer, reserved = OUR_RESERVED): Promise<{ hs: Handshake; rest: Buffer }> {
+  if (!alreadySent) socket.write(ourHandshake(infoHash, peerId, reserved));
   try {
     const { hs, rest } = await readHandshake(socket, first);
     if (!hs.infoHash.equals(infoHash)) throw new WireError('peer answered for another torrent');

@@ -38,6 +38,8 @@ export const RESERVED = {
   extensions: { byte: 5, bit: 0x10 },
   /** BEP 6 fast extension: reserved[7] & 0x04. */
   fast: { byte: 7, bit: 0x04 },
+  /** BEP 5 DHT (the peer takes a `port` message): reserved[7] & 0x01. */
+  dht: { byte: 7, bit: 0x01 },
 } as const;
 
 export type ReservedFeature = keyof typeof RESERVED;
