@@ -24,6 +24,7 @@ import { SlotPool } from '../net/slots.ts';
 import { addressPrefix } from '../bittorrent/address.ts';
 import type { EncryptionPolicy, TransportChoice } from './transport-options.ts';
 import { SuperSeeder } from '../seed/super-seed.ts';
+import { PeerStats } from './stats/peer-stats.ts';
 
 export interface PeerNodeOptions {
   /** Cap on every byte uploaded, in bytes per second (`--max-upload-rate`). */
@@ -67,6 +68,8 @@ export class PeerNode {
   readonly counter: UploadCounter = { uploaded: 0 };
   readonly http: http.Server;
   readonly wires = new Set<WireConnection>();
+  /** What the dashboard and /metrics show (counters kept where bytes move; see stats/). */
+  readonly stats: PeerStats;
   private readonly superSeeders = new Map<string, SuperSeeder>();
   private readonly ctx: PeerApiContext & WireContext;
   private readonly tcp: net.Server;
@@ -97,7 +100,9 @@ export class PeerNode {
     this.httpSlots = new SlotPool(max, perIp);
     this.wireSlots = new SlotPool(max, Math.ceil(perIp / 2));
     const sendTimeoutMs = opts.sendTimeoutMs ?? PEER_DEFAULTS.sendTimeoutMs;
+    this.stats = new PeerStats(this.counter, () => this.wires);
     this.ctx = {
+      stats: this.stats,
       torrents: this.torrents,
       counter: this.counter,
       limiter: opts.maxUploadRate ? new RateLimiter(opts.maxUploadRate) : undefined,
@@ -115,6 +120,7 @@ export class PeerNode {
 
   share(t: SharedTorrent): void {
     this.torrents.set(t.meta.infoHashHex, t);
+    this.stats.add(t);
     if (t.superSeeding) this.superSeeders.set(t.meta.infoHashHex, new SuperSeeder(t));
   }
 
@@ -262,7 +268,9 @@ export class PeerNode {
   }
 
   private adopt(socket: PeerSocket, t: SharedTorrent, hs: Handshake, rest: Buffer, incoming: boolean): WireConnection {
-    const c = new WireConnection({ socket, torrent: t, peerId: hs.peerId, reserved: hs.reserved, leftover: rest }, this.ctx);
+    // Its uploads count for its torrent (and, through that counter, for the process).
+    const counter = this.stats.get(t.meta.infoHashHex)?.upload ?? this.counter;
+    const c = new WireConnection({ socket, torrent: t, peerId: hs.peerId, reserved: hs.reserved, leftover: rest }, { ...this.ctx, counter });
     this.wires.add(c);
     c.on('interested', () => this.choker.fill());
     for (const e of ['bitfield', 'have', 'upload-only']) c.on(e, () => this.dropIfBothSeeds(c));
@@ -278,6 +286,7 @@ export class PeerNode {
 
   close(): Promise<void> {
     this.choker.stop();
+    this.stats.stop();
     for (const s of this.superSeeders.values()) s.stop();
     for (const c of this.wires) c.close('shutting down');
     for (const s of this.sniffing) s.destroy();
