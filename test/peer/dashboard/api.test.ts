@@ -80,12 +80,14 @@ test('a requester\'s API shows the download partial, then complete, exact on dis
     assert.ok(!page.includes('<img'), 'no img element');
     assert.ok(page.includes('100.0 %'));
 
-    const stream = await readEvents(`${base}/api/events?torrent=${hex}`, (ev) => ev.filter((e) => e.event === 'torrent').length >= 2, 5000);
+    const stream = await readEvents(`${base}/api/events?torrent=${hex}`, (ev) => ev.length >= 2, 5000);
     assert.equal(stream.status, 200);
-    const details = stream.events.filter((e) => e.event === 'torrent').map((e) => JSON.parse(e.data) as TorrentDetail);
+    const details = stream.events.map((e) => JSON.parse(e.data) as TorrentDetail);
     assert.equal(details.length, 2);
     assert.equal(details[0]!.infoHash, hex);
-    assert.ok(stream.events.some((e) => e.event === 'torrents'));
+    assert.equal(details[1]!.pieces.count, done.pieceCount);
+    const all = await readEvents(`${base}/api/events`, (ev) => ev.length >= 1, 5000);
+    assert.deepEqual((JSON.parse(all.events[0]!.data) as { torrents: TorrentSummary[] }).torrents.map((t) => t.infoHash), [hex]);
   } finally {
     await scope.dispose();
   }
@@ -104,6 +106,9 @@ test('bad and state-changing requests are refused; the peer serves on', { timeou
     assert.equal(await status(`/torrent/${'0'.repeat(40)}.torrent`), 404);
     assert.equal(await status(`/torrent/${seeder.infoHash}.txt`), 404);
     assert.equal(await status('/api/events?torrent=%3Cscript%3E'), 400);
+    assert.equal(await status(`/api/events?torrent=${'0'.repeat(40)}`), 404);
+    assert.equal(await status('/static/../package.json'), 404);
+    assert.equal(await status('/static/peer.ts'), 404);
     for (const method of ['POST', 'PUT', 'DELETE']) assert.equal(await status(`/api/torrents/${seeder.infoHash}`, method), 404, method);
     assert.equal(await status(`/api/torrents/${seeder.infoHash.toUpperCase()}`), 200);
     const head = await rawRequest({ port, path: '/', method: 'HEAD' });

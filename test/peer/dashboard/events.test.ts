@@ -1,7 +1,8 @@
 /**
- * The event stream's bounds, in process over loopback: at most MAX_CLIENTS streams (the next is
- * answered 503 and the API still answers), a freed place is taken again, one event round a
- * second, and closing the node ends every stream.
+ * The event streams' bounds, in process over loopback: one message a second, at most
+ * SSE_DEFAULTS.maxClients streams (the next is answered 503 and the API still answers), a freed
+ * place is taken again, a stream outlives the connection's send deadline, closing the node ends
+ * every stream.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,7 @@ import { PieceStore } from '../../../src/storage/piece-store.ts';
 import { storageFiles } from '../../../src/storage/layout.ts';
 import { Bitfield } from '../../../src/bittorrent/bitfield.ts';
 import { PeerNode } from '../../../src/peer/peer-node.ts';
-import { MAX_CLIENTS } from '../../../src/peer/dashboard/events.ts';
+import { SSE_DEFAULTS } from '../../../src/dashboard/sse.ts';
 import { freePort, tempDir } from '../../support/procs.ts';
 import { rawRequest } from '../../support/raw-request.ts';
 import { readEvents } from './sse-client.ts';
@@ -30,7 +31,8 @@ function openStream(port: number, p = '/api/events'): Promise<{ res: http.Incomi
 
 test('event streams are bounded, paced at one round a second, and end with the node', { timeout: 30_000 }, async () => {
   const tmp = await tempDir('p2p-events-');
-  const node = new PeerNode();
+  // A short send deadline: a stream must outlive it (it is not an answer that stalls).
+  const node = new PeerNode({ sendTimeoutMs: 1000 });
   try {
     await writeFile(path.join(tmp.dir, 'd.bin'), randomBytes(40_000));
     const meta = parseMetainfo(await makeTorrent(path.join(tmp.dir, 'd.bin'), 'd.bin', { announce: 'http://127.0.0.1:9/announce', pieceLength: 16384 }));
@@ -39,12 +41,13 @@ test('event streams are bounded, paced at one round a second, and end with the n
     await node.listen(port, '127.0.0.1');
 
     const t0 = Date.now();
-    const paced = await readEvents(`http://127.0.0.1:${port}/api/events?torrent=${meta.infoHashHex}`, (ev) => ev.filter((e) => e.event === 'torrent').length >= 3, 5000);
+    const paced = await readEvents(`http://127.0.0.1:${port}/api/events?torrent=${meta.infoHashHex}`, (ev) => ev.length >= 3, 5000);
     const elapsed = Date.now() - t0;
-    assert.equal(paced.events.filter((e) => e.event === 'torrent').length, 3);
+    assert.equal(paced.events.length, 3);
+    assert.equal((JSON.parse(paced.events[0]!.data) as { infoHash: string }).infoHash, meta.infoHashHex);
     assert.ok(elapsed >= 1800 && elapsed < 4500, `3 rounds took ${elapsed} ms`);
 
-    const streams = await Promise.all(Array.from({ length: MAX_CLIENTS }, () => openStream(port)));
+    const streams = await Promise.all(Array.from({ length: SSE_DEFAULTS.maxClients }, () => openStream(port)));
     assert.ok(streams.every((s) => s.res.statusCode === 200));
     const refused = await rawRequest({ port, path: '/api/events' });
     assert.equal(refused.status, 503);
