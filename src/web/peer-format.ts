@@ -11,6 +11,19 @@ export function formatSpeed(bytesPerSecond: number): string {
   return `${formatBytes(Math.round(Math.max(0, bytesPerSecond)))}/s`;
 }
 
+/** A short rate for a chart's axis: `0`, `512B/s`, `977K/s`, `1.9M/s`. */
+export function formatSpeedShort(bytesPerSecond: number): string {
+  const units = ['B', 'K', 'M', 'G'];
+  let v = Math.max(0, bytesPerSecond);
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  if (v === 0) return '0';
+  return `${v < 10 && u > 0 ? v.toFixed(1) : Math.round(v)}${units[u]}/s`;
+}
+
 /** Seconds left, "done" when complete, "–" when not moving. */
 export function formatEta(eta: number | null, complete: boolean): string {
   if (complete) return 'done';

@@ -8,7 +8,7 @@ import { connectLive, type LiveStatus } from './shared/live.ts';
 import { el, fillSlots, replaceChildren, setText, slots } from './shared/dom.ts';
 import { LineChart } from './shared/chart.ts';
 import { drawPieceMap, type PieceStates } from './peer-map.ts';
-import { fileCells, formatSpeed, peerCells, pieceText, summarySlots, type PeerNumbers, type SummaryNumbers } from './peer-format.ts';
+import { fileCells, formatSpeedShort, peerCells, pieceText, summarySlots, type PeerNumbers, type SummaryNumbers } from './peer-format.ts';
 
 interface Detail extends SummaryNumbers {
   infoHash: string;
@@ -41,7 +41,7 @@ function follow(section: HTMLElement, onStatus: (s: LiveStatus) => void): void {
   const peers = section.querySelector<HTMLElement>('table.peers tbody');
   const files = section.querySelector<HTMLElement>('table.files tbody');
   const chart = chartCanvas
-    ? new LineChart(chartCanvas, { series: [{ label: 'download', color: '#2b6cd4' }, { label: 'upload', color: '#c2410c' }], windowMs: 300_000, formatValue: formatSpeed })
+    ? new LineChart(chartCanvas, { series: [{ label: 'download', color: '#2b6cd4' }, { label: 'upload', color: '#c2410c' }], windowMs: 300_000, formatValue: formatSpeedShort })
     : null;
   connectLive({
     url: `/api/events?torrent=${hex}`,
