@@ -8,6 +8,7 @@ import type { WireConnection } from '../wire/connection.ts';
 import { UtpSocket } from '../utp/utp-socket.ts';
 import { EncryptedStream } from '../mse/encrypted-stream.ts';
 import { CLIENT_NAME } from '../wire/extensions.ts';
+import { hostPort } from '../../bittorrent/address.ts';
 import { TorrentStats } from './torrent-stats.ts';
 import { PeerRates, peerRows, type PeerRow, type WireFacts } from './peer-rows.ts';
 import { fileViews, pieceStates, RATE_SAMPLES, summarize, type TorrentDetail, type TorrentSummary } from './views.ts';
@@ -28,7 +29,10 @@ interface Entry {
 function wireFacts(c: WireConnection): WireFacts {
   const s = c.socket;
   const transport = s instanceof UtpSocket ? 'utp' : s instanceof EncryptedStream ? 'mse' : 'tcp';
-  return { peerId: c.peerId, version: c.ext.peer?.v, remote: c.remote, transport, downloaded: c.downloaded, uploaded: c.uploaded, has: c.peerHave.count };
+  // Where it listens (BEP 10 `p`) names the peer better than the port of a connection it dialled.
+  const listen = c.ext.peer?.p;
+  const remote = listen ? hostPort(c.address, listen) : c.remote;
+  return { peerId: c.peerId, version: c.ext.peer?.v, remote, transport, downloaded: c.downloaded, uploaded: c.uploaded, has: c.peerHave.count };
 }
 
 export class PeerStats {
