@@ -1,7 +1,8 @@
 /** The peer's /metrics text: every family, counters and gauges, parsed back by a strict reader. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { peerMetricsText } from '../../../src/peer/stats/metrics.ts';
+import promClient from 'prom-client';
+import { PEER_METRICS_CONTENT_TYPE, peerMetricsText } from '../../../src/peer/stats/metrics.ts';
 import { parseExposition, sample } from '../../tracker/metrics/prom-text.ts';
 
 test('bytes, pieces, hash failures by peer and peers by transport', async () => {
@@ -25,4 +26,8 @@ test('bytes, pieces, hash failures by peer and peers by transport', async () => 
   assert.equal(sample(e, 'peer_torrents'), 1);
   assert.equal(e.types.get('peer_bytes_total'), 'counter');
   assert.equal(e.types.get('peer_peers'), 'gauge');
+});
+
+test('the content type is prom-client\'s (written out so that the module loads only at a scrape)', () => {
+  assert.equal(PEER_METRICS_CONTENT_TYPE, promClient.Registry.PROMETHEUS_CONTENT_TYPE);
 });
