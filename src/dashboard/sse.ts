@@ -13,13 +13,15 @@ export interface SseOptions {
   intervalMs?: number;
   /** Clients at once; beyond, 503 (default 32). */
   maxClients?: number;
+  /** Clients of one address at once, so one cannot take every place (default 4). */
+  maxPerAddress?: number;
   /** Unsent bytes a client may have before it is dropped (default 256 KiB). */
   maxBufferedBytes?: number;
   /** Reported on a failing produce(), once per failure streak. */
   onError?(e: unknown): void;
 }
 
-export const SSE_DEFAULTS = { intervalMs: 1000, maxClients: 32, maxBufferedBytes: 256 * 1024 };
+export const SSE_DEFAULTS = { intervalMs: 1000, maxClients: 32, maxPerAddress: 4, maxBufferedBytes: 256 * 1024 };
 
 /** One message: `data:` + JSON (which has no raw newline) + a blank line. */
 export function sseMessage(value: unknown): string {
@@ -28,8 +30,10 @@ export function sseMessage(value: unknown): string {
 
 export class SseHub {
   private readonly clients = new Set<http.ServerResponse>();
+  private readonly perAddress = new Map<string, number>();
   private readonly intervalMs: number;
   private readonly maxClients: number;
+  private readonly maxPerAddress: number;
   private readonly maxBuffered: number;
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
@@ -44,6 +48,7 @@ export class SseHub {
   constructor(private readonly o: SseOptions) {
     this.intervalMs = Math.max(50, o.intervalMs ?? SSE_DEFAULTS.intervalMs);
     this.maxClients = o.maxClients ?? SSE_DEFAULTS.maxClients;
+    this.maxPerAddress = o.maxPerAddress ?? SSE_DEFAULTS.maxPerAddress;
     this.maxBuffered = o.maxBufferedBytes ?? SSE_DEFAULTS.maxBufferedBytes;
   }
 
@@ -53,10 +58,13 @@ export class SseHub {
 
   /** Take `res` as an event stream (or answer 503 when full). */
   accept(req: http.IncomingMessage, res: http.ServerResponse): void {
-    if (this.clients.size >= this.maxClients) {
+    const address = req.socket.remoteAddress ?? '';
+    const mine = this.perAddress.get(address) ?? 0;
+    if (this.clients.size >= this.maxClients || mine >= this.maxPerAddress) {
       res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '10' }).end('too many dashboard clients\n');
       return;
     }
+    this.perAddress.set(address, mine + 1);
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',
@@ -67,7 +75,12 @@ export class SseHub {
     res.write('retry: 3000\n\n');
     req.socket.setNoDelay(true);
     this.clients.add(res);
-    res.on('close', () => this.remove(res));
+    res.on('close', () => {
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(address, left);
+      else this.perAddress.delete(address);
+      this.remove(res);
+    });
     if (this.last !== undefined && Date.now() - this.last.at < this.intervalMs) res.write(this.last.text);
     if (this.timer === undefined) {
       this.timer = setInterval(() => void this.tick(), this.intervalMs);

@@ -14,7 +14,7 @@ import { DASHBOARD_CSS } from './style.ts';
 export const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'web');
 
 /** The shared modules every dashboard page may load (relative to dist/web). */
-export const SHARED_WEB_FILES = ['shared/chart.js', 'shared/dom.js', 'shared/format.js', 'shared/live.js', 'shared/ticks.js'] as const;
+export const SHARED_WEB_FILES = ['shared/chart.js', 'shared/dom.js', 'shared/format.js', 'shared/json.js', 'shared/live.js', 'shared/ticks.js'] as const;
 
 const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 

@@ -26,7 +26,7 @@ export async function runTracker(o: TrackerOptions): Promise<RunningTracker> {
   const store = await openStore(o.store, 2 * o.config.interval * 1000, o.storeLimits, stats);
   const service = new TrackerService(store, o.config, { stats, torrents: lists.active ? lists : undefined });
   const expiry = startExpiry(store, expiryPeriodMs(o.config));
-  const http = createHttpFrontEnd(service, o.connections);
+  const http = createHttpFrontEnd(service, o.connections, lists);
   const stops: Array<() => Promise<void>> = [
     async () => expiry.stop(),
     () => http.stop(),

@@ -46,7 +46,7 @@ function subscribe(port: number): Promise<{ res: http.IncomingMessage; messages:
 
 test('nothing is produced while nobody watches; one shared tick per interval while somebody does', async () => {
   let produced = 0;
-  const hub = new SseHub({ intervalMs: 100, produce: () => ({ n: ++produced }) });
+  const hub = new SseHub({ intervalMs: 100, maxPerAddress: 10, produce: () => ({ n: ++produced }) });
   const s = await serve(hub);
   try {
     await sleep(300);
@@ -66,6 +66,23 @@ test('nothing is produced while nobody watches; one shared tick per interval whi
     const stoppedAt = produced;
     await sleep(300);
     assert.equal(produced, stoppedAt, 'the timer stops with the last client');
+  } finally {
+    await s.close();
+  }
+});
+
+test('clients of one address beyond its cap get 503', async () => {
+  const hub = new SseHub({ intervalMs: 1000, maxClients: 10, maxPerAddress: 2, produce: () => 1 });
+  const s = await serve(hub);
+  try {
+    const [a, b, c] = [await subscribe(s.port), await subscribe(s.port), await subscribe(s.port)];
+    assert.deepEqual([a.status, b.status, c.status], [200, 200, 503]);
+    a.close();
+    await sleep(100);
+    const d = await subscribe(s.port);
+    assert.equal(d.status, 200, 'a freed place is taken again');
+    b.close();
+    d.close();
   } finally {
     await s.close();
   }

@@ -1,9 +1,14 @@
-/** The tracker's Express app: everything the announce/scrape routes do not take (/peers, /metrics, /stats, 404s). */
+/**
+ * The tracker's Express app: everything the announce/scrape routes do not take (/peers, /metrics,
+ * /stats, the dashboard at / with its /api, 404s).
+ */
 import express, { type Request } from 'express';
 import { notFound, errorHandler } from '../../net/express-errors.ts';
 import type { TrackerService } from '../service.ts';
 import { answerMetrics } from '../metrics/http.ts';
 import { metricsSourceFor } from '../metrics/source.ts';
+import { mountTrackerDashboard } from '../dashboard/routes.ts';
+import type { TorrentNames } from '../dashboard/views.ts';
 
 /** Peers per page of /peers (about 100 KB of JSON). */
 export const PEERS_PAGE = 1000;
@@ -22,7 +27,8 @@ function pageNumber(text: string | null): number | null {
   return Number(text);
 }
 
-export function createTrackerApp(service: TrackerService): express.Express {
+/** `names`: torrent names for the dashboard (the whitelist's second column), if any. */
+export function createTrackerApp(service: TrackerService, names?: TorrentNames): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', false);
@@ -56,6 +62,7 @@ export function createTrackerApp(service: TrackerService): express.Express {
   const metrics = metricsSourceFor(service);
   app.get('/metrics', (_req, res) => answerMetrics(metrics, '/metrics', res));
   app.get('/stats', (_req, res) => answerMetrics(metrics, '/stats', res));
+  mountTrackerDashboard(app, service, names);
 
   app.use(notFound);
   app.use(errorHandler('tracker'));

@@ -16,6 +16,7 @@ import { createFastPathServer } from './fast-path.ts';
 import { HttpTrackerHandler } from './handler.ts';
 import { createTrackerApp } from './peers.ts';
 import { connectionCap, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-cap.ts';
+import type { TorrentNames } from '../dashboard/views.ts';
 
 export interface TrackerServer {
   /** Listen on this one (the HTTP server behind it takes the connections it hands over). */
@@ -80,10 +81,13 @@ export function expiryPeriodMs(config: TrackerConfig): number {
   return Math.max(250, (config.interval * 1000) / 2);
 }
 
-/** The HTTP front end over a service: announce, scrape, and the Express app for the rest. */
-export function createHttpFrontEnd(service: TrackerService, connections: ConnectionLimits = DEFAULT_CONNECTION_LIMITS): TrackerServer {
+/**
+ * The HTTP front end over a service: announce, scrape, and the Express app for the rest (the
+ * dashboard among it; `names` are the torrents' names it shows, if known).
+ */
+export function createHttpFrontEnd(service: TrackerService, connections: ConnectionLimits = DEFAULT_CONNECTION_LIMITS, names?: TorrentNames): TrackerServer {
   const handler = new HttpTrackerHandler(service);
-  const httpServer = applyServerTimeouts(http.createServer(leanRoute(handler, createTrackerApp(service))));
+  const httpServer = applyServerTimeouts(http.createServer(leanRoute(handler, createTrackerApp(service, names))));
   const fast = createFastPathServer({
     answer: (req, remoteAddress) => (req.path === '/scrape' ? handler.scrape(req.query) : handler.announce(req.query, remoteAddress, req.forwardedFor)),
     fallback: httpServer,

@@ -126,6 +126,11 @@ export class InfoHashShard<T> extends OpenIndex {
     return this.values;
   }
 
+  /** The keys, 20 bytes each, entry i at i * 20 (valid until the shard next changes). */
+  keysView(): Buffer {
+    return this.keys;
+  }
+
   private find(key: Uint8Array, h: number): number {
     const mask = this.slots.length - 1;
     const keys = this.keys;

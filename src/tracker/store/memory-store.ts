@@ -9,16 +9,21 @@ import type { ScrapeEntry } from '../protocol/scrape.ts';
 import { PeerTable } from './peer-table.ts';
 import { InfoHashTable, SHARDS } from './info-hash-table.ts';
 import { CreationBudget, isExempt } from './limits.ts';
+import { boundedQuery, bytePrefix, hasPrefix, SwarmSelection, type SwarmPage, type SwarmQuery } from './swarm-listing.ts';
 import { DEFAULT_STORE_LIMITS, StoreFullError, type AnnounceOutcome, type PeerPage, type StoreCounts, type StoreLimits, type SwarmStore } from './swarm-store.ts';
 
 /** A torrent's peers, and its count of finished downloads: one object per swarm on the hot path. */
 class Swarm extends PeerTable {
   /** Completed downloads reported with event=completed (BEP 48 `downloaded`). */
   completed = 0;
+  /** ms since the epoch of the latest announce (the dashboard's table). */
+  lastAnnounce = 0;
 }
 
 const NO_PEERS: PeerSample = { v4: Buffer.alloc(0), v6: Buffer.alloc(0) };
 const UNLISTED = 'not listed: too many peers from your address in this torrent';
+/** Longest run of the swarm listing's walk before it lets announces through. */
+const LISTING_SLICE_MS = 2;
 
 export class MemorySwarmStore implements SwarmStore {
   private readonly swarms = new InfoHashTable<Swarm>();
@@ -26,6 +31,8 @@ export class MemorySwarmStore implements SwarmStore {
   private readonly budget: CreationBudget;
   /** Peers in all swarms (kept, not counted: the global cap is checked per new peer). */
   private peers = 0;
+  /** Downloads reported completed since the store started. */
+  private completedTotal = 0;
   /** Where the expiry pass goes on: the shard of the torrents' table, and the entry in it. */
   private expiryShard = -1;
   private expiryEntry = -1;
@@ -72,7 +79,11 @@ export class MemorySwarmStore implements SwarmStore {
     if (at < 0 && !this.admitPeer(swarm, key)) return this.unlisted(swarm, req, now);
     if (created) this.swarms.add(req.infoHash, swarm);
     const seeder = req.left === 0;
-    if (req.event === 'completed' && !(at >= 0 && swarm.isSeeder(at))) swarm.completed++;
+    if (req.event === 'completed' && !(at >= 0 && swarm.isSeeder(at))) {
+      swarm.completed++;
+      this.completedTotal++;
+    }
+    swarm.lastAnnounce = now;
     if (at < 0) {
       at = swarm.add(key);
       this.peers++;
@@ -193,5 +204,34 @@ export class MemorySwarmStore implements SwarmStore {
     let seeders = 0;
     for (const shard of this.swarms.shards) for (const s of shard.valuesView()) seeders += s.seeders;
     return { swarms: this.swarms.size, peers: this.peers, seeders };
+  }
+
+  async completedDownloads(): Promise<number> {
+    return this.completedTotal;
+  }
+
+  /**
+   * One walk over every swarm, in slices of at most LISTING_SLICE_MS between which announces are
+   * answered; each shard is read whole within a slice (it cannot change under the walk).
+   */
+  async listSwarms(query: SwarmQuery, _now: number): Promise<SwarmPage> {
+    const q = boundedQuery(query);
+    const selection = new SwarmSelection(q);
+    const prefix = bytePrefix(q.prefix);
+    let sliceStart = performance.now();
+    for (const shard of this.swarms.shards) {
+      const keys = shard.keysView();
+      const swarms = shard.valuesView();
+      for (let i = 0; i < swarms.length; i++) {
+        if (!hasPrefix(keys, i * 20, prefix)) continue;
+        const s = swarms[i]!;
+        selection.offer(keys, i * 20, s.seeders, s.count - s.seeders, s.completed, s.lastAnnounce);
+      }
+      if (performance.now() - sliceStart > LISTING_SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+    }
+    return { total: selection.total, swarms: selection.page() };
   }
 }

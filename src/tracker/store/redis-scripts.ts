@@ -14,7 +14,8 @@
  *   announces to vanishes by itself even if no tracker runs the expiry pass.
  * - `P swarms`: sorted set, member = IH, score = its oldest peer's last seen: the expiry pass asks
  *   it for the swarms that have something to drop, and never scans the others.
- * - `P totals`: hash, `p` peers and `s` seeders across all swarms (the global limit, counts()).
+ * - `P totals`: hash, `p` peers and `s` seeders across all swarms (the global limit, counts()),
+ *   `c` downloads reported completed.
  * - `P b` + address prefix: the GCRA time of that address's budget for new torrents.
  */
 
@@ -106,7 +107,10 @@ end
 
 local function write(old)
   local was = isSeederRecord(old)
-  if event == 'completed' and not was then redis.call('HINCRBY', H, 'c', 1) end
+  if event == 'completed' and not was then
+    redis.call('HINCRBY', H, 'c', 1)
+    redis.call('HINCRBY', G, 'c', 1)
+  end
   if not old then
     redis.call('HINCRBY', G, 'p', 1)
     redis.call('HINCRBY', H, addrField(addr), 1)
@@ -228,8 +232,30 @@ end
 return {0}
 `;
 
-/** counts. KEYS: IDX, G. Returns {swarms, peers, seeders}. */
+/** counts. KEYS: IDX, G. Returns {swarms, peers, seeders, completed}. */
 export const COUNTS_SCRIPT = `
-local t = redis.call('HMGET', KEYS[2], 'p', 's')
-return {redis.call('ZCARD', KEYS[1]), tonumber(t[1] or '0'), tonumber(t[2] or '0')}
+local t = redis.call('HMGET', KEYS[2], 'p', 's', 'c')
+return {redis.call('ZCARD', KEYS[1]), tonumber(t[1] or '0'), tonumber(t[2] or '0'), tonumber(t[3] or '0')}
+`;
+
+/**
+ * One chunk of the swarm listing, by rank in the index. KEYS: IDX. ARGV: prefix, first rank,
+ * count. Returns {swarms in the index, then per swarm: info_hash, seeders, peers, completed,
+ * latest last-seen (a string: a score)}.
+ */
+export const LIST_SWARMS_SCRIPT = `
+local first = tonumber(ARGV[2])
+local page = redis.call('ZRANGE', KEYS[1], first, first + tonumber(ARGV[3]) - 1)
+local out = {redis.call('ZCARD', KEYS[1])}
+for i = 1, #page do
+  local Z, H = ARGV[1] .. 'z' .. page[i], ARGV[1] .. 'h' .. page[i]
+  local v = redis.call('HMGET', H, 's', 'c')
+  local newest = redis.call('ZRANGE', Z, -1, -1, 'WITHSCORES')
+  out[#out + 1] = page[i]
+  out[#out + 1] = tonumber(v[1] or '0')
+  out[#out + 1] = redis.call('ZCARD', Z)
+  out[#out + 1] = tonumber(v[2] or '0')
+  out[#out + 1] = newest[2] or '0'
+end
+return out
 `;

@@ -18,7 +18,8 @@ import type { ScrapeEntry } from '../protocol/scrape.ts';
 import type { TrackerStats } from '../metrics/stats.ts';
 import { isExempt, prefixLength } from './limits.ts';
 import { RedisScripts, type ScriptReply } from './redis-client.ts';
-import { ANNOUNCE_SCRIPT, COUNTS_SCRIPT, EXPIRE_SCRIPT, LIST_SCRIPT, SCRAPE_SCRIPT } from './redis-scripts.ts';
+import { ANNOUNCE_SCRIPT, COUNTS_SCRIPT, EXPIRE_SCRIPT, LIST_SCRIPT, LIST_SWARMS_SCRIPT, SCRAPE_SCRIPT } from './redis-scripts.ts';
+import { boundedQuery, bytePrefix, hasPrefix, SwarmSelection, type SwarmPage, type SwarmQuery } from './swarm-listing.ts';
 import { DEFAULT_STORE_LIMITS, StoreFullError, StoreUnavailableError, type AnnounceOutcome, type PeerPage, type PeerRecord, type StoreCounts, type StoreLimits, type SwarmStore } from './swarm-store.ts';
 
 export interface RedisStoreOptions {
@@ -32,7 +33,7 @@ export interface RedisStoreOptions {
   prefix?: string;
 }
 
-const SCRIPTS = { announce: ANNOUNCE_SCRIPT, scrape: SCRAPE_SCRIPT, list: LIST_SCRIPT, expire: EXPIRE_SCRIPT, counts: COUNTS_SCRIPT };
+const SCRIPTS = { announce: ANNOUNCE_SCRIPT, scrape: SCRAPE_SCRIPT, list: LIST_SCRIPT, expire: EXPIRE_SCRIPT, counts: COUNTS_SCRIPT, listSwarms: LIST_SWARMS_SCRIPT };
 
 /** The script's refusals, worded as the memory store words them. */
 const REFUSALS = new Map<number, string>([
@@ -51,6 +52,12 @@ const DROPS_PER_MS = 256;
 const SWARMS_PER_SLICE = 256;
 const DROPS_PER_FULL_SLICE = 20_000;
 const MAX_NUMWANT = 1000;
+/**
+ * The swarm listing reads the index in chunks (one short script each), and at most this many
+ * swarms per listing: a larger Redis is listed from its first swarms only (`scanned` says so).
+ */
+const LISTING_CHUNK = 500;
+const MAX_LISTING_SCAN = 20_000;
 
 export class RedisSwarmStore implements SwarmStore {
   private readonly limits: StoreLimits;
@@ -157,6 +164,38 @@ export class RedisSwarmStore implements SwarmStore {
   async counts(): Promise<StoreCounts> {
     const [swarms, peers, seeders] = (await this.redis.run('counts', [this.swarmsKey, this.totalsKey], [])) as number[];
     return { swarms: swarms!, peers: peers!, seeders: seeders! };
+  }
+
+  async completedDownloads(): Promise<number> {
+    const r = (await this.redis.run('counts', [this.swarmsKey, this.totalsKey], [])) as number[];
+    return r[3] ?? 0;
+  }
+
+  /**
+   * Chunks of the index in rank order (oldest peer first), sorted here; bounded to
+   * MAX_LISTING_SCAN swarms. The index moves meanwhile, so a swarm seen twice counts once.
+   */
+  async listSwarms(query: SwarmQuery, _now: number): Promise<SwarmPage> {
+    const q = boundedQuery(query);
+    const selection = new SwarmSelection(q);
+    const prefix = bytePrefix(q.prefix);
+    const seen = new Set<string>();
+    let size = 0;
+    for (let first = 0; seen.size < MAX_LISTING_SCAN; first += LISTING_CHUNK) {
+      const r = await this.redis.run('listSwarms', [this.swarmsKey], [this.prefix, first, LISTING_CHUNK]);
+      size = r[0] as number;
+      for (let i = 1; i + 4 < r.length; i += 5) {
+        const ih = r[i] as Buffer;
+        if (ih.length !== 20 || seen.has(ih.toString('latin1'))) continue;
+        seen.add(ih.toString('latin1'));
+        if (!hasPrefix(ih, 0, prefix)) continue;
+        const seeders = r[i + 1] as number;
+        selection.offer(ih, 0, seeders, Math.max(0, (r[i + 2] as number) - seeders), r[i + 3] as number, Number(String(r[i + 4])));
+      }
+      if (r.length - 1 < LISTING_CHUNK * 5) break;
+    }
+    const page: SwarmPage = { total: selection.total, swarms: selection.page() };
+    return seen.size < size ? { ...page, scanned: seen.size } : page;
   }
 
   async close(): Promise<void> {

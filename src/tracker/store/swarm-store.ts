@@ -9,6 +9,7 @@ import type { PeerSample } from '../protocol/answer.ts';
 import type { ScrapeEntry } from '../protocol/scrape.ts';
 import { TrackerRequestError } from '../protocol/query.ts';
 import { parseCidr, type Cidr } from '../client-address.ts';
+import type { SwarmPage, SwarmQuery } from './swarm-listing.ts';
 
 export interface PeerInfo {
   peerId: Buffer;
@@ -100,6 +101,13 @@ export interface SwarmStore {
   /** A whole expiry pass at once. */
   expire(now: number): Promise<void>;
   counts(): Promise<StoreCounts>;
+  /**
+   * One page of swarms (swarm-listing.ts): sorted and filtered by info_hash prefix, at a cost
+   * bounded per call whatever the number of swarms (the dashboard's table).
+   */
+  listSwarms?(query: SwarmQuery, now: number): Promise<SwarmPage>;
+  /** Downloads reported completed since the store started (Redis: since its totals were last reset). */
+  completedDownloads?(): Promise<number>;
   /** Release connections and timers (a shared store's client); the memory store has none. */
   close?(): Promise<void>;
 }

@@ -112,7 +112,7 @@ export class LineChart {
     ctx.textBaseline = 'top';
     const marks = 5;
     for (let i = 0; i <= marks; i++) {
-      const ago = (this.o.windowMs / 1000) * (1 - i / marks);
+      const ago = Math.round((this.o.windowMs / 1000) * (1 - i / marks));
       ctx.fillText(ago === 0 ? 'now' : `-${formatDuration(ago)}`, plot.x + (plot.w * i) / marks, plot.y + plot.h + 6);
     }
     ctx.strokeStyle = ink;

@@ -1,0 +1,70 @@
+/**
+ * Pure: which client a peer_id names, for people (the dashboards' peer tables). Azureus-style
+ * ids `-XX1234-` (two letters, four version characters) cover nearly every client in use; Mainline's
+ * `M7-2-2--` style too. Anything else is "unknown". The result is plain text; pages render it as text.
+ */
+
+const AZUREUS: Record<string, string> = {
+  NB: 'p2p-bittorrent',
+  qB: 'qBittorrent',
+  TR: 'Transmission',
+  UT: 'µTorrent',
+  UM: 'µTorrent Mac',
+  UW: 'µTorrent Web',
+  LT: 'libtorrent',
+  lt: 'libTorrent (rakshasa)',
+  DE: 'Deluge',
+  AZ: 'Vuze',
+  BC: 'BitComet',
+  BI: 'BiglyBT',
+  A2: 'aria2',
+  WW: 'WebTorrent',
+  WD: 'WebTorrent Desktop',
+  KT: 'KTorrent',
+  FX: 'Flashget',
+  TX: 'Tixati',
+  BT: 'BitTorrent',
+  FD: 'Free Download Manager',
+  PI: 'PicoTorrent',
+  SD: 'Thunder',
+  XL: 'Xunlei',
+  RT: 'rTorrent',
+  CT: 'CTorrent',
+  CD: 'Enhanced CTorrent',
+  HL: 'Halite',
+  BF: 'BitFlu',
+  TT: 'TuoTu',
+  LW: 'LimeWire',
+};
+
+const isAlnum = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+
+/** Four version characters -> "4.5.2" (a trailing zero part dropped; letters kept as they are). */
+function azureusVersion(v: string): string {
+  const parts = [...v].map((c) => (/[0-9]/.test(c) ? c : String(c.charCodeAt(0) - (c >= 'a' ? 87 : 55))));
+  if (parts.length > 3 && parts[3] === '0') parts.pop();
+  return parts.join('.');
+}
+
+/** The client a peer_id names, e.g. "qBittorrent 4.5.2", "unknown" when it names none we know. */
+export function clientName(peerId: Uint8Array): string {
+  if (peerId.length < 8) return 'unknown';
+  const b = peerId;
+  if (b[0] === 0x2d && b[7] === 0x2d && isAlnum(b[1]!) && isAlnum(b[2]!) && [3, 4, 5, 6].every((i) => isAlnum(b[i]!))) {
+    const code = String.fromCharCode(b[1]!, b[2]!);
+    const version = azureusVersion(String.fromCharCode(b[3]!, b[4]!, b[5]!, b[6]!));
+    return `${AZUREUS[code] ?? `unknown client ${code}`} ${version}`;
+  }
+  // Mainline: M7-2-2-- (letter, then digits and dashes).
+  const head = Buffer.from(b.subarray(0, 8)).toString('latin1');
+  const mainline = /^([MQ])(\d+)-(\d+)-(\d+)-/.exec(head);
+  if (mainline) return `${mainline[1] === 'M' ? 'BitTorrent (Mainline)' : 'Queen Bee'} ${mainline[2]}.${mainline[3]}.${mainline[4]}`;
+  return 'unknown';
+}
+
+/** A peer_id as printable text: ASCII 0x20-0x7e kept, every other byte as "·". */
+export function printableId(peerId: Uint8Array): string {
+  let s = '';
+  for (const c of peerId) s += c >= 0x20 && c <= 0x7e ? String.fromCharCode(c) : '·';
+  return s;
+}
