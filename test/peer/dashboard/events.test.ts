@@ -1,7 +1,7 @@
 /**
  * The event streams' bounds, in process over loopback: one message a second, at most
- * SSE_DEFAULTS.maxClients streams (the next is answered 503 and the API still answers), a freed
- * place is taken again, a stream outlives the connection's send deadline, closing the node ends
+ * SSE_DEFAULTS.maxPerAddress streams per address and maxClients in all (the next is answered 503
+ * and the API still answers), a freed place is taken again, a stream outlives the connection's send deadline, closing the node ends
  * every stream.
  */
 import { test } from 'node:test';
@@ -22,9 +22,9 @@ import { rawRequest } from '../../support/raw-request.ts';
 import { readEvents } from './sse-client.ts';
 
 /** Open a stream and resolve with its response once the headers came (the stream stays open). */
-function openStream(port: number, p = '/api/events'): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
+function openStream(port: number, from = '127.0.0.1'): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => resolve({ res, req }));
+    const req = http.get({ host: '127.0.0.1', port, path: '/api/events', agent: false, localAddress: from }, (res) => resolve({ res, req }));
     req.on('error', reject);
   });
 }
@@ -47,16 +47,21 @@ test('event streams are bounded, paced at one round a second, and end with the n
     assert.equal((JSON.parse(paced.events[0]!.data) as { infoHash: string }).infoHash, meta.infoHashHex);
     assert.ok(elapsed >= 1800 && elapsed < 4500, `3 rounds took ${elapsed} ms`);
 
-    const streams = await Promise.all(Array.from({ length: SSE_DEFAULTS.maxClients }, () => openStream(port)));
+    // maxPerAddress streams from each of several loopback addresses, up to maxClients in all.
+    const { maxClients, maxPerAddress } = SSE_DEFAULTS;
+    const from = (i: number) => `127.0.0.${2 + Math.floor(i / maxPerAddress)}`;
+    const streams = await Promise.all(Array.from({ length: maxClients }, (_, i) => openStream(port, from(i))));
     assert.ok(streams.every((s) => s.res.statusCode === 200));
-    const refused = await rawRequest({ port, path: '/api/events' });
-    assert.equal(refused.status, 503);
+    const sameAddress = await openStream(port, from(0));
+    assert.equal(sameAddress.res.statusCode, 503, 'one address has its share');
+    const full = await openStream(port, '127.0.0.200');
+    assert.equal(full.res.statusCode, 503, 'every place is taken');
     assert.equal((await rawRequest({ port, path: '/api/torrents' })).status, 200);
 
     const first = streams.shift()!;
     first.req.destroy();
     await new Promise((r) => setTimeout(r, 200));
-    const again = await openStream(port);
+    const again = await openStream(port, from(0));
     assert.equal(again.res.statusCode, 200);
     streams.push(again);
 
