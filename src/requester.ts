@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /** `npm run requester`: download the file of a `.torrent` from the peers its tracker lists, then seed it. */
 import { askUntil, closeInput, die } from './cli/common.ts';
 import { ProgressDisplay } from './cli/progress.ts';
@@ -14,11 +15,11 @@ closeInput();
 console.log(`Retrieved info_hash: ${meta.infoHashHex}`);
 
 const trackers = trackerTiers(meta.announce, meta.announceList);
-if (trackers.length === 0 && meta.urlList.length === 0) die('the torrent names no http(s) or udp tracker and no web seed');
+if (trackers.length === 0 && meta.urlList.length === 0 && args.peers.length === 0) die('the torrent names no http(s) or udp tracker and no web seed, and no --peer was given');
 
 const display = new ProgressDisplay();
 try {
-  const { outDir, host, port, waitSeconds, requestTimeoutSeconds, seed, maxUploadRate, peerLimits, protocol } = args;
+  const { outDir, host, port, waitSeconds, requestTimeoutSeconds, seed, maxUploadRate, peerLimits, protocol, peers } = args;
   await runDownload({
     meta,
     trackers,
@@ -32,6 +33,7 @@ try {
     maxUploadRate,
     peerLimits,
     protocol,
+    peers,
     log: (l) => {
       display.end();
       console.log(l);

@@ -1,12 +1,16 @@
+#!/usr/bin/env node
 /**
- * `npm run seeder`: share one file or folder. Hashes it, writes `<name>.torrent`, copies the torrent to the
- * requester's folder, registers with the tracker and serves the data over HTTP.
+ * `npm run seeder`: share one file or folder. Links it into the seeder's folder (or serves it in
+ * place), hashes it, writes `<name>.torrent`, copies the torrent to the requester's folder,
+ * registers with the tracker and serves the data over HTTP.
  */
 import { askUntil, closeInput, die } from './cli/common.ts';
 import { checkShareable, parseSeederArgs } from './cli/seeder-args.ts';
 import { prepareShare } from './seed/share.ts';
 import { seedTorrent } from './seed/seed-torrent.ts';
 import { urlHost } from './bittorrent/address.ts';
+import { publicAddress } from './net/reachable-addresses.ts';
+import { checkPortFree } from './net/port-check.ts';
 
 const args = parseSeederArgs();
 const check = (answer: string) => checkShareable(answer, args.seedDir);
@@ -14,10 +18,11 @@ const file = args.file !== undefined ? await check(args.file).catch((e: Error) =
 closeInput();
 
 try {
-  const meta = await prepareShare(file, args, (line) => console.log(line));
+  await checkPortFree(args.host, args.port);
+  const { meta, dataRoot } = await prepareShare(file, args, (line) => console.log(line));
   console.log(`Info hash: ${meta.infoHashHex}`);
-  await seedTorrent(meta, args, (line) => console.log(line));
-  console.log(`* Running on http://${urlHost(args.host)}:${args.port}`);
+  await seedTorrent(meta, { ...args, dataRoot }, (line) => console.log(line));
+  console.log(`* Running on http://${urlHost(publicAddress(args.host))}:${args.port}`);
 } catch (e) {
   die((e as Error).message);
 }

@@ -1,9 +1,11 @@
+#!/usr/bin/env node
 /** `npm run tracker`: the BitTorrent tracker, HTTP (BEP 3/23/48) and UDP (BEP 15), on 127.0.0.1:5001. */
 import cluster from 'node:cluster';
 import { die } from './cli/common.ts';
 import { trackerOptions } from './tracker/options.ts';
 import { runTracker } from './tracker/run.ts';
 import { urlHost } from './bittorrent/address.ts';
+import { reachableAddresses } from './net/reachable-addresses.ts';
 import { TrackerPrimary } from './tracker/cluster/primary.ts';
 import { handleSignals, runWorker } from './tracker/cluster/worker.ts';
 import { startMetricsServer } from './tracker/metrics/http.ts';
@@ -11,15 +13,18 @@ import { metricsSourceFor } from './tracker/metrics/source.ts';
 
 const options = trackerOptions();
 const { host, port } = options;
-const runningLine =
-  `* Running on http://${urlHost(host)}:${port}` + (options.udpPort === null ? '' : `\n* UDP tracker on udp://${urlHost(host)}:${options.udpPort}/announce`);
+const say = options.verbosity === 'quiet' ? () => {} : (line: string) => console.log(line);
+// A wildcard bind is reached at the machine's addresses: those are printed (reachable-addresses.ts).
+const runningLine = reachableAddresses(host)
+  .map((a) => `* Running on http://${urlHost(a)}:${port}` + (options.udpPort === null ? '' : `\n* UDP tracker on udp://${urlHost(a)}:${options.udpPort}/announce`))
+  .join('\n');
 
 if (cluster.isWorker) {
   await runWorker(options);
 } else if (options.workers > 1) {
   // The primary serves no request: it forks, watches and adds up (tracker/cluster/primary.ts).
   const primary = new TrackerPrimary(options, {
-    ready: () => console.log(runningLine),
+    ready: () => say(runningLine),
     failed: (message) => die(message),
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void primary.stop(signal).then(() => process.exit(0)));
@@ -40,5 +45,5 @@ if (cluster.isWorker) {
   }
   handleSignals(running);
   // Printed after the handlers, so a SIGTERM sent on seeing this line exits cleanly.
-  console.log(runningLine);
+  say(runningLine);
 }

@@ -1,13 +1,16 @@
 /** The requester's command line: flags, usage, their checks, and the reading of the torrent. */
 import { readFile, stat } from 'node:fs/promises';
+import net from 'node:net';
+import { normalizeAddress } from '../bittorrent/address.ts';
 import { die, parseFlags, parsePortFlag, parsePositiveFlag, parseRateFlag, UserError } from './common.ts';
 import { PEER_PROTOCOLS, type PeerProtocol } from '../download/sources/peer-sources.ts';
 import { parsePeerFlags, PEER_FLAGS, PEER_FLAGS_USAGE } from './peer-flags.ts';
 import { parseMetainfo, MetainfoError, MAX_TORRENT_BYTES, type Metainfo } from '../metainfo/metainfo.ts';
 import type { PeerNodeOptions } from '../peer/peer-node.ts';
+import type { TrackerPeer } from '../tracker-client/reply.ts';
 
 const usage = `usage: npm run requester -- [TORRENT] [--host 127.0.0.1] [--port 6882] [--out DIR] [--wait 60]
-                           [--no-seed] [--max-upload-rate RATE] [--request-timeout 20]
+                           [--no-seed] [--max-upload-rate RATE] [--request-timeout 20] [--peer HOST:PORT]...
   TORRENT             path to the .torrent file (asked for when not given)
   --host              address to bind (default 127.0.0.1)
   --port              port on which verified pieces are served to other peers (default 6882)
@@ -19,6 +22,7 @@ const usage = `usage: npm run requester -- [TORRENT] [--host 127.0.0.1] [--port 
   --request-timeout   seconds a peer may stay silent on a request before it goes to another (default 20)
   --protocol          auto (peers of ours over our HTTP piece API, others over BitTorrent: the
                       default) | wire (BitTorrent protocol with every peer) | http (our API only)
+  --peer              a peer to dial besides the tracker's, as 1.2.3.4:6881 or [::1]:6881 (repeatable)
 ${PEER_FLAGS_USAGE}`;
 
 export interface RequesterArgs {
@@ -33,6 +37,8 @@ export interface RequesterArgs {
   maxUploadRate: number | undefined;
   peerLimits: PeerNodeOptions;
   protocol: PeerProtocol;
+  /** Peers given with --peer, dialled like the tracker's. */
+  peers: TrackerPeer[];
 }
 
 /** Parse the command line; a bad flag ends the program with status 2 and the usage. */
@@ -48,6 +54,7 @@ export function parseRequesterArgs(): RequesterArgs {
       'max-upload-rate': { type: 'string' },
       'request-timeout': { type: 'string' },
       protocol: { type: 'string' },
+      peer: { type: 'string', multiple: true },
       ...PEER_FLAGS,
     },
     usage,
@@ -62,7 +69,17 @@ export function parseRequesterArgs(): RequesterArgs {
   const protocol = (values['protocol'] as string | undefined) ?? 'auto';
   if (!PEER_PROTOCOLS.includes(protocol as PeerProtocol)) die(`--protocol must be one of ${PEER_PROTOCOLS.join(', ')}`, 2);
   const seed = !values['no-seed'];
-  return { torrent: positionals[0], host, port, outDir, waitSeconds, requestTimeoutSeconds, seed, maxUploadRate, peerLimits, protocol: protocol as PeerProtocol };
+  const peers = ((values['peer'] as unknown as string[] | undefined) ?? []).map((a) => parsePeerAddress(a) ?? die(`--peer must be HOST:PORT (an IP address), not ${a}`, 2));
+  return { torrent: positionals[0], host, port, outDir, waitSeconds, requestTimeoutSeconds, seed, maxUploadRate, peerLimits, protocol: protocol as PeerProtocol, peers };
+}
+
+/** `1.2.3.4:6881` or `[2001:db8::1]:6881` as a peer; null if it is not an IP address and a port. */
+export function parsePeerAddress(text: string): TrackerPeer | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(text);
+  const ip = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  if (!ip || net.isIP(ip) === 0 || port < 1 || port > 65535) return null;
+  return { ip: normalizeAddress(ip), port };
 }
 
 /** Read and validate a torrent; any problem is one line for the user. */

@@ -8,6 +8,7 @@ import { listTree } from '../metainfo/create.ts';
 import { isValidPieceLength } from '../metainfo/build.ts';
 import { unsafeComponentReason } from '../storage/safe-path.ts';
 import { urlHost } from '../bittorrent/address.ts';
+import { isWildcard, publicAddress } from '../net/reachable-addresses.ts';
 import type { PeerNodeOptions } from '../peer/peer-node.ts';
 
 const usage = `usage: npm run seeder -- [FILE] [--host 127.0.0.1] [--port 6881] [--tracker URL]
@@ -16,14 +17,18 @@ const usage = `usage: npm run seeder -- [FILE] [--host 127.0.0.1] [--port 6881] 
   --host           address to bind (default 127.0.0.1)
   --port           port to serve on (default 6881)
   --tracker        announce URL written into the torrent, http(s):// or udp://
-                   (default http://127.0.0.1:5001/announce)
+                   (default http://127.0.0.1:5001/announce; with a wildcard --host such as
+                   0.0.0.0, this machine's first non-loopback address instead of 127.0.0.1)
   --piece-length   power of two from 16K to 128M (default: about 1,000-2,000 pieces)
   --dir            the seeder's folder (default peer_<port>)
   --requester-dir  where the .torrent is copied for the requester (default peer_6882)
   --max-upload-rate  cap on upload, bytes per second (e.g. 10M, 512K)
   --public-url     base URL at which others reach this seeder, for the torrent's web seed
-                   (url-list, BEP 19); default http://<host>:<port>
+                   (url-list, BEP 19); default http://<host>:<port>, with a wildcard --host
+                   this machine's first non-loopback address
   --no-web-seed    write no url-list into the torrent
+  --copy           copy the data into the seeder's folder (default: a hard link or a
+                   reflink there, else the data is served where it is: no second copy)
   --super-seed     BEP 16: offer each peer only pieces no other peer was offered, over the
                    BitTorrent protocol only (implies --no-web-seed), so that the first seeder
                    uploads about one copy while a swarm forms
@@ -43,6 +48,8 @@ export interface SeederArgs {
   publicUrl: string | undefined;
   pieceLength: number | undefined;
   superSeed: boolean;
+  /** `--copy`: a full copy of the data in the seeder's folder. */
+  copy: boolean;
 }
 
 /** Parse the command line; a bad flag ends the program with status 2 and the usage. */
@@ -59,22 +66,23 @@ export function parseSeederArgs(): SeederArgs {
       'public-url': { type: 'string' },
       'no-web-seed': { type: 'boolean' },
       'super-seed': { type: 'boolean' },
+      copy: { type: 'boolean' },
       ...PEER_FLAGS,
     },
     usage,
   );
   const host = (values['host'] as string | undefined) ?? '127.0.0.1';
   const port = parsePortFlag(values['port'], 'port', 6881);
-  const announceUrl = (values['tracker'] as string | undefined) ?? 'http://127.0.0.1:5001/announce';
+  // A wildcard bind names no host: the torrent gets an address others can reach (reachable-addresses.ts).
+  const reachable = urlHost(publicAddress(host));
+  const announceUrl = (values['tracker'] as string | undefined) ?? `http://${isWildcard(host) ? reachable : '127.0.0.1'}:5001/announce`;
   if (!/^(https?|udp):\/\/[^/]+/i.test(announceUrl)) die('--tracker must be an http://, https:// or udp:// announce URL', 2);
   const seedDir = (values['dir'] as string | undefined) ?? `peer_${port}`;
   const requesterDir = (values['requester-dir'] as string | undefined) ?? 'peer_6882';
   const maxUploadRate = parseRateFlag(values['max-upload-rate'], 'max-upload-rate');
   const peerLimits = parsePeerFlags(values);
-  // Where others reach our web seed. A wildcard bind address names no host, so it needs --public-url.
-  const wildcard = host === '0.0.0.0' || host === '::';
-  let publicUrl = (values['public-url'] as string | undefined) ?? (wildcard ? undefined : `http://${urlHost(host)}:${port}`);
-  if (publicUrl !== undefined && !/^https?:\/\/[^/]+/i.test(publicUrl)) die('--public-url must be an http:// URL', 2);
+  let publicUrl: string | undefined = (values['public-url'] as string | undefined) ?? `http://${reachable}:${port}`;
+  if (!/^https?:\/\/[^/]+/i.test(publicUrl)) die('--public-url must be an http:// URL', 2);
   const superSeed = values['super-seed'] === true;
   if (values['no-web-seed'] || superSeed) publicUrl = undefined;
   publicUrl = publicUrl?.replace(/\/+$/, '');
@@ -84,7 +92,7 @@ export function parseSeederArgs(): SeederArgs {
     if (n === null || !isValidPieceLength(n)) die('--piece-length must be a power of two from 16K to 128M', 2);
     pieceLength = n;
   }
-  return { file: positionals[0], host, port, announceUrl, seedDir, requesterDir, maxUploadRate, peerLimits, publicUrl, pieceLength, superSeed };
+  return { file: positionals[0], host, port, announceUrl, seedDir, requesterDir, maxUploadRate, peerLimits, publicUrl, pieceLength, superSeed, copy: values['copy'] === true };
 }
 
 /** Accept a path to a non-empty regular file or folder (not one holding the seeder's folder). */

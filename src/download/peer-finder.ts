@@ -1,15 +1,16 @@
 /**
  * The session's "find peers" phase: the tracker (announce loop, and asking again with backoff
  * while no peer is usable), peers that find us (HTTP listen-port hints, clients that dial us),
- * and web seeds (BEP 19), which cost their origin server bandwidth that peers give for free: they
- * join at once when there is no tracker or it fails or lists nobody, and after a few seconds (if
- * the download is not done by then) when it lists peers.
+ * peers that others tell us of (PEX, BEP 11), and web seeds (BEP 19), which cost their origin
+ * server bandwidth that peers give for free: they join at once when there is no tracker or it
+ * fails or lists nobody, and after a few seconds (if the download is not done by then) when it
+ * lists peers.
  */
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import type { Bitfield } from '../bittorrent/bitfield.ts';
 import { isOurPeerId } from '../bittorrent/peer-id.ts';
 import type { Announcer } from '../tracker-client/announcer.ts';
-import { TrackerFailure, type TrackerReply } from '../tracker-client/reply.ts';
+import { TrackerFailure, type TrackerPeer, type TrackerReply } from '../tracker-client/reply.ts';
 import type { Seeding } from '../seed/seeding.ts';
 import type { Downloader } from './downloader.ts';
 import { PeerSources } from './sources/peer-sources.ts';
@@ -31,6 +32,8 @@ export interface PeerFinderOptions {
   protocol: PeerProtocol;
   /** Seed once complete: only then are the tracker's peers dialled after the download. */
   seedAfter: boolean;
+  /** Peers given by the user (`--peer`): dialled at the start, and again while no peer is usable. */
+  peers?: TrackerPeer[];
   log(line: string): void;
 }
 
@@ -61,6 +64,13 @@ export class PeerFinder {
       const ours = isOurPeerId(c.peerId) && o.protocol !== 'wire';
       if (c.torrent.meta.infoHashHex === meta.infoHashHex && !have.complete && !ours) this.peers.useIncoming(c);
     });
+    // Peers that others tell us of (PEX, BEP 11) are dialled like tracker peers, while we download.
+    seeding.node.pex.onLearned((hash, peers, from) => {
+      if (hash !== meta.infoHashHex || have.complete) return;
+      o.log(`Peer exchange: ${from.remote} told us of ${peers.length} peer(s)`);
+      this.sawPeers = true;
+      for (const p of peers) this.peers.addTrackerPeer(p);
+    });
     this.announcer = seeding.announce(
       o.trackers,
       () => ({ uploaded: seeding.uploaded, downloaded: downloader.downloadedBytes, left: downloader.bytesLeft }),
@@ -76,6 +86,7 @@ export class PeerFinder {
   }
 
   start(): void {
+    this.dialGivenPeers();
     this.askWhileStarved();
     if (this.o.trackers.length === 0) this.startWebSeeds();
     if (this.o.trackers.length) this.announcer.start();
@@ -118,7 +129,7 @@ export class PeerFinder {
     for (const p of reply.peers) this.peers.addTrackerPeer(p);
   }
 
-  /** While no peer is usable, ask the tracker again with backoff (1 s doubling to 15 s). */
+  /** While no peer is usable, ask the tracker again and redial the given peers, with backoff (1 s doubling to 15 s). */
   private askWhileStarved(): void {
     let backoff = 1;
     let nextAsk = Date.now() + 1000;
@@ -127,11 +138,16 @@ export class PeerFinder {
         backoff = 1;
         return;
       }
-      if (Date.now() < nextAsk || this.o.trackers.length === 0) return;
-      this.announcer.refresh();
+      if (Date.now() < nextAsk) return;
+      this.dialGivenPeers();
+      if (this.o.trackers.length) this.announcer.refresh();
       backoff = Math.min(backoff * 2, 15);
       nextAsk = Date.now() + backoff * 1000;
     }, 250);
+  }
+
+  private dialGivenPeers(): void {
+    for (const p of this.o.peers ?? []) this.peers.addTrackerPeer(p);
   }
 
   private startWebSeeds(): void {

@@ -14,6 +14,7 @@ import { PeerFinder } from './peer-finder.ts';
 import { SessionError } from './session-error.ts';
 import type { PeerProtocol } from './sources/peer-sources.ts';
 import { downloadProbe } from './stats-probe.ts';
+import type { TrackerPeer } from '../tracker-client/reply.ts';
 
 export { SessionError } from './session-error.ts';
 
@@ -45,6 +46,8 @@ export interface SessionOptions {
   peerLimits?: PeerNodeOptions;
   /** How peers of ours are used (default auto: their HTTP piece API). */
   protocol?: PeerProtocol;
+  /** Peers to dial besides the tracker's (`--peer`). */
+  peers?: TrackerPeer[];
   log(line: string): void;
   /** Called about twice a second while downloading. */
   onProgress?(p: ProgressSnapshot): void;
@@ -122,7 +125,8 @@ export class DownloadSession {
     const { meta, trackers, host, port, log } = this.o;
     const requestTimeoutMs = this.o.requestTimeoutSeconds * 1000;
     const protocol = this.o.protocol ?? 'auto';
-    return new PeerFinder({ meta, trackers, have: part.have, host, port, requestTimeoutMs, protocol, seedAfter: this.o.seed, log }, seeding, downloader);
+    const peers = this.o.peers ?? [];
+    return new PeerFinder({ meta, trackers, have: part.have, host, port, requestTimeoutMs, protocol, seedAfter: this.o.seed, peers, log }, seeding, downloader);
   }
 
   /**

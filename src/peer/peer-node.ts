@@ -25,6 +25,7 @@ import { addressPrefix } from '../bittorrent/address.ts';
 import type { EncryptionPolicy, TransportChoice } from './transport-options.ts';
 import { SuperSeeder } from '../seed/super-seed.ts';
 import { PeerStats } from './stats/peer-stats.ts';
+import { PexHub } from './pex-hub.ts';
 
 export interface PeerNodeOptions {
   /** Cap on every byte uploaded, in bytes per second (`--max-upload-rate`). */
@@ -68,8 +69,9 @@ export class PeerNode {
   readonly counter: UploadCounter = { uploaded: 0 };
   readonly http: http.Server;
   readonly wires = new Set<WireConnection>();
-  /** What the dashboard and /metrics show (counters kept where bytes move; see stats/). */
-  readonly stats: PeerStats;
+  readonly stats = new PeerStats(this.counter, this.torrents, () => this.wires); // the dashboard's and /metrics' numbers
+  /** Peer exchange (BEP 11) on every wire connection; the download listens for the peers it learns. */
+  readonly pex = new PexHub();
   private readonly superSeeders = new Map<string, SuperSeeder>();
   private readonly ctx: PeerApiContext & WireContext;
   private readonly tcp: net.Server;
@@ -100,7 +102,6 @@ export class PeerNode {
     this.httpSlots = new SlotPool(max, perIp);
     this.wireSlots = new SlotPool(max, Math.ceil(perIp / 2));
     const sendTimeoutMs = opts.sendTimeoutMs ?? PEER_DEFAULTS.sendTimeoutMs;
-    this.stats = new PeerStats(this.counter, () => this.wires);
     this.ctx = {
       stats: this.stats,
       torrents: this.torrents,
@@ -120,7 +121,6 @@ export class PeerNode {
 
   share(t: SharedTorrent): void {
     this.torrents.set(t.meta.infoHashHex, t);
-    this.stats.add(t);
     if (t.superSeeding) this.superSeeders.set(t.meta.infoHashHex, new SuperSeeder(t));
   }
 
@@ -268,8 +268,7 @@ export class PeerNode {
   }
 
   private adopt(socket: PeerSocket, t: SharedTorrent, hs: Handshake, rest: Buffer, incoming: boolean): WireConnection {
-    // Its uploads count for its torrent (and, through that counter, for the process).
-    const counter = this.stats.get(t.meta.infoHashHex)?.upload ?? this.counter;
+    const counter = this.stats.get(t.meta.infoHashHex)?.upload ?? this.counter; // counts for the torrent and the process
     const c = new WireConnection({ socket, torrent: t, peerId: hs.peerId, reserved: hs.reserved, leftover: rest }, { ...this.ctx, counter });
     this.wires.add(c);
     c.on('interested', () => this.choker.fill());
@@ -279,6 +278,7 @@ export class PeerNode {
       this.choker.fill();
     });
     this.superSeeders.get(t.meta.infoHashHex)?.attach(c);
+    this.pex.attach(c, incoming);
     c.start(); // our bitfield goes first, before anything the owner sends
     if (incoming) this.wireListener?.(c);
     return c;
@@ -287,6 +287,7 @@ export class PeerNode {
   close(): Promise<void> {
     this.choker.stop();
     this.stats.stop();
+    this.pex.stop();
     for (const s of this.superSeeders.values()) s.stop();
     for (const c of this.wires) c.close('shutting down');
     for (const s of this.sniffing) s.destroy();

@@ -10,9 +10,11 @@ import { newPeerId } from '../bittorrent/peer-id.ts';
 import type { PeerNodeOptions } from '../peer/peer-node.ts';
 import { TrackerFailure } from '../tracker-client/reply.ts';
 import { Seeding } from './seeding.ts';
+import { SeedingStatus } from '../cli/seeding-status.ts';
 
 export interface SeedTorrentOptions {
-  seedDir: string;
+  /** The folder holding the data under the torrent's name. */
+  dataRoot: string;
   host: string;
   port: number;
   announceUrl: string;
@@ -24,7 +26,7 @@ export interface SeedTorrentOptions {
 
 /** Serve `meta` until a signal; resolves once the first announce was tried (answered or not). */
 export async function seedTorrent(meta: Metainfo, o: SeedTorrentOptions, log: (line: string) => void): Promise<void> {
-  const store = await PieceStore.openForReading(storageFiles(meta, o.seedDir));
+  const store = await PieceStore.openForReading(storageFiles(meta, o.dataRoot));
   const { host, port, maxUploadRate, peerLimits, superSeed } = o;
   const have = Bitfield.full(meta.pieceCount);
   const seeding = await Seeding.listen({ meta, store, have, host, port, peerId: newPeerId(), maxUploadRate, peerLimits, superSeeding: superSeed });
@@ -43,10 +45,20 @@ export async function seedTorrent(meta: Metainfo, o: SeedTorrentOptions, log: (l
       firstAttempt();
     },
   });
+  const status = new SeedingStatus(meta.name, meta.length, () => ({ uploaded: seeding.uploaded, peers: connectedPeers(seeding) }));
   // Handlers before any output that a script may react to with a SIGTERM.
-  const shutdown = () => void seeding.close().then(() => process.exit(0));
+  const shutdown = () => {
+    status.stop();
+    void seeding.close().then(() => process.exit(0));
+  };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
   announcer.start();
   await attempted;
+  status.start();
+}
+
+function connectedPeers(seeding: Seeding): number {
+  const c = seeding.node.connections;
+  return c.http + c.wire;
 }

@@ -4,6 +4,7 @@
  * protocol on one port) serving one torrent, the announce loop, the dial-out to the peers the
  * tracker lists, and their shutdown in one order.
  */
+import { listenErrorMessage } from '../net/listen-error.ts';
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import type { PieceStore } from '../storage/piece-store.ts';
 import type { Bitfield } from '../bittorrent/bitfield.ts';
@@ -41,13 +42,13 @@ export class Seeding {
     this.node.share({ meta: o.meta, store: o.store, have: o.have, superSeeding: o.superSeeding });
   }
 
-  /** Serve the torrent on host:port. Rejects with `cannot listen on host:port: why`. */
+  /** Serve the torrent on host:port. Rejects with a one-line reason (listen-error.ts). */
   static async listen(o: SeedingOptions): Promise<Seeding> {
     const s = new Seeding(o);
     try {
       await s.node.listen(o.port, o.host);
     } catch (e) {
-      throw new Error(`cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`);
+      throw new Error(listenErrorMessage(e as NodeJS.ErrnoException, o.host, o.port));
     }
     return s;
   }

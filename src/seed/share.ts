@@ -1,11 +1,14 @@
 /**
- * What the seeder does before it serves: copy the data into its folder (it serves its own copy),
- * make the torrent, write `<name>.torrent` and copy it to the requester's folder.
+ * What the seeder does before it serves: place the data in its folder (a link, not a copy, where
+ * the filesystem allows: see place-data.ts), make the torrent, write `<name>.torrent` here and in
+ * the requester's folder without clobbering a torrent of other data (torrent-file.ts).
  */
-import { copyFile, cp, mkdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { makeTorrent } from '../metainfo/create.ts';
 import { parseMetainfo, type Metainfo } from '../metainfo/metainfo.ts';
+import { placeData } from './place-data.ts';
+import { torrentFileName, writeTorrentFile } from './torrent-file.ts';
 
 export interface ShareOptions {
   seedDir: string;
@@ -14,45 +17,39 @@ export interface ShareOptions {
   pieceLength: number | undefined;
   /** The web seed's base URL, or undefined for no url-list. */
   publicUrl: string | undefined;
+  /** A full copy of the data into the seeder's folder, as the report's seeder made (`--copy`). */
+  copy: boolean;
 }
 
-/** Copy a file, or a folder's regular files and folders (symlinks followed), unless already there. */
-async function copyInto(src: string, dest: string): Promise<void> {
-  const same = await realpath(dest).then((p) => realpath(src).then((q) => p === q), () => false);
-  if (same) return;
-  if ((await stat(src)).isDirectory()) {
-    // A fresh copy: files left from an earlier share of a changed folder must not be listed.
-    await rm(dest, { recursive: true, force: true });
-    await cp(src, dest, {
-      recursive: true,
-      dereference: true,
-      filter: async (from) => {
-        const st = await stat(from).catch(() => null);
-        return !!st && (st.isDirectory() || st.isFile());
-      },
-    });
-  } else {
-    await copyFile(src, dest);
-  }
+export interface PreparedShare {
+  meta: Metainfo;
+  /** The folder holding the data under the torrent's name: what the seeder serves from. */
+  dataRoot: string;
 }
 
-/** Prepare `file` for seeding; `log` gets the user's lines. Resolves with the torrent's metainfo. */
-export async function prepareShare(file: string, o: ShareOptions, log: (line: string) => void): Promise<Metainfo> {
+/** Prepare `file` for seeding; `log` gets the user's lines. */
+export async function prepareShare(file: string, o: ShareOptions, log: (line: string) => void): Promise<PreparedShare> {
   const name = path.basename(path.resolve(file));
-  await mkdir(o.seedDir, { recursive: true });
-  const dataPath = path.join(o.seedDir, name);
-  await copyInto(file, dataPath);
+  const placed = await placeData(file, o.seedDir, name, o.copy);
+  if (placed.how === 'in place') log(`Serving ${path.resolve(file)} where it is (this filesystem allows no link into ${o.seedDir}; --copy makes a copy)`);
   const { publicUrl } = o;
-  const torrent = await makeTorrent(dataPath, name, {
+  const torrent = await makeTorrent(path.join(placed.root, name), name, {
     announce: o.announceUrl,
     pieceLength: o.pieceLength,
     urlList: publicUrl ? (hash) => [`${publicUrl}/webseed/${hash}/`] : undefined,
   });
-  const torrentName = `${name}.torrent`;
-  await writeFile(torrentName, torrent);
-  log(`.torrent file created: ${torrentName}`);
+  const meta = parseMetainfo(torrent);
+  const written = await writeBeside('.', name, meta, torrent, publicUrl, log);
+  log(`.torrent file created: ${written}`);
   await mkdir(o.requesterDir, { recursive: true });
-  await copyFile(torrentName, path.join(o.requesterDir, torrentName));
+  await writeBeside(o.requesterDir, name, meta, torrent, publicUrl, log);
   log('.torrent file copied to requester folder');
-  return parseMetainfo(torrent);
+  return { meta, dataRoot: placed.root };
+}
+
+async function writeBeside(dir: string, name: string, meta: Metainfo, torrent: Buffer, publicUrl: string | undefined, log: (line: string) => void): Promise<string> {
+  const fileName = await torrentFileName(dir, name, meta, publicUrl);
+  if (fileName !== `${name}.torrent`) log(`${path.join(dir, `${name}.torrent`)} describes other data: kept; this torrent is ${fileName}`);
+  const file = await writeTorrentFile(dir, fileName, torrent);
+  return dir === '.' ? fileName : file;
 }

@@ -21,6 +21,8 @@ const usage = `usage: npm run tracker -- [--host 127.0.0.1] [--port 5001] [--int
   --blacklist       a file of hex info_hashes never tracked (SIGHUP re-reads)
   --metrics-host    serve /metrics and /stats on this address too ...
   --metrics-port    ... and port (they are always on the public port as well)
+  -v, --verbose     log each announce in one line
+  -q, --quiet       print nothing but errors (no "Running on" lines)
   --interval        seconds between client announces; silent peers are dropped after 2 x interval
   --trust-proxy     a proxy (address or CIDR, repeatable) whose X-Forwarded-For is believed;
                     the right-most hop that is not a trusted proxy is the client
@@ -41,6 +43,8 @@ const usage = `usage: npm run tracker -- [--host 127.0.0.1] [--port 5001] [--int
 export interface TrackerOptions {
   host: string;
   port: number;
+  /** `-v`: one line per announce; `-q`: errors only; default: the start-up lines. */
+  verbosity: 'quiet' | 'normal' | 'verbose';
   /** The UDP tracker's port, or null for none. */
   udpPort: number | null;
   /** The key of UDP connection ids; null: random per run (a cluster's primary picks one for all). */
@@ -60,7 +64,9 @@ export function trackerOptions(): TrackerOptions {
   const { values } = parseFlags(
     {
       host: { type: 'string' },
-      port: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      verbose: { type: 'boolean', short: 'v' },
+      quiet: { type: 'boolean', short: 'q' },
       'udp-port': { type: 'string' },
       'no-udp': { type: 'boolean' },
       secret: { type: 'string' },
@@ -84,13 +90,16 @@ export function trackerOptions(): TrackerOptions {
       exempt: { type: 'string', multiple: true },
     },
     usage,
+    0,
   );
   const host = (values['host'] as string | undefined) ?? '127.0.0.1';
   const port = parsePortFlag(values['port'], 'port', 5001);
   const interval = Math.round(parsePositiveFlag(values['interval'], 'interval', 1800));
+  if (values['verbose'] && values['quiet']) die('--verbose and --quiet contradict each other', 2);
   return {
     host,
     port,
+    verbosity: values['verbose'] ? 'verbose' : values['quiet'] ? 'quiet' : 'normal',
     ...deploymentOptions(values, host, port),
     config: trackerConfig(Math.max(1, interval), { trustedProxies: [...cidrList(values, 'trust-proxy', [])], trustIpParam: values['trust-ip-param'] === true }),
     ...limitOptions(values),

@@ -2,6 +2,7 @@
  * One tracker process: its store, its service and the front ends over it (HTTP, UDP), the
  * torrent lists, and a clean stop. `--workers` runs this in each worker (cluster.ts).
  */
+import { listenErrorMessage } from '../net/listen-error.ts';
 import { TrackerService } from './service.ts';
 import { TrackerStats } from './metrics/stats.ts';
 import { TorrentLists } from './torrent-list.ts';
@@ -24,7 +25,7 @@ export async function runTracker(o: TrackerOptions): Promise<RunningTracker> {
   await lists.load();
   const stats = new TrackerStats();
   const store = await openStore(o.store, 2 * o.config.interval * 1000, o.storeLimits, stats);
-  const service = new TrackerService(store, o.config, { stats, torrents: lists.active ? lists : undefined });
+  const service = new TrackerService(store, o.config, { stats, torrents: lists.active ? lists : undefined, log: o.verbosity === 'verbose' ? (line) => console.log(line) : undefined });
   const expiry = startExpiry(store, expiryPeriodMs(o.config));
   const http = createHttpFrontEnd(service, o.connections, lists);
   const stops: Array<() => Promise<void>> = [
@@ -36,14 +37,14 @@ export async function runTracker(o: TrackerOptions): Promise<RunningTracker> {
     for (const s of stops) await s().catch(() => {});
   };
   try {
-    await listen(http.server, o.port, o.host).catch((e: Error) => {
-      throw new Error(`cannot listen on ${o.host}:${o.port}: ${e.message}`);
+    await listen(http.server, o.port, o.host).catch((e: NodeJS.ErrnoException) => {
+      throw new Error(listenErrorMessage(e, o.host, o.port));
     });
     if (o.udpPort !== null) {
       const udp = createUdpFrontEnd(service, { secret: o.secret });
       stops.splice(stops.length - 1, 0, () => udp.stop()); // before the store closes
-      await udp.bind(o.udpPort, o.host).catch((e: Error) => {
-        throw new Error(`cannot listen on udp ${o.host}:${o.udpPort}: ${e.message}`);
+      await udp.bind(o.udpPort, o.host).catch((e: NodeJS.ErrnoException) => {
+        throw new Error(listenErrorMessage(e, o.host, o.udpPort as number, '--udp-port (or --no-udp)', 'UDP port'));
       });
     }
   } catch (e) {

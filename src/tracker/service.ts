@@ -11,6 +11,7 @@ import type { AnnounceOutcome, PeerPage, SwarmStore } from './store/swarm-store.
 import { clientAddress, type Cidr } from './client-address.ts';
 import { TrackerRequestError } from './protocol/query.ts';
 import { TrackerStats } from './metrics/stats.ts';
+import { announceLine } from './announce-log.ts';
 
 /** Which torrents the tracker serves (`--whitelist`, `--blacklist`); absent: every torrent. */
 export interface TorrentFilter {
@@ -50,11 +51,14 @@ export interface ServiceParts {
   /** Where every front end records its requests (metrics/stats.ts). */
   stats?: TrackerStats;
   torrents?: TorrentFilter;
+  /** `--verbose`: gets one line per announce (announce-log.ts). */
+  log?: (line: string) => void;
 }
 
 export class TrackerService {
   readonly stats: TrackerStats;
   private readonly torrents: TorrentFilter | undefined;
+  private readonly log: ((line: string) => void) | undefined;
 
   constructor(
     readonly store: SwarmStore,
@@ -63,6 +67,7 @@ export class TrackerService {
   ) {
     this.stats = parts.stats ?? new TrackerStats();
     this.torrents = parts.torrents;
+    this.log = parts.log;
   }
 
   /**
@@ -78,6 +83,10 @@ export class TrackerService {
    * StoreFullError, a TrackerRequestError, when a limit of the store refuses it.
    */
   announce(req: AnnounceRequest): AnnounceResponse | Promise<AnnounceResponse> {
+    return this.log ? this.loggedAnnounce(req, this.log) : this.announceNow(req);
+  }
+
+  private announceNow(req: AnnounceRequest): AnnounceResponse | Promise<AnnounceResponse> {
     if (this.torrents && !this.torrents.allows(req.infoHash)) throw new NotRegisteredError();
     const outcome = this.store.announce(req, Date.now());
     return outcome instanceof Promise ? outcome.then((o) => this.response(o)) : this.response(outcome);
@@ -92,6 +101,19 @@ export class TrackerService {
   /** Live peers `from` .. `from + max - 1` of a swarm, and how many it has. */
   peers(infoHash: Buffer, from: number, max: number): Promise<PeerPage> {
     return this.store.list(infoHash, Date.now(), from, max);
+  }
+
+  private loggedAnnounce(req: AnnounceRequest, log: (line: string) => void): AnnounceResponse | Promise<AnnounceResponse> {
+    const logged = (a: AnnounceResponse | Error) => log(announceLine(req, a));
+    try {
+      const answer = this.announceNow(req);
+      if (!(answer instanceof Promise)) logged(answer);
+      else answer.then(logged, (e: unknown) => logged(e as Error));
+      return answer;
+    } catch (e) {
+      logged(e as Error);
+      throw e;
+    }
   }
 
   private response(outcome: AnnounceOutcome): AnnounceResponse {

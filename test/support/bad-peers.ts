@@ -203,8 +203,8 @@ export class Scope {
     return p;
   }
 
-  spawn(entry: Parameters<typeof runCli>[0], args: string[], cwd: string): Proc {
-    const p = runCli(entry, args, { cwd });
+  spawn(entry: Parameters<typeof runCli>[0], args: string[], cwd: string, netns?: string): Proc {
+    const p = runCli(entry, args, { cwd, netns });
     this.procs.push(p);
     return p;
   }

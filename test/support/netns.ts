@@ -46,3 +46,27 @@ export function requireNetns(t: { skip(msg: string): void }): boolean {
   t.skip(why);
   return false;
 }
+
+/**
+ * Two namespaces joined by a veth pair, `10.213.<n>.1` and `.2` (/24), loopback up in each: two
+ * "machines" on a LAN, so traffic between them never takes a loopback shortcut.
+ */
+export function createVethPair(): { a: Netns; b: Netns; addressA: string; addressB: string; remove(): void } {
+  const a = createNetns();
+  const b = createNetns();
+  const n = 1 + (randomBytes(1)[0]! % 250);
+  const [addressA, addressB] = [`10.213.${n}.1`, `10.213.${n}.2`];
+  const [ifA, ifB] = [`va${a.name.slice(4)}`, `vb${b.name.slice(4)}`];
+  try {
+    execFileSync('ip', ['link', 'add', ifA, 'netns', a.name, 'type', 'veth', 'peer', 'name', ifB, 'netns', b.name]);
+    for (const [ns, dev, addr] of [[a, ifA, addressA], [b, ifB, addressB]] as const) {
+      execFileSync('ip', ['netns', 'exec', ns.name, 'ip', 'addr', 'add', `${addr}/24`, 'dev', dev]);
+      execFileSync('ip', ['netns', 'exec', ns.name, 'ip', 'link', 'set', dev, 'up']);
+    }
+  } catch (e) {
+    a.remove();
+    b.remove();
+    throw e;
+  }
+  return { a, b, addressA, addressB, remove: () => (a.remove(), b.remove()) };
+}

@@ -49,6 +49,8 @@ export class PeerSources {
   private readonly dialing = new Set<string>();
   /** ip|port -> the id of the source in use for it. */
   private readonly sourceOf = new Map<string, string>();
+  /** ip|port of peers of ours used over HTTP whose wire connection stays open for PEX. */
+  private readonly keptForPex = new Set<string>();
 
   constructor(
     private readonly node: PeerNode,
@@ -96,7 +98,7 @@ export class PeerSources {
     const key = `${p.ip}|${p.port}`;
     const inUse = this.sourceOf.get(key);
     if (this.dialing.has(key) || (inUse && this.downloader.hasSource(inUse)) || this.downloader.hasSource(HttpPeerSource.idFor(p.ip, p.port))) return;
-    if (this.opts.protocol === 'http') {
+    if (this.opts.protocol === 'http' || this.keptForPex.has(key)) {
       this.useHttp(p.ip, p.port);
       return;
     }
@@ -113,7 +115,7 @@ export class PeerSources {
           // A peer of ours that holds pieces serves them faster over its HTTP API; one that shows
           // none (a super-seeder hides them, BEP 16) is used over the wire.
           if (isOurPeerId(c.peerId) && this.opts.protocol === 'auto' && c.peerHave.count > 0) {
-            c.close('one of ours: using its HTTP API');
+            this.keepForPex(c, key);
             this.useHttp(p.ip, p.port);
           } else if (this.useWire(c, label)) {
             this.sourceOf.set(key, WireSource.idFor(c.peerId));
@@ -125,5 +127,15 @@ export class PeerSources {
         () => this.opts.protocol === 'auto' && this.useHttp(p.ip, p.port),
       )
       .finally(() => this.dialing.delete(key));
+  }
+
+  /**
+   * A peer of ours whose HTTP API we use: its wire connection stays open, idle, while both speak
+   * the extension protocol (BEP 10) of a public torrent, so that peer exchange (BEP 11) flows.
+   */
+  private keepForPex(c: WireConnection, key: string): void {
+    if (!c.extended || this.meta.private) return c.close('one of ours: using its HTTP API');
+    this.keptForPex.add(key);
+    c.once('close', () => this.keptForPex.delete(key));
   }
 }

@@ -41,34 +41,43 @@ export class PeerStats {
 
   constructor(
     private readonly processCounter: UploadCounter,
+    /** The torrents shared (PeerNode's map): each gets its numbers when first asked for. */
+    private readonly torrents: ReadonlyMap<string, SharedTorrent>,
     private readonly wires: () => Iterable<WireConnection>,
   ) {
     this.timer = setInterval(() => this.sample(Date.now()), SAMPLE_MS);
     this.timer.unref();
   }
 
-  /** Start keeping numbers for `t` (once per torrent). */
-  add(t: SharedTorrent): TorrentStats {
-    const hex = t.meta.infoHashHex;
-    const existing = this.entries.get(hex);
-    if (existing) return existing.stats;
-    const stats = new TorrentStats(this.processCounter);
-    this.entries.set(hex, { torrent: t, stats, rates: new PeerRates() });
-    return stats;
-  }
-
+  /** The numbers of a shared torrent (undefined for one not shared). */
   get(infoHashHex: string): TorrentStats | undefined {
-    return this.entries.get(infoHashHex)?.stats;
+    return this.entry(infoHashHex)?.stats;
   }
 
   get torrentCount(): number {
-    return this.entries.size;
+    return this.torrents.size;
+  }
+
+  private entry(hex: string): Entry | undefined {
+    let e = this.entries.get(hex);
+    if (!e) {
+      const torrent = this.torrents.get(hex);
+      if (!torrent) return undefined;
+      e = { torrent, stats: new TorrentStats(this.processCounter), rates: new PeerRates() };
+      this.entries.set(hex, e);
+    }
+    return e;
+  }
+
+  /** Every shared torrent's entry, in the order they were shared. */
+  private all(): Entry[] {
+    return [...this.torrents.keys()].flatMap((hex) => this.entry(hex) ?? []);
   }
 
   /** Totals over every torrent, for /metrics. */
   totals(): { downloaded: number; uploaded: number; verified: number; failed: number; hashFailures: Map<string, number> } {
     const out = { downloaded: 0, uploaded: 0, verified: 0, failed: 0, hashFailures: new Map<string, number>() };
-    for (const { stats } of this.entries.values()) {
+    for (const { stats } of this.all()) {
       out.downloaded += stats.downloaded;
       out.uploaded += stats.upload.uploaded;
       out.verified += stats.piecesVerified;
@@ -80,12 +89,12 @@ export class PeerStats {
 
   /** One summary per torrent, in the order they were shared. */
   summaries(): TorrentSummary[] {
-    return [...this.entries.values()].map((e) => this.summary(e, this.rows(e)));
+    return this.all().map((e) => this.summary(e, this.rows(e)));
   }
 
   /** Everything about one torrent (marks it watched: its per-peer rates are sampled). */
   detail(infoHashHex: string, now = Date.now()): TorrentDetail | undefined {
-    const e = this.entries.get(infoHashHex);
+    const e = this.entry(infoHashHex);
     if (!e) return undefined;
     if (now - e.stats.viewedAt > VIEW_WINDOW_MS) e.rates.sample(this.rows(e), now); // the first look starts the rates
     e.stats.viewedAt = now;
@@ -103,14 +112,14 @@ export class PeerStats {
 
   /** Every row of peers of one torrent, with the rates of the last sample. */
   peers(infoHashHex: string): PeerRow[] {
-    const e = this.entries.get(infoHashHex);
+    const e = this.entry(infoHashHex);
     return e ? this.rows(e) : [];
   }
 
   /** Live connections by transport over every torrent, for /metrics. */
   connections(): Map<string, number> {
     const counts = new Map<string, number>();
-    for (const e of this.entries.values()) for (const r of this.rows(e)) counts.set(r.transport, (counts.get(r.transport) ?? 0) + 1);
+    for (const e of this.all()) for (const r of this.rows(e)) counts.set(r.transport, (counts.get(r.transport) ?? 0) + 1);
     return counts;
   }
 
@@ -140,7 +149,7 @@ export class PeerStats {
 
   /** Once a second: each torrent's totals into its history; per-peer rates of watched torrents. */
   private sample(now: number): void {
-    for (const e of this.entries.values()) {
+    for (const e of this.all()) {
       e.stats.history.feed(now, e.stats.downloaded, e.stats.upload.uploaded);
       if (now - e.stats.viewedAt <= VIEW_WINDOW_MS) e.rates.sample(this.rows(e), now);
     }

@@ -97,7 +97,7 @@ export class WireConnection extends EventEmitter {
     } else if (this.fast && have.complete) this.send({ type: 'have-all' });
     else if (this.fast && have.count === 0) this.send({ type: 'have-none' });
     else if (have.count > 0) this.send({ type: 'bitfield', bits: Buffer.from(have.bytes) });
-    if (this.extended) this.ext.sendHandshake({ uploadOnly: have.complete, reqq: MAX_PEER_REQUESTS, port: this.ctx.listenPort?.() }, this.address);
+    if (this.extended) this.ext.sendHandshake({ uploadOnly: have.complete, reqq: MAX_PEER_REQUESTS, port: this.ctx.listenPort?.(), privateTorrent: this.torrent.meta.private }, this.address);
     const first = this.leftover;
     this.leftover = Buffer.alloc(0);
     if (first.length) this.onData(first);

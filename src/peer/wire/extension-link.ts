@@ -13,6 +13,8 @@ export class ExtensionLink {
   peer: ExtHandshake | undefined;
   /** BEP 21: the peer only uploads (its handshake or an upload_only message said so). */
   uploadOnly = false;
+  /** BEP 11: where ut_pex bodies go (set by the PEX hub); none set: they are ignored. */
+  onPex: ((payload: Buffer) => void) | undefined;
 
   constructor(
     private readonly send: (m: Message) => void,
@@ -33,6 +35,8 @@ export class ExtensionLink {
       this.setUploadOnly(this.peer.uploadOnly);
     } else if (id === OUR_EXTENSIONS.upload_only) {
       this.setUploadOnly(decodeUploadOnly(payload));
+    } else if (id === OUR_EXTENSIONS.ut_pex) {
+      this.onPex?.(payload);
     }
     // Any other sub-id is an extension we did not offer: ignored (BEP 10).
   }
@@ -41,6 +45,14 @@ export class ExtensionLink {
   tellUploadOnly(): void {
     const id = this.peer?.m.get('upload_only');
     if (id) this.send({ type: 'extended', id, payload: encodeUploadOnly(true) });
+  }
+
+  /** Send an extension message under the peer's sub-id for `name`; false if it does not speak it. */
+  sendExtension(name: string, payload: Buffer): boolean {
+    const id = this.peer?.m.get(name);
+    if (!id) return false;
+    this.send({ type: 'extended', id, payload });
+    return true;
   }
 
   private setUploadOnly(yes: boolean): void {

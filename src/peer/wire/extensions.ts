@@ -8,7 +8,7 @@ import { decode, encode, isBytes, isDict, isInt, type BValue } from '../../metai
 import { WireError } from './messages.ts';
 
 /** Our numbers for the extensions we speak (peers send them to us with these sub-ids). */
-export const OUR_EXTENSIONS = { upload_only: 3 } as const;
+export const OUR_EXTENSIONS = { ut_pex: 1, upload_only: 3 } as const;
 export type ExtensionName = keyof typeof OUR_EXTENSIONS;
 
 export const EXTENDED_HANDSHAKE_ID = 0;
@@ -37,11 +37,15 @@ export interface OurHandshake {
   port?: number;
   /** The peer's address as we see it, 4 or 16 bytes. */
   yourip?: Buffer;
+  /** BEP 27: a private torrent's peers come from its tracker only, so no ut_pex is offered. */
+  privateTorrent?: boolean;
 }
 
 export function encodeExtHandshake(o: OurHandshake): Buffer {
+  const m: Partial<Record<ExtensionName, number>> = { ...OUR_EXTENSIONS };
+  if (o.privateTorrent) delete m.ut_pex;
   return encode({
-    m: { ...OUR_EXTENSIONS },
+    m,
     p: o.port,
     reqq: o.reqq,
     upload_only: o.uploadOnly ? 1 : 0,

@@ -2,6 +2,7 @@
  * GET /metrics (Prometheus text) and GET /stats (JSON) over a metrics source: as routes of the
  * tracker's public app, and as the small server of `--metrics-host/--metrics-port`.
  */
+import { listenErrorMessage } from '../../net/listen-error.ts';
 import http from 'node:http';
 import { applyServerTimeouts, listen } from '../../net/server-timeouts.ts';
 import { METRICS_CONTENT_TYPE, metricsText, statsJson, type MetricsSource } from './report.ts';
@@ -64,8 +65,8 @@ export function createMetricsServer(source: MetricsSource): MetricsServer {
 /** Start the metrics server, or reject with a one-line reason. */
 export async function startMetricsServer(source: MetricsSource, host: string, port: number): Promise<MetricsServer> {
   const metrics = createMetricsServer(source);
-  await listen(metrics.server, port, host).catch((e: Error) => {
-    throw new Error(`cannot listen on ${host}:${port} (metrics): ${e.message}`);
+  await listen(metrics.server, port, host).catch((e: NodeJS.ErrnoException) => {
+    throw new Error(listenErrorMessage(e, host, port, '--metrics-port', 'metrics port'));
   });
   return metrics;
 }

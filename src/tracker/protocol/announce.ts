@@ -64,16 +64,17 @@ function counter(params: Map<string, Buffer[]>, name: string, fallback?: number)
     if (fallback === undefined) throw new TrackerRequestError(`missing ${name}`);
     return fallback;
   }
-  // 1 to 16 ASCII digits, read from the bytes (no string, no RegExp: this runs 6 times an announce).
-  if (v.length > 16) throw new TrackerRequestError(`${name} must be a non-negative integer`);
+  // 1 to 20 ASCII digits (a uint64), read from the bytes (no string, no RegExp: this runs 6 times an announce).
+  if (v.length > 20) throw new TrackerRequestError(`${name} must be a non-negative integer`);
   let n = 0;
   for (let i = 0; i < v.length; i++) {
     const d = v[i]! - 0x30;
     if (d < 0 || d > 9) throw new TrackerRequestError(`${name} must be a non-negative integer`);
     n = n * 10 + d;
   }
-  if (!Number.isSafeInteger(n)) throw new TrackerRequestError(`${name} is too large`);
-  return n;
+  // Counters are statistics: a client that does not know a size yet sends left=2^63-1
+  // (Transmission with a magnet link), so anything past 2^53 counts as 2^53 - 1.
+  return Math.min(n, Number.MAX_SAFE_INTEGER);
 }
 
 // A Map, not an object literal: `event=constructor` must not find Object.prototype's members.

@@ -90,7 +90,8 @@ const EVENTS: readonly AnnounceEvent[] = ['none', 'completed', 'started', 'stopp
 function counter64(msg: Buffer, at: number): number {
   const high = msg.readInt32BE(at);
   if (high < 0) return -1;
-  return high * 0x1_0000_0000 + msg.readUInt32BE(at + 4);
+  // Past 2^53 (left = 2^63-1 from a client that does not know the size yet) counts as 2^53 - 1, as over HTTP.
+  return Math.min(high * 0x1_0000_0000 + msg.readUInt32BE(at + 4), Number.MAX_SAFE_INTEGER);
 }
 
 /** An announce (the header already read). Throws UdpPacketError for a short or malformed one. */

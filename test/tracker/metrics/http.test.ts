@@ -101,7 +101,7 @@ test('a taken --metrics-port: one line on stderr, exit non-zero, the tracker por
     const port = await freePort();
     const proc = scope.spawn('tracker', ['--port', String(port), '--metrics-port', String(metricsPort)], { cwd });
     assert.notEqual(await within(proc.exited, 15_000, 'tracker exit'), 0);
-    assert.match(proc.err(), new RegExp(`^Error: cannot listen on 127\\.0\\.0\\.1:${metricsPort} \\(metrics\\): .*EADDRINUSE.*\\n$`));
+    assert.match(proc.err(), new RegExp(`^Error: cannot listen on 127\\.0\\.0\\.1:${metricsPort}: the metrics port is in use by another program; choose another with --metrics-port\\n$`));
     assert.doesNotMatch(proc.out(), /Running/);
   } finally {
     blocker.close();

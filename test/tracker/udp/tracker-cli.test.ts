@@ -44,7 +44,7 @@ test('UDP is on by default on the HTTP port number; --udp-port moves it; --no-ud
   assert.equal(await (await probe(off)).ask(connectPacket(2), 500), null, 'no UDP tracker');
 });
 
-test('a taken UDP port: the program exits non-zero with "cannot listen on udp HOST:PORT"', async () => {
+test('a taken UDP port: the program exits non-zero with "cannot listen on HOST:PORT: the UDP port is in use"', async () => {
   const [httpPort, udpPort] = [await freePort(), await freePort()];
   const squatter = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => squatter.bind(udpPort, '127.0.0.1', resolve));
@@ -52,7 +52,7 @@ test('a taken UDP port: the program exits non-zero with "cannot listen on udp HO
     const proc = scope.spawn('tracker', ['--port', String(httpPort), '--udp-port', String(udpPort)], { cwd: await scope.dir() });
     const code = await within(proc.exited, 20_000, 'the tracker to exit');
     assert.notEqual(code, 0);
-    assert.match(proc.err(), new RegExp(`cannot listen on udp 127\\.0\\.0\\.1:${udpPort}: .*EADDRINUSE`));
+    assert.match(proc.err(), new RegExp(`cannot listen on 127\\.0\\.0\\.1:${udpPort}: the UDP port is in use by another program; choose another with --udp-port \\(or --no-udp\\)`));
     assert.doesNotMatch(proc.out(), /Running on/);
   } finally {
     squatter.close();
