@@ -81,7 +81,8 @@ function sendBytes(req: Request, res: Response, t: SharedTorrent, base: number, 
   const ex = exchangeOf(req);
   if (!ex) return void res.destroy();
   const torrentStats = ctx.stats?.get(t.meta.infoHashHex);
-  const counter = torrentStats ? torrentStats.httpUpload(normalizeAddress(req.socket.remoteAddress), listenPortOf(req)) : ctx.counter;
+  const client = { address: normalizeAddress(req.socket.remoteAddress), port: listenPortOf(req), webSeed: req.path.startsWith('/webseed/') };
+  const counter = torrentStats ? torrentStats.httpUpload(client) : ctx.counter;
   sendRange(res, t.store, base + start, length, ex, { limiter: ctx.limiter, chunks: ctx.chunks, counter }).catch(() => res.destroy());
 }
 

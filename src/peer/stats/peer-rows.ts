@@ -84,10 +84,12 @@ export function peerRows(inp: RowInputs, rates: RateLookup = () => undefined): P
     row.piecesGiven = s.pieces;
   }
   for (const c of inp.httpClients) {
-    const key = c.port === undefined ? `http://${urlHost(c.address)}` : `http://${urlHost(c.address)}:${c.port}`;
+    const base = c.port === undefined ? `http://${urlHost(c.address)}` : `http://${urlHost(c.address)}:${c.port}`;
+    const key = c.webSeed ? `webseed-client:${base}` : base;
     let row = rows.get(key);
     if (!row) {
-      row = blankRow(key, 'http', c.port === undefined ? c.address : hostPort(c.address, c.port), c.port === undefined ? 'HTTP client' : inp.ourClient);
+      const client = c.webSeed ? 'web seed client' : c.port === undefined ? 'HTTP client' : inp.ourClient;
+      row = blankRow(key, c.webSeed ? 'webseed' : 'http', c.port === undefined ? c.address : hostPort(c.address, c.port), client);
       rows.set(key, row);
     }
     row.uploaded += c.uploaded;

@@ -30,12 +30,17 @@ export interface DownloadProbe {
 }
 
 /** An HTTP client of our piece API or web seed, keyed by address (and listen port when it tells). */
-export interface HttpClientRecord {
+export interface HttpClientRecord extends HttpClient {
   key: string;
-  address: string;
-  port: number | undefined;
   uploaded: number;
   lastAt: number;
+}
+
+/** Who fetched: its address, the port it serves on if it said (ours do), through our web seed URL or our piece API. */
+export interface HttpClient {
+  address: string;
+  port: number | undefined;
+  webSeed: boolean;
 }
 
 /** Distinct HTTP clients and failing peers remembered per torrent: the rest fold into the oldest / `other`. */
@@ -101,13 +106,13 @@ export class TorrentStats {
     }
   }
 
-  /** The counter for one HTTP answer to `address` (listening on `port`, if it said). */
-  httpUpload(address: string, port: number | undefined, now = Date.now()): UploadCounter {
-    const key = port === undefined ? address : `${address}|${port}`;
+  /** The counter for one HTTP answer to `who`. */
+  httpUpload(who: HttpClient, now = Date.now()): UploadCounter {
+    const key = `${who.address}|${who.port ?? ''}|${who.webSeed ? 'webseed' : 'api'}`;
     let c = this.httpClients.get(key);
     if (!c) {
       if (this.httpClients.size >= MAX_HTTP_CLIENTS) this.forgetOldestClient();
-      c = { key, address, port, uploaded: 0, lastAt: now };
+      c = { ...who, key, uploaded: 0, lastAt: now };
       this.httpClients.set(key, c);
     }
     const client = c;

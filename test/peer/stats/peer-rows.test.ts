@@ -16,8 +16,9 @@ function inputs(): RowInputs {
       { id: 'webseed:http://w/', label: 'web seed http://w/', address: 'w', pieces: 2, received: 200, live: true },
     ],
     httpClients: [
-      { key: '127.0.0.1|6881', address: '127.0.0.1', port: 6881, uploaded: 400, lastAt: 0 },
-      { key: '::1', address: '::1', port: undefined, uploaded: 5, lastAt: 0 },
+      { key: 'a', address: '127.0.0.1', port: 6881, webSeed: false, uploaded: 400, lastAt: 0 },
+      { key: 'b', address: '::1', port: undefined, webSeed: false, uploaded: 5, lastAt: 0 },
+      { key: 'c', address: '127.0.0.1', port: undefined, webSeed: true, uploaded: 70, lastAt: 0 },
     ],
     ourClient: 'p2p-bittorrent 0.1',
   };
@@ -26,13 +27,15 @@ function inputs(): RowInputs {
 test('a wire peer and its download source are one row; an HTTP peer we fetch from and that fetches from us is one row', () => {
   const rows = peerRows(inputs());
   const byKey = new Map(rows.map((r) => [r.key, r]));
-  assert.equal(rows.length, 4); // the dropped HTTP source is gone
+  assert.equal(rows.length, 5); // the dropped HTTP source is gone
   const w = byKey.get(wireKey(lt))!;
   assert.deepEqual([w.transport, w.client, w.piecesGiven, w.has, w.downloaded, w.uploaded], ['utp', 'libtorrent 2080', 3, 7, 1000, 50]);
   const h = byKey.get('http://127.0.0.1:6881')!;
   assert.deepEqual([h.transport, h.client, h.piecesGiven, h.downloaded, h.uploaded], ['http', 'p2p-bittorrent 0.1', 9, 9000, 400]);
   assert.equal(byKey.get('webseed:http://w/')!.transport, 'webseed');
   assert.equal(byKey.get('http://[::1]')!.address, '::1');
+  const ws = byKey.get('webseed-client:http://127.0.0.1')!;
+  assert.deepEqual([ws.transport, ws.client, ws.uploaded], ['webseed', 'web seed client', 70]);
   assert.deepEqual(rows.map((r) => r.key)[0], 'http://127.0.0.1:6881'); // most bytes first while no rate is known
 });
 

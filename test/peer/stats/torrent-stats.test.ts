@@ -6,16 +6,20 @@ import { ForwardingCounter, MAX_FAILING_PEERS, MAX_HTTP_CLIENTS, TorrentStats } 
 test('one increment counts for the client, the torrent and the process', () => {
   const processCounter = { uploaded: 100 };
   const stats = new TorrentStats(processCounter);
-  const a = stats.httpUpload('127.0.0.1', 6882, 1000);
+  const a = stats.httpUpload({ address: '127.0.0.1', port: 6882, webSeed: false }, 1000);
   a.uploaded += 10;
   a.uploaded += 5;
   stats.upload.uploaded += 7; // the wire protocol's uploads for this torrent
-  stats.httpUpload('127.0.0.1', 6882, 2000).uploaded += 3; // the same client, another answer
+  stats.httpUpload({ address: '127.0.0.1', port: 6882, webSeed: false }, 2000).uploaded += 3; // the same client, another answer
+  stats.httpUpload({ address: '127.0.0.1', port: 6882, webSeed: true }, 2000).uploaded += 1; // through the web seed URL: a client of its own
   assert.equal(a.uploaded, 15);
-  assert.equal(stats.upload.uploaded, 25);
-  assert.equal(processCounter.uploaded, 125);
+  assert.equal(stats.upload.uploaded, 26);
+  assert.equal(processCounter.uploaded, 126);
   const active = stats.activeHttpClients(Date.now(), 60_000);
-  assert.deepEqual(active.map((c) => [c.address, c.port, c.uploaded]), [['127.0.0.1', 6882, 18]]);
+  assert.deepEqual(active.map((c) => [c.address, c.port, c.webSeed, c.uploaded]), [
+    ['127.0.0.1', 6882, false, 18],
+    ['127.0.0.1', 6882, true, 1],
+  ]);
   assert.deepEqual(stats.activeHttpClients(Date.now() + 120_000, 60_000), []);
 });
 
@@ -30,7 +34,7 @@ test('a forwarding counter only forwards differences', () => {
 
 test('HTTP clients and failing peers are bounded: the least recent client goes, extra peers count as `other`', () => {
   const stats = new TorrentStats({ uploaded: 0 });
-  for (let i = 0; i < MAX_HTTP_CLIENTS + 10; i++) stats.httpUpload('10.0.0.1', 1000 + i, i).uploaded += 1;
+  for (let i = 0; i < MAX_HTTP_CLIENTS + 10; i++) stats.httpUpload({ address: '10.0.0.1', port: 1000 + i, webSeed: false }, i).uploaded += 1;
   const all = stats.activeHttpClients(MAX_HTTP_CLIENTS + 10, Infinity);
   assert.equal(all.length, MAX_HTTP_CLIENTS);
   assert.ok(!all.some((c) => c.port === 1000), 'the oldest client was forgotten');
