@@ -15,7 +15,7 @@ import { launchBrowser, waitForPage, watchedPage } from '../support/browser.ts';
 import { rawRequest } from '../support/raw-request.ts';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
-const SIZE = 4 * 1024 * 1024 + 777;
+const SIZE = 5 * 1024 * 1024 + 777;
 
 /** Page expression: pixels of the piece map in the verified colour. */
 const GREEN_PIXELS = `(() => {
@@ -38,7 +38,7 @@ test('a requester\'s page fills its piece map live to 100 %; a hostile name stay
     await writeFile(path.join(dir, HOSTILE), data);
     const tracker = await startTracker(dir, ['--interval', '2']);
     scope.adopt(tracker.proc);
-    // About 4 s of transfer: long enough to watch the map fill.
+    // About 5 s of transfer: long enough to watch the map fill, even on a loaded machine.
     const seeder = await startSeeder(scope, dir, HOSTILE, tracker.announce, ['--piece-length', '32K', '--max-upload-rate', '1M', '--no-web-seed']);
     const req = await startRequester(scope, dir, seeder.torrent, ['--out', 'r', '--wait', '30']);
     await until(async () => (await rawRequest({ port: req.port, path: '/api/torrents' }).catch(() => null))?.status === 200, 10_000, 'the requester serving');
