@@ -98,6 +98,8 @@ export const SUMMARY_CARDS: ReadonlyArray<readonly [string, string]> = [
 /** A peer row's cells, in the table's column order (see PEER_COLUMNS). */
 export interface PeerNumbers {
   transport: string;
+  /** Other transports to the same peer. */
+  also: readonly string[];
   address: string;
   client: string;
   downRate: number;
@@ -112,7 +114,7 @@ export const PEER_COLUMNS = ['Transport', 'Address', 'Client', 'Down', 'Up', 'Re
 
 export function peerCells(p: PeerNumbers): string[] {
   return [
-    TRANSPORT_NAMES[p.transport] ?? p.transport,
+    [p.transport, ...p.also].map((t) => TRANSPORT_NAMES[t] ?? t).join(' + '),
     p.address,
     p.client,
     formatSpeed(p.downRate),

@@ -22,6 +22,6 @@ test('speeds, ETA, ratio and percent as people read them', () => {
 test('cards and peer cells carry the network\'s text unchanged (the page escapes it)', () => {
   const s = summarySlots({ size: 2048, progress: 0.5, complete: false, rate: { down: 1024, up: 0 }, eta: 60, ratio: null, peers: 3, piecesVerified: 5, pieceCount: 10, downloaded: 1024, uploaded: 0, piecesFailed: 1 });
   assert.deepEqual(s, { size: '2.0 KiB', progress: '50.0 %', down: '1.0 KiB/s', up: '0 B/s', eta: '1m', ratio: '–', peers: '3', pieces: '5 / 10', downloaded: '1.0 KiB', uploaded: '0 B', failed: '1' });
-  const cells = peerCells({ transport: 'utp', address: '127.0.0.1:1', client: '<b>x</b>', downRate: 0, upRate: 0, downloaded: 0, uploaded: 0, piecesGiven: 2, has: null });
-  assert.deepEqual(cells, ['BitTorrent uTP', '127.0.0.1:1', '<b>x</b>', '0 B/s', '0 B/s', '0 B', '0 B', '2', '–']);
+  const cells = peerCells({ transport: 'http', also: ['utp'], address: '127.0.0.1:1', client: '<b>x</b>', downRate: 0, upRate: 0, downloaded: 0, uploaded: 0, piecesGiven: 2, has: null });
+  assert.deepEqual(cells, ['HTTP API + BitTorrent uTP', '127.0.0.1:1', '<b>x</b>', '0 B/s', '0 B/s', '0 B', '0 B', '2', '–']);
 });

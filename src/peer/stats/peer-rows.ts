@@ -17,6 +17,8 @@ export interface PeerRow {
   key: string;
   /** Our HTTP piece API, BitTorrent over TCP / uTP / encrypted (MSE), or a BEP 19 web seed. */
   transport: PeerTransport;
+  /** Other connections to the same peer (same address and listen port), merged into this row. */
+  also: PeerTransport[];
   address: string;
   client: string;
   /** Bytes received from it / sent to it. */
@@ -55,7 +57,7 @@ export interface RowInputs {
 export type RateLookup = (key: string) => { down: number; up: number } | undefined;
 
 function blankRow(key: string, transport: PeerTransport, address: string, client: string): PeerRow {
-  return { key, transport, address, client, downloaded: 0, uploaded: 0, downRate: 0, upRate: 0, piecesGiven: 0, has: null };
+  return { key, transport, also: [], address, client, downloaded: 0, uploaded: 0, downRate: 0, upRate: 0, piecesGiven: 0, has: null };
 }
 
 export function wireKey(peerId: Buffer): string {
@@ -94,13 +96,40 @@ export function peerRows(inp: RowInputs, rates: RateLookup = () => undefined): P
     }
     row.uploaded += c.uploaded;
   }
-  const list = [...rows.values()];
-  for (const r of list) {
+  for (const r of rows.values()) {
     const rate = rates(r.key);
     if (rate) ({ down: r.downRate, up: r.upRate } = rate);
   }
+  const list = mergeSamePeer([...rows.values()]);
   list.sort((a, b) => b.downRate + b.upRate - (a.downRate + a.upRate) || b.downloaded + b.uploaded - (a.downloaded + a.uploaded) || (a.key < b.key ? -1 : 1));
   return list.slice(0, MAX_PEER_ROWS);
+}
+
+/**
+ * A peer of ours is often reached twice: over its HTTP API and over a wire connection (the
+ * seeding side dials every peer the tracker lists). Rows with the same `ip:port` (a wire peer's
+ * BEP 10 listen port) are one peer: one row, its transports listed, its numbers added.
+ */
+function mergeSamePeer(list: PeerRow[]): PeerRow[] {
+  const byAddress = new Map<string, PeerRow>();
+  const out: PeerRow[] = [];
+  for (const r of list) {
+    const same = /:\d+$/.test(r.address) ? byAddress.get(r.address) : undefined;
+    if (!same) {
+      byAddress.set(r.address, r);
+      out.push(r);
+      continue;
+    }
+    if (r.transport !== same.transport && !same.also.includes(r.transport)) same.also.push(r.transport);
+    if (same.transport === 'http' && r.transport !== 'http') same.client = r.client; // its own name, from the wire
+    same.downloaded += r.downloaded;
+    same.uploaded += r.uploaded;
+    same.downRate += r.downRate;
+    same.upRate += r.upRate;
+    same.piecesGiven += r.piecesGiven;
+    if (r.has !== null) same.has = Math.max(same.has ?? 0, r.has);
+  }
+  return out;
 }
 
 /** Per-peer rates from two successive samples of the rows' byte totals. */

@@ -119,7 +119,7 @@ export class PeerStats {
   /** Live connections by transport over every torrent, for /metrics. */
   connections(): Map<string, number> {
     const counts = new Map<string, number>();
-    for (const e of this.all()) for (const r of this.rows(e)) counts.set(r.transport, (counts.get(r.transport) ?? 0) + 1);
+    for (const e of this.all()) for (const r of this.rows(e)) for (const t of [r.transport, ...r.also]) counts.set(t, (counts.get(t) ?? 0) + 1);
     return counts;
   }
 

@@ -39,6 +39,15 @@ test('a wire peer and its download source are one row; an HTTP peer we fetch fro
   assert.deepEqual(rows.map((r) => r.key)[0], 'http://127.0.0.1:6881'); // most bytes first while no rate is known
 });
 
+test('a peer reached over its HTTP API and over the wire (same ip:port) is one row', () => {
+  const inp = inputs();
+  inp.wires.push({ peerId: newPeerId(), version: 'p2p-bittorrent 0.1', remote: '127.0.0.1:6881', transport: 'tcp', downloaded: 0, uploaded: 100, has: 12 });
+  const rows = peerRows(inp);
+  const merged = rows.filter((r) => r.address === '127.0.0.1:6881');
+  assert.equal(merged.length, 1);
+  assert.deepEqual([merged[0]!.transport, merged[0]!.also, merged[0]!.uploaded, merged[0]!.has, merged[0]!.piecesGiven], ['tcp', ['http'], 500, 12, 9]);
+});
+
 test('rates come from two samples of the totals; a peer gone since is forgotten', () => {
   const rates = new PeerRates();
   const inp = inputs();
