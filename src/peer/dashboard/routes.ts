@@ -59,7 +59,7 @@ export function dashboardRoutes(ctx: DashboardContext): express.Router {
   };
 
   router.get('/', (_req, res) => sendHtml(res, 200, renderPeerPage(stats.summaries(), (hex) => stats.detail(hex))));
-  router.get('/static/peer.css', (_req, res) => void res.set('Cache-Control', 'no-cache').type('css').send(PEER_CSS));
+  router.get('/static/peer.css', (_req, res) => void res.set({ 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' }).type('css').send(PEER_CSS));
   router.get('/static/*path', (req, res, next) => void (statics.serve(req, res, req.path) || next()));
   router.get('/api/torrents', (_req, res) => sendJson(res, 200, { torrents: stats.summaries() }));
 
@@ -72,6 +72,7 @@ export function dashboardRoutes(ctx: DashboardContext): express.Router {
     const follow = followedTorrent(req.originalUrl);
     if (follow === null) return sendJsonError(res, 400, 'torrent must be 40 hex characters');
     if (follow !== undefined && !torrents.has(follow)) return sendJsonError(res, 404, 'unknown info_hash');
+    if (req.method === 'HEAD') return void res.status(200).type('text/event-stream').end(); // no stream to hold open
     let hub = summaryHub;
     if (follow !== undefined) {
       hub = detailHubs.get(follow) ?? new SseHub({ produce: () => stats.detail(follow) });

@@ -111,6 +111,8 @@ test('bad and state-changing requests are refused; the peer serves on', { timeou
     assert.equal(await status('/static/peer.ts'), 404);
     for (const method of ['POST', 'PUT', 'DELETE']) assert.equal(await status(`/api/torrents/${seeder.infoHash}`, method), 404, method);
     assert.equal(await status(`/api/torrents/${seeder.infoHash.toUpperCase()}`), 200);
+    const headEvents = await rawRequest({ port, path: '/api/events', method: 'HEAD' });
+    assert.equal(headEvents.status, 200); // answered and closed, not a stream held open
     const head = await rawRequest({ port, path: '/', method: 'HEAD' });
     assert.equal(head.status, 200);
     assert.equal(head.body.length, 0);
