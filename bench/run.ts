@@ -27,8 +27,9 @@ import wire1g from './wire-1g.ts';
 import wireUpload from './wire-upload.ts';
 import trackerUdp from './tracker-udp.ts';
 import trackerRedis from './tracker-redis.ts';
+import magnet from './magnet.ts';
 
-const SCENARIOS: Scenario[] = [swarmAggregation, trackerAnnounce, torrentCreate, transfer1g, swarm8, memory, wire1g, wireUpload, trackerUdp, trackerRedis];
+const SCENARIOS: Scenario[] = [swarmAggregation, trackerAnnounce, torrentCreate, transfer1g, swarm8, memory, wire1g, wireUpload, trackerUdp, trackerRedis, magnet];
 
 const DEFAULT_ROUNDS = 5;
 const MIN_ROUNDS = 3;

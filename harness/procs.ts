@@ -32,7 +32,9 @@ function newestMtime(dir: string): number {
 // Tests and benchmarks run the compiled programs. `npm test` / `npm run bench` build them first; a
 // test file run on its own (node --test test/x.test.ts) rebuilds them here when src/ is newer.
 if (newestMtime(path.join(ROOT, 'src')) > newestMtime(path.join(ROOT, 'dist'))) {
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  for (const config of ['tsconfig.build.json', 'tsconfig.web.json']) {
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, config)], { stdio: 'inherit' });
+  }
 }
 
 export interface Proc {

@@ -1,32 +1,48 @@
 #!/usr/bin/env node
-/** `npm run requester`: download the file of a `.torrent` from the peers its tracker lists, then seed it. */
+/**
+ * `npm run requester`: download the file of a `.torrent` or a magnet link (its metadata fetched
+ * from the swarm first, BEP 9) from the peers its trackers list, then seed it.
+ */
 import { askUntil, closeInput, die } from './cli/common.ts';
 import { ProgressDisplay } from './cli/progress.ts';
-import { loadTorrent, parseRequesterArgs } from './cli/requester-args.ts';
+import { loadInput, parseRequesterArgs, type RequesterInput } from './cli/requester-args.ts';
 import { newPeerId } from './bittorrent/peer-id.ts';
 import { runDownload, SessionError } from './download/session.ts';
+import { resolveMagnet } from './download/metadata-magnet.ts';
 import { trackerTiers } from './tracker-client/tiers.ts';
+import type { Metainfo } from './metainfo/metainfo.ts';
+import type { TrackerPeer } from './tracker-client/reply.ts';
 
 const args = parseRequesterArgs();
-const meta = args.torrent !== undefined
-  ? await loadTorrent(args.torrent).catch((e: Error) => die(e.message))
-  : await askUntil('Enter the path to the .torrent file:', loadTorrent);
+const input: RequesterInput = args.torrent !== undefined
+  ? await loadInput(args.torrent).catch((e: Error) => die(e.message))
+  : await askUntil('Enter the path to the .torrent file:', loadInput);
 closeInput();
-console.log(`Retrieved info_hash: ${meta.infoHashHex}`);
+console.log(`Retrieved info_hash: ${input.meta?.infoHashHex ?? input.magnet!.infoHashHex}`);
+const log = (l: string) => console.log(l);
+const peerId = newPeerId();
+const { outDir, host, port, waitSeconds, requestTimeoutSeconds, seed, maxUploadRate, peerLimits, protocol } = args;
 
-const trackers = trackerTiers(meta.announce, meta.announceList);
-if (trackers.length === 0 && meta.urlList.length === 0 && args.peers.length === 0) die('the torrent names no http(s) or udp tracker and no web seed, and no --peer was given');
+/** The torrent, and peers already known (a magnet's x.pe and those of its metadata phase). */
+async function torrentAndPeers(): Promise<{ meta: Metainfo; peers: TrackerPeer[] }> {
+  if (input.meta) return { meta: input.meta, peers: args.peers };
+  const encryption = peerLimits.encryption ?? 'allow';
+  const found = await resolveMagnet(input.magnet!, { outDir, host, port, peerId, encryption, waitSeconds, log });
+  return { meta: found.meta, peers: [...args.peers, ...found.peers] };
+}
 
 const display = new ProgressDisplay();
 try {
-  const { outDir, host, port, waitSeconds, requestTimeoutSeconds, seed, maxUploadRate, peerLimits, protocol, peers } = args;
+  const { meta, peers } = await torrentAndPeers();
+  const trackers = trackerTiers(meta.announce, meta.announceList);
+  if (trackers.length === 0 && meta.urlList.length === 0 && peers.length === 0) die('the torrent names no http(s) or udp tracker and no web seed, and no --peer was given');
   await runDownload({
     meta,
     trackers,
     outDir,
     host,
     port,
-    peerId: newPeerId(),
+    peerId,
     waitSeconds,
     requestTimeoutSeconds,
     seed,

@@ -11,6 +11,7 @@ import { seedTorrent } from './seed/seed-torrent.ts';
 import { urlHost } from './bittorrent/address.ts';
 import { publicAddress } from './net/reachable-addresses.ts';
 import { checkPortFree } from './net/port-check.ts';
+import { formatMagnet } from './magnet/magnet-uri.ts';
 
 const args = parseSeederArgs();
 const check = (answer: string) => checkShareable(answer, args.seedDir);
@@ -21,6 +22,8 @@ try {
   await checkPortFree(args.host, args.port);
   const { meta, dataRoot } = await prepareShare(file, args, (line) => console.log(line));
   console.log(`Info hash: ${meta.infoHashHex}`);
+  const trackers = [...new Set([meta.announce, ...meta.announceList.flat()].filter((u): u is string => !!u))];
+  console.log(`Magnet link: ${formatMagnet(meta.infoHash, meta.name, trackers, meta.urlList)}`);
   await seedTorrent(meta, { ...args, dataRoot }, (line) => console.log(line));
   console.log(`* Running on http://${urlHost(publicAddress(args.host))}:${args.port}`);
 } catch (e) {

@@ -8,10 +8,11 @@ import { parsePeerFlags, PEER_FLAGS, PEER_FLAGS_USAGE } from './peer-flags.ts';
 import { parseMetainfo, MetainfoError, MAX_TORRENT_BYTES, type Metainfo } from '../metainfo/metainfo.ts';
 import type { PeerNodeOptions } from '../peer/peer-node.ts';
 import type { TrackerPeer } from '../tracker-client/reply.ts';
+import { looksLikeMagnet, MagnetError, parseMagnet, type MagnetLink } from '../magnet/magnet-uri.ts';
 
 const usage = `usage: npm run requester -- [TORRENT] [--host 127.0.0.1] [--port 6882] [--out DIR] [--wait 60]
                            [--no-seed] [--max-upload-rate RATE] [--request-timeout 20] [--peer HOST:PORT]...
-  TORRENT             path to the .torrent file (asked for when not given)
+  TORRENT             path to the .torrent file, or a magnet link in quotes (asked for when not given)
   --host              address to bind (default 127.0.0.1)
   --port              port on which verified pieces are served to other peers (default 6882)
   --out               folder to save into (default peer_<port>)
@@ -80,6 +81,20 @@ export function parsePeerAddress(text: string): TrackerPeer | null {
   const port = Number(m?.[3]);
   if (!ip || net.isIP(ip) === 0 || port < 1 || port > 65535) return null;
   return { ip: normalizeAddress(ip), port };
+}
+
+/** What the user gave: a torrent (read and checked) or a magnet link (parsed). */
+export type RequesterInput = { meta: Metainfo; magnet?: undefined } | { magnet: MagnetLink; meta?: undefined };
+
+/** A magnet link or a torrent path; any problem is one line for the user. */
+export async function loadInput(answer: string): Promise<RequesterInput> {
+  if (!looksLikeMagnet(answer)) return { meta: await loadTorrent(answer) };
+  try {
+    return { magnet: parseMagnet(answer) };
+  } catch (e) {
+    if (e instanceof MagnetError) throw new UserError(`bad magnet link: ${e.message}`);
+    throw e;
+  }
 }
 
 /** Read and validate a torrent; any problem is one line for the user. */

@@ -32,7 +32,7 @@ export interface PeerFinderOptions {
   protocol: PeerProtocol;
   /** Seed once complete: only then are the tracker's peers dialled after the download. */
   seedAfter: boolean;
-  /** Peers given by the user (`--peer`): dialled at the start, and again while no peer is usable. */
+  /** Peers known up front (`--peer`, a magnet's x.pe, the metadata phase's): dialled at the start, and again while no peer is usable. */
   peers?: TrackerPeer[];
   log(line: string): void;
 }
@@ -148,6 +148,7 @@ export class PeerFinder {
 
   private dialGivenPeers(): void {
     for (const p of this.o.peers ?? []) this.peers.addTrackerPeer(p);
+    if (this.o.peers?.length) this.sawPeers = true;
   }
 
   private startWebSeeds(): void {

@@ -46,7 +46,7 @@ export interface SessionOptions {
   peerLimits?: PeerNodeOptions;
   /** How peers of ours are used (default auto: their HTTP piece API). */
   protocol?: PeerProtocol;
-  /** Peers to dial besides the tracker's (`--peer`). */
+  /** Peers to dial besides the tracker's (`--peer`, a magnet's x.pe and those of its metadata phase). */
   peers?: TrackerPeer[];
   log(line: string): void;
   /** Called about twice a second while downloading. */

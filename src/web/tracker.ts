@@ -76,6 +76,7 @@ const COLUMNS: Array<[string | null, string, boolean]> = [
   [null, 'name', false],
   ['seeders', 'seeders', true],
   ['leechers', 'leechers', true],
+  ['peers', 'peers', true],
   ['completed', 'completed', true],
   ['last_announce', 'last announce', true],
 ];
@@ -98,6 +99,7 @@ function swarmRow(value: unknown): HTMLElement {
     el('td', { class: 'break', text: str(s['name']) }),
     el('td', { class: 'num', text: formatCount(num(s['seeders'])) }),
     el('td', { class: 'num', text: formatCount(num(s['leechers'])) }),
+    el('td', { class: 'num', text: formatCount((num(s['seeders']) ?? Number.NaN) + (num(s['leechers']) ?? Number.NaN)) }),
     el('td', { class: 'num', text: formatCount(num(s['completed'])) }),
     el('td', { class: 'num', text: formatAgo(num(s['last_announce']) ?? 0, Date.now()) }),
   ]);
@@ -111,7 +113,7 @@ function renderTable(value: unknown): void {
   const pages = num(v['pages']) ?? 1;
   const total = num(v['total']) ?? 0;
   const rows = arr(v['swarms']).map(swarmRow);
-  if (rows.length === 0) rows.push(el('tr', {}, [el('td', { class: 'empty', attrs: { colspan: '6' }, text: str(v['q']) === '' ? 'no swarms yet' : 'no swarm starts with that' })]));
+  if (rows.length === 0) rows.push(el('tr', {}, [el('td', { class: 'empty', attrs: { colspan: '7' }, text: str(v['q']) === '' ? 'no swarms yet' : 'no swarm starts with that' })]));
   const head = el('tr', {}, COLUMNS.map(([s, label, numeric]) => headerCell(s, label, numeric, sort, order)));
   const scanned = num(v['scanned']);
   const pager = el('nav', { class: 'pager' }, [

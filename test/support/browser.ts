@@ -20,22 +20,27 @@ export interface WatchedPage {
   dialogs: string[];
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0;
+function mtime(file: string): number {
   try {
-    for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-      if (e.isFile()) newest = Math.max(newest, statSync(path.join(e.parentPath, e.name)).mtimeMs);
-    }
+    return statSync(file).mtimeMs;
   } catch {
     return 0;
   }
-  return newest;
 }
 
-/** Compile src/web to dist/web when it is newer (a test file run alone, without npm run build). */
+/**
+ * Compile src/web to dist/web when a module is newer than its output (a test file run alone,
+ * without npm run build). File by file: the Node build also writes dist/web/shared/format.js.
+ */
 export function ensureWebBuilt(): void {
-  if (newestMtime(path.join(ROOT, 'src', 'web')) <= newestMtime(path.join(ROOT, 'dist', 'web'))) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.web.json')], { stdio: 'inherit' });
+  const src = path.join(ROOT, 'src', 'web');
+  const stale = readdirSync(src, { withFileTypes: true, recursive: true }).some((e) => {
+    if (!e.isFile() || !e.name.endsWith('.ts')) return false;
+    const from = path.join(e.parentPath, e.name);
+    const to = path.join(ROOT, 'dist', 'web', path.relative(src, from).replace(/\.ts$/, '.js'));
+    return mtime(from) > mtime(to);
+  });
+  if (stale) execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.web.json')], { stdio: 'inherit' });
 }
 
 /** Chromium, or null after skipping the test (failing under CI=true) when it is not installed. */

@@ -34,7 +34,7 @@ export class WireConnection extends EventEmitter {
   readonly fastLink: FastLink;
   readonly pieces: PeerPieces;
   /** BEP 10 extensions on this connection (and BEP 21: does the peer only upload?). */
-  readonly ext = new ExtensionLink((m) => this.send(m), (yes) => this.emit('upload-only', yes));
+  readonly ext = new ExtensionLink((m) => this.send(m), (yes) => this.emit('upload-only', yes), () => this.torrent.meta.rawInfo);
   /** BEP 16: pieces a super-seeding torrent offered this peer (only these are served). */
   readonly offered = new Set<number>();
   /** Set while a downloader uses this peer: interest is declared only then, and only for pieces we lack. */

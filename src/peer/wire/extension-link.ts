@@ -1,11 +1,14 @@
 /**
  * The extension protocol (BEP 10) on one connection: our handshake out, theirs in, and the
- * extensions we speak on top (BEP 21 upload_only so far). Sub-ids we send are the peer's, from
- * its `m` dict; those we receive are ours (OUR_EXTENSIONS).
+ * extensions we speak on top (BEP 21 upload_only; BEP 9 ut_metadata, served from the torrent's
+ * info dict). Sub-ids we send are the peer's, from its `m` dict; those we receive are ours
+ * (OUR_EXTENSIONS).
  */
 import net from 'node:net';
 import { ipv6Bytes } from '../../bittorrent/address.ts';
 import type { Message } from './messages.ts';
+import { decodeUtMetadata } from './ut-metadata.ts';
+import { MetadataServer } from './ut-metadata-server.ts';
 import { decodeExtHandshake, decodeUploadOnly, encodeExtHandshake, encodeUploadOnly, EXTENDED_HANDSHAKE_ID, OUR_EXTENSIONS, type ExtHandshake, type OurHandshake } from './extensions.ts';
 
 export class ExtensionLink {
@@ -15,17 +18,28 @@ export class ExtensionLink {
   uploadOnly = false;
   /** BEP 11: where ut_pex bodies go (set by the PEX hub); none set: they are ignored. */
   onPex: ((payload: Buffer) => void) | undefined;
+  private metadata: MetadataServer | undefined;
 
   constructor(
     private readonly send: (m: Message) => void,
     private readonly onUploadOnly: (yes: boolean) => void,
+    /** The exact bytes of the torrent's info dict, served over ut_metadata. */
+    private readonly rawInfo: () => Buffer,
   ) {}
+
+  private get metadataServer(): MetadataServer {
+    return (this.metadata ??= new MetadataServer(this.rawInfo(), (payload) => {
+      const id = this.peer?.m.get('ut_metadata');
+      if (id) this.send({ type: 'extended', id, payload });
+    }));
+  }
 
   /** Our handshake; `peerAddress` goes back to the peer as `yourip` (4 or 16 bytes). */
   sendHandshake(o: Omit<OurHandshake, 'yourip'>, peerAddress: string): void {
     const family = net.isIP(peerAddress);
     const yourip = family === 4 ? Buffer.from(peerAddress.split('.').map(Number)) : family === 6 ? ipv6Bytes(peerAddress) : undefined;
-    this.send({ type: 'extended', id: EXTENDED_HANDSHAKE_ID, payload: encodeExtHandshake({ ...o, yourip }) });
+    const metadataSize = this.metadataServer.size;
+    this.send({ type: 'extended', id: EXTENDED_HANDSHAKE_ID, payload: encodeExtHandshake({ ...o, yourip, metadataSize }) });
   }
 
   /** An extended message (id 20) with sub-id `id`; a malformed one throws a WireError. */
@@ -37,6 +51,8 @@ export class ExtensionLink {
       this.setUploadOnly(decodeUploadOnly(payload));
     } else if (id === OUR_EXTENSIONS.ut_pex) {
       this.onPex?.(payload);
+    } else if (id === OUR_EXTENSIONS.ut_metadata) {
+      this.metadataServer.receive(decodeUtMetadata(payload));
     }
     // Any other sub-id is an extension we did not offer: ignored (BEP 10).
   }

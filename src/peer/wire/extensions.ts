@@ -8,7 +8,7 @@ import { decode, encode, isBytes, isDict, isInt, type BValue } from '../../metai
 import { WireError } from './messages.ts';
 
 /** Our numbers for the extensions we speak (peers send them to us with these sub-ids). */
-export const OUR_EXTENSIONS = { ut_pex: 1, upload_only: 3 } as const;
+export const OUR_EXTENSIONS = { ut_pex: 1, ut_metadata: 2, upload_only: 3 } as const;
 export type ExtensionName = keyof typeof OUR_EXTENSIONS;
 
 export const EXTENDED_HANDSHAKE_ID = 0;
@@ -28,6 +28,8 @@ export interface ExtHandshake {
   p?: number;
   /** BEP 21: it only uploads (a seed or a partial seed). */
   uploadOnly: boolean;
+  /** BEP 9: the size of the info dict it can serve (bounded by whoever fetches it). */
+  metadataSize?: number;
 }
 
 export interface OurHandshake {
@@ -39,6 +41,8 @@ export interface OurHandshake {
   yourip?: Buffer;
   /** BEP 27: a private torrent's peers come from its tracker only, so no ut_pex is offered. */
   privateTorrent?: boolean;
+  /** BEP 9: the size of the info dict we serve over ut_metadata. */
+  metadataSize?: number;
 }
 
 export function encodeExtHandshake(o: OurHandshake): Buffer {
@@ -46,6 +50,7 @@ export function encodeExtHandshake(o: OurHandshake): Buffer {
   if (o.privateTorrent) delete m.ut_pex;
   return encode({
     m,
+    metadata_size: o.metadataSize,
     p: o.port,
     reqq: o.reqq,
     upload_only: o.uploadOnly ? 1 : 0,
@@ -84,6 +89,7 @@ export function decodeExtHandshake(payload: Buffer): ExtHandshake {
     reqq: smallInt(d['reqq'], 100_000),
     p: smallInt(d['p'], 65535),
     uploadOnly: (smallInt(d['upload_only'], 2 ** 31) ?? 0) !== 0,
+    metadataSize: smallInt(d['metadata_size'], Number.MAX_SAFE_INTEGER),
   };
 }
 

@@ -15,6 +15,7 @@ const COLUMNS: ReadonlyArray<{ sort: SwarmSort | null; label: string; num: boole
   { sort: null, label: 'name', num: false },
   { sort: 'seeders', label: 'seeders', num: true },
   { sort: 'leechers', label: 'leechers', num: true },
+  { sort: 'peers', label: 'peers', num: true },
   { sort: 'completed', label: 'completed', num: true },
   { sort: 'last_announce', label: 'last announce', num: true },
 ];
@@ -54,9 +55,9 @@ function sortLink(r: ListingRequest, sort: SwarmSort, label: string): Html {
 export function swarmTable(v: SwarmsView, r: ListingRequest, now: number): Html {
   const head = COLUMNS.map((c) => html`<th class="${c.num ? 'num' : ''}">${c.sort === null ? c.label : sortLink(r, c.sort, c.label)}</th>`);
   const rows = v.swarms.map(
-    (s) => html`<tr><td class="mono"><a href="/swarm/${s.info_hash}">${s.info_hash}</a></td><td class="break">${s.name ?? ''}</td><td class="num">${formatCount(s.seeders)}</td><td class="num">${formatCount(s.leechers)}</td><td class="num">${formatCount(s.completed)}</td><td class="num">${formatAgo(s.last_announce, now)}</td></tr>\n`,
+    (s) => html`<tr><td class="mono"><a href="/swarm/${s.info_hash}">${s.info_hash}</a></td><td class="break">${s.name ?? ''}</td><td class="num">${formatCount(s.seeders)}</td><td class="num">${formatCount(s.leechers)}</td><td class="num">${formatCount(s.seeders + s.leechers)}</td><td class="num">${formatCount(s.completed)}</td><td class="num">${formatAgo(s.last_announce, now)}</td></tr>\n`,
   );
-  const empty = v.swarms.length === 0 ? html`<tr><td colspan="6" class="empty">${v.q === '' ? 'no swarms yet' : 'no swarm starts with that'}</td></tr>` : null;
+  const empty = v.swarms.length === 0 ? html`<tr><td colspan="7" class="empty">${v.q === '' ? 'no swarms yet' : 'no swarm starts with that'}</td></tr>` : null;
   const prev = v.page > 1 ? html`<a href="/?${listingQueryString(r, { page: v.page - 1 })}" data-page="${v.page - 1}">← previous</a>` : null;
   const next = v.page < v.pages ? html`<a href="/?${listingQueryString(r, { page: v.page + 1 })}" data-page="${v.page + 1}">next →</a>` : null;
   const partial = v.scanned === undefined ? null : html` <span class="muted">(among the first ${formatCount(v.scanned)} swarms of the store)</span>`;
