@@ -4,18 +4,14 @@
  */
 import { encode } from '../../metainfo/bencode.ts';
 import type { Metainfo } from '../../metainfo/metainfo.ts';
+import { formatMagnet } from '../../magnet/magnet-uri.ts';
 
-/**
- * `magnet:?xt=urn:btih:<hex>&dn=<name>&tr=<tracker>...` (BEP 9): every tracker once, in tier order.
- * Helper B's formatMagnet (src/magnet/magnet-uri.ts) replaces this once merged.
- */
-export function magnetLink(meta: Pick<Metainfo, 'infoHashHex' | 'name' | 'announce' | 'announceList'>): string {
+/** The torrent's magnet link (BEP 9): hash, name, every tracker once in tier order, its web seeds. */
+export function magnetLink(meta: Pick<Metainfo, 'infoHashHex' | 'name' | 'announce' | 'announceList' | 'urlList'>): string {
   const trackers = new Set<string>();
   for (const tier of meta.announceList) for (const url of tier) trackers.add(url);
   if (meta.announce !== undefined) trackers.add(meta.announce);
-  const parts = [`xt=urn:btih:${meta.infoHashHex}`, `dn=${encodeURIComponent(meta.name)}`];
-  for (const url of trackers) parts.push(`tr=${encodeURIComponent(url)}`);
-  return `magnet:?${parts.join('&')}`;
+  return formatMagnet(meta.infoHashHex, meta.name, [...trackers], meta.urlList);
 }
 
 /** The `.torrent` bytes: announce, announce-list, info (verbatim), url-list, keys in bencode order. */

@@ -14,6 +14,7 @@ import { startTracker } from '../../support/procs.ts';
 import { rawRequest } from '../../support/raw-request.ts';
 import { parseExposition, sample } from '../../tracker/metrics/prom-text.ts';
 import { parseMetainfo } from '../../../src/metainfo/metainfo.ts';
+import { parseMagnet } from '../../../src/magnet/magnet-uri.ts';
 import type { TorrentDetail, TorrentSummary } from '../../../src/peer/stats/views.ts';
 import { readEvents } from './sse-client.ts';
 
@@ -73,6 +74,7 @@ test('a requester\'s API shows the download partial, then complete, exact on dis
     assert.equal(torrent.status, 200);
     assert.equal(torrent.headers['content-type'], 'application/x-bittorrent');
     assert.equal(parseMetainfo(torrent.body).infoHashHex, hex);
+    assert.deepEqual([parseMagnet(done.magnet).infoHashHex, parseMagnet(done.magnet).name, parseMagnet(done.magnet).trackers], [hex, HOSTILE, [tracker.announce]]);
     assert.equal(torrent.headers['content-disposition'], 'attachment; filename="_img src_x onerror_alert_1__.torrent"');
 
     const page = (await rawRequest({ port: req.port, path: '/' })).body.toString();

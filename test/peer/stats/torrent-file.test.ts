@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMetainfo } from '../../../src/metainfo/metainfo.ts';
 import { magnetLink, torrentFileBytes, torrentFileName } from '../../../src/peer/stats/torrent-file.ts';
+import { parseMagnet } from '../../../src/magnet/magnet-uri.ts';
 import { encode } from '../../../src/metainfo/bencode.ts';
 
 /** A torrent whose info has a key we do not know and whose outer dict has extra keys. */
@@ -21,14 +22,18 @@ test('the rebuilt .torrent parses to the same info_hash, trackers and web seeds'
   assert.deepEqual(again.urlList, meta.urlList);
 });
 
-test('magnet: xt, dn and each tracker once, percent-encoded', () => {
+test('magnet: xt, dn, each tracker once and the web seeds, percent-encoded; it parses back', () => {
   const meta = parseMetainfo(oddTorrent());
   const m = magnetLink(meta);
   const q = new URLSearchParams(m.slice('magnet:?'.length));
   assert.equal(q.get('xt'), `urn:btih:${meta.infoHashHex}`);
   assert.equal(q.get('dn'), 'a&b <x>.txt');
   assert.deepEqual(q.getAll('tr'), ['http://t.example/announce', 'udp://u.example:80']);
+  assert.deepEqual(q.getAll('ws'), ['http://w.example/']);
   assert.ok(!m.includes('<') && !m.includes(' '));
+  const back = parseMagnet(m);
+  assert.equal(back.infoHash.toString('hex'), meta.infoHashHex);
+  assert.equal(back.name, meta.name);
 });
 
 test('the download name has no quote, slash or control character', () => {
