@@ -2,6 +2,8 @@
  * `npm run demo`: the report's three steps as real processes on `example.txt` — tracker, seeder,
  * requester — with their console lines, then a second requester that downloads from both the
  * seeder and the first requester (which seeds once it has the file), and a byte-for-byte check.
+ * `npm run demo -- --keep` then leaves tracker, seeder and requester running (Ctrl-C stops them)
+ * and prints their dashboards' URLs.
  */
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,6 +14,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 
 const programs = new ChildPrograms(here, root);
+const keep = process.argv.includes('--keep');
 
 process.on('SIGINT', () => {
   programs.stopAll();
@@ -47,6 +50,10 @@ try {
   }
   console.log(`Demo OK: peer_6882/example.txt and peer_6883/example.txt are byte-identical to example.txt (${original.length} bytes)`);
 
+  if (keep) {
+    console.log('Dashboards (Ctrl-C to stop): tracker http://127.0.0.1:5001/  seeder http://127.0.0.1:6881/  requester http://127.0.0.1:6882/');
+    await new Promise<void>((resolve) => process.once('SIGTERM', resolve)); // SIGINT: the handler above
+  }
   programs.stopAll();
   await Promise.all([requester.exited, seeder.exited, tracker.exited]);
   process.exit(0);

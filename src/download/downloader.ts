@@ -28,9 +28,9 @@ export { DEFAULT_DOWNLOADER_OPTIONS, type DownloaderEvents, type DownloaderOptio
 export class DownloadError extends Error {}
 
 export class Downloader {
-  private readonly gate: SourceGate;
+  readonly gate: SourceGate; // read-only outside: the dashboard reads its sources (stats-probe.ts)
   /** piece -> the fetches under way for it (more than one only in endgame). */
-  private readonly inProgress = new Map<number, Set<Fetch>>();
+  readonly inProgress = new Map<number, Set<Fetch>>(); // the dashboard reads it (stats-probe.ts)
   /** Verified pieces being written: not yet held (not served), but no longer to be fetched. */
   private readonly writing = new Set<number>();
   private readonly pool: PiecePool;
@@ -170,6 +170,7 @@ export class Downloader {
       } finally {
         state.controller.signal.removeEventListener('abort', onAbort);
         fetches.delete(fetch);
+        state.received += fetch.received;
         if (fetches.size === 0) this.inProgress.delete(piece);
         this.changes.notify();
       }

@@ -13,6 +13,7 @@ import { alreadyComplete, finishPart, keepPart, openPart, partPaths, type PartFi
 import { PeerFinder } from './peer-finder.ts';
 import { SessionError } from './session-error.ts';
 import type { PeerProtocol } from './sources/peer-sources.ts';
+import { downloadProbe } from './stats-probe.ts';
 import type { TrackerPeer } from '../tracker-client/reply.ts';
 
 export { SessionError } from './session-error.ts';
@@ -102,14 +103,21 @@ export class DownloadSession {
   /** The scheduler, recording and announcing each verified piece. */
   private downloader(part: PartFile, seeding: Seeding): Downloader {
     const { meta, log } = this.o;
-    return new Downloader(meta, part.store, part.have, { ...DEFAULT_DOWNLOADER_OPTIONS, stallTimeoutMs: this.o.waitSeconds * 1000 }, {
+    const stats = seeding.node.stats.get(meta.infoHashHex);
+    const downloader = new Downloader(meta, part.store, part.have, { ...DEFAULT_DOWNLOADER_OPTIONS, stallTimeoutMs: this.o.waitSeconds * 1000 }, {
       onPiece: (i) => {
         part.recorder.pieceWritten(i);
+        stats?.pieceVerified();
         seeding.node.pieceVerified(meta.infoHashHex, i);
       },
-      onPieceFailed: (i, from) => log(`Piece ${i} failed its SHA-1 check (from ${from.map((s) => s.label).join(', ')}); fetching it again`),
+      onPieceFailed: (i, from) => {
+        stats?.pieceFailed(from.map((s) => s.address));
+        log(`Piece ${i} failed its SHA-1 check (from ${from.map((s) => s.label).join(', ')}); fetching it again`);
+      },
       onSourceDropped: (s, reason, banned) => log(`${banned ? 'Banned' : 'Dropped'} peer ${s.label}: ${reason}`),
     });
+    if (stats) stats.download = downloadProbe(downloader);
+    return downloader;
   }
 
   /** Peers from the tracker, peers that find us, web seeds: see PeerFinder. */

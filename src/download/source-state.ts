@@ -18,6 +18,8 @@ export interface SourceState {
   /** Bytes and count of verified pieces this source supplied. */
   bytes: number;
   pieces: number;
+  /** Bytes of blocks received from it in finished fetches, verified or not (for the dashboard's rates). */
+  received: number;
   /** The piece after this source's last pick (preferred among equally rare ones). */
   cursor: number;
   /** Delivery rate (bytes/s) over the last completed window, Infinity until one completed. */
@@ -64,6 +66,7 @@ export function newSourceState(source: PieceSource, prefix: string, earlier?: So
     dropped: false,
     bytes: earlier?.bytes ?? 0,
     pieces: earlier?.pieces ?? 0,
+    received: earlier?.received ?? 0,
     cursor: -1,
     rate: Infinity,
     windowStart: Date.now(),

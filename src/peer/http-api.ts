@@ -5,6 +5,7 @@
  *   GET      /bitfield/<info_hash hex>        which pieces are held (BEP 3 bitfield bytes)
  *   GET|HEAD /webseed/<info_hash hex>/<name>[/<path>...]   BEP 19 web seed, with Range
  *   GET      /stats                           counters as JSON
+ *   GET      /, /api/..., /torrent/<hex>.torrent, /metrics   the dashboard (see dashboard/routes.ts)
  * Bytes come only from a torrent's piece store, by offset: no URL part ever becomes a file path.
  */
 import http from 'node:http';
@@ -19,6 +20,8 @@ import { HttpConnections, type Exchange, type HttpConnectionOptions } from './ht
 import { sendRange } from './send-range.ts';
 import { normalizeAddress } from '../bittorrent/address.ts';
 import { errorHandler, notFound, plain } from '../net/express-errors.ts';
+import type { PeerStats } from './stats/peer-stats.ts';
+import { dashboardRoutes } from './dashboard/routes.ts';
 
 export interface PeerApiContext {
   torrents: ReadonlyMap<string, SharedTorrent>;
@@ -34,12 +37,20 @@ export interface PeerApiContext {
    * request): it can be a source for us too, as a BitTorrent connection works both ways.
    */
   onPeerSeen?(infoHashHex: string, ip: string, port: number): void;
+  /** The dashboard's numbers: uploads are counted per torrent and per client too. */
+  stats?: PeerStats;
 }
 
 /** The connection a request came on (its answer's deadline and close signal). */
 type ExchangeOf = (req: http.IncomingMessage) => Exchange | undefined;
 
 export const LISTEN_PORT_HEADER = 'x-p2p-listen-port';
+
+/** The port a client says it serves on (our requesters send it), or undefined. */
+function listenPortOf(req: http.IncomingMessage): number | undefined {
+  const v = req.headers[LISTEN_PORT_HEADER];
+  return typeof v === 'string' && /^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? Number(v) : undefined;
+}
 
 /**
  * Answer a GET/HEAD for `size` bytes found at `base` in the store, honouring `Range`.
@@ -69,7 +80,10 @@ function sendBytes(req: Request, res: Response, t: SharedTorrent, base: number, 
   }
   const ex = exchangeOf(req);
   if (!ex) return void res.destroy();
-  sendRange(res, t.store, base + start, length, ex, ctx).catch(() => res.destroy());
+  const torrentStats = ctx.stats?.get(t.meta.infoHashHex);
+  const client = { address: normalizeAddress(req.socket.remoteAddress), port: listenPortOf(req), webSeed: req.path.startsWith('/webseed/') };
+  const counter = torrentStats ? torrentStats.httpUpload(client) : ctx.counter;
+  sendRange(res, t.store, base + start, length, ex, { limiter: ctx.limiter, chunks: ctx.chunks, counter }).catch(() => res.destroy());
 }
 
 function createPeerApp(ctx: PeerApiContext, exchangeOf: ExchangeOf): express.Express {
@@ -129,11 +143,9 @@ function createPeerApp(ctx: PeerApiContext, exchangeOf: ExchangeOf): express.Exp
   app.get('/bitfield/:hash', (req, res) => {
     const t = lookup(req, res);
     if (!t) return;
-    const port = req.headers[LISTEN_PORT_HEADER];
-    if (ctx.onPeerSeen && typeof port === 'string' && /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535) {
-      const ip = req.socket.remoteAddress;
-      if (ip) ctx.onPeerSeen(t.meta.infoHashHex, normalizeAddress(ip), Number(port));
-    }
+    const port = listenPortOf(req);
+    const ip = req.socket.remoteAddress;
+    if (ctx.onPeerSeen && port !== undefined && ip) ctx.onPeerSeen(t.meta.infoHashHex, normalizeAddress(ip), port);
     res.status(200).set('Content-Type', 'application/octet-stream').set('Cache-Control', 'no-store').send(Buffer.from(t.have.bytes));
   });
 
@@ -145,6 +157,7 @@ function createPeerApp(ctx: PeerApiContext, exchangeOf: ExchangeOf): express.Exp
     });
   });
 
+  if (ctx.stats) app.use(dashboardRoutes({ stats: ctx.stats, torrents, exchangeOf }));
   app.use(notFound);
   app.use(errorHandler('peer API'));
   return app;

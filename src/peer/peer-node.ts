@@ -24,6 +24,7 @@ import { SlotPool } from '../net/slots.ts';
 import { addressPrefix } from '../bittorrent/address.ts';
 import type { EncryptionPolicy, TransportChoice } from './transport-options.ts';
 import { SuperSeeder } from '../seed/super-seed.ts';
+import { PeerStats } from './stats/peer-stats.ts';
 import { PexHub } from './pex-hub.ts';
 import { exchangePorts, type DhtLink } from '../dht/wire-port.ts';
 import type { DhtSettings } from '../dht/peer-dht.ts';
@@ -72,6 +73,7 @@ export class PeerNode {
   readonly counter: UploadCounter = { uploaded: 0 };
   readonly http: http.Server;
   readonly wires = new Set<WireConnection>();
+  readonly stats = new PeerStats(this.counter, this.torrents, () => this.wires); // the dashboard's and /metrics' numbers
   /** Peer exchange (BEP 11) on every wire connection; the download listens for the peers it learns. */
   readonly pex = new PexHub();
   private readonly superSeeders = new Map<string, SuperSeeder>();
@@ -107,6 +109,7 @@ export class PeerNode {
     this.wireSlots = new SlotPool(max, Math.ceil(perIp / 2));
     const sendTimeoutMs = opts.sendTimeoutMs ?? PEER_DEFAULTS.sendTimeoutMs;
     this.ctx = {
+      stats: this.stats,
       torrents: this.torrents,
       counter: this.counter,
       limiter: opts.maxUploadRate ? new RateLimiter(opts.maxUploadRate) : undefined,
@@ -271,7 +274,8 @@ export class PeerNode {
   }
 
   private adopt(socket: PeerSocket, t: SharedTorrent, hs: Handshake, rest: Buffer, incoming: boolean): WireConnection {
-    const c = new WireConnection({ socket, torrent: t, peerId: hs.peerId, reserved: hs.reserved, leftover: rest }, this.ctx);
+    const counter = this.stats.get(t.meta.infoHashHex)?.upload ?? this.counter; // counts for the torrent and the process
+    const c = new WireConnection({ socket, torrent: t, peerId: hs.peerId, reserved: hs.reserved, leftover: rest }, { ...this.ctx, counter });
     this.wires.add(c);
     c.on('interested', () => this.choker.fill());
     for (const e of ['bitfield', 'have', 'upload-only']) c.on(e, () => this.dropIfBothSeeds(c));
@@ -289,6 +293,7 @@ export class PeerNode {
 
   close(): Promise<void> {
     this.choker.stop();
+    this.stats.stop();
     this.pex.stop();
     for (const s of this.superSeeders.values()) s.stop();
     for (const c of this.wires) c.close('shutting down');

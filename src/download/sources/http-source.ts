@@ -113,7 +113,8 @@ export class HttpPeerSource implements PieceSource {
     const length = into.length;
     try {
       await this.pieces.getInto(`/piece/${this.infoHashHex}/${piece}`, into, {
-        headers: { Range: `bytes=${begin}-${begin + length - 1}` },
+        // Our listen port with every request, so the peer's dashboard can tell its HTTP clients apart.
+        headers: { Range: `bytes=${begin}-${begin + length - 1}`, ...(this.opts.listenPort ? { [LISTEN_PORT_HEADER]: String(this.opts.listenPort) } : {}) },
         okStatus: begin === 0 ? [200, 206] : [206],
         timeoutMs: this.opts.timeoutMs,
         deadlineMs: this.opts.timeoutMs + Math.ceil((length * 1000) / DEADLINE_RATE),
