@@ -2,18 +2,14 @@
 import type { AnnounceRequest } from './protocol/announce.ts';
 import type { AnnounceResponse } from './protocol/answer.ts';
 import { hostPort } from '../bittorrent/address.ts';
+import { printableId } from '../bittorrent/client-name.ts';
 
 /** `announce 1a2b3c4d… from 10.0.0.7:6881 (-qB4650-, started, left 1.2 MB) -> 7 peers, 3 seeders 5 leechers` */
 export function announceLine(req: AnnounceRequest, answer: AnnounceResponse | Error): string {
   const event = req.event === 'none' ? '' : `${req.event}, `;
-  const head = `announce ${req.infoHash.toString('hex').slice(0, 8)}… from ${hostPort(req.ip, req.port)} (${printablePrefix(req.peerId)}, ${event}${req.left === 0 ? 'seeding' : `left ${req.left} B`})`;
+  const head = `announce ${req.infoHash.toString('hex').slice(0, 8)}… from ${hostPort(req.ip, req.port)} (${printableId(req.peerId.subarray(0, 8))}, ${event}${req.left === 0 ? 'seeding' : `left ${req.left} B`})`;
   if (answer instanceof Error) return `${head} -> refused: ${answer.message}`;
   const listed = answer.peers.v4.length / 6 + answer.peers.v6.length / 18;
   return `${head} -> ${listed} peer${listed === 1 ? '' : 's'}, ${answer.complete} seeders ${answer.incomplete} leechers`;
 }
 
-/** A peer_id's first 8 bytes (Azureus-style `-qB4650-`) as text when printable, else hex: never raw bytes on a terminal. */
-function printablePrefix(peerId: Buffer): string {
-  const head = peerId.subarray(0, 8);
-  return head.every((b) => b >= 0x20 && b < 0x7f) ? head.toString('latin1') : head.toString('hex');
-}

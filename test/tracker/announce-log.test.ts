@@ -26,7 +26,7 @@ test('announceLine: who, what, and the answer in one line', () => {
   const answer = { interval: 1800, minInterval: 900, complete: 3, incomplete: 5, peers: { v4: Buffer.alloc(12), v6: Buffer.alloc(18) } };
   assert.equal(announceLine(req, answer), 'announce 01234567… from 10.0.0.7:6881 (-qB4650-, started, left 1234 B) -> 3 peers, 3 seeders 5 leechers');
   const seeding = { ...req, left: 0, event: 'none' as const, ip: '2001:db8::1', peerId: Buffer.alloc(20, 0x1b) };
-  assert.equal(announceLine(seeding, new NotRegisteredError()), 'announce 01234567… from [2001:db8::1]:6881 (1b1b1b1b1b1b1b1b, seeding) -> refused: torrent not registered', 'escape bytes never reach the terminal');
+  assert.equal(announceLine(seeding, new NotRegisteredError()), 'announce 01234567… from [2001:db8::1]:6881 (········, seeding) -> refused: torrent not registered', 'escape bytes never reach the terminal');
 });
 
 test('tracker -v prints each announce; -q prints nothing', { timeout: 30_000 }, async () => {

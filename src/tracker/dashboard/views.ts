@@ -7,7 +7,7 @@ import { FAILURE_REASONS, TRANSPORTS, type FailureReason, type StatsSnapshot } f
 import type { PeerRecord, StoreCounts } from '../store/swarm-store.ts';
 import type { SwarmPage, SwarmSummary } from '../store/swarm-listing.ts';
 import type { RatePoint } from './history.ts';
-import { clientName, printableId } from '../../dashboard/client-name.ts';
+import { clientName, printableId } from '../../bittorrent/client-name.ts';
 
 /** info_hash (lowercase hex) -> a name for people (the whitelist's second column). */
 export interface TorrentNames {

@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { clientName, printableId } from '../../src/dashboard/client-name.ts';
+import { clientName, printableId } from '../../src/bittorrent/client-name.ts';
 
 const id = (s: string) => Buffer.from(s.padEnd(20, 'x'), 'latin1');
 
@@ -22,4 +22,8 @@ test('Mainline-style and unknown peer_ids', () => {
 
 test('printableId keeps printable ASCII only', () => {
   assert.equal(printableId(Buffer.from([0x2d, 0x41, 0x00, 0xff, 0x3c])), '-A··<');
+});
+
+test('aria2 names itself A2-major-minor-patch-', () => {
+  assert.equal(clientName(Buffer.from('A2-1-36-0-abcdefghij')), 'aria2 1.36.0');
 });

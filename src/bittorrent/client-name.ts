@@ -1,7 +1,7 @@
 /**
  * Pure: which client a peer_id names, for people (the dashboards' peer tables). Azureus-style
  * ids `-XX1234-` (two letters, four version characters) cover nearly every client in use; Mainline's
- * `M7-2-2--` style too. Anything else is "unknown". The result is plain text; pages render it as text.
+ * `M7-2-2--` style and aria2's `A2-1-36-0-` too. Anything else is "unknown". The result is plain text; pages render it as text.
  */
 
 const AZUREUS: Record<string, string> = {
@@ -59,6 +59,8 @@ export function clientName(peerId: Uint8Array): string {
   const head = Buffer.from(b.subarray(0, 8)).toString('latin1');
   const mainline = /^([MQ])(\d+)-(\d+)-(\d+)-/.exec(head);
   if (mainline) return `${mainline[1] === 'M' ? 'BitTorrent (Mainline)' : 'Queen Bee'} ${mainline[2]}.${mainline[3]}.${mainline[4]}`;
+  const aria2 = /^A2-(\d+)-(\d+)-(\d+)-/.exec(Buffer.from(b).toString('latin1'));
+  if (aria2) return `aria2 ${aria2[1]}.${aria2[2]}.${aria2[3]}`;
   return 'unknown';
 }
 
