@@ -9,6 +9,7 @@ import { loadInput, parseRequesterArgs, type RequesterInput } from './cli/reques
 import { newPeerId } from './bittorrent/peer-id.ts';
 import { runDownload, SessionError } from './download/session.ts';
 import { resolveMagnet } from './download/metadata-magnet.ts';
+import { dhtPeers } from './dht/dht-peer-source.ts';
 import { trackerTiers } from './tracker-client/tiers.ts';
 import type { Metainfo } from './metainfo/metainfo.ts';
 import type { TrackerPeer } from './tracker-client/reply.ts';
@@ -27,7 +28,11 @@ const { outDir, host, port, waitSeconds, requestTimeoutSeconds, seed, maxUploadR
 async function torrentAndPeers(): Promise<{ meta: Metainfo; peers: TrackerPeer[] }> {
   if (input.meta) return { meta: input.meta, peers: args.peers };
   const encryption = peerLimits.encryption ?? 'allow';
-  const found = await resolveMagnet(input.magnet!, { outDir, host, port, peerId, encryption, waitSeconds, log });
+  const magnet = input.magnet!;
+  // The DHT finds peers for a link that names none (BEP 5); the download's own node takes over after.
+  const dht = peerLimits.dht;
+  const extraSources = dht ? [dhtPeers({ settings: dht, host, port, infoHash: Buffer.from(magnet.infoHashHex, 'hex'), log })] : [];
+  const found = await resolveMagnet(magnet, { outDir, host, port, peerId, encryption, waitSeconds, log, extraSources });
   return { meta: found.meta, peers: [...args.peers, ...found.peers] };
 }
 

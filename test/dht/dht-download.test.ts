@@ -23,7 +23,7 @@ async function trackerless(torrentPath: string, out: string): Promise<string> {
   return infoHash;
 }
 
-test('a requester with a trackerless torrent finds our seeder through a local DHT and downloads the exact file', async (t) => {
+test('a requester with only a magnet link (no tracker, no peer) finds our seeder through a local DHT: metadata and the exact file', async (t) => {
   const local = await startLocalDht(20);
   t.after(() => local.close());
   const dir = await scope.dir();
@@ -35,8 +35,8 @@ test('a requester with a trackerless torrent finds our seeder through a local DH
   await seeder.waitFor(/DHT: node on UDP port \d+, joining through 1 bootstrap node/);
   const infoHash = await trackerless(path.join(dir, 'dht.bin.torrent'), path.join(dir, 'no-tracker.torrent'));
   assert.match(seeder.out(), new RegExp(`Info hash: ${infoHash}`));
-  // Once magnet links are in, this line becomes: const source = `magnet:?xt=urn:btih:${infoHash}`;
-  const source = 'no-tracker.torrent';
+  // A magnet link with no tracker and no peer: metadata and data both through the DHT alone.
+  const source = `magnet:?xt=urn:btih:${infoHash}`;
 
   const t0 = performance.now();
   const req = scope.spawn('requester', [source, '--port', String(await freePort()), '--out', 'dl', '--no-seed', '--wait', '40', '--dht-bootstrap', local.bootstrap], { cwd: dir });
@@ -66,7 +66,7 @@ test('with --no-dht, or for a private torrent, a trackerless torrent is refused 
   await trackerless(path.join(dir, 'x.bin.torrent'), path.join(dir, 'bare.torrent'));
   const req = scope.spawn('requester', ['bare.torrent', '--port', String(await freePort()), '--no-seed', '--no-dht'], { cwd: dir });
   assert.equal(await within(req.exited, 20_000, 'the requester'), 1);
-  assert.match(req.err(), /names no http\(s\) or udp tracker and no web seed, and the DHT is off \(--no-dht\)/);
+  assert.match(req.err(), /names no http\(s\) or udp tracker and no web seed, no --peer was given, and the DHT is off \(--no-dht\)/);
 
   // BEP 27: a private torrent never uses the DHT, even when it is on
   const bare = decode(await readFile(path.join(dir, 'bare.torrent'))) as { info: Record<string, unknown> };

@@ -169,6 +169,11 @@ function checkPeerBody(torrents: Shared[], reply: RawReply): void {
     JSON.parse(body.toString('utf8'));
     return;
   }
+  // The dashboard (`/`) and its files: never the torrent's bytes, and never executable markup from the request.
+  if (type.startsWith('text/html') || type.startsWith('text/css') || type.startsWith('text/javascript') || type.startsWith('text/plain')) {
+    assert.ok(!body.includes('<script>alert'), 'no reflected markup');
+    return;
+  }
   assert.ok(type.startsWith('application/octet-stream'), `2xx of type ${type}`);
   if (torrents.some((t) => fullBits(t.meta).equals(body))) return; // /bitfield
   const cr = headers.get('content-range');

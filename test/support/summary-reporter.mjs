@@ -24,6 +24,8 @@ export default async function* summaryReporter(source) {
     if (type === 'test:pass' && data.details?.type !== 'suite') {
       mark = data.skip ? 's' : data.todo ? 't' : '.';
       if (data.skip) skips.push(data);
+    } else if (type === 'test:fail' && data.todo) {
+      mark = 't'; // a known limitation, written down as a todo: reported in the totals
     } else if (type === 'test:fail' && !isOnlyChildFailure(data)) {
       mark = 'X';
       failures.push(data);

@@ -29,7 +29,7 @@ test('a wire peer and its download source are one row; an HTTP peer we fetch fro
   const byKey = new Map(rows.map((r) => [r.key, r]));
   assert.equal(rows.length, 5); // the dropped HTTP source is gone
   const w = byKey.get(wireKey(lt))!;
-  assert.deepEqual([w.transport, w.client, w.piecesGiven, w.has, w.downloaded, w.uploaded], ['utp', 'libtorrent 2080', 3, 7, 1000, 50]);
+  assert.deepEqual([w.transport, w.client, w.piecesGiven, w.has, w.downloaded, w.uploaded], ['utp', 'libtorrent 2.0.8', 3, 7, 1000, 50]);
   const h = byKey.get('http://127.0.0.1:6881')!;
   assert.deepEqual([h.transport, h.client, h.piecesGiven, h.downloaded, h.uploaded], ['http', 'p2p-bittorrent 0.1', 9, 9000, 400]);
   assert.equal(byKey.get('webseed:http://w/')!.transport, 'webseed');
