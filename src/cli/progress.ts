@@ -23,10 +23,16 @@ function formatEta(seconds: number): string {
   return h ? `${h}:${pad(m)}:${pad(s % 60)}` : `${pad(m)}:${pad(s % 60)}`;
 }
 
+/** Our web seeds are servers, not peers: `peers 2 + web seed`, `peers 0 + 2 web seeds`. */
+function webSeedsNote(n: number | undefined): string {
+  if (!n) return '';
+  return n === 1 ? ' + web seed' : ` + ${n} web seeds`;
+}
+
 export function describe(p: ProgressSnapshot): { percent: string; line: string } {
   const percent = p.total ? ((p.done / p.total) * 100).toFixed(1) : '100.0';
   const eta = p.rate > 0 ? formatEta((p.total - p.done) / p.rate) : '--:--';
-  return { percent, line: `${percent}% ${formatBytes(p.done)}/${formatBytes(p.total)} ${formatBytes(p.rate)}/s ETA ${eta} peers ${p.peers}` };
+  return { percent, line: `${percent}% ${formatBytes(p.done)}/${formatBytes(p.total)} ${formatBytes(p.rate)}/s ETA ${eta} peers ${p.peers}${webSeedsNote(p.webSeeds)}` };
 }
 
 export class ProgressDisplay {
@@ -45,7 +51,7 @@ export class ProgressDisplay {
       const filled = Math.round((Number(percent) / 100) * width);
       this.out.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${line}\x1b[K`);
       this.drawn = true;
-    } else if (Date.now() - this.lastLine >= this.plainEveryMs && p.done < p.total && (p.done > 0 || p.peers > 0)) {
+    } else if (Date.now() - this.lastLine >= this.plainEveryMs && p.done < p.total && (p.done > 0 || p.peers > 0 || p.webSeeds > 0)) {
       this.lastLine = Date.now();
       this.out.write(`Progress: ${line}\n`);
     }

@@ -8,6 +8,7 @@ import { parsePeerFlags, PEER_FLAGS, PEER_FLAGS_USAGE } from './peer-flags.ts';
 import { parseMetainfo, MetainfoError, MAX_TORRENT_BYTES, type Metainfo } from '../metainfo/metainfo.ts';
 import type { PeerNodeOptions } from '../peer/peer-node.ts';
 import type { TrackerPeer } from '../tracker-client/reply.ts';
+import { fsErrorMessage } from './fs-messages.ts';
 import { looksLikeMagnet, MagnetError, parseMagnet, type MagnetLink } from '../magnet/magnet-uri.ts';
 
 const usage = `usage: npm run requester -- [TORRENT] [--host 127.0.0.1] [--port 6882] [--out DIR] [--wait 60]
@@ -103,12 +104,12 @@ export async function loadTorrent(file: string): Promise<Metainfo> {
   let bytes: Buffer;
   try {
     const st = await stat(file);
-    if (!st.isFile()) throw new UserError(`${file} is not a file`);
+    if (!st.isFile()) throw new UserError(st.isDirectory() ? `${file} is a folder, not a .torrent file` : `${file} is not a file`);
     if (st.size > MAX_TORRENT_BYTES) throw new UserError(`${file} is too large to be a torrent`);
     bytes = await readFile(file);
   } catch (e) {
     if (e instanceof UserError) throw e;
-    throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UserError(fsErrorMessage(e, file));
   }
   try {
     return parseMetainfo(bytes);

@@ -42,6 +42,12 @@ export class PeerFinder {
   private readonly announcer: Announcer;
   private readonly peers: PeerSources;
   private lastTrackerError: string | undefined;
+  /** Whether any tracker ever answered (a dead tracker is then named in the final error). */
+  private trackerAnswered = false;
+  /** The last tracker error said to the user, and until when it is not said again. */
+  private saidTrackerError = { message: '', until: 0 };
+  /** Ids of the web seeds in use: the progress line counts them apart from peers. */
+  private readonly webSeedIds: string[] = [];
   /** Any source at all: tracker peers or web seeds. */
   private sawPeers = false;
   private sawTrackerPeers = false;
@@ -84,7 +90,7 @@ export class PeerFinder {
         onError: (e, retry) => {
           this.lastTrackerError = e.message;
           this.startWebSeeds();
-          o.log(`${e instanceof TrackerFailure ? 'Tracker said no' : 'Tracker unreachable'} (${e.message}); retrying in ${retry} s`);
+          this.sayTrackerError(e, retry);
         },
       },
     );
@@ -109,17 +115,50 @@ export class PeerFinder {
     return this.o.trackers.length ? this.announcer.completed() : Promise.resolve(); // none: DHT or web seeds only
   }
 
-  /** The user's one line for a failed download: no peer ever found says why, else `e` itself. */
+  /** Web seeds in use now (the progress line shows them apart from peers). */
+  get liveWebSeeds(): number {
+    return this.webSeedIds.filter((id) => this.downloader.hasSource(id)).length;
+  }
+
+  /**
+   * The user's one line for a failed download, naming the cause: a tracker that never answered
+   * (with its URL), a tracker that listed nobody, else `e` itself (with the dead tracker added when
+   * no source is left, since it is why no new one came).
+   */
   failure(e: Error, waitSeconds: number): SessionError {
-    if (this.sawPeers || e instanceof SessionError) return new SessionError(e.message);
-    return new SessionError(
-      this.lastTrackerError ? `the tracker did not answer within ${waitSeconds} s (${this.lastTrackerError})` : `no seeders found within ${waitSeconds} s`,
-    );
+    if (e instanceof SessionError) return e;
+    const deadTracker = this.lastTrackerError !== undefined ? `tracker unreachable at ${this.trackerUrls()} (${this.lastTrackerError})` : undefined;
+    if (!this.sawPeers) {
+      if (deadTracker) return new SessionError(`${deadTracker}: no peer found within ${waitSeconds} s`);
+      const listed = this.trackerAnswered ? ` (the tracker at ${this.trackerUrls()} lists no peer)` : '';
+      return new SessionError(`no seeders found within ${waitSeconds} s${listed}`);
+    }
+    if (deadTracker && this.downloader.activeSources === 0) return new SessionError(`${e.message}; ${deadTracker}`);
+    return new SessionError(e.message);
+  }
+
+  private trackerUrls(): string {
+    const urls = this.o.trackers.flat();
+    return urls.length > 2 ? `${urls.slice(0, 2).join(', ')} and ${urls.length - 2} more` : urls.join(', ');
+  }
+
+  /**
+   * A failed announce, said once: the starved loop asks again sooner than the announcer's own
+   * retry, and each failure would otherwise print `retrying in N s` again within those N s.
+   */
+  private sayTrackerError(e: Error, retry: number): void {
+    const now = Date.now();
+    if (e.message === this.saidTrackerError.message && now < this.saidTrackerError.until) return;
+    this.saidTrackerError = { message: e.message, until: now + Math.max(retry, 60) * 1000 };
+    const what = e instanceof TrackerFailure ? 'Tracker said no' : `Tracker unreachable at ${this.trackerUrls()}`;
+    this.o.log(`${what} (${e.message}); asking again every ${retry < 60 ? 'few' : retry} seconds`);
   }
 
   private onReply(reply: TrackerReply): void {
     const { log } = this.o;
     this.lastTrackerError = undefined;
+    this.trackerAnswered = true;
+    this.saidTrackerError = { message: '', until: 0 };
     if (reply.peers.length === 0) this.startWebSeeds();
     else setTimeout(() => this.startWebSeeds(), WEB_SEED_DELAY_MS).unref();
     if (this.o.have.complete) {
@@ -131,7 +170,7 @@ export class PeerFinder {
       if (!this.sawTrackerPeers) log('No seeders yet; asking the tracker again shortly');
       return;
     }
-    if (!this.sawTrackerPeers) log(`Found ${reply.peers.length} seeder(s), starting download...`);
+    if (!this.sawTrackerPeers) log(`${foundPeersLine(reply)}, starting download...`);
     this.sawPeers = this.sawTrackerPeers = true;
     for (const p of reply.peers) this.peers.addTrackerPeer(p);
   }
@@ -171,10 +210,24 @@ export class PeerFinder {
     if (this.webSeedsStarted || this.o.have.complete) return;
     this.webSeedsStarted = true;
     for (const url of meta.urlList.filter((u) => /^https?:\/\//i.test(u))) {
-      if (this.downloader.addSource(new WebSeedSource(url, meta, this.o.requestTimeoutMs))) {
+      const source = new WebSeedSource(url, meta, this.o.requestTimeoutMs);
+      if (this.downloader.addSource(source)) {
+        this.webSeedIds.push(source.id);
         this.sawPeers = true;
         log(`Downloading ${meta.name} from web seed ${url}`);
       }
     }
   }
+}
+
+/**
+ * `Found 1 seeder(s)` only when every listed peer is a seed by the tracker's counts; else
+ * `Found 2 peers (1 seeder)`. The counts cover the whole swarm (us too), the list a sample of it.
+ */
+export function foundPeersLine(reply: Pick<TrackerReply, 'peers' | 'complete'>): string {
+  const n = reply.peers.length;
+  if (reply.complete === undefined) return `Found ${n} ${n === 1 ? 'peer' : 'peers'}`;
+  const seeders = Math.min(reply.complete, n);
+  if (seeders === n) return `Found ${n} seeder(s)`;
+  return `Found ${n} ${n === 1 ? 'peer' : 'peers'} (${seeders} ${seeders === 1 ? 'seeder' : 'seeders'})`;
 }

@@ -4,10 +4,14 @@
  * (download), move the data to its final name (finish), then, unless told not to, keep seeding
  * until stopped (seed). The data appears at its final name only complete, verified and fsynced.
  */
+import { stat } from 'node:fs/promises';
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import type { PeerNodeOptions } from '../peer/peer-node.ts';
 import { Seeding, untilSignal } from '../seed/seeding.ts';
 import { hostPort } from '../bittorrent/address.ts';
+import { publicAddress } from '../net/reachable-addresses.ts';
+import { downloadSummary } from '../cli/download-summary.ts';
+import { dropEmptyPart } from './part-cleanup.ts';
 import { Downloader, DEFAULT_DOWNLOADER_OPTIONS } from './downloader.ts';
 import { alreadyComplete, finishPart, keepPart, openPart, partPaths, type PartFile, type PartPaths } from './part-file.ts';
 import { PeerFinder } from './peer-finder.ts';
@@ -23,7 +27,10 @@ export interface ProgressSnapshot {
   done: number;
   /** Bytes per second over the last few seconds. */
   rate: number;
+  /** Peers in use (our own web seeds not counted: see webSeeds). */
   peers: number;
+  /** Web seeds in use (BEP 19). */
+  webSeeds: number;
   uploaded: number;
 }
 
@@ -74,15 +81,20 @@ export class DownloadSession {
       log(`File already complete: ${meta.name}, verified at: ${shownPath}`);
       return shownPath;
     }
+    const createdPart = !(await stat(this.paths.partPath).then(() => true, () => false));
     const part = await openPart(meta, this.o.outDir, this.paths, log);
     const seeding = await this.serve(part);
     const downloader = this.downloader(part, seeding);
     const finder = this.findPeers(part, seeding, downloader);
-    await this.download(part, seeding, downloader, finder);
+    const started = Date.now();
+    const toFetch = downloader.bytesLeft;
+    await this.download(part, seeding, downloader, finder, createdPart);
     this.o.onDownloaded?.();
-    log(`File downloaded: ${meta.name}, saved to: ${shownPath}`);
-    const got = [...downloader.contributions()].filter(([, c]) => c.pieces > 0);
+    log(`${meta.multiFile ? 'Folder' : 'File'} downloaded: ${meta.name}, saved to: ${shownPath}`);
+    const sources = downloader.contributions();
+    const got = [...sources].filter(([, c]) => c.pieces > 0);
     if (got.length) log(`Pieces received: ${got.map(([label, c]) => `${c.pieces} from ${label}`).join(', ')}`);
+    log(downloadSummary({ fetched: toFetch, size: meta.length, ms: Date.now() - started, sources }));
     await finder.completed();
     if (this.o.seed) await this.seed();
     await seeding.close();
@@ -133,10 +145,10 @@ export class DownloadSession {
    * Fetch every piece, then finish (sync, rename). On failure or interruption the verified pieces
    * are kept for the next run and the session ends with one line for the user.
    */
-  private async download(part: PartFile, seeding: Seeding, downloader: Downloader, finder: PeerFinder): Promise<void> {
-    const progress = this.reportProgress(downloader, seeding);
+  private async download(part: PartFile, seeding: Seeding, downloader: Downloader, finder: PeerFinder, createdPart: boolean): Promise<void> {
+    const progress = this.reportProgress(downloader, seeding, finder);
     const interrupted = untilSignal();
-    void interrupted.promise.then(() => downloader.abort(new SessionError('interrupted; run again with the same torrent to resume')));
+    void interrupted.promise.then(() => downloader.abort(new SessionError('interrupted')));
     finder.start();
     try {
       await downloader.run();
@@ -146,6 +158,9 @@ export class DownloadSession {
       clearInterval(progress);
       await seeding.stop();
       await keepPart(part);
+      // A .part this run created and holds nothing verified is of no use: no litter on disk.
+      const kept = await dropEmptyPart(part.have.count, createdPart, this.paths);
+      if (kept) this.o.log(`${part.have.count} of ${this.o.meta.pieceCount} pieces kept in ${kept}: run again to resume`);
       throw finder.failure(e as Error, this.o.waitSeconds);
     } finally {
       interrupted.cancel();
@@ -155,7 +170,7 @@ export class DownloadSession {
   }
 
   /** Progress about twice a second, with the rate over a sliding window of about 5 s. */
-  private reportProgress(downloader: Downloader, seeding: Seeding): NodeJS.Timeout {
+  private reportProgress(downloader: Downloader, seeding: Seeding, finder: PeerFinder): NodeJS.Timeout {
     const { meta } = this.o;
     const samples: Array<{ t: number; done: number }> = [];
     return setInterval(() => {
@@ -165,14 +180,16 @@ export class DownloadSession {
       while (samples.length > 10) samples.shift();
       const first = samples[0]!;
       const rate = t > first.t ? ((done - first.done) * 1000) / (t - first.t) : 0;
-      this.o.onProgress?.({ total: meta.length, done, rate, peers: downloader.activeSources, uploaded: seeding.uploaded });
+      const webSeeds = finder.liveWebSeeds;
+      this.o.onProgress?.({ total: meta.length, done, rate, peers: Math.max(0, downloader.activeSources - webSeeds), webSeeds, uploaded: seeding.uploaded });
     }, 500);
   }
 
   /** Keep serving until SIGINT or SIGTERM. */
   private async seed(): Promise<void> {
     const { meta, host, port, log } = this.o;
-    log(`Seeding ${meta.name} on http://${hostPort(host, port)} (Ctrl-C to stop)`);
+    // Under --host 0.0.0.0 the address others can reach, not the wildcard (as the seeder prints).
+    log(`Seeding ${meta.name} on http://${hostPort(publicAddress(host), port)} (Ctrl-C to stop)`);
     await untilSignal().promise;
   }
 }

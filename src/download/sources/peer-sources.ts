@@ -60,8 +60,8 @@ export class PeerSources {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** Use a peer through our HTTP piece API. */
-  useHttp(ip: string, port: number): boolean {
+  /** Use a peer through our HTTP piece API; `seed`: it showed every piece (the log says Seeder, else peer). */
+  useHttp(ip: string, port: number, seed = false): boolean {
     if (this.downloader.refusal(ip) !== undefined) return false;
     const source = new HttpPeerSource(ip, port, this.meta.infoHashHex, this.meta.pieceCount, {
       timeoutMs: this.opts.requestTimeoutMs,
@@ -70,14 +70,14 @@ export class PeerSources {
       pieceLength: this.meta.pieceLength,
     });
     if (this.downloader.hasSource(source.id) || !this.downloader.addSource(source)) return false;
-    this.log(`Downloading ${this.meta.name} from Seeder ${source.label}`);
+    this.log(`Downloading ${this.meta.name} from ${seed ? 'Seeder' : 'peer'} ${source.label}`);
     return true;
   }
 
   /** Use a wire connection (dialled, or a client that dialled us). */
   useWire(c: WireConnection, label: string): boolean {
     if (!this.downloader.addSource(new WireSource(c, label, this.opts.requestTimeoutMs))) return false;
-    this.log(`Downloading ${this.meta.name} from Seeder ${label} (BitTorrent protocol)`);
+    this.log(`Downloading ${this.meta.name} from ${c.peerHave.complete ? 'Seeder' : 'peer'} ${label} (BitTorrent protocol)`);
     return true;
   }
 
@@ -116,7 +116,7 @@ export class PeerSources {
           // none (a super-seeder hides them, BEP 16) is used over the wire.
           if (isOurPeerId(c.peerId) && this.opts.protocol === 'auto' && c.peerHave.count > 0) {
             this.keepForPex(c, key);
-            this.useHttp(p.ip, p.port);
+            this.useHttp(p.ip, p.port, c.peerHave.complete);
           } else if (this.useWire(c, label)) {
             this.sourceOf.set(key, WireSource.idFor(c.peerId));
           } else {
