@@ -6,6 +6,7 @@
 import { askUntil, closeInput, die } from './cli/common.ts';
 import { ProgressDisplay } from './cli/progress.ts';
 import { loadInput, parseRequesterArgs, type RequesterInput } from './cli/requester-args.ts';
+import { checkPortFree } from './net/port-check.ts';
 import { newPeerId } from './bittorrent/peer-id.ts';
 import { runDownload, SessionError } from './download/session.ts';
 import { resolveMagnet } from './download/metadata-magnet.ts';
@@ -15,6 +16,8 @@ import type { Metainfo } from './metainfo/metainfo.ts';
 import type { TrackerPeer } from './tracker-client/reply.ts';
 
 const args = parseRequesterArgs();
+// A busy port is said before anything is asked or written (no `.part` for a run that cannot serve).
+await checkPortFree(args.host, args.port).catch((e: Error) => die(e.message));
 const input: RequesterInput = args.torrent !== undefined
   ? await loadInput(args.torrent).catch((e: Error) => die(e.message))
   : await askUntil('Enter the path to the .torrent file:', loadInput);
