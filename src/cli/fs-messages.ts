@@ -14,6 +14,8 @@ export function fsErrorMessage(e: unknown, path: string): string {
     case 'EACCES':
     case 'EPERM':
       return `Permission denied: ${path}`;
+    case 'EEXIST':
+      return `${path} already exists`;
     case 'EISDIR':
       return `${path} is a folder, not a file`;
     case 'ENOSPC':

@@ -225,7 +225,7 @@ export class Downloader {
     try {
       await this.store.write(piece * this.meta.pieceLength, buf);
     } catch (e) {
-      this.fail(new DownloadError(`cannot write to disk: ${(e as Error).message}`));
+      this.fail(new DownloadError(`cannot write to disk: ${(e as Error).message}`, { cause: e })); // the cause's code names it for the user (disk full...)
       return;
     }
     if (this.finished) return;

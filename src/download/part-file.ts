@@ -13,6 +13,7 @@ import { partBaseName, storageFiles } from '../storage/layout.ts';
 import { safeJoin } from '../storage/safe-path.ts';
 import { loadResumeState, removeResumeState, ResumeRecorder } from '../storage/resume-state.ts';
 import { SessionError } from './session-error.ts';
+import { fsErrorMessage } from '../cli/fs-messages.ts';
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -92,7 +93,7 @@ export async function openPart(meta: Metainfo, outDir: string, p: PartPaths, log
     resuming = await exists(p.partPath);
     store = await PieceStore.openForWriting(storageFiles({ ...meta, name: p.partBase }, outDir, '.part'));
   } catch (e) {
-    throw new SessionError(`cannot write in ${outDir}: ${(e as Error).message}`);
+    throw new SessionError(`cannot write in ${outDir}: ${fsErrorMessage(e, (e as NodeJS.ErrnoException).path ?? outDir)}`);
   }
   let have = new Bitfield(meta.pieceCount);
   if (resuming) {

@@ -16,6 +16,7 @@ import type { Downloader } from './downloader.ts';
 import { PeerSources } from './sources/peer-sources.ts';
 import { WebSeedSource } from './sources/webseed-source.ts';
 import { SessionError } from './session-error.ts';
+import { fsErrorMessage } from '../cli/fs-messages.ts';
 import type { PeerProtocol } from './sources/peer-sources.ts';
 import { DhtPeerSearch } from '../dht/peer-search.ts';
 
@@ -127,6 +128,9 @@ export class PeerFinder {
    */
   failure(e: Error, waitSeconds: number): SessionError {
     if (e instanceof SessionError) return e;
+    // A write that failed (disk full, ...): the disk is the cause, whatever the peers did.
+    const cause = e.cause as NodeJS.ErrnoException | undefined;
+    if (cause?.code) return new SessionError(`cannot write to disk: ${fsErrorMessage(cause, cause.path ?? `${this.o.meta.name}.part`)}`);
     const deadTracker = this.lastTrackerError !== undefined ? `tracker unreachable at ${this.trackerUrls()} (${this.lastTrackerError})` : undefined;
     if (!this.sawPeers) {
       if (deadTracker) return new SessionError(`${deadTracker}: no peer found within ${waitSeconds} s`);

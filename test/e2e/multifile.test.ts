@@ -73,7 +73,7 @@ test('multi-file: a folder with awkward names is downloaded exactly, tree includ
 
     const req = await startRequester(scope, dir, seeder.torrent, ['--out', 'dl', '--no-seed', '--wait', '30']);
     assert.equal(await exitWithin(req.proc, 60_000, 'requester'), 0, `requester\nstdout:\n${req.proc.out()}\nstderr:\n${req.proc.err()}`);
-    assert.match(req.proc.out(), /^File downloaded: tree, saved to: dl\/tree$/m);
+    assert.match(req.proc.out(), /^Folder downloaded: tree, saved to: dl\/tree$/m);
     assert.deepEqual(await listAll(path.join(dir, 'dl')), ['tree/', ...(await listAll(path.join(dir, 'dl', 'tree'))).map((e) => `tree/${e}`)], 'only tree/ in dl (no .part, no .state)');
     await assertSameTree(path.join(dir, 'dl', 'tree'), files, 'requester');
 
