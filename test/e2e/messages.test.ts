@@ -1,0 +1,108 @@
+/**
+ * The requester's messages, from the real CLI: the final error names its cause (a dead tracker
+ * with its URL, a missing file without errno codes), a busy port is said before anything is
+ * written, a failed run leaves no empty `.part`, a tracker error is said once (not every retry),
+ * and the words match the facts: seeders vs peers, a folder, web seeds apart from peers, a
+ * closing summary.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { freePort, startTracker } from '../support/procs.ts';
+import { Scope, exitWithin, startRequester, startSeeder } from '../support/bad-peers.ts';
+import { makeTorrent } from '../../src/metainfo/create.ts';
+
+const scope = new Scope();
+after(() => scope.dispose());
+
+/** stderr's lines (non-empty). */
+const errLines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
+
+describe('the requester says what went wrong', { concurrency: true }, () => {
+  test('a missing torrent: "No such file", no errno code', async () => {
+    const dir = await scope.dir();
+    const r = await startRequester(scope, dir, 'nothere.torrent', ['--no-seed']);
+    assert.equal(await exitWithin(r.proc, 15_000, 'requester'), 1);
+    assert.deepEqual(errLines(r.proc.err()), ['Error: No such file: nothere.torrent']);
+    assert.doesNotMatch(r.proc.out() + r.proc.err(), /\bE[A-Z]{3,}\b/, 'no errno code');
+  });
+
+  test('a folder given as the torrent: said so', async () => {
+    const dir = await scope.dir();
+    await mkdir(path.join(dir, 'photos'));
+    const r = await startRequester(scope, dir, 'photos', ['--no-seed']);
+    assert.equal(await exitWithin(r.proc, 15_000, 'requester'), 1);
+    assert.deepEqual(errLines(r.proc.err()), ['Error: photos is a folder, not a .torrent file']);
+  });
+
+  test('a busy port: one line naming --port, said at once, no .part written', async () => {
+    const dir = await scope.dir();
+    await writeFile(path.join(dir, 'data.bin'), randomBytes(40_000));
+    await writeFile(path.join(dir, 'x.torrent'), await makeTorrent(path.join(dir, 'data.bin'), 'x.bin', { announce: `http://127.0.0.1:${await freePort()}/announce` }));
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    scope.defer(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+    const port = (busy.address() as net.AddressInfo).port;
+    const r = await startRequester(scope, dir, 'x.torrent', ['--no-seed', '--out', 'dl'], port);
+    assert.equal(await exitWithin(r.proc, 15_000, 'requester'), 1);
+    assert.deepEqual(errLines(r.proc.err()), [`Error: cannot listen on 127.0.0.1:${port}: the port is in use by another program; choose another with --port`]);
+    assert.doesNotMatch(r.proc.out(), /Retrieved info_hash/, 'said before reading the torrent');
+    assert.deepEqual(await readdir(dir).then((l) => l.sort()), ['data.bin', 'x.torrent'], 'nothing written');
+  });
+
+  test('a dead tracker: the final error names it, the tracker error is said once, no .part left', async () => {
+    const dir = await scope.dir();
+    const dead = `http://127.0.0.1:${await freePort()}/announce`;
+    await writeFile(path.join(dir, 'data.bin'), randomBytes(40_000));
+    await writeFile(path.join(dir, 'dead.torrent'), await makeTorrent(path.join(dir, 'data.bin'), 'dead.bin', { announce: dead }));
+    const r = await startRequester(scope, dir, 'dead.torrent', ['--no-seed', '--out', 'dl', '--wait', '5']);
+    assert.equal(await exitWithin(r.proc, 30_000, 'requester'), 1);
+    const err = errLines(r.proc.err());
+    assert.equal(err.length, 1, r.proc.err());
+    assert.match(err[0]!, new RegExp(`^Error: tracker unreachable at ${dead.replaceAll('.', '\\.')} \\(.+\\): no peer found within 5 s$`));
+    // The starved loop asks again at 1, 2 and 4 s: one line for the user, not one per try.
+    const said = r.proc.out().split('\n').filter((l) => l.startsWith('Tracker unreachable'));
+    assert.equal(said.length, 1, r.proc.out());
+    assert.doesNotMatch(said[0]!, /retrying in \d+ s/, 'no countdown that the next try contradicts');
+    assert.deepEqual(await readdir(path.join(dir, 'dl')), [], 'no empty .part or .part.state left');
+  });
+});
+
+describe('words that match the facts', { concurrency: true }, () => {
+  test('a slow seeder and a requester still downloading: "peers (1 seeder)", "from peer", a closing summary', { timeout: 90_000 }, async () => {
+    const dir = await scope.dir();
+    const t = await startTracker(dir);
+    scope.adopt(t.proc);
+    await writeFile(path.join(dir, 'slow.bin'), randomBytes(768 * 1024));
+    const seeder = await startSeeder(scope, dir, 'slow.bin', t.announce, ['--no-web-seed', '--max-upload-rate', '96K']);
+    const a = await startRequester(scope, dir, seeder.torrent, ['--out', 'a']);
+    await a.proc.waitFor(/^Downloading slow\.bin from Seeder 127\.0\.0\.1:\d+/m, 20_000);
+    await a.proc.waitFor(/^Progress: /m, 20_000); // A holds some pieces: a peer, not a seed
+    const b = await startRequester(scope, dir, seeder.torrent, ['--out', 'b', '--no-seed']);
+    await b.proc.waitFor(/^Found 2 peers \(1 seeder\), starting download\.\.\.$/m, 20_000);
+    await b.proc.waitFor(new RegExp(`^Downloading slow\\.bin from peer 127\\.0\\.0\\.1:${a.port}( \\(BitTorrent protocol\\))?$`, 'm'), 20_000);
+    assert.equal(await exitWithin(b.proc, 60_000, 'requester B'), 0);
+    assert.match(b.proc.out(), /^File downloaded: slow\.bin, saved to: b\/slow\.bin$/m);
+    assert.match(b.proc.out(), /^Downloaded 768\.0 KiB in [\d.]+ s \([\d.]+ KiB\/s on average\) from 2 sources \(2 peers\)$/m);
+  });
+
+  test('a folder from its web seed alone: "Folder downloaded", progress shows "peers 0 + web seed", summary says web seed', { timeout: 90_000 }, async () => {
+    const dir = await scope.dir();
+    await mkdir(path.join(dir, 'photos'));
+    await writeFile(path.join(dir, 'photos', 'a.jpg'), randomBytes(300 * 1024));
+    await writeFile(path.join(dir, 'photos', 'b.jpg'), randomBytes(300 * 1024));
+    // No tracker at all: the requester goes to the web seed at once.
+    const dead = `http://127.0.0.1:${await freePort()}/announce`;
+    const seeder = await startSeeder(scope, dir, 'photos', dead, ['--max-upload-rate', '64K']);
+    const r = await startRequester(scope, dir, seeder.torrent, ['--out', 'dl', '--no-seed']);
+    await r.proc.waitFor(/^Progress: .* peers 0 \+ web seed$/m, 30_000);
+    assert.equal(await exitWithin(r.proc, 60_000, 'requester'), 0);
+    const out = r.proc.out();
+    assert.match(out, /^Folder downloaded: photos, saved to: dl\/photos$/m);
+    assert.match(out, /^Downloaded 600\.0 KiB in [\d.]+ s \([\d.]+ KiB\/s on average\) from 1 source \(1 web seed\)$/m);
+    assert.doesNotMatch(out, /File downloaded/);
+  });
+});
