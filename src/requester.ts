@@ -4,6 +4,7 @@
  * from the swarm first, BEP 9) from the peers its trackers list, then seed it.
  */
 import { askUntil, closeInput, die } from './cli/common.ts';
+import { JsonEvents } from './cli/json-events.ts';
 import { ProgressDisplay } from './cli/progress.ts';
 import { loadInput, parseRequesterArgs, type RequesterInput } from './cli/requester-args.ts';
 import { checkPortFree } from './net/port-check.ts';
@@ -17,13 +18,21 @@ import type { TrackerPeer } from './tracker-client/reply.ts';
 
 const args = parseRequesterArgs();
 // A busy port is said before anything is asked or written (no `.part` for a run that cannot serve).
-await checkPortFree(args.host, args.port).catch((e: Error) => die(e.message));
+await checkPortFree(args.host, args.port).catch((e: Error) => fail(e.message));
+// --json: events for scripts instead of lines for people; errors said both ways.
+const events = args.json ? new JsonEvents() : undefined;
+const fail = (message: string): never => {
+  events?.emit({ event: 'error', message });
+  return die(message);
+};
 const input: RequesterInput = args.torrent !== undefined
-  ? await loadInput(args.torrent).catch((e: Error) => die(e.message))
+  ? await loadInput(args.torrent).catch((e: Error) => fail(e.message))
   : await askUntil('Enter the path to the .torrent file:', loadInput);
 closeInput();
-console.log(`Retrieved info_hash: ${input.meta?.infoHashHex ?? input.magnet!.infoHashHex}`);
-const log = (l: string) => console.log(l);
+const infoHash = input.meta?.infoHashHex ?? input.magnet!.infoHashHex;
+if (events) events.emit({ event: 'torrent', infoHash, name: input.meta?.name ?? input.magnet?.name });
+else console.log(`Retrieved info_hash: ${infoHash}`);
+const log = (l: string) => (events ? events.line(l) : console.log(l));
 const peerId = newPeerId();
 const { outDir, host, port, waitSeconds, requestTimeoutSeconds, seed, maxUploadRate, peerLimits, protocol } = args;
 
@@ -43,7 +52,7 @@ const display = new ProgressDisplay();
 try {
   const { meta, peers } = await torrentAndPeers();
   const trackers = trackerTiers(meta.announce, meta.announceList);
-  if (trackers.length === 0 && meta.urlList.length === 0 && peers.length === 0 && (!args.peerLimits.dht || meta.private)) die(`the torrent names no http(s) or udp tracker and no web seed, no --peer was given, and the DHT is off (${meta.private ? 'a private torrent' : '--no-dht'})`);
+  if (trackers.length === 0 && meta.urlList.length === 0 && peers.length === 0 && (!args.peerLimits.dht || meta.private)) fail(`the torrent names no http(s) or udp tracker and no web seed, no --peer was given, and the DHT is off (${meta.private ? 'a private torrent' : '--no-dht'})`);
   await runDownload({
     meta,
     trackers,
@@ -60,14 +69,15 @@ try {
     peers,
     log: (l) => {
       display.end();
-      console.log(l);
+      log(l);
     },
-    onProgress: (p) => display.update(p),
+    onProgress: (p) => (events ? events.emit({ event: 'progress', ...p }) : display.update(p)),
+    onPieceVerified: events && ((index) => events.emit({ event: 'piece', index })),
     onDownloaded: () => display.end(),
   });
   process.exit(0);
 } catch (e) {
   display.end();
-  if (e instanceof SessionError) die(e.message);
+  if (e instanceof SessionError) fail(e.message);
   throw e;
 }

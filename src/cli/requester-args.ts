@@ -25,6 +25,8 @@ const usage = `usage: npm run requester -- [TORRENT] [--host 127.0.0.1] [--port 
   --protocol          auto (peers of ours over our HTTP piece API, others over BitTorrent: the
                       default) | wire (BitTorrent protocol with every peer) | http (our API only)
   --peer              a peer to dial besides the tracker's, as 1.2.3.4:6881 or [::1]:6881 (repeatable)
+  --json              newline-delimited JSON events on stdout instead of the lines for people
+                      (torrent, peer, webseed, piece, progress, done, seeding, error, log); TORRENT required
 ${PEER_FLAGS_USAGE}`;
 
 export interface RequesterArgs {
@@ -41,6 +43,8 @@ export interface RequesterArgs {
   protocol: PeerProtocol;
   /** Peers given with --peer, dialled like the tracker's. */
   peers: TrackerPeer[];
+  /** `--json`: events for scripts on stdout (src/cli/json-events.ts). */
+  json: boolean;
 }
 
 /** Parse the command line; a bad flag ends the program with status 2 and the usage. */
@@ -57,6 +61,7 @@ export function parseRequesterArgs(): RequesterArgs {
       'request-timeout': { type: 'string' },
       protocol: { type: 'string' },
       peer: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
       ...PEER_FLAGS,
     },
     usage,
@@ -72,7 +77,9 @@ export function parseRequesterArgs(): RequesterArgs {
   if (!PEER_PROTOCOLS.includes(protocol as PeerProtocol)) die(`--protocol must be one of ${PEER_PROTOCOLS.join(', ')}`, 2);
   const seed = !values['no-seed'];
   const peers = ((values['peer'] as unknown as string[] | undefined) ?? []).map((a) => parsePeerAddress(a) ?? die(`--peer must be HOST:PORT (an IP address), not ${a}`, 2));
-  return { torrent: positionals[0], host, port, outDir, waitSeconds, requestTimeoutSeconds, seed, maxUploadRate, peerLimits, protocol: protocol as PeerProtocol, peers };
+  const json = values['json'] === true;
+  if (json && positionals[0] === undefined) die('--json needs the TORRENT argument (it does not ask for one)', 2);
+  return { json, torrent: positionals[0], host, port, outDir, waitSeconds, requestTimeoutSeconds, seed, maxUploadRate, peerLimits, protocol: protocol as PeerProtocol, peers };
 }
 
 /** `1.2.3.4:6881` or `[2001:db8::1]:6881` as a peer; null if it is not an IP address and a port. */

@@ -58,6 +58,8 @@ export interface SessionOptions {
   log(line: string): void;
   /** Called about twice a second while downloading. */
   onProgress?(p: ProgressSnapshot): void;
+  /** Called as each piece is verified and written (`--json`). */
+  onPieceVerified?(index: number): void;
   /** Called once the download is complete (before seeding), e.g. to end a progress bar. */
   onDownloaded?(): void;
 }
@@ -119,6 +121,7 @@ export class DownloadSession {
     const downloader = new Downloader(meta, part.store, part.have, { ...DEFAULT_DOWNLOADER_OPTIONS, stallTimeoutMs: this.o.waitSeconds * 1000 }, {
       onPiece: (i) => {
         part.recorder.pieceWritten(i);
+        this.o.onPieceVerified?.(i);
         stats?.pieceVerified();
         seeding.node.pieceVerified(meta.infoHashHex, i);
       },

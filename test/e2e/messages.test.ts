@@ -106,3 +106,44 @@ describe('words that match the facts', { concurrency: true }, () => {
     assert.doesNotMatch(out, /File downloaded/);
   });
 });
+
+describe('--json: events for scripts', { concurrency: true }, () => {
+  /** Every stdout line, parsed (a line that is not JSON fails the test). */
+  const events = (out: string) => out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { event: string; [k: string]: unknown });
+
+  test('a download: torrent, peer, every piece, progress, done, as JSON lines only', { timeout: 60_000 }, async () => {
+    const dir = await scope.dir();
+    const t = await startTracker(dir);
+    scope.adopt(t.proc);
+    await writeFile(path.join(dir, 'j.bin'), randomBytes(512 * 1024));
+    const seeder = await startSeeder(scope, dir, 'j.bin', t.announce, ['--no-web-seed', '--max-upload-rate', '256K']);
+    const r = await startRequester(scope, dir, seeder.torrent, ['--out', 'dl', '--no-seed', '--json']);
+    assert.equal(await exitWithin(r.proc, 40_000, 'requester'), 0, r.proc.err());
+    const ev = events(r.proc.out());
+    assert.deepEqual(ev[0], { ...ev[0], event: 'torrent', infoHash: seeder.infoHash, name: 'j.bin' });
+    assert.ok(ev.some((e) => e.event === 'peer' && e.address === `127.0.0.1:${seeder.port}` && e.seed === true), r.proc.out());
+    const pieces = ev.filter((e) => e.event === 'piece').map((e) => e.index as number);
+    assert.deepEqual([...pieces].sort((a, b) => a - b), [...Array(pieces.length).keys()], 'each piece once');
+    assert.ok(pieces.length >= 2, `${pieces.length} pieces`);
+    const progress = ev.filter((e) => e.event === 'progress');
+    assert.ok(progress.length > 0 && progress.every((p) => typeof p.done === 'number' && p.total === 512 * 1024), 'progress events');
+    assert.ok(ev.some((e) => e.event === 'done' && e.path === 'dl/j.bin' && e.folder === false));
+    assert.equal(r.proc.err(), '');
+  });
+
+  test('a failure: an error event last, and the human line on stderr', { timeout: 30_000 }, async () => {
+    const dir = await scope.dir();
+    const r = await startRequester(scope, dir, 'missing.torrent', ['--json']);
+    assert.equal(await exitWithin(r.proc, 15_000, 'requester'), 1);
+    const ev = events(r.proc.out());
+    assert.deepEqual(ev.map((e) => [e.event, e.message]), [['error', 'No such file: missing.torrent']]);
+    assert.equal(r.proc.err(), 'Error: No such file: missing.torrent\n');
+  });
+
+  test('--json without a torrent: a usage error (it never prompts)', async () => {
+    const dir = await scope.dir();
+    const p = scope.spawn('requester', ['--json'], dir);
+    assert.equal(await exitWithin(p, 15_000, 'requester'), 2);
+    assert.match(p.err(), /^Error: --json needs the TORRENT argument/);
+  });
+});
