@@ -267,7 +267,7 @@ export class Downloader {
   private armStallTimer(): void {
     clearTimeout(this.stallTimer);
     this.stallTimer = setTimeout(() => {
-      const why = this.activeSources === 0 ? 'no peer is left to download from' : 'the peers sent nothing usable';
+      const why = this.activeSources === 0 ? 'no peer is left to download from' : this.gate.unheldReason(this.meta.pieceCount, (i) => this.isDone(i)) ?? 'the peers sent nothing usable';
       const poisoned = this.gate.poisonedPiece((i) => this.isDone(i));
       this.fail(new DownloadError(`no progress for ${Math.round(this.opts.stallTimeoutMs / 1000)} s: ${why}${poisoned}`));
     }, this.opts.stallTimeoutMs);

@@ -101,6 +101,21 @@ export class SourceGate {
     this.banned.add(prefix);
   }
 
+  /** For the stall message: `no peer has piece 7 (nor 3 other pieces)`; undefined when each missing piece is held by a live source. */
+  unheldReason(pieceCount: number, isDone: (piece: number) => boolean): string | undefined {
+    const live = this.live();
+    let first = -1;
+    let count = 0;
+    for (let i = 0; i < pieceCount; i++) {
+      if (isDone(i) || live.some((s) => s.source.has(i))) continue;
+      if (first < 0) first = i;
+      count++;
+    }
+    if (count === 0) return undefined;
+    const others = count - 1;
+    return `no peer has piece ${first}${others > 0 ? ` (nor ${others} other ${others === 1 ? 'piece' : 'pieces'})` : ''}`;
+  }
+
   /** For the stall message: a missing piece that failed its hash and no live source holds. */
   poisonedPiece(isDone: (piece: number) => boolean): string {
     for (const [piece, by] of this.failedBy) {

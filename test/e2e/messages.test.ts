@@ -71,6 +71,23 @@ describe('the requester says what went wrong', { concurrency: true }, () => {
   });
 });
 
+test('a swarm without a piece: the final error says "no peer has piece N"', { timeout: 90_000 }, async () => {
+  const dir = await scope.dir();
+  const t = await startTracker(dir);
+  scope.adopt(t.proc);
+  await writeFile(path.join(dir, 'half.bin'), randomBytes(1024 * 1024));
+  const seeder = await startSeeder(scope, dir, 'half.bin', t.announce, ['--no-web-seed', '--max-upload-rate', '64K']);
+  // A gets a few pieces from a slow seeder, then the seeder dies: A holds part of the file only.
+  const a = await startRequester(scope, dir, seeder.torrent, ['--out', 'a', '--wait', '60']);
+  await a.proc.waitFor(/^Progress: [1-9]/m, 30_000);
+  seeder.proc.kill('SIGKILL');
+  await seeder.proc.exited;
+  const b = await startRequester(scope, dir, seeder.torrent, ['--out', 'b', '--no-seed', '--wait', '4']);
+  assert.equal(await exitWithin(b.proc, 40_000, 'requester B'), 1);
+  assert.match(b.proc.err(), /^Error: no progress for 4 s: no peer has piece \d+( \(nor \d+ other pieces?\))?$/m, b.proc.out() + b.proc.err());
+  assert.match(b.proc.out(), /^\d+ of \d+ pieces kept in b\/half\.bin\.part: run again to resume$/m, 'the verified pieces are kept, and said so');
+});
+
 describe('words that match the facts', { concurrency: true }, () => {
   test('a slow seeder and a requester still downloading: "peers (1 seeder)", "from peer", a closing summary', { timeout: 90_000 }, async () => {
     const dir = await scope.dir();
