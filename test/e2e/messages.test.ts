@@ -14,6 +14,8 @@ import path from 'node:path';
 import { freePort, startTracker } from '../support/procs.ts';
 import { Scope, exitWithin, startRequester, startSeeder } from '../support/bad-peers.ts';
 import { makeTorrent } from '../../src/metainfo/create.ts';
+import { publicAddress } from '../../src/net/reachable-addresses.ts';
+import { urlHost } from '../../src/bittorrent/address.ts';
 
 const scope = new Scope();
 after(() => scope.dispose());
@@ -122,6 +124,18 @@ describe('words that match the facts', { concurrency: true }, () => {
     assert.match(out, /^Downloaded 600\.0 KiB in [\d.]+ s \([\d.]+ KiB\/s on average\) from 1 source \(1 web seed\)$/m);
     assert.doesNotMatch(out, /File downloaded/);
   });
+});
+
+test('a requester bound to 0.0.0.0 says where others reach it, not the wildcard', { timeout: 60_000 }, async () => {
+  const dir = await scope.dir();
+  const t = await startTracker(dir);
+  scope.adopt(t.proc);
+  await writeFile(path.join(dir, 'w.bin'), randomBytes(64 * 1024));
+  const seeder = await startSeeder(scope, dir, 'w.bin', t.announce, ['--no-web-seed']);
+  const r = await startRequester(scope, dir, seeder.torrent, ['--out', 'dl', '--host', '0.0.0.0']);
+  const m = await r.proc.waitFor(new RegExp(`^Seeding w\\.bin on http://(\\S+):${r.port} \\(Ctrl-C to stop\\)$`, 'm'), 30_000);
+  assert.equal(m[1], urlHost(publicAddress('0.0.0.0')));
+  assert.notEqual(m[1], '0.0.0.0');
 });
 
 describe('--json: events for scripts', { concurrency: true }, () => {
