@@ -3,13 +3,13 @@
  * `npm run requester`: download the file of a `.torrent` or a magnet link (its metadata fetched
  * from the swarm first, BEP 9) from the peers its trackers list, then seed it.
  */
-import { askUntil, closeInput, die } from './cli/common.ts';
+import { askUntil, closeInput, die, EXIT } from './cli/common.ts';
 import { JsonEvents } from './cli/json-events.ts';
 import { ProgressDisplay } from './cli/progress.ts';
 import { loadInput, parseRequesterArgs, type RequesterInput } from './cli/requester-args.ts';
 import { checkPortFree } from './net/port-check.ts';
 import { newPeerId } from './bittorrent/peer-id.ts';
-import { runDownload, SessionError } from './download/session.ts';
+import { DownloadInterrupted, runDownload, SessionError } from './download/session.ts';
 import { resolveMagnet } from './download/metadata-magnet.ts';
 import { dhtPeers } from './dht/dht-peer-source.ts';
 import { trackerTiers } from './tracker-client/tiers.ts';
@@ -17,14 +17,14 @@ import type { Metainfo } from './metainfo/metainfo.ts';
 import type { TrackerPeer } from './tracker-client/reply.ts';
 
 const args = parseRequesterArgs();
-// A busy port is said before anything is asked or written (no `.part` for a run that cannot serve).
-await checkPortFree(args.host, args.port).catch((e: Error) => fail(e.message));
 // --json: events for scripts instead of lines for people; errors said both ways.
 const events = args.json ? new JsonEvents() : undefined;
-const fail = (message: string): never => {
+const fail = (message: string, status: number = EXIT.failure): never => {
   events?.emit({ event: 'error', message });
-  return die(message);
+  return die(message, status);
 };
+// A busy port is said before anything is asked or written (no `.part` for a run that cannot serve).
+await checkPortFree(args.host, args.port).catch((e: Error) => fail(e.message));
 const input: RequesterInput = args.torrent !== undefined
   ? await loadInput(args.torrent).catch((e: Error) => fail(e.message))
   : await askUntil('Enter the path to the .torrent file:', loadInput);
@@ -78,6 +78,6 @@ try {
   process.exit(0);
 } catch (e) {
   display.end();
-  if (e instanceof SessionError) fail(e.message);
+  if (e instanceof SessionError) fail(e.message, e instanceof DownloadInterrupted ? EXIT.interrupted : EXIT.failure);
   throw e;
 }

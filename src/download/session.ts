@@ -15,12 +15,12 @@ import { dropEmptyPart } from './part-cleanup.ts';
 import { Downloader, DEFAULT_DOWNLOADER_OPTIONS } from './downloader.ts';
 import { alreadyComplete, finishPart, keepPart, openPart, partPaths, type PartFile, type PartPaths } from './part-file.ts';
 import { PeerFinder } from './peer-finder.ts';
-import { SessionError } from './session-error.ts';
+import { DownloadInterrupted, SessionError } from './session-error.ts';
 import type { PeerProtocol } from './sources/peer-sources.ts';
 import { downloadProbe } from './stats-probe.ts';
 import type { TrackerPeer } from '../tracker-client/reply.ts';
 
-export { SessionError } from './session-error.ts';
+export { DownloadInterrupted, SessionError } from './session-error.ts';
 
 export interface ProgressSnapshot {
   total: number;
@@ -151,7 +151,7 @@ export class DownloadSession {
   private async download(part: PartFile, seeding: Seeding, downloader: Downloader, finder: PeerFinder, createdPart: boolean): Promise<void> {
     const progress = this.reportProgress(downloader, seeding, finder);
     const interrupted = untilSignal();
-    void interrupted.promise.then(() => downloader.abort(new SessionError('interrupted')));
+    void interrupted.promise.then(() => downloader.abort(new DownloadInterrupted('interrupted')));
     finder.start();
     try {
       await downloader.run();

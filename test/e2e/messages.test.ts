@@ -126,6 +126,20 @@ describe('words that match the facts', { concurrency: true }, () => {
   });
 });
 
+test('Ctrl-C while downloading: exit 130, the verified pieces kept and said so', { timeout: 60_000 }, async () => {
+  const dir = await scope.dir();
+  const t = await startTracker(dir);
+  scope.adopt(t.proc);
+  await writeFile(path.join(dir, 'int.bin'), randomBytes(1024 * 1024));
+  const seeder = await startSeeder(scope, dir, 'int.bin', t.announce, ['--no-web-seed', '--max-upload-rate', '64K']);
+  const r = await startRequester(scope, dir, seeder.torrent, ['--out', 'dl']);
+  await r.proc.waitFor(/^Progress: [1-9]/m, 30_000);
+  r.proc.kill('SIGINT');
+  assert.equal(await exitWithin(r.proc, 15_000, 'requester'), 130);
+  assert.match(r.proc.out(), /^\d+ of \d+ pieces kept in dl\/int\.bin\.part: run again to resume$/m);
+  assert.equal(r.proc.err(), 'Error: interrupted\n');
+});
+
 test('a requester bound to 0.0.0.0 says where others reach it, not the wildcard', { timeout: 60_000 }, async () => {
   const dir = await scope.dir();
   const t = await startTracker(dir);
