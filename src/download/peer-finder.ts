@@ -126,11 +126,11 @@ export class PeerFinder {
    * (with its URL), a tracker that listed nobody, else `e` itself (with the dead tracker added when
    * no source is left, since it is why no new one came).
    */
-  failure(e: Error, waitSeconds: number): SessionError {
+  failure(e: Error, waitSeconds: number, partName = `${this.o.meta.name}.part`): SessionError {
     if (e instanceof SessionError) return e;
     // A write that failed (disk full, ...): the disk is the cause, whatever the peers did.
     const cause = e.cause as NodeJS.ErrnoException | undefined;
-    if (cause?.code) return new SessionError(`cannot write to disk: ${fsErrorMessage(cause, cause.path ?? `${this.o.meta.name}.part`)}`);
+    if (cause?.code) return new SessionError(`cannot write to disk: ${fsErrorMessage(cause, cause.path ?? partName)}`);
     const deadTracker = this.lastTrackerError !== undefined ? `tracker unreachable at ${this.trackerUrls()} (${this.lastTrackerError})` : undefined;
     if (!this.sawPeers) {
       if (deadTracker) return new SessionError(`${deadTracker}: no peer found within ${waitSeconds} s`);

@@ -5,6 +5,7 @@
  * until stopped (seed). The data appears at its final name only complete, verified and fsynced.
  */
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import type { PeerNodeOptions } from '../peer/peer-node.ts';
 import { Seeding, untilSignal } from '../seed/seeding.ts';
@@ -164,7 +165,8 @@ export class DownloadSession {
       // A .part this run created and holds nothing verified is of no use: no litter on disk.
       const kept = await dropEmptyPart(part.have.count, createdPart, this.paths);
       if (kept) this.o.log(`${part.have.count} of ${this.o.meta.pieceCount} pieces kept in ${kept}: run again to resume`);
-      throw finder.failure(e as Error, this.o.waitSeconds);
+      if (kept && e instanceof DownloadInterrupted) throw new DownloadInterrupted('interrupted; run again with the same torrent to resume');
+      throw finder.failure(e as Error, this.o.waitSeconds, path.join(this.o.outDir, this.paths.partBase + '.part'));
     } finally {
       interrupted.cancel();
       finder.stopAsking();

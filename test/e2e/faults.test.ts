@@ -187,7 +187,8 @@ test('faults: disk full (1 MiB tmpfs) -> non-zero exit, clear message, nothing a
     t.diagnostic(`exit ${code}; stderr: ${err.trim()}`);
     assert.notEqual(code, 0, `non-zero exit\nstdout:\n${req.proc.out()}\nstderr:\n${err}`);
     assert.notEqual(code, null);
-    assert.match(err, /no space|ENOSPC|disk/i, 'says the disk is full');
+    assert.match(err, /^Error: cannot write to disk: Disk full at .*full\.bin\.part$/m, 'says the disk is full, and where');
+    assert.doesNotMatch(err, /ENOSPC/, 'no errno code');
     assert.doesNotMatch(err, /^\s+at /m, 'no stack trace');
     assert.equal(err.trim().split('\n').length, 1, 'one line');
     assert.doesNotMatch(req.proc.out(), /File downloaded/);

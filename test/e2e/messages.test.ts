@@ -137,7 +137,7 @@ test('Ctrl-C while downloading: exit 130, the verified pieces kept and said so',
   r.proc.kill('SIGINT');
   assert.equal(await exitWithin(r.proc, 15_000, 'requester'), 130);
   assert.match(r.proc.out(), /^\d+ of \d+ pieces kept in dl\/int\.bin\.part: run again to resume$/m);
-  assert.equal(r.proc.err(), 'Error: interrupted\n');
+  assert.equal(r.proc.err(), 'Error: interrupted; run again with the same torrent to resume\n');
 });
 
 test('a requester bound to 0.0.0.0 says where others reach it, not the wildcard', { timeout: 60_000 }, async () => {
