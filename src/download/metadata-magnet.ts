@@ -13,6 +13,7 @@ import { MAX_TORRENT_BYTES, parseMetainfo, type Metainfo } from '../metainfo/met
 import type { EncryptionPolicy } from '../peer/transport-options.ts';
 import { fetchMetadata } from './metadata-fetch.ts';
 import { fixedPeers, trackerPeers, type PeerSource } from './metadata-sources.ts';
+import { fsErrorMessage } from '../cli/fs-messages.ts';
 import { SessionError } from './session-error.ts';
 
 export interface MagnetOptions {
@@ -80,6 +81,6 @@ async function saveAtomically(file: string, bytes: Buffer): Promise<void> {
     await writeFile(`${file}.tmp`, bytes);
     await rename(`${file}.tmp`, file);
   } catch (e) {
-    throw new SessionError(`cannot save ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new SessionError(`cannot save the torrent: ${fsErrorMessage(e, file)}`);
   }
 }

@@ -22,7 +22,7 @@ async function exists(p: string): Promise<boolean> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return false; // creating it will say what is wrong
-    throw new SessionError(`cannot use ${p}: ${(e as Error).message}`);
+    throw new SessionError(fsErrorMessage(e, p));
   }
 }
 

@@ -17,6 +17,7 @@ import { PeerSources } from './sources/peer-sources.ts';
 import { WebSeedSource } from './sources/webseed-source.ts';
 import { SessionError } from './session-error.ts';
 import { fsErrorMessage } from '../cli/fs-messages.ts';
+import { plainNetError } from '../cli/net-messages.ts';
 import type { PeerProtocol } from './sources/peer-sources.ts';
 import { DhtPeerSearch } from '../dht/peer-search.ts';
 
@@ -89,7 +90,7 @@ export class PeerFinder {
       {
         onReply: (reply) => this.onReply(reply),
         onError: (e, retry) => {
-          this.lastTrackerError = e.message;
+          this.lastTrackerError = plainNetError(e.message);
           this.startWebSeeds();
           this.sayTrackerError(e, retry);
         },
@@ -152,10 +153,11 @@ export class PeerFinder {
    */
   private sayTrackerError(e: Error, retry: number): void {
     const now = Date.now();
-    if (e.message === this.saidTrackerError.message && now < this.saidTrackerError.until) return;
-    this.saidTrackerError = { message: e.message, until: now + Math.max(retry, 60) * 1000 };
+    const message = plainNetError(e.message);
+    if (message === this.saidTrackerError.message && now < this.saidTrackerError.until) return;
+    this.saidTrackerError = { message, until: now + Math.max(retry, 60) * 1000 };
     const what = e instanceof TrackerFailure ? 'Tracker said no' : `Tracker unreachable at ${this.trackerUrls()}`;
-    this.o.log(`${what} (${e.message}); asking again every ${retry < 60 ? 'few' : retry} seconds`);
+    this.o.log(`${what} (${message}); asking again every ${retry < 60 ? 'few' : retry} seconds`);
   }
 
   private onReply(reply: TrackerReply): void {

@@ -12,6 +12,7 @@ import { Seeding, untilSignal } from '../seed/seeding.ts';
 import { hostPort } from '../bittorrent/address.ts';
 import { publicAddress } from '../net/reachable-addresses.ts';
 import { downloadSummary } from '../cli/download-summary.ts';
+import { plainNetError } from '../cli/net-messages.ts';
 import { dropEmptyPart } from './part-cleanup.ts';
 import { Downloader, DEFAULT_DOWNLOADER_OPTIONS } from './downloader.ts';
 import { alreadyComplete, finishPart, keepPart, openPart, partPaths, type PartFile, type PartPaths } from './part-file.ts';
@@ -130,7 +131,7 @@ export class DownloadSession {
         stats?.pieceFailed(from.map((s) => s.address));
         log(`Piece ${i} failed its SHA-1 check (from ${from.map((s) => s.label).join(', ')}); fetching it again`);
       },
-      onSourceDropped: (s, reason, banned) => log(`${banned ? 'Banned' : 'Dropped'} peer ${s.label}: ${reason}`),
+      onSourceDropped: (s, reason, banned) => log(`${banned ? 'Banned' : 'Dropped'} peer ${s.label}: ${plainNetError(reason)}`),
     });
     if (stats) stats.download = downloadProbe(downloader);
     return downloader;
