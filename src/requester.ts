@@ -71,7 +71,7 @@ try {
       display.end();
       log(l);
     },
-    onProgress: (p) => (events ? events.emit({ event: 'progress', ...p }) : display.update(p)),
+    onProgress: (p) => (events ? events.progress(p) : display.update(p)),
     onPieceVerified: events && ((index) => events.emit({ event: 'piece', index })),
     onDownloaded: () => display.end(),
   });

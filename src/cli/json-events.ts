@@ -38,6 +38,17 @@ export class JsonEvents {
     this.out.write(JSON.stringify({ time: new Date().toISOString(), ...e }) + '\n');
   }
 
+  private lastProgress = { key: '', at: 0 };
+
+  /** Progress when it moved (bytes, peers, web seeds), else at most every 5 s: a script's log stays small. */
+  progress(p: ProgressSnapshot): void {
+    const key = `${p.done}/${p.peers}/${p.webSeeds}`;
+    const now = Date.now();
+    if (key === this.lastProgress.key && now - this.lastProgress.at < 5000) return;
+    this.lastProgress = { key, at: now };
+    this.emit({ event: 'progress', ...p });
+  }
+
   /** A human line, as its event. */
   line(text: string): void {
     this.emit(lineEvent(text));

@@ -1,11 +1,11 @@
 /**
  * Network failures in words: Node's `connect ECONNREFUSED 127.0.0.1:5001` reaches users through
- * tracker and peer errors; `connection refused by 127.0.0.1:5001 (nothing listens there)` says
+ * tracker and peer errors; `connection refused: nothing listens at 127.0.0.1:5001` says
  * what it means. Pure: rewrites the codes inside a message, leaves the rest of it alone.
  */
 
 const WORDS: Record<string, (where: string) => string> = {
-  ECONNREFUSED: (w) => `connection refused${w ? ` by ${w}` : ''} (nothing listens there)`,
+  ECONNREFUSED: (w) => `connection refused: nothing listens at ${w || 'that port'}`,
   ECONNRESET: (w) => `connection reset${w ? ` by ${w}` : ''}`,
   ETIMEDOUT: (w) => `no answer${w ? ` from ${w}` : ''} (timed out)`,
   EHOSTUNREACH: (w) => `no route to ${w || 'the host'}`,

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { plainNetError } from '../../src/cli/net-messages.ts';
 
 test('Node network codes become words, the rest of the message stays', () => {
-  assert.equal(plainNetError('connect ECONNREFUSED 127.0.0.1:5001'), 'connection refused by 127.0.0.1:5001 (nothing listens there)');
-  assert.equal(plainNetError('could not connect: connect ECONNREFUSED [::1]:6881'), 'could not connect: connection refused by [::1]:6881 (nothing listens there)');
+  assert.equal(plainNetError('connect ECONNREFUSED 127.0.0.1:5001'), 'connection refused: nothing listens at 127.0.0.1:5001');
+  assert.equal(plainNetError('could not connect: connect ECONNREFUSED [::1]:6881'), 'could not connect: connection refused: nothing listens at [::1]:6881');
   assert.equal(plainNetError('getaddrinfo ENOTFOUND tracker.example'), 'no such host: tracker.example');
   assert.equal(plainNetError('read ECONNRESET'), 'connection reset');
   assert.equal(plainNetError('udp tracker x did not answer within 15 s'), 'udp tracker x did not answer within 15 s');
