@@ -64,15 +64,15 @@ export async function seedTorrents(torrents: ServedTorrent[], o: Omit<SeedTorren
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
-  await Promise.all(seedings.map((s) => announceUntilFirstTry(s, o.announceUrl, log)));
+  await Promise.all(seedings.map((s) => announceAsSeeder(s, o.announceUrl, log)));
   status.start();
 }
 
-/** Start the announce loop; resolves once the first announce was answered or failed. */
-function announceUntilFirstTry(seeding: Seeding, announceUrl: string, log: (line: string) => void): Promise<void> {
+/** Start the announce loop of a complete torrent (left=0); resolves once the first announce was answered or failed. */
+export function announceAsSeeder(seeding: Seeding, trackers: string | string[][], log: (line: string) => void): Promise<void> {
   let registered = false;
   return new Promise<void>((firstAttempt) => {
-    const announcer = seeding.announce(announceUrl, () => ({ uploaded: seeding.uploaded, downloaded: 0, left: 0 }), {
+    const announcer = seeding.announce(trackers, () => ({ uploaded: seeding.uploaded, downloaded: 0, left: 0 }), {
       onReply: (reply) => {
         if (!registered) log('Successfully registered with tracker.');
         registered = true;
