@@ -75,6 +75,8 @@ export async function runMany(inputs: RequesterInput[], r: RequesterRun): Promis
     die((e as Error).message);
   }
   const dht = inputs.some((i) => i.magnet) ? await peerHost.startDht() : undefined;
+  // Each download waits for SIGINT/SIGTERM (to stop, or to end its seeding): no leak warning past 10.
+  process.setMaxListeners(Math.max(process.getMaxListeners(), 2 * inputs.length + 10));
   const latest = new Map<number, ProgressSnapshot>();
   const runs = inputs.map((input, i) => {
     const extraSources = dht && input.magnet ? [hostDhtPeers(dht, input.magnet.infoHash)] : [];
