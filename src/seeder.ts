@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 /**
- * `npm run seeder`: share one file or folder. Links it into the seeder's folder (or serves it in
+ * `npm run seeder`: share files or folders, all on one port. Links each into the seeder's folder (or serves it in
  * place), hashes it, writes `<name>.torrent`, copies the torrent to the requester's folder,
  * registers with the tracker and serves the data over HTTP.
  */
 import { askUntil, closeInput, die } from './cli/common.ts';
 import { checkShareable, parseSeederArgs } from './cli/seeder-args.ts';
 import { prepareShare } from './seed/share.ts';
-import { seedTorrent } from './seed/seed-torrent.ts';
+import { seedTorrents, type ServedTorrent } from './seed/seed-torrent.ts';
 import { urlHost } from './bittorrent/address.ts';
 import { publicAddress } from './net/reachable-addresses.ts';
 import { checkPortFree } from './net/port-check.ts';
@@ -15,16 +15,22 @@ import { formatMagnet } from './magnet/magnet-uri.ts';
 
 const args = parseSeederArgs();
 const check = (answer: string) => checkShareable(answer, args.seedDir);
-const file = args.file !== undefined ? await check(args.file).catch((e: Error) => die(e.message)) : await askUntil('Enter the file name to share :', check);
+const files: string[] = [];
+for (const f of args.files) files.push(await check(f).catch((e: Error) => die(e.message)));
+if (files.length === 0) files.push(await askUntil('Enter the file name to share :', check));
 closeInput();
 
 try {
   await checkPortFree(args.host, args.port);
-  const { meta, dataRoot } = await prepareShare(file, args, (line) => console.log(line));
-  console.log(`Info hash: ${meta.infoHashHex}`);
-  const trackers = [...new Set([meta.announce, ...meta.announceList.flat()].filter((u): u is string => !!u))];
-  console.log(`Magnet link: ${formatMagnet(meta.infoHash, meta.name, trackers, meta.urlList)}`);
-  await seedTorrent(meta, { ...args, dataRoot }, (line) => console.log(line));
+  const served: ServedTorrent[] = [];
+  for (const file of files) {
+    const { meta, dataRoot } = await prepareShare(file, args, (line) => console.log(line));
+    console.log(`Info hash: ${meta.infoHashHex}`);
+    const trackers = [...new Set([meta.announce, ...meta.announceList.flat()].filter((u): u is string => !!u))];
+    console.log(`Magnet link: ${formatMagnet(meta.infoHash, meta.name, trackers, meta.urlList)}`);
+    served.push({ meta, dataRoot });
+  }
+  await seedTorrents(served, args, (line) => console.log(line));
   console.log(`* Running on http://${urlHost(publicAddress(args.host))}:${args.port}`);
 } catch (e) {
   die((e as Error).message);

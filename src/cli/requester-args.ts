@@ -11,9 +11,10 @@ import type { TrackerPeer } from '../tracker-client/reply.ts';
 import { fsErrorMessage } from './fs-messages.ts';
 import { looksLikeMagnet, MagnetError, parseMagnet, type MagnetLink } from '../magnet/magnet-uri.ts';
 
-const usage = `usage: npm run requester -- [TORRENT] [--host 127.0.0.1] [--port 6882] [--out DIR] [--wait 60]
+const usage = `usage: npm run requester -- [TORRENT...] [--host 127.0.0.1] [--port 6882] [--out DIR] [--wait 60]
                            [--no-seed] [--max-upload-rate RATE] [--request-timeout 20] [--peer HOST:PORT]...
-  TORRENT             path to the .torrent file, or a magnet link in quotes (asked for when not given)
+  TORRENT...          paths to .torrent files and/or magnet links in quotes, all downloaded at once
+                      on one port (one asked for when none given)
   --host              address to bind (default 127.0.0.1)
   --port              port on which verified pieces are served to other peers (default 6882)
   --out               folder to save into (default peer_<port>)
@@ -30,8 +31,8 @@ const usage = `usage: npm run requester -- [TORRENT] [--host 127.0.0.1] [--port 
 ${PEER_FLAGS_USAGE}`;
 
 export interface RequesterArgs {
-  /** The TORRENT argument, if given. */
-  torrent: string | undefined;
+  /** The TORRENT arguments (none: one is asked for). */
+  torrents: string[];
   host: string;
   port: number;
   outDir: string;
@@ -65,6 +66,7 @@ export function parseRequesterArgs(): RequesterArgs {
       ...PEER_FLAGS,
     },
     usage,
+    Infinity,
   );
   const host = (values['host'] as string | undefined) ?? '127.0.0.1';
   const port = parsePortFlag(values['port'], 'port', 6882);
@@ -78,8 +80,8 @@ export function parseRequesterArgs(): RequesterArgs {
   const seed = !values['no-seed'];
   const peers = ((values['peer'] as unknown as string[] | undefined) ?? []).map((a) => parsePeerAddress(a) ?? die(`--peer must be HOST:PORT (an IP address), not ${a}`, 2));
   const json = values['json'] === true;
-  if (json && positionals[0] === undefined) die('--json needs the TORRENT argument (it does not ask for one)', 2);
-  return { json, torrent: positionals[0], host, port, outDir, waitSeconds, requestTimeoutSeconds, seed, maxUploadRate, peerLimits, protocol: protocol as PeerProtocol, peers };
+  if (json && positionals.length === 0) die('--json needs the TORRENT argument (it does not ask for one)', 2);
+  return { json, torrents: positionals, host, port, outDir, waitSeconds, requestTimeoutSeconds, seed, maxUploadRate, peerLimits, protocol: protocol as PeerProtocol, peers };
 }
 
 /** `1.2.3.4:6881` or `[2001:db8::1]:6881` as a peer; null if it is not an IP address and a port. */

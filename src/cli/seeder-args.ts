@@ -11,9 +11,9 @@ import { urlHost } from '../bittorrent/address.ts';
 import { isWildcard, publicAddress } from '../net/reachable-addresses.ts';
 import type { PeerNodeOptions } from '../peer/peer-node.ts';
 
-const usage = `usage: npm run seeder -- [FILE] [--host 127.0.0.1] [--port 6881] [--tracker URL]
+const usage = `usage: npm run seeder -- [FILE...] [--host 127.0.0.1] [--port 6881] [--tracker URL]
                         [--piece-length SIZE] [--dir DIR] [--requester-dir DIR]
-  FILE             the file or folder to share (asked for when not given)
+  FILE...          the files or folders to share, all on one port (one asked for when none given)
   --host           address to bind (default 127.0.0.1)
   --port           port to serve on (default 6881)
   --tracker        announce URL written into the torrent, http(s):// or udp://
@@ -35,8 +35,8 @@ const usage = `usage: npm run seeder -- [FILE] [--host 127.0.0.1] [--port 6881] 
 ${PEER_FLAGS_USAGE}`;
 
 export interface SeederArgs {
-  /** The FILE argument, if given. */
-  file: string | undefined;
+  /** The FILE arguments (none: one is asked for). */
+  files: string[];
   host: string;
   port: number;
   announceUrl: string;
@@ -70,6 +70,7 @@ export function parseSeederArgs(): SeederArgs {
       ...PEER_FLAGS,
     },
     usage,
+    Infinity,
   );
   const host = (values['host'] as string | undefined) ?? '127.0.0.1';
   const port = parsePortFlag(values['port'], 'port', 6881);
@@ -92,7 +93,19 @@ export function parseSeederArgs(): SeederArgs {
     if (n === null || !isValidPieceLength(n)) die('--piece-length must be a power of two from 16K to 128M', 2);
     pieceLength = n;
   }
-  return { file: positionals[0], host, port, announceUrl, seedDir, requesterDir, maxUploadRate, peerLimits, publicUrl, pieceLength, superSeed, copy: values['copy'] === true };
+  return { files: distinctNames(positionals), host, port, announceUrl, seedDir, requesterDir, maxUploadRate, peerLimits, publicUrl, pieceLength, superSeed, copy: values['copy'] === true };
+}
+
+/** Each name once: two paths ending in the same name would share one place and one `<name>.torrent`. */
+function distinctNames(files: string[]): string[] {
+  const seen = new Map<string, string>();
+  for (const f of files) {
+    const name = path.basename(path.resolve(f));
+    const before = seen.get(name);
+    if (before !== undefined) die(before === f ? `${f} is given twice` : `${before} and ${f} have the same name ${name}: share one of them, or rename it`, 2);
+    seen.set(name, f);
+  }
+  return files;
 }
 
 /** Accept a path to a non-empty regular file or folder (not one holding the seeder's folder). */

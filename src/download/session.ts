@@ -8,7 +8,12 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import type { PeerNodeOptions } from '../peer/peer-node.ts';
-import { Seeding, untilSignal } from '../seed/seeding.ts';
+import { Seeding, untilSignal, type TorrentToShare } from '../seed/seeding.ts';
+import { announceAsSeeder } from '../seed/seed-torrent.ts';
+import type { PeerHost } from '../peer/peer-host.ts';
+import { PieceStore } from '../storage/piece-store.ts';
+import { storageFiles } from '../storage/layout.ts';
+import { Bitfield } from '../bittorrent/bitfield.ts';
 import { hostPort } from '../bittorrent/address.ts';
 import { publicAddress } from '../net/reachable-addresses.ts';
 import { downloadSummary } from '../cli/download-summary.ts';
@@ -55,6 +60,8 @@ export interface SessionOptions {
   peerLimits?: PeerNodeOptions;
   /** How peers of ours are used (default auto: their HTTP piece API). */
   protocol?: PeerProtocol;
+  /** The process's peer side, shared with its other torrents; without it the session listens on host:port itself. */
+  peerHost?: PeerHost;
   /** Peers to dial besides the tracker's (`--peer`, a magnet's x.pe and those of its metadata phase). */
   peers?: TrackerPeer[];
   log(line: string): void;
@@ -82,7 +89,8 @@ export class DownloadSession {
     const { meta, log } = this.o;
     const { shownPath } = this.paths;
     if (await alreadyComplete(meta, this.o.outDir, this.paths)) {
-      log(`File already complete: ${meta.name}, verified at: ${shownPath}`);
+      log(`${meta.multiFile ? 'Folder' : 'File'} already complete: ${meta.name}, verified at: ${shownPath}`);
+      if (this.o.seed) await this.seedComplete();
       return shownPath;
     }
     const createdPart = !(await stat(this.paths.partPath).then(() => true, () => false));
@@ -106,9 +114,10 @@ export class DownloadSession {
   }
 
   /** Serve the pieces verified so far (and each one as it is verified) on our port. */
-  private async serve(part: PartFile): Promise<Seeding> {
-    const { meta, host, port, peerId, maxUploadRate, peerLimits } = this.o;
+  private async serve(part: Pick<TorrentToShare, 'store' | 'have'>): Promise<Seeding> {
+    const { meta, host, port, peerId, maxUploadRate, peerLimits, peerHost } = this.o;
     try {
+      if (peerHost) return await Seeding.on(peerHost, { meta, store: part.store, have: part.have });
       return await Seeding.listen({ meta, store: part.store, have: part.have, host, port, peerId, maxUploadRate, peerLimits });
     } catch (e) {
       await part.store.close();
@@ -191,11 +200,26 @@ export class DownloadSession {
     }, 500);
   }
 
+  /** The data was already here and verified: seed it (announced with left=0) until stopped. */
+  private async seedComplete(): Promise<void> {
+    const { meta, trackers, log } = this.o;
+    let store: PieceStore;
+    try {
+      store = await PieceStore.openForReading(storageFiles(meta, this.o.outDir));
+    } catch (e) {
+      throw new SessionError(`cannot open ${this.paths.shownPath} to seed it: ${(e as Error).message}`);
+    }
+    const seeding = await this.serve({ store, have: Bitfield.full(meta.pieceCount) });
+    if (trackers.length) void announceAsSeeder(seeding, trackers, log);
+    await this.seed();
+    await seeding.close();
+  }
+
   /** Keep serving until SIGINT or SIGTERM. */
   private async seed(): Promise<void> {
-    const { meta, host, port, log } = this.o;
+    const { meta, host, peerHost, log } = this.o;
     // Under --host 0.0.0.0 the address others can reach, not the wildcard (as the seeder prints).
-    log(`Seeding ${meta.name} on http://${hostPort(publicAddress(host), port)} (Ctrl-C to stop)`);
+    log(`Seeding ${meta.name} on http://${hostPort(publicAddress(host), peerHost?.port ?? this.o.port)} (Ctrl-C to stop)`);
     await untilSignal().promise;
   }
 }

@@ -1,6 +1,7 @@
 /**
- * The seeder's serving: the whole data from its folder, registered with the tracker (and said
- * so), the peers it lists dialled, and a clean stop (`stopped` to the tracker) on SIGINT/SIGTERM.
+ * The seeder's serving: the whole data of each torrent from its folder, all on one port (one
+ * PeerHost), each registered with the tracker (and said so), the peers it lists dialled, and a
+ * clean stop (`stopped` to the tracker) on SIGINT/SIGTERM.
  */
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import { PieceStore } from '../storage/piece-store.ts';
@@ -8,6 +9,7 @@ import { storageFiles } from '../storage/layout.ts';
 import { Bitfield } from '../bittorrent/bitfield.ts';
 import { newPeerId } from '../bittorrent/peer-id.ts';
 import type { PeerNodeOptions } from '../peer/peer-node.ts';
+import { PeerHost } from '../peer/peer-host.ts';
 import { TrackerFailure } from '../tracker-client/reply.ts';
 import { Seeding } from './seeding.ts';
 import { SeedingStatus } from '../cli/seeding-status.ts';
@@ -24,41 +26,69 @@ export interface SeedTorrentOptions {
   superSeed?: boolean;
 }
 
+/** One torrent to serve and the folder holding its data under the torrent's name. */
+export interface ServedTorrent {
+  meta: Metainfo;
+  dataRoot: string;
+}
+
 /** Serve `meta` until a signal; resolves once the first announce was tried (answered or not). */
-export async function seedTorrent(meta: Metainfo, o: SeedTorrentOptions, log: (line: string) => void): Promise<void> {
-  const store = await PieceStore.openForReading(storageFiles(meta, o.dataRoot));
+export function seedTorrent(meta: Metainfo, o: SeedTorrentOptions, log: (line: string) => void): Promise<void> {
+  return seedTorrents([{ meta, dataRoot: o.dataRoot }], o, log);
+}
+
+/** Serve every torrent on one port until a signal; resolves once each one's first announce was tried. */
+export async function seedTorrents(torrents: ServedTorrent[], o: Omit<SeedTorrentOptions, 'dataRoot'>, log: (line: string) => void): Promise<void> {
+  const stores = await Promise.all(torrents.map((t) => PieceStore.openForReading(storageFiles(t.meta, t.dataRoot))));
   const { host, port, maxUploadRate, peerLimits, superSeed } = o;
-  const have = Bitfield.full(meta.pieceCount);
-  const seeding = await Seeding.listen({ meta, store, have, host, port, peerId: newPeerId(), maxUploadRate, peerLimits, superSeeding: superSeed });
-  let registered = false;
-  let firstAttempt!: () => void;
-  const attempted = new Promise<void>((resolve) => (firstAttempt = resolve));
-  const announcer = seeding.announce(o.announceUrl, () => ({ uploaded: seeding.uploaded, downloaded: 0, left: 0 }), {
-    onReply: (reply) => {
-      if (!registered) log('Successfully registered with tracker.');
-      registered = true;
-      firstAttempt();
-      seeding.dialPeers(reply.peers);
-    },
-    onError: (e, retry) => {
-      log(`${e instanceof TrackerFailure ? 'Tracker said no' : 'Tracker unreachable'} (${e.message}); still serving, retrying in ${retry} s`);
-      firstAttempt();
-    },
-  });
-  const status = new SeedingStatus(meta.name, meta.length, () => ({ uploaded: seeding.uploaded, peers: connectedPeers(seeding) }));
+  let peerHost: PeerHost;
+  try {
+    peerHost = await PeerHost.listen({ host, port, peerId: newPeerId(), maxUploadRate, peerLimits });
+  } catch (e) {
+    await Promise.all(stores.map((s) => s.close()));
+    throw e;
+  }
+  const seedings: Seeding[] = [];
+  for (const [i, { meta }] of torrents.entries()) {
+    seedings.push(await Seeding.on(peerHost, { meta, store: stores[i]!, have: Bitfield.full(meta.pieceCount), superSeeding: superSeed }));
+  }
+  const name = torrents.length === 1 ? torrents[0]!.meta.name : `${torrents.length} torrents`;
+  const size = torrents.reduce((n, t) => n + t.meta.length, 0);
+  const status = new SeedingStatus(name, size, () => ({ uploaded: peerHost.node.counter.uploaded, peers: connectedPeers(peerHost) }));
   // Handlers before any output that a script may react to with a SIGTERM.
   const shutdown = () => {
     status.stop();
-    void seeding.close().then(() => process.exit(0));
+    void Promise.all(seedings.map((s) => s.close()))
+      .then(() => peerHost.close())
+      .then(() => process.exit(0));
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
-  announcer.start();
-  await attempted;
+  await Promise.all(seedings.map((s) => announceAsSeeder(s, o.announceUrl, log)));
   status.start();
 }
 
-function connectedPeers(seeding: Seeding): number {
-  const c = seeding.node.connections;
+/** Start the announce loop of a complete torrent (left=0); resolves once the first announce was answered or failed. */
+export function announceAsSeeder(seeding: Seeding, trackers: string | string[][], log: (line: string) => void): Promise<void> {
+  let registered = false;
+  return new Promise<void>((firstAttempt) => {
+    const announcer = seeding.announce(trackers, () => ({ uploaded: seeding.uploaded, downloaded: 0, left: 0 }), {
+      onReply: (reply) => {
+        if (!registered) log('Successfully registered with tracker.');
+        registered = true;
+        firstAttempt();
+        seeding.dialPeers(reply.peers);
+      },
+      onError: (e, retry) => {
+        log(`${e instanceof TrackerFailure ? 'Tracker said no' : 'Tracker unreachable'} (${e.message}); still serving, retrying in ${retry} s`);
+        firstAttempt();
+      },
+    });
+    announcer.start();
+  });
+}
+
+function connectedPeers(host: PeerHost): number {
+  const c = host.node.connections;
   return c.http + c.wire;
 }

@@ -1,19 +1,18 @@
 /**
  * Seeding, shared by the seeder and the requester (which serves its verified pieces while it
- * downloads and seeds once done): our peer side (PeerNode: the HTTP piece API and the wire
- * protocol on one port) serving one torrent, the announce loop, the dial-out to the peers the
- * tracker lists, and their shutdown in one order.
+ * downloads and seeds once done): one torrent on the process's peer side (PeerHost: the HTTP
+ * piece API, the wire protocol and the DHT on one port, shared by all its torrents), its announce
+ * loop, the dial-out to the peers the tracker lists, and their shutdown in one order.
  */
-import { listenErrorMessage } from '../net/listen-error.ts';
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import type { PieceStore } from '../storage/piece-store.ts';
 import type { Bitfield } from '../bittorrent/bitfield.ts';
-import { PeerNode, type PeerNodeOptions } from '../peer/peer-node.ts';
+import type { PeerNode, PeerNodeOptions } from '../peer/peer-node.ts';
+import { PeerHost } from '../peer/peer-host.ts';
 import { DialOut } from '../peer/dial-out.ts';
 import { Announcer, type AnnouncerEvents } from '../tracker-client/announcer.ts';
 import type { TrackerPeer } from '../tracker-client/reply.ts';
-import { PeerDht } from '../dht/peer-dht.ts';
-import { reservedWithDht } from '../dht/wire-port.ts';
+import type { PeerDht } from '../dht/peer-dht.ts';
 
 export interface SeedingOptions {
   meta: Metainfo;
@@ -30,6 +29,9 @@ export interface SeedingOptions {
   superSeeding?: boolean;
 }
 
+/** What a torrent needs to join a PeerHost that already listens. */
+export type TorrentToShare = Pick<SeedingOptions, 'meta' | 'store' | 'have' | 'superSeeding'>;
+
 /** Our byte counts for the tracker (`downloaded` and `left` are 0 for a seeder). */
 export type AnnounceProgress = () => { uploaded: number; downloaded: number; left: number };
 
@@ -37,72 +39,77 @@ export class Seeding {
   readonly node: PeerNode;
   private readonly dialOut: DialOut;
   private announcer: Announcer | undefined;
-  /** Our DHT node, when `peerLimits.dht` asks for one: it announces this torrent (see joinDht). */
-  dht: PeerDht | undefined;
 
-  private constructor(private readonly o: SeedingOptions) {
-    this.node = new PeerNode({ ...o.peerLimits, maxUploadRate: o.maxUploadRate, peerId: o.peerId });
-    this.dialOut = new DialOut(this.node, o.meta.infoHashHex);
-    this.node.share({ meta: o.meta, store: o.store, have: o.have, superSeeding: o.superSeeding });
+  /** `ownsHost`: this torrent alone uses the host, which closes with it (Seeding.listen). */
+  private constructor(
+    readonly host: PeerHost,
+    private readonly t: TorrentToShare,
+    private readonly ownsHost: boolean,
+  ) {
+    this.node = host.node;
+    this.dialOut = new DialOut(this.node, t.meta.infoHashHex);
+    this.node.share({ meta: t.meta, store: t.store, have: t.have, superSeeding: t.superSeeding });
   }
 
-  /** Serve the torrent on host:port. Rejects with a one-line reason (listen-error.ts). */
+  /** Serve one torrent on a port of its own, host:port. Rejects with a one-line reason (listen-error.ts). */
   static async listen(o: SeedingOptions): Promise<Seeding> {
-    const s = new Seeding(o);
-    try {
-      await s.node.listen(o.port, o.host);
-    } catch (e) {
-      throw new Error(listenErrorMessage(e as NodeJS.ErrnoException, o.host, o.port));
-    }
+    const host = await PeerHost.listen(o);
+    return Seeding.join(host, o, true);
+  }
+
+  /** Serve one more torrent on `host`, which stays open when this torrent stops. */
+  static on(host: PeerHost, t: TorrentToShare): Promise<Seeding> {
+    return Seeding.join(host, t, false);
+  }
+
+  private static async join(host: PeerHost, t: TorrentToShare, ownsHost: boolean): Promise<Seeding> {
+    const s = new Seeding(host, t, ownsHost);
     await s.joinDht();
     return s;
   }
 
-  /**
-   * Start the DHT on our port (sharing uTP's UDP socket), announce the torrent there with our
-   * port, and set the DHT bit in our handshakes. A DHT that cannot start costs only the DHT.
-   */
+  /** The DHT node of our host, if it runs. */
+  get dht(): PeerDht | undefined {
+    return this.host.dht;
+  }
+
+  /** Announce the torrent on the host's DHT (started on first use); never a private torrent. */
   private async joinDht(): Promise<void> {
-    const settings = this.o.peerLimits?.dht;
+    const settings = this.host.o.peerLimits?.dht;
     if (!settings) return;
-    if (this.o.meta.private) return settings.log?.('DHT off: the torrent is private (BEP 27: its peers come from its trackers only)');
-    try {
-      this.dht = await PeerDht.start(settings, this.o.host, this.node.port, this.node.utp);
-    } catch (e) {
-      settings.log?.(`DHT off: ${(e as Error).message}`);
-      return;
-    }
-    this.node.dht = { link: this.dht, reserved: reservedWithDht() };
-    this.dht.keepAnnouncing(this.o.meta.infoHash, this.node.port);
+    if (this.t.meta.private) return settings.log?.('DHT off: the torrent is private (BEP 27: its peers come from its trackers only)');
+    const dht = await this.host.startDht();
+    dht?.keepAnnouncing(this.t.meta.infoHash, this.node.port);
   }
 
   get uploaded(): number {
-    return this.node.counter.uploaded;
+    return this.node.stats.get(this.t.meta.infoHashHex)?.upload.uploaded ?? this.node.counter.uploaded;
   }
 
   /** The announce loop for `trackers` (one URL, or BEP 12 tiers); call start() on it. */
   announce(trackers: string | string[][], progress: AnnounceProgress, events: AnnouncerEvents): Announcer {
-    const { meta, peerId, port } = this.o;
-    this.announcer = new Announcer(trackers, { infoHash: meta.infoHash, peerId, port, numwant: 50 }, progress, events);
+    const { infoHash } = this.t.meta;
+    this.announcer = new Announcer(trackers, { infoHash, peerId: this.node.peerId, port: this.node.port, numwant: 50 }, progress, events);
     return this.announcer;
   }
 
   /** Dial the peers a tracker listed, ourselves aside (some clients never dial loopback peers). */
   dialPeers(peers: TrackerPeer[]): void {
-    this.dialOut.dialAll(peers.filter((p) => !(p.port === this.o.port && p.ip === this.o.host)));
+    const { host } = this.host.o;
+    this.dialOut.dialAll(peers.filter((p) => !(p.port === this.node.port && p.ip === host)));
   }
 
-  /** Tell the tracker we leave (`stopped`, bounded), then stop serving. The store stays open. */
+  /** Tell the tracker we leave (`stopped`, bounded), then stop serving the torrent. The store stays open. */
   async stop(): Promise<void> {
     await this.announcer?.stop();
-    await this.dht?.close(); // saves the routing table; before the node closes the UDP socket
-    await this.node.close();
+    if (this.ownsHost) await this.host.close();
+    else this.host.unshare(this.t.meta.infoHashHex);
   }
 
   /** stop(), then close the store. */
   async close(): Promise<void> {
     await this.stop();
-    await this.o.store.close();
+    await this.t.store.close();
   }
 }
 
