@@ -289,7 +289,7 @@ test('mixed swarm: our seeder (capped), aria2c and our requester download togeth
     // aria2c -> requester: the requester took aria2c as a BitTorrent-protocol source (dialled at
     // aria2c's listening port, or aria2c's own connection), and aria2c uploaded to someone, who
     // can only be our requester (our seeder never downloads).
-    const wire = [...req.out().matchAll(/^Downloading mix\.bin from Seeder 127\.0\.0\.1:(\d+) \(BitTorrent protocol\)$/gm)].map((m) => Number(m[1]));
+    const wire = [...req.out().matchAll(/^Downloading mix\.bin from (?:Seeder|peer) 127\.0\.0\.1:(\d+) \(BitTorrent protocol\)$/gm)].map((m) => Number(m[1]));
     const totals = aria2Totals(aria.out());
     t.diagnostic(`requester uploaded ${reqStats.uploaded} B; aria2c uploaded ${totals?.uploaded} B; requester's wire sources at ports ${wire.join(', ')} (aria2c listens on ${ariaPort})`);
     assert.ok(reqStats.uploaded > 0, `our requester uploaded to aria2c (${reqStats.uploaded} bytes)`);
