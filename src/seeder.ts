@@ -12,8 +12,12 @@ import { urlHost } from './bittorrent/address.ts';
 import { publicAddress } from './net/reachable-addresses.ts';
 import { checkPortFree } from './net/port-check.ts';
 import { formatMagnet } from './magnet/magnet-uri.ts';
+import { JsonEvents } from './cli/json-events.ts';
 
 const args = parseSeederArgs();
+// `--json`: every line becomes an event on stdout (json-events.ts); errors keep their stderr line.
+const events = args.json ? new JsonEvents() : undefined;
+const say = events ? (line: string) => events.line(line) : (line: string) => console.log(line);
 const check = (answer: string) => checkShareable(answer, args.seedDir);
 const files: string[] = [];
 for (const f of args.files) files.push(await check(f).catch((e: Error) => die(e.message)));
@@ -24,14 +28,18 @@ try {
   await checkPortFree(args.host, args.port);
   const served: ServedTorrent[] = [];
   for (const file of files) {
-    const { meta, dataRoot } = await prepareShare(file, args, (line) => console.log(line));
-    console.log(`Info hash: ${meta.infoHashHex}`);
+    const { meta, dataRoot } = await prepareShare(file, args, say);
     const trackers = [...new Set([meta.announce, ...meta.announceList.flat()].filter((u): u is string => !!u))];
-    console.log(`Magnet link: ${formatMagnet(meta.infoHash, meta.name, trackers, meta.urlList)}`);
+    const magnet = formatMagnet(meta.infoHash, meta.name, trackers, meta.urlList);
+    if (events) events.emit({ event: 'torrent', infoHash: meta.infoHashHex, name: meta.name, magnet });
+    else console.log(`Info hash: ${meta.infoHashHex}\nMagnet link: ${magnet}`);
     served.push({ meta, dataRoot });
   }
-  await seedTorrents(served, args, (line) => console.log(line));
-  console.log(`* Running on http://${urlHost(publicAddress(args.host))}:${args.port}`);
+  await seedTorrents(served, args, say);
+  const url = `http://${urlHost(publicAddress(args.host))}:${args.port}`;
+  if (events) events.emit({ event: 'seeding', url });
+  else console.log(`* Running on ${url}`);
 } catch (e) {
+  events?.emit({ event: 'error', message: (e as Error).message });
   die((e as Error).message);
 }

@@ -7,7 +7,7 @@
 import type { ProgressSnapshot } from '../download/session.ts';
 
 export type JsonEvent =
-  | { event: 'torrent'; infoHash: string; name?: string }
+  | { event: 'torrent'; infoHash: string; name?: string; magnet?: string }
   | ({ event: 'progress' } & ProgressSnapshot)
   | { event: 'peer'; address: string; seed: boolean; protocol: 'http' | 'wire' }
   | { event: 'webseed'; url: string }

@@ -27,6 +27,8 @@ const usage = `usage: npm run seeder -- [FILE...] [--host 127.0.0.1] [--port 688
                    (url-list, BEP 19); default http://<host>:<port>, with a wildcard --host
                    this machine's first non-loopback address
   --no-web-seed    write no url-list into the torrent
+  --json           newline-delimited JSON events on stdout instead of the lines for people
+                   (needs FILE: it does not ask)
   --copy           copy the data into the seeder's folder (default: a hard link or a
                    reflink there, else the data is served where it is: no second copy)
   --super-seed     BEP 16: offer each peer only pieces no other peer was offered, over the
@@ -48,6 +50,8 @@ export interface SeederArgs {
   publicUrl: string | undefined;
   pieceLength: number | undefined;
   superSeed: boolean;
+  /** `--json`: events for scripts on stdout (src/cli/json-events.ts). */
+  json: boolean;
   /** `--copy`: a full copy of the data in the seeder's folder. */
   copy: boolean;
 }
@@ -67,6 +71,7 @@ export function parseSeederArgs(): SeederArgs {
       'no-web-seed': { type: 'boolean' },
       'super-seed': { type: 'boolean' },
       copy: { type: 'boolean' },
+      json: { type: 'boolean' },
       ...PEER_FLAGS,
     },
     usage,
@@ -93,7 +98,9 @@ export function parseSeederArgs(): SeederArgs {
     if (n === null || !isValidPieceLength(n)) die('--piece-length must be a power of two from 16K to 128M', 2);
     pieceLength = n;
   }
-  return { files: distinctNames(positionals), host, port, announceUrl, seedDir, requesterDir, maxUploadRate, peerLimits, publicUrl, pieceLength, superSeed, copy: values['copy'] === true };
+  const json = values['json'] === true;
+  if (json && positionals.length === 0) die('--json needs the FILE argument (it does not ask for one)', 2);
+  return { files: distinctNames(positionals), host, port, announceUrl, seedDir, requesterDir, maxUploadRate, peerLimits, publicUrl, pieceLength, superSeed, copy: values['copy'] === true, json };
 }
 
 /** Each name once: two paths ending in the same name would share one place and one `<name>.torrent`. */

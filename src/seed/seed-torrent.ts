@@ -13,6 +13,7 @@ import { PeerHost } from '../peer/peer-host.ts';
 import { TrackerFailure } from '../tracker-client/reply.ts';
 import { Seeding } from './seeding.ts';
 import { SeedingStatus } from '../cli/seeding-status.ts';
+import { plainNetError } from '../cli/net-messages.ts';
 
 export interface SeedTorrentOptions {
   /** The folder holding the data under the torrent's name. */
@@ -24,6 +25,8 @@ export interface SeedTorrentOptions {
   peerLimits?: PeerNodeOptions;
   /** BEP 16 super-seeding (see super-seed.ts). */
   superSeed?: boolean;
+  /** `--json`: lines go to `log` only (it writes events), no status redraws. */
+  json?: boolean;
 }
 
 /** One torrent to serve and the folder holding its data under the torrent's name. */
@@ -54,7 +57,9 @@ export async function seedTorrents(torrents: ServedTorrent[], o: Omit<SeedTorren
   }
   const name = torrents.length === 1 ? torrents[0]!.meta.name : `${torrents.length} torrents`;
   const size = torrents.reduce((n, t) => n + t.meta.length, 0);
-  const status = new SeedingStatus(name, size, () => ({ uploaded: peerHost.node.counter.uploaded, peers: connectedPeers(peerHost) }));
+  // Under --json the closing line goes through `log` like every other line (no status redraws).
+  const out = o.json ? ({ isTTY: false, write: (text: string) => (log(text.trimEnd()), true) } as unknown as NodeJS.WriteStream) : undefined;
+  const status = new SeedingStatus(name, size, () => ({ uploaded: peerHost.node.counter.uploaded, peers: connectedPeers(peerHost) }), out);
   // Handlers before any output that a script may react to with a SIGTERM.
   const shutdown = () => {
     status.stop();
@@ -80,7 +85,8 @@ export function announceAsSeeder(seeding: Seeding, trackers: string | string[][]
         seeding.dialPeers(reply.peers);
       },
       onError: (e, retry) => {
-        log(`${e instanceof TrackerFailure ? 'Tracker said no' : 'Tracker unreachable'} (${e.message}); still serving, retrying in ${retry} s`);
+        const where = typeof trackers === 'string' ? trackers : trackers.flat().join(', ');
+        log(`${e instanceof TrackerFailure ? 'Tracker said no' : `Tracker unreachable at ${where}`} (${plainNetError(e.message)}); still serving, retrying in ${retry} s`);
         firstAttempt();
       },
     });
