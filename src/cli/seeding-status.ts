@@ -62,3 +62,8 @@ export function formatDuration(ms: number): string {
   if (m < 60) return `${m} min ${String(s % 60).padStart(2, '0')} s`;
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
+
+/** A stream that is no terminal and hands each line to `log`: only the closing line, through the program's own output (--json included). */
+export function closingLineTo(log: (line: string) => void): NodeJS.WriteStream {
+  return { isTTY: false, write: (text: string) => (log(text.trimEnd()), true) } as unknown as NodeJS.WriteStream;
+}

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import type { PeerNodeOptions } from '../peer/peer-node.ts';
 import { Seeding, untilSignal, type TorrentToShare } from '../seed/seeding.ts';
+import { SeedingStatus, closingLineTo } from '../cli/seeding-status.ts';
 import { announceAsSeeder } from '../seed/seed-torrent.ts';
 import type { PeerHost } from '../peer/peer-host.ts';
 import { PieceStore } from '../storage/piece-store.ts';
@@ -108,7 +109,7 @@ export class DownloadSession {
     if (got.length) log(`Pieces received: ${got.map(([label, c]) => `${c.pieces} from ${label}`).join(', ')}`);
     log(downloadSummary({ fetched: toFetch, size: meta.length, ms: Date.now() - started, sources }));
     await finder.completed();
-    if (this.o.seed) await this.seed();
+    if (this.o.seed) await this.seed(seeding);
     await seeding.close();
     return shownPath;
   }
@@ -211,15 +212,17 @@ export class DownloadSession {
     }
     const seeding = await this.serve({ store, have: Bitfield.full(meta.pieceCount) });
     if (trackers.length) void announceAsSeeder(seeding, trackers, log);
-    await this.seed();
+    await this.seed(seeding);
     await seeding.close();
   }
 
-  /** Keep serving until SIGINT or SIGTERM. */
-  private async seed(): Promise<void> {
+  /** Keep serving until SIGINT or SIGTERM, then say what was uploaded (the seeder's closing line). */
+  private async seed(seeding: Seeding): Promise<void> {
     const { meta, host, peerHost, log } = this.o;
     // Under --host 0.0.0.0 the address others can reach, not the wildcard (as the seeder prints).
     log(`Seeding ${meta.name} on http://${hostPort(publicAddress(host), peerHost?.port ?? this.o.port)} (Ctrl-C to stop)`);
+    const status = new SeedingStatus(meta.name, meta.length, () => ({ uploaded: seeding.uploaded, peers: 0 }), closingLineTo(log));
     await untilSignal().promise;
+    status.stop();
   }
 }

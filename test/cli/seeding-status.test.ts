@@ -55,3 +55,4 @@ test('the seeder stopped by Ctrl-C (SIGINT) says what it uploaded', { timeout: 6
     await scope.dispose();
   }
 });
+
