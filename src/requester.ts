@@ -32,10 +32,12 @@ const twice = inputs.map(hashOf).find((h, i, all) => all.indexOf(h) !== i);
 if (twice) die(`the torrent ${twice} is given twice`, 2);
 for (const input of inputs) {
   if (events) events.emit({ event: 'torrent', infoHash: hashOf(input), name: input.meta?.name ?? input.magnet?.name });
-  else console.log(`Retrieved info_hash: ${hashOf(input)}`);
+  else if (!args.quiet) console.log(`Retrieved info_hash: ${hashOf(input)}`);
 }
-const log = (l: string) => (events ? events.line(l) : console.log(l));
-const run: RequesterRun = { args, peerId: newPeerId(), display: new ProgressDisplay(), log, events };
+const log = (l: string) => (events ? events.line(l) : args.quiet ? undefined : console.log(l));
+// `-q`: no progress either (a display that writes nowhere).
+const display = args.quiet ? new ProgressDisplay({ isTTY: false, write: () => true } as unknown as NodeJS.WriteStream) : new ProgressDisplay();
+const run: RequesterRun = { args, peerId: newPeerId(), display, log, events };
 
 if (inputs.length > 1) {
   const failed = await runMany(inputs, run);

@@ -17,7 +17,7 @@ import { JsonEvents } from './cli/json-events.ts';
 const args = parseSeederArgs();
 // `--json`: every line becomes an event on stdout (json-events.ts); errors keep their stderr line.
 const events = args.json ? new JsonEvents() : undefined;
-const say = events ? (line: string) => events.line(line) : (line: string) => console.log(line);
+const say = events ? (line: string) => events.line(line) : args.quiet ? () => {} : (line: string) => console.log(line);
 const check = (answer: string) => checkShareable(answer, args.seedDir);
 const files: string[] = [];
 for (const f of args.files) files.push(await check(f).catch((e: Error) => die(e.message)));
@@ -32,13 +32,16 @@ try {
     const trackers = [...new Set([meta.announce, ...meta.announceList.flat()].filter((u): u is string => !!u))];
     const magnet = formatMagnet(meta.infoHash, meta.name, trackers, meta.urlList);
     if (events) events.emit({ event: 'torrent', infoHash: meta.infoHashHex, name: meta.name, magnet });
-    else console.log(`Info hash: ${meta.infoHashHex}\nMagnet link: ${magnet}`);
+    else {
+      say(`Info hash: ${meta.infoHashHex}`);
+      say(`Magnet link: ${magnet}`);
+    }
     served.push({ meta, dataRoot });
   }
   await seedTorrents(served, args, say);
   const url = `http://${urlHost(publicAddress(args.host))}:${args.port}`;
   if (events) events.emit({ event: 'seeding', url });
-  else console.log(`* Running on ${url}`);
+  else say(`* Running on ${url}`);
 } catch (e) {
   events?.emit({ event: 'error', message: (e as Error).message });
   die((e as Error).message);

@@ -16,8 +16,9 @@ const usage = `usage: npm run requester -- [TORRENT...] [--host 127.0.0.1] [--po
   TORRENT...          paths to .torrent files and/or magnet links in quotes, all downloaded at once
                       on one port (one asked for when none given)
   --host              address to bind (default 127.0.0.1)
-  --port              port on which verified pieces are served to other peers (default 6882)
-  --out               folder to save into (default peer_<port>)
+  -p, --port          port on which verified pieces are served to other peers (default 6882)
+  -o, --out           folder to save into (default peer_<port>)
+  -q, --quiet         print nothing but errors (and the prompt, if it asks)
   --wait              seconds without progress (no tracker, no seeder, no data) before giving up (default 60)
   --no-seed           exit after the download instead of seeding until Ctrl-C / SIGTERM
   --seed              seed after the download (the default)
@@ -46,6 +47,8 @@ export interface RequesterArgs {
   peers: TrackerPeer[];
   /** `--json`: events for scripts on stdout (src/cli/json-events.ts). */
   json: boolean;
+  /** `-q`: no lines but errors. */
+  quiet: boolean;
 }
 
 /** Parse the command line; a bad flag ends the program with status 2 and the usage. */
@@ -53,8 +56,9 @@ export function parseRequesterArgs(): RequesterArgs {
   const { values, positionals } = parseFlags(
     {
       host: { type: 'string' },
-      port: { type: 'string' },
-      out: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      out: { type: 'string', short: 'o' },
+      quiet: { type: 'boolean', short: 'q' },
       wait: { type: 'string' },
       'no-seed': { type: 'boolean' },
       seed: { type: 'boolean' },
@@ -81,7 +85,7 @@ export function parseRequesterArgs(): RequesterArgs {
   const peers = ((values['peer'] as unknown as string[] | undefined) ?? []).map((a) => parsePeerAddress(a) ?? die(`--peer must be HOST:PORT (an IP address), not ${a}`, 2));
   const json = values['json'] === true;
   if (json && positionals.length === 0) die('--json needs the TORRENT argument (it does not ask for one)', 2);
-  return { json, torrents: positionals, host, port, outDir, waitSeconds, requestTimeoutSeconds, seed, maxUploadRate, peerLimits, protocol: protocol as PeerProtocol, peers };
+  return { json, quiet: values['quiet'] === true, torrents: positionals, host, port, outDir, waitSeconds, requestTimeoutSeconds, seed, maxUploadRate, peerLimits, protocol: protocol as PeerProtocol, peers };
 }
 
 /** `1.2.3.4:6881` or `[2001:db8::1]:6881` as a peer; null if it is not an IP address and a port. */

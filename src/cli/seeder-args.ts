@@ -15,7 +15,8 @@ const usage = `usage: npm run seeder -- [FILE...] [--host 127.0.0.1] [--port 688
                         [--piece-length SIZE] [--dir DIR] [--requester-dir DIR]
   FILE...          the files or folders to share, all on one port (one asked for when none given)
   --host           address to bind (default 127.0.0.1)
-  --port           port to serve on (default 6881)
+  -p, --port       port to serve on (default 6881)
+  -q, --quiet      print nothing but errors (and the prompt, if it asks)
   --tracker        announce URL written into the torrent, http(s):// or udp://
                    (default http://127.0.0.1:5001/announce; with a wildcard --host such as
                    0.0.0.0, this machine's first non-loopback address instead of 127.0.0.1)
@@ -52,6 +53,8 @@ export interface SeederArgs {
   superSeed: boolean;
   /** `--json`: events for scripts on stdout (src/cli/json-events.ts). */
   json: boolean;
+  /** `-q`: no lines but errors. */
+  quiet: boolean;
   /** `--copy`: a full copy of the data in the seeder's folder. */
   copy: boolean;
 }
@@ -61,7 +64,8 @@ export function parseSeederArgs(): SeederArgs {
   const { values, positionals } = parseFlags(
     {
       host: { type: 'string' },
-      port: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      quiet: { type: 'boolean', short: 'q' },
       tracker: { type: 'string' },
       'piece-length': { type: 'string' },
       dir: { type: 'string' },
@@ -100,7 +104,7 @@ export function parseSeederArgs(): SeederArgs {
   }
   const json = values['json'] === true;
   if (json && positionals.length === 0) die('--json needs the FILE argument (it does not ask for one)', 2);
-  return { files: distinctNames(positionals), host, port, announceUrl, seedDir, requesterDir, maxUploadRate, peerLimits, publicUrl, pieceLength, superSeed, copy: values['copy'] === true, json };
+  return { files: distinctNames(positionals), host, port, announceUrl, seedDir, requesterDir, maxUploadRate, peerLimits, publicUrl, pieceLength, superSeed, copy: values['copy'] === true, json, quiet: values['quiet'] === true };
 }
 
 /** Each name once: two paths ending in the same name would share one place and one `<name>.torrent`. */

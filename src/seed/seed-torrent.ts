@@ -25,8 +25,9 @@ export interface SeedTorrentOptions {
   peerLimits?: PeerNodeOptions;
   /** BEP 16 super-seeding (see super-seed.ts). */
   superSeed?: boolean;
-  /** `--json`: lines go to `log` only (it writes events), no status redraws. */
+  /** `--json` (lines go to `log`, which writes events) or `-q` (`log` writes nothing): no status redraws. */
   json?: boolean;
+  quiet?: boolean;
 }
 
 /** One torrent to serve and the folder holding its data under the torrent's name. */
@@ -58,7 +59,7 @@ export async function seedTorrents(torrents: ServedTorrent[], o: Omit<SeedTorren
   const name = torrents.length === 1 ? torrents[0]!.meta.name : `${torrents.length} torrents`;
   const size = torrents.reduce((n, t) => n + t.meta.length, 0);
   // Under --json the closing line goes through `log` like every other line (no status redraws).
-  const out = o.json ? closingLineTo(log) : undefined;
+  const out = o.json || o.quiet ? closingLineTo(log) : undefined;
   const status = new SeedingStatus(name, size, () => ({ uploaded: peerHost.node.counter.uploaded, peers: connectedPeers(peerHost) }), out);
   // Handlers before any output that a script may react to with a SIGTERM.
   const shutdown = () => {

@@ -8,8 +8,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import net from 'node:net';
-import { readdir, writeFile } from 'node:fs/promises';
-import { ROOT, tempDir } from '../support/procs.ts';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { ROOT, freePort, startTracker, tempDir } from '../support/procs.ts';
+import { Scope, exitWithin, getJson, until } from '../support/bad-peers.ts';
 import { flagsNpmAte } from '../../src/cli/common.ts';
 
 function run(entry: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -80,5 +82,27 @@ test('a busy port: one line naming --port, and the seeder writes nothing', { tim
   } finally {
     busy.close();
     await remove();
+  }
+});
+
+test('-q: seeder and requester print nothing but errors; -p and -o are --port and --out', { timeout: 60_000 }, async () => {
+  const scope = new Scope();
+  try {
+    const dir = await scope.dir('p2p-quiet-');
+    await writeFile(path.join(dir, 'q.bin'), randomBytes(30_000));
+    const tracker = await startTracker(dir);
+    scope.adopt(tracker.proc);
+    const seedPort = await freePort();
+    const seeder = scope.spawn('seeder', ['q.bin', '-q', '-p', String(seedPort), '--tracker', tracker.announce], dir);
+    await until(() => getJson(`http://127.0.0.1:${seedPort}/stats`).then(() => true, () => false), 30_000, 'the quiet seeder to serve');
+    const req = scope.spawn('requester', [path.join('peer_6882', 'q.bin.torrent'), '-q', '-p', String(await freePort()), '-o', 'dl', '--no-seed'], dir);
+    assert.equal(await exitWithin(req, 30_000, 'requester'), 0, req.err());
+    assert.equal(req.out(), '', 'the requester printed nothing');
+    assert.ok((await readFile(path.join(dir, 'dl', 'q.bin'))).equals(await readFile(path.join(dir, 'q.bin'))), 'the file arrived (in -o dl)');
+    seeder.kill('SIGTERM');
+    assert.equal(await exitWithin(seeder, 10_000, 'seeder'), 0);
+    assert.equal(seeder.out(), '', 'the seeder printed nothing, not even its closing line');
+  } finally {
+    await scope.dispose();
   }
 });
