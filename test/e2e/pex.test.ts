@@ -64,9 +64,9 @@ async function swarmWithDeadTracker(scope: Scope, flags: string[]): Promise<Swar
   // downloading during the test (two seeds would drop their connection).
   const a = await startSeeder(scope, dir, 'pex.bin', announce, ['--piece-length', '256K', '--max-upload-rate', '256K', '--no-web-seed']);
   const b = await startRequester(scope, dir, a.torrent, ['--out', 'b', ...flags]);
-  await b.proc.waitFor(new RegExp(`from Seeder 127\\.0\\.0\\.1:${a.port}\\b`), 20_000);
+  await b.proc.waitFor(new RegExp(`from (?:Seeder|peer) 127\\.0\\.0\\.1:${a.port}\\b`), 20_000);
   const c = await startRequester(scope, dir, a.torrent, ['--out', 'c', ...flags]);
-  await c.proc.waitFor(new RegExp(`from Seeder 127\\.0\\.0\\.1:${b.port}\\b`), 20_000); // the tracker listed B to C
+  await c.proc.waitFor(new RegExp(`from (?:Seeder|peer) 127\\.0\\.0\\.1:${b.port}\\b`), 20_000); // the tracker listed B to C
   tracker.kill('SIGKILL');
   await tracker.exited;
   const d = await startRequester(scope, dir, a.torrent, ['--out', 'd', '--peer', `127.0.0.1:${b.port}`, ...flags]);
@@ -106,7 +106,7 @@ test('PEX over the wire protocol: with the tracker dead, a peer that knows only 
       throw new Error(`${e.message}: not connected to ${missed.join(', ')}\nD's output:\n${d.proc.out()}${d.proc.err()}`);
     });
     // The seeder dials nobody without a tracker: D dialled it, at the port B's PEX told it.
-    await d.proc.waitFor(new RegExp(`^Downloading pex\\.bin from Seeder 127\\.0\\.0\\.1:${a.port} \\(BitTorrent protocol\\)$`, 'm'), 5000);
+    await d.proc.waitFor(new RegExp(`^Downloading pex\\.bin from (?:Seeder|peer) 127\\.0\\.0\\.1:${a.port} \\(BitTorrent protocol\\)$`, 'm'), 5000);
     logSwarm(t, swarm);
     assert.match(d.proc.out(), /Tracker unreachable/, 'the tracker was dead for D');
   } finally {
@@ -122,7 +122,7 @@ test('PEX between peers of ours (default protocol: HTTP API, wire kept for PEX):
     // Our peers trade over their HTTP API; their listen ports came to D by PEX alone.
     for (const [name, port] of [['A', a.port], ['C', c.port]] as const) {
       await d.proc
-        .waitFor(new RegExp(`^Downloading pex\\.bin from Seeder 127\\.0\\.0\\.1:${port}$`, 'm'), 20_000)
+        .waitFor(new RegExp(`^Downloading pex\\.bin from (?:Seeder|peer) 127\\.0\\.0\\.1:${port}$`, 'm'), 20_000)
         .catch((e: Error) => assert.fail(`D never used ${name}: ${e.message}`));
     }
     logSwarm(t, swarm);
