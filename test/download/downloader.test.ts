@@ -82,6 +82,8 @@ test('a stalled source: endgame duplicates its pieces to an honest one, the stal
       assert.equal(pieceFrom.get(p), 'honest', `piece ${p} came from the honest source`);
       assert.ok(honest.calls.some((c) => c.piece === p), `piece ${p} was duplicated to the honest source`);
     }
+    // An abort reaches the source through its signal's event: give the last one a moment under load.
+    for (let i = 0; i < 100 && stalled.aborted.length < stalled.calls.length; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(stalled.aborted.length, stalled.calls.length, 'every stalled fetch was aborted');
     assert.deepEqual(abortedAfterPiece, [], 'the stalled fetch of a piece is aborted as soon as the honest copy is verified');
     assert.deepEqual(dropped, [], 'a slow source is not dropped for losing an endgame race');
