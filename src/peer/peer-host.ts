@@ -4,7 +4,6 @@
  * and at most one DHT node on that port. Each torrent joins with a Seeding (src/seed/seeding.ts).
  */
 import { PeerNode, type PeerNodeOptions } from './peer-node.ts';
-import { PexHub } from './pex-hub.ts';
 import { listenErrorMessage } from '../net/listen-error.ts';
 import { PeerDht } from '../dht/peer-dht.ts';
 import { reservedWithDht } from '../dht/wire-port.ts';
@@ -19,36 +18,6 @@ export interface PeerHostOptions {
   peerLimits?: PeerNodeOptions;
 }
 
-type PexListener = Parameters<PexHub['onLearned']>[0];
-type SeenListener = Parameters<PeerNode['onPeerSeen']>[0];
-type WireListener = Parameters<PeerNode['onWire']>[0];
-
-/** PexHub keeps one listener; with several downloads on one node each needs its own (they filter by info_hash). */
-class FanOutPex extends PexHub {
-  private readonly listeners = new Set<PexListener>();
-  override onLearned(f: PexListener): void {
-    this.listeners.add(f);
-    super.onLearned((...a) => this.listeners.forEach((l) => l(...a)));
-  }
-}
-
-/** PeerNode's listeners, likewise one each: every download of the process gets its own. */
-class SharedPeerNode extends PeerNode {
-  override readonly pex: PexHub = new FanOutPex();
-  private readonly seen = new Set<SeenListener>();
-  private readonly incoming = new Set<WireListener>();
-
-  override onPeerSeen(f: SeenListener): void {
-    this.seen.add(f);
-    super.onPeerSeen((...a) => this.seen.forEach((l) => l(...a)));
-  }
-
-  override onWire(f: WireListener): void {
-    this.incoming.add(f);
-    super.onWire((c) => this.incoming.forEach((l) => l(c)));
-  }
-}
-
 export class PeerHost {
   readonly node: PeerNode;
   /** Our DHT node, once startDht() got one. */
@@ -56,7 +25,7 @@ export class PeerHost {
   private dhtStarting: Promise<PeerDht | undefined> | undefined;
 
   private constructor(readonly o: PeerHostOptions) {
-    this.node = new SharedPeerNode({ ...o.peerLimits, maxUploadRate: o.maxUploadRate, peerId: o.peerId });
+    this.node = new PeerNode({ ...o.peerLimits, maxUploadRate: o.maxUploadRate, peerId: o.peerId });
   }
 
   /** Listen on host:port. Rejects with a one-line reason (listen-error.ts). */

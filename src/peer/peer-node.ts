@@ -58,7 +58,9 @@ export class PeerNode {
    */
   private readonly httpSlots: SlotPool;
   private readonly wireSlots: SlotPool;
-  private wireListener: ((c: WireConnection) => void) | undefined;
+  /** Every download on this node listens (each filters by info_hash). */
+  private readonly wireListeners = new Set<(c: WireConnection) => void>();
+  private readonly seenListeners = new Set<(infoHashHex: string, ip: string, port: number) => void>();
   /** Every socket not yet handed to HTTP or the wire protocol (closed at once by close()). */
   private readonly sniffing = new Set<net.Socket>();
 
@@ -103,12 +105,13 @@ export class PeerNode {
 
   /** Be told of downloading peers that announced the port they serve on. */
   onPeerSeen(f: (infoHashHex: string, ip: string, port: number) => void): void {
-    this.ctx.onPeerSeen = f;
+    this.seenListeners.add(f);
+    this.ctx.onPeerSeen ??= (hash, ip, port) => this.seenListeners.forEach((l) => l(hash, ip, port));
   }
 
   /** Be told of every incoming wire connection once its handshake is done. */
   onWire(f: (c: WireConnection) => void): void {
-    this.wireListener = f;
+    this.wireListeners.add(f);
   }
 
   /** Is a wire connection to exactly this address and port up (one we dialled)? */
@@ -258,7 +261,7 @@ export class PeerNode {
     this.pex.attach(c, incoming);
     if (this.dht) exchangePorts(c, hs.reserved, this.dht.link);
     c.start(); // our bitfield goes first, before anything the owner sends
-    if (incoming) this.wireListener?.(c);
+    if (incoming) this.wireListeners.forEach((l) => l(c));
     return c;
   }
 

@@ -61,13 +61,13 @@ export class PexHub {
   readonly counts: PexCounts = { sent: 0, received: 0, tooSoon: 0, learned: 0, cut: 0 };
   private readonly links = new Map<WireConnection, Link>();
   private timer: NodeJS.Timeout | undefined;
-  private listener: PexListener | undefined;
+  private readonly listeners = new Set<PexListener>();
 
   constructor(private readonly timing: PexTiming = pexTiming()) {}
 
-  /** Be told of the peers others tell us of (one listener). */
+  /** Be told of the peers others tell us of (every download on the node listens; each filters by info_hash). */
   onLearned(f: PexListener): void {
-    this.listener = f;
+    this.listeners.add(f);
   }
 
   /** Take part with a new wire connection (before its first message is read). */
@@ -142,6 +142,6 @@ export class PexHub {
     for (const p of m.added) if (!known.has(pexKey(p))) fresh.set(pexKey(p), p);
     if (fresh.size === 0) return;
     this.counts.learned += fresh.size;
-    this.listener?.(infoHashHex, [...fresh.values()], c);
+    for (const l of this.listeners) l(infoHashHex, [...fresh.values()], c);
   }
 }
