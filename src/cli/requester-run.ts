@@ -10,10 +10,9 @@ import type { RequesterArgs, RequesterInput } from './requester-args.ts';
 import { runDownload, SessionError, type ProgressSnapshot, type SessionOptions } from '../download/session.ts';
 import { resolveMagnet } from '../download/metadata-magnet.ts';
 import type { PeerSource } from '../download/metadata-sources.ts';
-import { dhtPeers } from '../dht/dht-peer-source.ts';
+import { dhtPeers, hostDhtPeers } from '../dht/dht-peer-source.ts';
 import { trackerTiers } from '../tracker-client/tiers.ts';
 import { PeerHost } from '../peer/peer-host.ts';
-import { hostDhtPeers } from '../peer/host-dht-source.ts';
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import type { TrackerPeer } from '../tracker-client/reply.ts';
 

@@ -3,7 +3,8 @@
  * a page of swarms, a swarm and its peers. Network strings stay strings (the pages render them as
  * text); peer_ids go out as hex, and as printable text with their client's name.
  */
-import { FAILURE_REASONS, TRANSPORTS, type FailureReason, type StatsSnapshot } from '../metrics/stats.ts';
+import { FAILURE_REASONS, type FailureReason, type StatsSnapshot } from '../metrics/stats.ts';
+import { requestTotals } from '../metrics/report.ts';
 import type { PeerRecord, StoreCounts } from '../store/swarm-store.ts';
 import type { SwarmPage, SwarmSummary } from '../store/swarm-listing.ts';
 import type { RatePoint } from './history.ts';
@@ -47,20 +48,6 @@ export interface StatsInput {
   latest: RatePoint | undefined;
 }
 
-/** Announces and scrapes answered (ok or failed), over both transports. */
-export function requestTotals(s: StatsSnapshot): { announces: number; scrapes: number; failed: number } {
-  let announces = 0;
-  let scrapes = 0;
-  let failed = 0;
-  for (const t of TRANSPORTS) {
-    const r = s.requests[t];
-    announces += r.announce.ok + r.announce.failed;
-    scrapes += r.scrape.ok + r.scrape.failed;
-    failed += r.announce.failed + r.scrape.failed + r.connect.failed;
-  }
-  return { announces, scrapes, failed };
-}
-
 export function statsView(i: StatsInput): StatsView {
   const c = i.counts;
   const failures = {} as Record<FailureReason, number>;
@@ -75,7 +62,7 @@ export function statsView(i: StatsInput): StatsView {
     seeders: c?.seeders ?? null,
     leechers: c === null ? null : c.peers - c.seeders,
     completed: i.completed,
-    ...requestTotals(i.snapshot),
+    ...totals(i.snapshot),
     failures,
     announces_per_second: i.latest?.announces ?? null,
     scrapes_per_second: i.latest?.scrapes ?? null,
@@ -157,4 +144,10 @@ export function swarmsView(page: SwarmPage, names: TorrentNames | undefined, q: 
     swarms: page.swarms.map((s) => swarmRow(s, names)),
   };
   return page.scanned === undefined ? view : { ...view, scanned: page.scanned };
+}
+
+/** The dashboard's request counts: /stats' totals (report.ts) without the UDP connects. */
+function totals(s: StatsSnapshot): { announces: number; scrapes: number; failed: number } {
+  const { announces, scrapes, failed } = requestTotals(s);
+  return { announces, scrapes, failed };
 }

@@ -76,7 +76,8 @@ function histogramJson(h: Histogram): { count: number; sum: number; buckets: Arr
   return { count: h.count, sum: h.sum, buckets };
 }
 
-function requestTotals(s: StatsSnapshot): { announces: number; scrapes: number; connects: number; failed: number } {
+/** Requests answered (ok or failed) over both transports, by kind, and the failures among them. */
+export function requestTotals(s: StatsSnapshot): { announces: number; scrapes: number; connects: number; failed: number } {
   let announces = 0;
   let scrapes = 0;
   let connects = 0;
