@@ -86,6 +86,8 @@ interface TcpHandle {
   reading: boolean;
   onread: ((this: TcpHandle) => void) | null;
   readStart(): number;
+  readStop(): number;
+  setNoDelay(on: boolean): number;
   useUserBuffer(buffer: Uint8Array): void;
   writeBuffer(req: WriteReq, data: Uint8Array): number;
   getpeername(out: { address?: string }): number;
@@ -106,7 +108,7 @@ interface StreamWrap {
   kReadBytesOrError: number;
   kLastWriteWasAsync: number;
 }
-type ServerWithHandle = net.Server & { _handle?: { onconnection?: unknown } | null; _connections?: unknown };
+type ServerWithHandle = net.Server & { _handle?: { onconnection?: unknown } | null; _connections?: unknown; noDelay?: boolean };
 
 const RAW_READER = Symbol('raw-reader');
 const RAW_DONE = Symbol('raw-write-done');
@@ -126,7 +128,7 @@ function findStreamWrap(): StreamWrap | null {
 
 function isTcpHandle(h: unknown): h is TcpHandle {
   const t = h as Partial<TcpHandle> | null;
-  return !!t && typeof t.readStart === 'function' && typeof t.useUserBuffer === 'function' && typeof t.writeBuffer === 'function' && typeof t.getpeername === 'function' && typeof t.close === 'function';
+  return !!t && typeof t.readStart === 'function' && typeof t.readStop === 'function' && typeof t.setNoDelay === 'function' && typeof t.useUserBuffer === 'function' && typeof t.writeBuffer === 'function' && typeof t.getpeername === 'function' && typeof t.close === 'function';
 }
 
 /**
@@ -144,6 +146,9 @@ export function acceptRaw(server: net.Server, onAccept: (h: RawTcp) => void): bo
   listenHandle.onconnection = function (this: unknown, err: number, h: unknown) {
     // Errors, and handles of another kind, take Node's own path.
     if (err || !isTcpHandle(h)) return nodeAccept.call(this, err, h);
+    // As Node's own accept does for a `noDelay` server: without it, each answer waits for the
+    // client's delayed ACK of the previous one (Nagle).
+    if (s.noDelay) h.setNoDelay(true);
     onAccept(h as unknown as RawTcp);
   };
   return true;
@@ -169,6 +174,22 @@ export function rawStartReading(raw: RawTcp, buffer: Buffer, reader: RawReader):
   h.onread = onRawRead;
   h.useUserBuffer(buffer);
   // net.Socket reads this flag: a socket built on the handle later does not start it again.
+  h.reading = true;
+  return h.readStart() === 0;
+}
+
+/** Stop reading `raw` (a client that does not read its answers): no read callbacks until resumed. */
+export function rawPauseReading(raw: RawTcp): void {
+  const h = raw as unknown as TcpHandle;
+  if (!h.reading) return;
+  h.reading = false;
+  h.readStop();
+}
+
+/** Read `raw` again after rawPauseReading; false when the connection is broken. */
+export function rawResumeReading(raw: RawTcp): boolean {
+  const h = raw as unknown as TcpHandle;
+  if (h.reading) return true;
   h.reading = true;
   return h.readStart() === 0;
 }

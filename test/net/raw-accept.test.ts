@@ -1,25 +1,50 @@
 /**
- * src/net/raw-accept.ts over real loopback sockets: connections served on libuv's handles until
- * they need a net.Socket. Every path gives the connection's slot back exactly once; a client sees
- * its whole answer and then a clean close (FIN, not a reset), even when the answer is larger than
- * the kernel's buffers; idle connections are closed; a connection made a socket reads on.
+ * src/net/raw-accept.ts over real loopback sockets: connections served on libuv's handles as a
+ * Transport. Every path gives the connection's slot back exactly once and tells the owner of the
+ * close once; a client sees its whole answer and then a clean close (FIN, not a reset), even when
+ * the answer is larger than the kernel's buffers; a write the client does not read returns false
+ * and drains later; a paused connection reads nothing; a connection made a socket reads on.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net, { type AddressInfo } from 'node:net';
 import { attachRawAccept, type RawAcceptOptions, type RawAcceptor, type RawConnection } from '../../src/net/raw-accept.ts';
+import type { TransportOwner } from '../../src/net/transport.ts';
 
 interface Harness {
   server: net.Server;
   acceptor: RawAcceptor;
   port: number;
-  /** Slots taken and given back, by address. */
+  /** Slots taken and given back. */
   claimed: number;
   released: number;
   close(): Promise<void>;
 }
 
-async function start(onFirstRead: RawAcceptOptions['onFirstRead'], extra: Partial<RawAcceptOptions> = {}): Promise<Harness> {
+/** An owner that records what it hears and hands each read to `onData`. */
+class Owner implements TransportOwner {
+  events: string[] = [];
+  constructor(
+    readonly conn: RawConnection,
+    private readonly data: (conn: RawConnection, chunk: Buffer, owner: Owner) => void,
+  ) {}
+  onData(chunk: Buffer, shared: boolean): void {
+    assert.equal(shared, true, 'raw reads are views of the shared buffer');
+    this.data(this.conn, chunk, this);
+  }
+  onEnd(): void {
+    this.events.push('end');
+  }
+  onDrain(): void {
+    this.events.push('drain');
+  }
+  onClose(): void {
+    assert.ok(!this.events.includes('close'), 'onClose once');
+    this.events.push('close');
+  }
+}
+
+async function start(onData: (conn: RawConnection, chunk: Buffer, owner: Owner) => void, owners: Owner[] = [], extra: Partial<RawAcceptOptions> = {}): Promise<Harness> {
   const server = net.createServer(() => assert.fail('no connection may reach the net.Socket path'));
   const h = { claimed: 0, released: 0 } as Harness;
   h.acceptor = attachRawAccept(server, {
@@ -33,9 +58,12 @@ async function start(onFirstRead: RawAcceptOptions['onFirstRead'], extra: Partia
         h.released++;
       };
     },
-    onFirstRead,
+    onAccept: (conn) => {
+      const owner = new Owner(conn, onData);
+      owners.push(owner);
+      return owner;
+    },
     onSocketRead: () => assert.fail('no socket reads expected'),
-    idleTimeoutMs: 60_000,
     ...extra,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -70,26 +98,38 @@ const until = async (cond: () => boolean, ms = 5000) => {
   assert.ok(cond(), 'condition not reached in time');
 };
 
-test('on this Node connections are served raw: the first read is answered and closed with a FIN, the slot released', async () => {
+test('on this Node connections are served raw: reads answered with write, end closes with a FIN, the slot released', async () => {
   const seen: string[] = [];
+  const owners: Owner[] = [];
   const h = await start((conn, chunk) => {
-    seen.push(`${conn.address} ${chunk.toString()}`);
-    conn.answerAndClose(Buffer.from(`you said ${chunk.toString()}`));
-  });
+    seen.push(`${conn.remoteAddress} ${chunk.toString()}`);
+    if (chunk.toString() === 'bye') return conn.end(Buffer.from('goodbye'));
+    assert.equal(conn.write(Buffer.from(`you said ${chunk.toString()}\n`)), true, 'a small write goes out at once');
+  }, owners);
   assert.equal(h.acceptor.active, true, 'raw accept is active on this Node (not silently the socket path)');
-  const r = await exchange(h.port, 'hello');
-  assert.equal(r.data.toString(), 'you said hello');
-  assert.equal(r.reset, false, 'closed with a FIN after the answer, not reset');
-  assert.deepEqual(seen, ['127.0.0.1 hello']);
+  const c = net.connect(h.port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  let reset = false;
+  c.on('error', () => (reset = true));
+  c.on('data', (d: Buffer) => {
+    chunks.push(d);
+    if (chunks.length === 1) c.write('bye');
+  });
+  c.write('hello');
+  await new Promise((resolve) => c.on('close', resolve));
+  assert.equal(Buffer.concat(chunks).toString(), 'you said hello\ngoodbye');
+  assert.equal(reset, false, 'closed with a FIN after the answer, not reset');
+  assert.deepEqual(seen, ['127.0.0.1 hello', '127.0.0.1 bye']);
   await until(() => h.released === 1);
+  assert.deepEqual(owners[0]!.events, ['close']);
   assert.equal(h.claimed, 1);
   await h.close();
 });
 
-test('an answer larger than the kernel buffers to a client that reads late: all of it arrives, then the close', async () => {
+test('end() with an answer larger than the kernel buffers to a client that reads late: all of it arrives, then the close', async () => {
   const big = Buffer.alloc(32 * 1024 * 1024, 0x5a);
   big.write('END', big.length - 3);
-  const h = await start((conn) => conn.answerAndClose(big));
+  const h = await start((conn) => conn.end(big));
   const r = await exchange(h.port, 'x', { readDelayMs: 300 });
   assert.equal(r.data.length, big.length);
   assert.ok(r.data.equals(big));
@@ -98,50 +138,62 @@ test('an answer larger than the kernel buffers to a client that reads late: all 
   await h.close();
 });
 
-test('an answer computed later (hold): bytes meanwhile are dropped, no idle close; the client leaving first frees the slot once', async () => {
-  let held: RawConnection | undefined;
-  let reads = 0;
-  const h = await start((conn) => {
-    reads++;
-    held = conn;
-    conn.hold();
+test('a write the client does not read returns false; paused, nothing more is read; onDrain once it reads, then reads go on', async () => {
+  const big = Buffer.alloc(16 * 1024 * 1024, 0x41);
+  const reads: string[] = [];
+  const owners: Owner[] = [];
+  const h = await start((conn, chunk, owner) => {
+    reads.push(chunk.toString());
+    if (reads.length === 1) {
+      assert.equal(conn.write(big), false, 'more than the kernel takes at once');
+      conn.pause();
+    } else conn.end(Buffer.from(`|got ${chunk.toString()}`));
+    void owner;
+  }, owners);
+  const c = net.connect(h.port, '127.0.0.1');
+  c.pause();
+  c.write('first');
+  await until(() => reads.length === 1);
+  c.write('second');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(reads, ['first'], 'a paused connection reads nothing');
+  assert.deepEqual(owners[0]!.events, []);
+  let received = 0;
+  let tail = '';
+  c.on('data', (d: Buffer) => {
+    received += d.length;
+    tail = (tail + d.toString('latin1')).slice(-64);
   });
+  c.resume();
+  await until(() => owners[0]!.events.includes('drain'));
+  owners[0]!.conn.resume();
+  await new Promise((resolve) => c.on('close', resolve));
+  assert.equal(received, big.length + '|got second'.length);
+  assert.ok(tail.endsWith('|got second'));
+  await until(() => h.released === 1);
+  await h.close();
+});
+
+test('the client closing its side: onEnd; destroy then closes once, releases once, and later calls are no-ops', async () => {
+  const owners: Owner[] = [];
+  const h = await start(() => {}, owners);
   const c = net.connect(h.port, '127.0.0.1');
   c.on('error', () => {});
-  c.write('first');
-  await until(() => held !== undefined);
-  c.write('more bytes while the answer is computed');
-  await new Promise((r) => setTimeout(r, 50));
-  h.acceptor.sweep(Date.now() + 3_600_000);
-  assert.equal(held!.closed, false, 'no idle deadline while answering');
-  assert.equal(reads, 1, 'only the first read is the owner\'s');
+  c.write('something');
+  await until(() => owners.length === 1);
   c.end();
-  await until(() => held!.closed);
-  held!.answerAndClose(Buffer.from('too late')); // a no-op, and no second release
+  await until(() => owners[0]!.events.includes('end'));
+  const conn = owners[0]!.conn;
+  assert.equal(conn.closed, false, 'the owner decides when to close');
+  conn.destroy();
+  conn.destroy();
+  assert.equal(conn.write(Buffer.from('too late')), false);
+  conn.end(Buffer.from('too late'));
+  assert.deepEqual(owners[0]!.events, ['end', 'close']);
   await until(() => h.released === 1);
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(h.released, 1);
   c.destroy();
-  await h.close();
-});
-
-test('a connection that sends nothing is closed by the sweep after the idle time; destroyAll closes the rest', async () => {
-  const h = await start(() => assert.fail('nothing was sent'), { idleTimeoutMs: 1000 });
-  const idle = exchange(h.port, null);
-  const other = exchange(h.port, null);
-  await until(() => h.claimed === 2);
-  h.acceptor.sweep(Date.now() + 500);
-  assert.equal(h.released, 0, 'not idle long enough yet');
-  h.acceptor.sweep(Date.now() + 1500);
-  const r = await idle;
-  assert.equal(r.data.length, 0);
-  await other;
-  assert.equal(h.released, 2);
-  const third = exchange(h.port, null);
-  await until(() => h.claimed === 3);
-  h.acceptor.destroyAll();
-  await third;
-  assert.equal(h.released, 3);
   await h.close();
 });
 
@@ -150,9 +202,8 @@ test('a refused claim closes the connection unanswered, with no read', async () 
   const acceptor = attachRawAccept(server, {
     buffer: Buffer.alloc(1024),
     claim: () => null,
-    onFirstRead: () => assert.fail('a refused connection is not read'),
+    onAccept: () => assert.fail('a refused connection has no owner'),
     onSocketRead: () => assert.fail('no socket'),
-    idleTimeoutMs: 60_000,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   assert.equal(acceptor.active, true);
@@ -170,17 +221,23 @@ test('toSocket: the connection goes on as a net.Socket reading into the shared b
   attachRawAccept(server, {
     buffer,
     claim: () => () => released++,
-    onFirstRead: (conn, chunk) => {
-      socket = conn.toSocket();
-      assert.equal(socket.remoteAddress, '127.0.0.1');
-      socket.write(`first: ${chunk.toString()}\n`);
-    },
+    onAccept: (conn) => ({
+      onData: (chunk) => {
+        socket = conn.toSocket();
+        assert.equal(socket.remoteAddress, '127.0.0.1');
+        assert.equal(socket.isPaused(), true, 'handed over paused');
+        socket.write(`first: ${chunk.toString()}\n`);
+        socket.resume();
+      },
+      onEnd: () => assert.fail('the socket owns the connection now'),
+      onDrain: () => assert.fail('no raw writes'),
+      onClose: () => assert.fail('the socket owns the connection now'),
+    }),
     onSocketRead: function (nread, buf) {
       assert.equal(buf, buffer, 'socket reads land in the same shared buffer');
       later.push(buf.toString('latin1', 0, nread));
       this.end(`later: ${later.join('')}\n`);
     },
-    idleTimeoutMs: 60_000,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const c = net.connect((server.address() as AddressInfo).port, '127.0.0.1');

@@ -684,6 +684,29 @@ for (const rawAccept of [true, false]) {
       await fp.stop();
     }
   });
+
+  test(`${how}: a client that closes its side after pipelined requests gets every answer (one computed later), then the close`, async () => {
+    const fp = await fastPathWith((req) => (req.query === 'later' ? new Promise((resolve) => setTimeout(() => resolve(Buffer.from('later')), 50)) : Buffer.from(`now ${req.query}`)), rawAccept);
+    try {
+      const c = await Conn.open(fp.port);
+      c.send(get('/announce?a') + get('/announce?later') + get('/announce?b'));
+      c.socket.end();
+      assert.equal((await c.reply()).body.toString(), 'now a');
+      assert.equal((await c.reply()).body.toString(), 'later');
+      assert.equal((await c.reply()).body.toString(), 'now b');
+      await c.closedAt;
+      assert.equal(c.rest().length, 0, 'nothing after the last answer');
+      // A head cut short by the close is not waited for.
+      const d = await Conn.open(fp.port);
+      d.send('GET /announce?x HTTP/1.1\r\nHo');
+      d.socket.end();
+      const closedIn = (await d.closedAt) - Date.now();
+      assert.ok(closedIn <= 0);
+      assert.equal(d.rest().length, 0);
+    } finally {
+      await fp.stop();
+    }
+  });
 }
 
 test('a Node without process.binding (the internals raw accept needs): the tracker serves close and keep-alive announces on sockets', async () => {

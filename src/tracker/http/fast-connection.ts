@@ -1,0 +1,173 @@
+/**
+ * One connection of the tracker's fast path, over a Transport (a libuv handle, or a net.Socket
+ * where this Node has no raw accept): its plain announce and scrape requests are answered in
+ * order, pipelined or not; at the first request it does not take, the connection and the bytes
+ * read so far go to Node's HTTP server (which answers anything unusual as it always does).
+ *
+ * Defences: a head must be complete within `headersTimeoutMs`, an idle connection is closed after
+ * `idleTimeoutMs` (both by the server's sweep, checkDeadline), heads over `maxHeadBytes` go to
+ * Node (which answers 431), and a client that does not read its answers is paused: bounded
+ * buffering, pipelined or not.
+ */
+import type http from 'node:http';
+import type { Transport, TransportOwner } from '../../net/transport.ts';
+import { httpAnswer, INTERNAL_ERROR } from './http-answer.ts';
+import { hasBareLf, mayBeSimple, parseSimpleRequest, type SimpleRequest } from './fast-request.ts';
+
+export interface FastConnectionOptions {
+  /** The answer's body: at once, or later (answers still go out in request order). */
+  answer(req: SimpleRequest, remoteAddress: string | undefined): Buffer | Promise<Buffer>;
+  /** Takes over every connection the fast path does not serve to the end. */
+  fallback: http.Server;
+  headersTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxHeadBytes: number;
+}
+
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+/** Bytes a client may send ahead while its previous request is being answered. */
+const MAX_AHEAD = 64 * 1024;
+
+export class FastConnection implements TransportOwner {
+  private pending: Buffer | null = null;
+  /** An answer is being computed: later requests wait (answers go out in order). */
+  private busy = false;
+  private waitingDrain = false;
+  /** The client has closed its side: close once the answer being computed is sent. */
+  private ending = false;
+  private done = false;
+  /** When the first byte of the unfinished request arrived (0: none pending). */
+  private headStarted = 0;
+  /** Last time bytes came in or an answer went out. */
+  private lastActive = Date.now();
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly opts: FastConnectionOptions,
+    private readonly live: Set<FastConnection>,
+  ) {
+    live.add(this);
+  }
+
+  destroy(): void {
+    this.transport.destroy();
+  }
+
+  checkDeadline(now: number): void {
+    // Only a head still arriving counts: not one waiting for its answer or for the client to read.
+    if (this.headStarted !== 0 && !this.busy && !this.waitingDrain && now - this.headStarted > this.opts.headersTimeoutMs) this.transport.destroy();
+    // Idle: nothing read and nothing answered for that long (Node's socket timeout, in effect).
+    else if (!this.busy && now - this.lastActive > this.opts.idleTimeoutMs) this.transport.destroy();
+  }
+
+  onClose(): void {
+    this.done = true;
+    this.live.delete(this);
+  }
+
+  /** The client sent all it will: answer what is being computed, then close. */
+  onEnd(): void {
+    this.ending = true;
+    if (!this.busy && !this.waitingDrain && !this.done) this.next();
+  }
+
+  onDrain(): void {
+    this.waitingDrain = false;
+    this.lastActive = Date.now();
+    if (this.pending) this.headStarted = Date.now();
+    if (!this.ending) this.transport.resume();
+    this.next();
+  }
+
+  /** Serve what was read; keep a copy of what is left of it when it is a view of a shared buffer. */
+  onData(chunk: Buffer, shared: boolean): void {
+    if (this.done) return;
+    this.lastActive = Date.now();
+    this.pending = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    if (this.headStarted === 0) this.headStarted = this.lastActive;
+    if (this.busy || this.waitingDrain) {
+      if (this.pending.length > MAX_AHEAD) this.transport.pause();
+    } else this.next();
+    if (shared && this.pending && this.pending.buffer === chunk.buffer) this.pending = Buffer.from(this.pending);
+  }
+
+  /** Serve the requests waiting in `pending`, one at a time. */
+  private next(): void {
+    while (!this.busy && !this.waitingDrain && !this.done && this.pending) {
+      const buf = this.pending;
+      const end = buf.indexOf(HEAD_END);
+      if (end < 0) {
+        // Incomplete: keep reading unless it cannot be ours or is too big (Node answers 431).
+        if (!mayBeSimple(buf) || buf.length > this.opts.maxHeadBytes || hasBareLf(buf)) return this.handOff();
+        break;
+      }
+      const req = end <= this.opts.maxHeadBytes ? parseSimpleRequest(buf.toString('latin1', 0, end)) : null;
+      if (!req) return this.handOff();
+      this.pending = end + 4 < buf.length ? buf.subarray(end + 4) : null;
+      this.headStarted = this.pending ? Date.now() : 0;
+      let answer: Buffer | Promise<Buffer>;
+      try {
+        answer = this.opts.answer(req, this.transport.remoteAddress);
+      } catch (err) {
+        answer = Promise.reject(err);
+      }
+      // Answered at once: send it and go on in this loop (no recursion, however many requests one
+      // read holds).
+      if (Buffer.isBuffer(answer)) this.send(200, answer, req.close);
+      else this.whenAnswered(answer, req.close);
+    }
+    // The client has closed its side and every request it sent is answered (a head cut short
+    // will never end).
+    if (this.ending && !this.busy && !this.waitingDrain && !this.done) this.close();
+  }
+
+  private whenAnswered(answer: Promise<Buffer>, close: boolean): void {
+    this.busy = true;
+    answer.then(
+      (body) => this.respond(200, body, close),
+      (err: unknown) => {
+        console.error('tracker error:', err);
+        this.respond(500, INTERNAL_ERROR, true);
+      },
+    );
+  }
+
+  /** A later answer is ready: send it, then serve what came in meanwhile. */
+  private respond(status: 200 | 500, body: Buffer, close: boolean): void {
+    this.busy = false;
+    if (this.done) return;
+    this.send(status, body, close);
+    if (this.done || this.waitingDrain) return;
+    if (!this.ending) this.transport.resume();
+    this.next();
+  }
+
+  private send(status: 200 | 500, body: Buffer, close: boolean): void {
+    this.lastActive = Date.now();
+    const answer = httpAnswer(status, body, close);
+    if (close) {
+      this.done = true;
+      this.transport.end(answer);
+    } else if (!this.transport.write(answer) && !this.done) {
+      // The client is not reading: stop reading its requests until it catches up.
+      this.waitingDrain = true;
+      this.transport.pause();
+    }
+  }
+
+  private close(): void {
+    this.done = true;
+    this.transport.end();
+  }
+
+  /** Give the connection, with the bytes read so far, to Node's HTTP server. */
+  private handOff(): void {
+    this.done = true;
+    this.live.delete(this);
+    const socket = this.transport.toSocket();
+    if (this.pending) socket.unshift(Buffer.from(this.pending));
+    this.pending = null;
+    this.opts.fallback.emit('connection', socket);
+    socket.resume();
+  }
+}
