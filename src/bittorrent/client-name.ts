@@ -2,6 +2,7 @@
  * Pure: which client a peer_id names, for people (the dashboards' peer tables). Azureus-style
  * ids `-XX1234-` (two letters, four version characters) cover nearly every client in use; Mainline's
  * `M7-2-2--` style and aria2's `A2-1-36-0-` too. Anything else is "unknown". The result is plain text; pages render it as text.
+ * Also the one rule for showing text from the network (a peer_id, a BEP 10 `v`) to people.
  */
 
 const AZUREUS: Record<string, string> = {
@@ -64,9 +65,23 @@ export function clientName(peerId: Uint8Array): string {
   return 'unknown';
 }
 
-/** A peer_id as printable text: ASCII 0x20-0x7e kept, every other byte as "·". */
+/** What stands in for a character that cannot be shown as itself. */
+const HIDDEN = '·';
+
+/**
+ * Control characters (C0, DEL, C1) and invisible format characters: either can rewrite a log
+ * line or a page's text (a newline, an escape sequence, a right-to-left override).
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}]/gu;
+
+/** Network text (a BEP 10 `v`) made safe to show: every unprintable character as "·", the rest kept (µTorrent stays µTorrent). */
+export function printableText(text: string): string {
+  return text.replace(UNPRINTABLE, HIDDEN);
+}
+
+/** A peer_id as printable text: its bytes are not text in any encoding, so only ASCII stands for itself, every other byte as "·". */
 export function printableId(peerId: Uint8Array): string {
   let s = '';
-  for (const c of peerId) s += c >= 0x20 && c <= 0x7e ? String.fromCharCode(c) : '·';
-  return s;
+  for (const c of peerId) s += c < 0x80 ? String.fromCharCode(c) : HIDDEN;
+  return printableText(s);
 }

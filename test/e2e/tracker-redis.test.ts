@@ -6,20 +6,18 @@
  * serving; Redis stopped mid-run gives a `failure reason` (HTTP) or an error packet (UDP) at once, and the trackers serve again
  * by themselves once it is back (empty, refilled by re-announces). Unreachable at start: exit 1.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { decode, isBytes, isDict, isInt, type BDict } from '../../src/metainfo/bencode.ts';
-import { redisMissing, startRedis, type RedisServer } from '../../harness/redis.ts';
-import { freePort, skipOrFail, TestScope, until, type Proc } from '../support/procs.ts';
+import { freePort, TestScope, until, type Proc } from '../support/procs.ts';
+import { redisSuite } from '../support/redis-suite.ts';
 import { announcePacket, errorText, readAnnounceAnswer, UdpProbe } from '../tracker/udp/udp-probe.ts';
 
 const INTERVAL = 2; // s: peers live 2 x 2 s, the expiry pass runs every 1 s
 /** One tracker on several processes (or hosts) shares its store and its UDP connection-id key. */
 const SECRET = 'redis-e2e-shared-secret';
-const missing = redisMissing();
 const scope = new TestScope('p2p-redis-e2e-');
-let redis: RedisServer | undefined;
 const trackers: Array<{ proc: Proc; port: number }> = [];
 
 const pct = (b: Buffer) => [...b].map((x) => '%' + x.toString(16).padStart(2, '0')).join('');
@@ -86,17 +84,10 @@ async function udpAnnounce(probe: UdpProbe, connectionId: Buffer, hash: Buffer, 
 
 const udpPorts = (answer: Buffer) => readAnnounceAnswer(answer, 6).peers.map((p) => Number(p.split(':')[1])).sort((x, y) => x - y);
 
-if (missing) {
-  test('trackers on Redis need redis-server', (t) => skipOrFail(t, missing));
-} else {
+redisSuite('trackers on Redis need redis-server', () => scope.cleanup(), (redis) => {
   before(async () => {
-    redis = await startRedis();
-    const url = redis.url;
+    const url = (await redis()).url;
     trackers.push(...(await Promise.all([0, 1, 2].map(() => startTrackerOn(url)))));
-  });
-  after(async () => {
-    await scope.cleanup();
-    await redis?.close();
   });
 
   test('a peer announced through one tracker process is given by the others; completed counts agree', async () => {
@@ -151,7 +142,7 @@ if (missing) {
     assert.deepEqual(ports(await announce(b.port, h, 7202)), [7201]);
     assert.deepEqual(ports(await announce(c.port, h, 7203)), [7201, 7202]);
     // A process started again joins the same swarms (peers live 4 s: one is announced afresh).
-    trackers[0] = await startTrackerOn(redis!.url);
+    trackers[0] = await startTrackerOn((await redis()).url);
     await announce(b.port, h, 7205);
     assert.ok(ports(await announce(trackers[0]!.port, h, 7204)).includes(7205));
   });
@@ -159,8 +150,9 @@ if (missing) {
   test('Redis stopped mid-run: failure reason (HTTP) and error packet (UDP) at once, no crash; restarted empty: served again by itself and refilled', async () => {
     const [a, b, c] = trackers.map((t) => t.port) as [number, number, number];
     const h = torrent(4);
+    const server = await redis();
     await announce(a, h, 7301);
-    await redis!.stop();
+    await server.stop();
     const started = performance.now();
     const refused = await announce(b, h, 7302);
     assert.match(String(refused['failure reason']), /store unavailable/);
@@ -176,7 +168,7 @@ if (missing) {
     }
     await sleep(1500); // an expiry pass runs meanwhile: skipped, not fatal
     for (const t of trackers) assert.equal(t.proc.child.exitCode, null, `tracker :${t.port} still running\n${t.proc.err()}`);
-    await redis!.start();
+    await server.start();
     for (const [i, port] of [a, b, c].entries()) {
       await until(async () => announce(port, h, 7310 + i).then((d) => d['failure reason'] === undefined, () => false), 10_000, () => `:${port} not serving again`);
     }
@@ -192,4 +184,4 @@ if (missing) {
     assert.match(proc.err(), new RegExp(`cannot reach Redis at 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
     assert.equal(proc.err().trim().split('\n').length, 1, proc.err());
   });
-}
+});

@@ -5,21 +5,19 @@
  * UDP secret (UDP announces never meet a bad connection id), SIGHUP reaches every worker, kill -9 of a worker -> restarted, still serving; a
  * worker that cannot start (port taken, Redis unreachable) -> one line, exit non-zero.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decode, isDict, isInt, type BDict } from '../../src/metainfo/bencode.ts';
-import { redisMissing, startRedis, type RedisServer } from '../../harness/redis.ts';
 import { rawRequest } from '../support/raw-request.ts';
-import { freePort, skipOrFail, TestScope, until, within, type Proc } from '../support/procs.ts';
+import { freePort, TestScope, until, within, type Proc } from '../support/procs.ts';
+import { redisSuite } from '../support/redis-suite.ts';
 import { parseExposition, sample } from '../tracker/metrics/prom-text.ts';
 import { announcePacket, errorText, UdpProbe } from '../tracker/udp/udp-probe.ts';
 
-const missing = redisMissing();
 const scope = new TestScope('p2p-workers-');
-let redis: RedisServer | undefined;
 
 const pct = (b: Buffer) => [...b].map((x) => '%' + x.toString(16).padStart(2, '0')).join('');
 const torrent = (n: number) => Buffer.alloc(20, n);
@@ -54,30 +52,20 @@ async function childPids(parent: number): Promise<number[]> {
   return out.trim().split(/\s+/).filter(Boolean).map(Number).sort((a, b) => a - b);
 }
 
-async function startCluster(extra: string[]): Promise<{ proc: Proc; port: number; metricsPort: number; dir: string }> {
+async function startCluster(storeUrl: string, extra: string[]): Promise<{ proc: Proc; port: number; metricsPort: number; dir: string }> {
   const dir = await scope.dir();
   const [port, metricsPort] = [await freePort(), await freePort()];
-  const args = ['--port', String(port), '--workers', '2', '--store', redis!.url, '--metrics-port', String(metricsPort), ...extra];
+  const args = ['--port', String(port), '--workers', '2', '--store', storeUrl, '--metrics-port', String(metricsPort), ...extra];
   const proc = scope.spawn('tracker', args, { cwd: dir });
   await proc.waitFor(/\* Running on http:\/\/127\.0\.0\.1:\d+/, 30_000);
   return { proc, port, metricsPort, dir };
 }
 
-if (missing) {
-  test('--workers on Redis needs redis-server', (t) => skipOrFail(t, missing));
-} else {
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await scope.cleanup();
-    await redis?.close();
-  });
-
+redisSuite('--workers on Redis needs redis-server', () => scope.cleanup(), (redis) => {
   test('--workers 2: both serve one shared swarm, the numbers add up, kill -9 of a worker -> restarted', async (t) => {
     const listFile = path.join(await scope.dir(), 'whitelist');
     await writeFile(listFile, `${torrent(1).toString('hex')}\n`);
-    const { proc, port, metricsPort } = await startCluster(['--whitelist', listFile]);
+    const { proc, port, metricsPort } = await startCluster((await redis()).url, ['--whitelist', listFile]);
     t.after(() => console.log(`tracker stderr:\n${proc.err()}`));
     const workers = await childPids(proc.child.pid!);
     assert.equal(workers.length, 2);
@@ -197,7 +185,7 @@ if (missing) {
     const taken = await freePort();
     await new Promise<void>((resolve) => blocker.listen(taken, '127.0.0.1', resolve));
     try {
-      const busy = scope.spawn('tracker', ['--port', String(taken), '--workers', '2', '--store', redis!.url, '--no-udp'], { cwd: await scope.dir() });
+      const busy = scope.spawn('tracker', ['--port', String(taken), '--workers', '2', '--store', (await redis()).url, '--no-udp'], { cwd: await scope.dir() });
       assert.notEqual(await within(busy.exited, 30_000, 'exit on a taken port'), 0);
       assert.match(busy.err(), new RegExp(`^Error: cannot listen on 127\\.0\\.0\\.1:${taken}: .*\\n$`));
       assert.doesNotMatch(busy.out(), /Running/);
@@ -210,4 +198,4 @@ if (missing) {
     assert.match(noRedis.err(), /^Error: [^\n]*\n$/, 'one line');
     assert.match(noRedis.err(), new RegExp(`${nowhere}`));
   });
-}
+});

@@ -3,21 +3,16 @@
  * peer_id (src/bittorrent/client-name.ts). What comes back is still text from the network: the
  * page renders it as text only.
  */
-import { clientName as clientOfPeerId } from '../../bittorrent/client-name.ts';
+import { clientName as clientOfPeerId, printableId, printableText } from '../../bittorrent/client-name.ts';
 
 /** Longest client name passed on (a `v` is bounded to 100 bytes already). */
 const MAX_NAME = 64;
 
-/** No control characters: a peer_id is 20 arbitrary bytes, a `v` any text. */
-function printable(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-}
-
-/** The name to show: `v` if given, else the peer_id's client, else the peer_id's first 8 bytes. */
+/** The name to show: `v` if given, else the peer_id's client, else the peer_id's first 8 bytes (both made printable). */
 export function clientName(peerId: Buffer | undefined, v: string | undefined): string {
   const trimmed = v?.trim();
-  if (trimmed) return printable(trimmed).slice(0, MAX_NAME);
+  if (trimmed) return printableText(trimmed).slice(0, MAX_NAME);
   if (!peerId) return 'unknown';
   const known = clientOfPeerId(peerId);
-  return known !== 'unknown' ? known : `unknown (${printable(peerId.subarray(0, 8).toString('latin1'))})`;
+  return known !== 'unknown' ? known : `unknown (${printableId(peerId.subarray(0, 8))})`;
 }

@@ -4,31 +4,21 @@
  * sample's ids, bounded expiry slices, key TTLs, and faults (Redis stopped, hung, restarted empty,
  * scripts flushed, unreachable at start).
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RedisSwarmStore } from '../../../src/tracker/store/redis-store.ts';
 import { StoreUnavailableError, type StoreLimits } from '../../../src/tracker/store/swarm-store.ts';
 import { TrackerStats } from '../../../src/tracker/metrics/stats.ts';
 import type { AnnounceRequest } from '../../../src/tracker/protocol/announce.ts';
-import { redisMissing, startRedis, type RedisServer } from '../../../harness/redis.ts';
-import { freePort, skipOrFail, until } from '../../support/procs.ts';
+import { startRedis } from '../../../harness/redis.ts';
+import { freePort, until } from '../../support/procs.ts';
+import { redisSuite } from '../../support/redis-suite.ts';
 import { storeConformance } from '../store.conformance.ts';
 
 const TTL = 60_000;
-const missing = redisMissing();
-let server: Promise<RedisServer> | undefined;
 const opened: RedisSwarmStore[] = [];
 let prefixes = 0;
-
-/** The one redis-server of this file, started on first use. */
-const redis = () => (server ??= startRedis());
-
-async function open(limits: Partial<StoreLimits> = {}, o: { stats?: TrackerStats; prefix?: string; ttlMs?: number } = {}): Promise<RedisSwarmStore> {
-  const s = await RedisSwarmStore.open({ url: (await redis()).url, ttlMs: o.ttlMs ?? TTL, limits: { exempt: [], ...limits }, stats: o.stats, prefix: o.prefix ?? `t${prefixes++}:` });
-  opened.push(s);
-  return s;
-}
 
 function req(ip: string, port: number, over: Partial<AnnounceRequest> = {}): AnnounceRequest {
   return { infoHash: Buffer.alloc(20, 1), peerId: Buffer.alloc(20, port & 0xff), ip, family: ip.includes(':') ? 6 : 4, port, uploaded: 0, downloaded: 0, left: 1, event: 'none', numwant: 50, compact: true, noPeerId: true, ...over };
@@ -41,14 +31,14 @@ function v4List(b: Buffer): string[] {
   return out;
 }
 
-after(async () => {
-  await Promise.all(opened.map((s) => s.close()));
-  if (server) await (await server).close();
-});
+redisSuite('RedisSwarmStore needs redis-server', () => Promise.all(opened.map((s) => s.close())), (redis) => {
+  /** A store on the file's redis-server, closed after the file's tests. */
+  async function open(limits: Partial<StoreLimits> = {}, o: { stats?: TrackerStats; prefix?: string; ttlMs?: number } = {}): Promise<RedisSwarmStore> {
+    const s = await RedisSwarmStore.open({ url: (await redis()).url, ttlMs: o.ttlMs ?? TTL, limits: { exempt: [], ...limits }, stats: o.stats, prefix: o.prefix ?? `t${prefixes++}:` });
+    opened.push(s);
+    return s;
+  }
 
-if (missing) {
-  test('RedisSwarmStore needs redis-server', (t) => skipOrFail(t, missing));
-} else {
   storeConformance('RedisSwarmStore', (ttlMs, limits) => open(limits, { ttlMs }));
 
   describe('RedisSwarmStore on a shared Redis', () => {
@@ -217,4 +207,4 @@ if (missing) {
       assert.equal((await s.counts()).peers, 50);
     });
   });
-}
+});

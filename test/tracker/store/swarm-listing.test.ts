@@ -2,7 +2,7 @@
  * The swarm listing (the dashboard's table): the bounded selection against a plain sort, then
  * the memory store and (when redis-server is installed) the Redis store after real announces.
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
@@ -11,9 +11,8 @@ import { MemorySwarmStore } from '../../../src/tracker/store/memory-store.ts';
 import { RedisSwarmStore } from '../../../src/tracker/store/redis-store.ts';
 import type { SwarmStore } from '../../../src/tracker/store/swarm-store.ts';
 import type { AnnounceRequest } from '../../../src/tracker/protocol/announce.ts';
-import { redisMissing, startRedis, type RedisServer } from '../../../harness/redis.ts';
 import { check, runs } from '../../support/fuzz.ts';
-import { skipOrFail } from '../../support/procs.ts';
+import { redisSuite } from '../../support/redis-suite.ts';
 
 const summary = fc.record({
   infoHash: fc.uint8Array({ minLength: 20, maxLength: 20 }).map((u) => Buffer.from(u)),
@@ -128,21 +127,12 @@ test('the memory listing walks 50,000 swarms in slices: announces get through me
   assert.ok(answered >= 3, `announces answered during the walk: ${answered}`);
 });
 
-const missing = redisMissing();
-let server: Promise<RedisServer> | undefined;
 const opened: RedisSwarmStore[] = [];
-after(async () => {
-  await Promise.all(opened.map((s) => s.close()));
-  if (server) await (await server).close();
-});
-if (missing) {
-  test('RedisSwarmStore.listSwarms needs redis-server', (t) => skipOrFail(t, missing));
-} else {
+redisSuite('RedisSwarmStore.listSwarms needs redis-server', () => Promise.all(opened.map((s) => s.close())), (redis) => {
   let n = 0;
   listingSuite('RedisSwarmStore', async () => {
-    const url = (await (server ??= startRedis())).url;
-    const s = await RedisSwarmStore.open({ url, ttlMs: 60_000, limits: { exempt: [] }, prefix: `list${n++}:` });
+    const s = await RedisSwarmStore.open({ url: (await redis()).url, ttlMs: 60_000, limits: { exempt: [] }, prefix: `list${n++}:` });
     opened.push(s);
     return s;
   });
-}
+});

@@ -4,18 +4,16 @@
  * and port): both workers answer, every announce is answered, and another program still cannot
  * take the port. On node:dgram the primary shares one socket with the workers.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { redisMissing, startRedis, type RedisServer } from '../../../harness/redis.ts';
 import { rawRequest } from '../../support/raw-request.ts';
-import { freePort, skipOrFail, TestScope, within } from '../../support/procs.ts';
+import { freePort, TestScope, within } from '../../support/procs.ts';
+import { redisSuite } from '../../support/redis-suite.ts';
 import { announcePacket, errorText, UdpProbe } from './udp-probe.ts';
 import { UDP_IOS } from './udp-world.ts';
 
-const missing = redisMissing();
 const scope = new TestScope('p2p-udp-workers-');
-let redis: RedisServer | undefined;
 const CLIENTS = 24;
 
 async function processes(port: number): Promise<Array<{ pid: number; announces: number }>> {
@@ -23,22 +21,12 @@ async function processes(port: number): Promise<Array<{ pid: number; announces: 
   return (JSON.parse(r.body.toString()) as { processes: Array<{ pid: number; announces: number }> }).processes;
 }
 
-if (missing) {
-  test('--workers over UDP needs redis-server', (t) => skipOrFail(t, missing));
-} else {
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await scope.cleanup();
-    await redis?.close();
-  });
-
+redisSuite('--workers over UDP needs redis-server', () => scope.cleanup(), (redis) => {
   for (const io of UDP_IOS) {
     test(`--workers 2 (${io}): every UDP announce answered${io === 'batch' ? ', by both workers; the port stays theirs' : ''}`, async () => {
       const port = await freePort();
       const env = { P2P_UDP_BATCH: io === 'batch' ? '1' : '0', NODE_DEBUG: 'p2p-udp' };
-      const proc = scope.spawn('tracker', ['--port', String(port), '--workers', '2', '--store', redis!.url], { cwd: await scope.dir(), env });
+      const proc = scope.spawn('tracker', ['--port', String(port), '--workers', '2', '--store', (await redis()).url], { cwd: await scope.dir(), env });
       await proc.waitFor(/\* Running on http:\/\/127\.0\.0\.1:\d+/, 30_000);
       const choice = io === 'batch' ? /udp tracker I\/O: native recvmmsg/g : /udp tracker I\/O: node:dgram/g;
       assert.equal(proc.err().match(choice)?.length, 2, `one choice line per worker:\n${proc.err()}`);
@@ -67,4 +55,4 @@ if (missing) {
       squatter.close();
     });
   }
-}
+});
