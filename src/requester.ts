@@ -4,7 +4,8 @@
  * from the swarm first, BEP 9) from the peers their trackers list, then seed them. Several
  * torrents download at once on one port (cli/requester-run.ts).
  */
-import { askUntil, closeInput, die, EXIT } from './cli/common.ts';
+import { askUntil, closeInput, die, EXIT, interrupted } from './cli/common.ts';
+import { installStopSignals } from './cli/stop-signals.ts';
 import { JsonEvents } from './cli/json-events.ts';
 import { ProgressDisplay } from './cli/progress.ts';
 import { loadInput, parseRequesterArgs, type RequesterInput } from './cli/requester-args.ts';
@@ -13,6 +14,8 @@ import { newPeerId } from './bittorrent/peer-id.ts';
 import { DownloadInterrupted, SessionError } from './download/session.ts';
 import { checkPortFree } from './net/port-check.ts';
 
+// First of all: from here on a signal ends the program with a status (130 until a download holds the stop).
+installStopSignals(interrupted);
 const args = parseRequesterArgs();
 // --json: events for scripts instead of lines for people; errors said both ways.
 const events = args.json ? new JsonEvents() : undefined;
