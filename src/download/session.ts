@@ -10,7 +10,7 @@ import type { Metainfo } from '../metainfo/metainfo.ts';
 import type { PeerNodeOptions } from '../peer/peer-node.ts';
 import { Seeding, type TorrentToShare } from '../seed/seeding.ts';
 import { holdStop, type StopHold } from '../cli/stop-signals.ts';
-import { SeedingStatus, closingLineTo } from '../cli/seeding-status.ts';
+import { SeedingStatus, linesTo } from '../cli/seeding-status.ts';
 import { announceAsSeeder } from '../seed/seed-torrent.ts';
 import type { PeerHost } from '../peer/peer-host.ts';
 import { PieceStore } from '../storage/piece-store.ts';
@@ -240,7 +240,7 @@ export class DownloadSession {
     const { meta, host, peerHost, log } = this.o;
     // Under --host 0.0.0.0 the address others can reach, not the wildcard (as the seeder prints).
     log(`Seeding ${meta.name} on http://${hostPort(publicAddress(host), peerHost?.port ?? this.o.port)} (Ctrl-C to stop)`);
-    const status = new SeedingStatus(meta.name, meta.length, () => ({ uploaded: seeding.uploaded, peers: 0 }), closingLineTo(log));
+    const status = new SeedingStatus(meta.name, meta.length, () => ({ uploaded: seeding.uploaded, peers: 0 }), linesTo(log));
     await stop.requested;
     status.stop();
   }
