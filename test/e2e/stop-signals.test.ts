@@ -9,7 +9,7 @@
  * requester then spends the whole of its bounded waits in the download -> seeding switch (500 ms)
  * and in its stop (a few s), which makes those moments wide enough to hit every time.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -21,6 +21,8 @@ import { Scope, exitWithin, startSeeder } from '../support/bad-peers.ts';
 
 interface Ending {
   what: string;
+  /** From the last signal to the exit. */
+  ms: number;
   code: number | null;
   signal: NodeJS.Signals | null;
   out: string;
@@ -59,27 +61,29 @@ const CLOSING = /^Stopped seeding sig\.bin: uploaded .* \(ratio [\d.]+\) in \d+ 
 
 /** Its exit status, its signal (if the signal killed it) and its output, once it ended. */
 async function ending(what: string, proc: Proc): Promise<Ending> {
+  const t0 = Date.now();
   const code = await exitWithin(proc, 20_000, what);
-  return { what, code, signal: proc.child.signalCode, out: proc.out(), err: proc.err() };
+  return { what, ms: Date.now() - t0, code, signal: proc.child.signalCode, out: proc.out(), err: proc.err() };
 }
 
 const describeEnding = (e: Ending) => `${e.what}: exit ${e.code} (signal ${e.signal})\nstdout:\n${e.out}\nstderr:\n${e.err}`;
 
-/** What is wrong with how it ended (undefined: a status of its own; 0 after its closing line, 130 before its download completed). */
-function wrongEnding(e: Ending, expected?: 0 | 130): string | undefined {
+/** Expected: a status of its own; 0 after its closing line, 130 before `ready` (its download complete, its torrents served). */
+function wrongEnding(e: Ending, ready: RegExp, expected?: 0 | 130): string | undefined {
   if (e.signal !== null || (e.code !== 0 && e.code !== 130)) return `not ended by a status of its own: ${describeEnding(e)}`;
   if (expected !== undefined && e.code !== expected) return `exit ${expected} expected: ${describeEnding(e)}`;
   if (e.code === 0 && !CLOSING.test(e.out)) return `exit 0 without its closing line: ${describeEnding(e)}`;
-  if (e.code === 130 && /^File downloaded/m.test(e.out)) return `exit 130 after a complete download: ${describeEnding(e)}`;
+  if (e.code === 130 && ready.test(e.out)) return `exit 130 after ${ready}: ${describeEnding(e)}`;
   return undefined;
 }
 
-function assertCleanStops(endings: Array<[Ending, (0 | 130)?]>): void {
-  const wrong = endings.map(([e, expected]) => wrongEnding(e, expected)).filter((w) => w !== undefined);
+function assertCleanStops(t: TestContext, endings: Array<[Ending, (0 | 130)?]>, ready: RegExp): void {
+  for (const [e] of endings) t.diagnostic(`${e.what}: exit ${e.code} (signal ${e.signal}) ${e.ms} ms after the last signal`);
+  const wrong = endings.map(([e, expected]) => wrongEnding(e, ready, expected)).filter((w) => w !== undefined);
   assert.deepEqual(wrong, [], `${wrong.length} of ${endings.length} did not stop cleanly:\n${wrong.join('\n\n')}`);
 }
 
-test('a requester stops cleanly on SIGTERM/SIGINT at every moment of its life', { timeout: 120_000 }, async () => {
+test('a requester stops cleanly on SIGTERM/SIGINT at every moment of its life', { timeout: 120_000 }, async (t) => {
   const scope = new Scope();
   try {
     const dir = await scope.dir('p2p-signals-');
@@ -118,15 +122,53 @@ test('a requester stops cleanly on SIGTERM/SIGINT at every moment of its life', 
       at('SIGINT at the prompt', prompt, ['SIGINT'], 130, { torrent: [] }),
       at('right after it names the torrent', /^Retrieved info_hash/m, ['SIGTERM']),
       at('SIGTERM the moment the download is complete', downloaded, ['SIGTERM'], 0),
-      at('SIGINT the moment the download is complete', downloaded, ['SIGINT'], 0),
-      at('twice the moment the download is complete', downloaded, ['SIGINT', 'SIGTERM'], 0, { gapMs: 200 }),
+      at('SIGINT then SIGTERM the moment the download is complete', downloaded, ['SIGINT', 'SIGTERM'], 0, { gapMs: 200 }),
       at('while seeding', seeding, ['SIGTERM'], 0),
       at('three times while seeding (again while it stops)', seeding, ['SIGTERM', 'SIGTERM', 'SIGINT'], 0, { gapMs: 300 }),
       at('the moment it finds a complete download on disk', /^File already complete: sig\.bin/m, ['SIGTERM'], 0, { out: 'done' }),
       // Random moments from its first line on: start-up, download, switch, seeding.
-      ...Array.from({ length: 6 }, (_, i) => at(`random moment ${i}`, /^Retrieved info_hash/m, [i % 2 ? 'SIGINT' : 'SIGTERM'], undefined, { afterMs: Math.floor(Math.random() * 1500) })),
+      ...Array.from({ length: 5 }, (_, i) => at(`random moment ${i}`, /^Retrieved info_hash/m, [i % 2 ? 'SIGINT' : 'SIGTERM'], undefined, { afterMs: Math.floor(Math.random() * 1500) })),
     ]);
-    assertCleanStops(endings);
+    assertCleanStops(t, endings, /^File downloaded/m);
+  } finally {
+    await scope.dispose();
+  }
+});
+
+const PROMPT = /Enter the file name to share :/;
+
+test('a seeder stops cleanly on SIGTERM/SIGINT at its prompt, while it hashes, as it starts serving, and while it stops', { timeout: 60_000 }, async (t) => {
+  const scope = new Scope();
+  try {
+    const dir = await scope.dir('p2p-signals-');
+    const data = randomBytes(8 * 1024 * 1024);
+    const announce = await stallingTracker(scope);
+    /** A seeder in a folder of its own, told `sig.bin` at its prompt; `signals` sent once `line` shows (and `afterMs`). */
+    const signalAt = async (i: number, line: RegExp, signals: NodeJS.Signals[], expected?: 0 | 130, afterMs = 0): Promise<[Ending, (0 | 130)?]> => {
+      const cwd = path.join(dir, `s${i}`);
+      await mkdir(cwd);
+      await writeFile(path.join(cwd, 'sig.bin'), data);
+      const proc = scope.spawn('seeder', ['--port', String(await freePort()), '--tracker', announce], cwd);
+      await proc.waitFor(PROMPT, 30_000);
+      if (line.source !== PROMPT.source) proc.write('sig.bin\n');
+      await proc.waitFor(line, 30_000);
+      if (afterMs) await new Promise((r) => setTimeout(r, afterMs));
+      for (const [k, s] of signals.entries()) {
+        if (k > 0) await new Promise((r) => setTimeout(r, 300));
+        proc.kill(s);
+      }
+      return [await ending(`seeder ${i}: ${signals.join(', ')} ${afterMs} ms after ${line}`, proc), expected];
+    };
+    const answered = /Enter the file name to share : sig\.bin$/m;
+    const endings = await Promise.all([
+      signalAt(0, PROMPT, ['SIGTERM'], 130),
+      signalAt(1, answered, ['SIGTERM']),
+      signalAt(2, /^\* Running on /m, ['SIGTERM'], 0),
+      signalAt(3, /^\* Running on /m, ['SIGINT', 'SIGTERM', 'SIGINT'], 0),
+      // From the answer on: hashing, listening, the first announce, serving.
+      ...Array.from({ length: 3 }, (_, i) => signalAt(4 + i, answered, [i % 2 ? 'SIGINT' : 'SIGTERM'], undefined, Math.floor(Math.random() * 600))),
+    ]);
+    assertCleanStops(t, endings, /^\* Running on /m);
   } finally {
     await scope.dispose();
   }
