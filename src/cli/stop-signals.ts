@@ -56,11 +56,10 @@ function onSignal(signal: StopSignal): void {
  * handlers with an idle stop of status 130 when the program did not install them itself.
  */
 export function holdStop(): StopHold {
-  if (idleStop === undefined) installStopSignals(() => process.exit(130));
+  if (idleStop === undefined) installStopSignals(() => process.exit(130)); // EXIT.interrupted (cli/common.ts)
   let tell!: (signal: StopSignal) => void;
   const requested = new Promise<StopSignal>((resolve) => (tell = resolve));
   holders.add(tell);
   if (firstSignal !== undefined) tell(firstSignal);
   return { requested, release: () => void holders.delete(tell) };
 }
-
