@@ -4,15 +4,19 @@
  * from the swarm first, BEP 9) from the peers their trackers list, then seed them. Several
  * torrents download at once on one port (cli/requester-run.ts).
  */
-import { askUntil, closeInput, die, EXIT } from './cli/common.ts';
+import { askUntil, closeInput, die, EXIT, interrupted } from './cli/common.ts';
+import { installStopSignals } from './cli/stop-signals.ts';
 import { JsonEvents } from './cli/json-events.ts';
 import { ProgressDisplay } from './cli/progress.ts';
+import { linesTo } from './cli/seeding-status.ts';
 import { loadInput, parseRequesterArgs, type RequesterInput } from './cli/requester-args.ts';
 import { runMany, runOne, type RequesterRun } from './cli/requester-run.ts';
 import { newPeerId } from './bittorrent/peer-id.ts';
 import { DownloadInterrupted, SessionError } from './download/session.ts';
 import { checkPortFree } from './net/port-check.ts';
 
+// First of all: from here on a signal ends the program with a status (130 until a download holds the stop).
+installStopSignals(interrupted);
 const args = parseRequesterArgs();
 // --json: events for scripts instead of lines for people; errors said both ways.
 const events = args.json ? new JsonEvents() : undefined;
@@ -35,8 +39,8 @@ for (const input of inputs) {
   else if (!args.quiet) console.log(`Retrieved info_hash: ${hashOf(input)}`);
 }
 const log = (l: string) => (events ? events.line(l) : args.quiet ? undefined : console.log(l));
-// `-q`: no progress either (a display that writes nowhere).
-const display = args.quiet ? new ProgressDisplay({ isTTY: false, write: () => true } as unknown as NodeJS.WriteStream) : new ProgressDisplay();
+// `-q`: the display's plain lines go where every other line goes (nowhere).
+const display = args.quiet ? new ProgressDisplay(linesTo(log)) : new ProgressDisplay();
 const run: RequesterRun = { args, peerId: newPeerId(), display, log, events };
 
 if (inputs.length > 1) {

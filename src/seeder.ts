@@ -4,7 +4,8 @@
  * place), hashes it, writes `<name>.torrent`, copies the torrent to the requester's folder,
  * registers with the tracker and serves the data over HTTP.
  */
-import { askUntil, closeInput, die } from './cli/common.ts';
+import { askUntil, closeInput, die, interrupted } from './cli/common.ts';
+import { installStopSignals } from './cli/stop-signals.ts';
 import { checkShareable, parseSeederArgs } from './cli/seeder-args.ts';
 import { prepareShare } from './seed/share.ts';
 import { seedTorrents, type ServedTorrent } from './seed/seed-torrent.ts';
@@ -14,6 +15,8 @@ import { checkPortFree } from './net/port-check.ts';
 import { formatMagnet } from './magnet/magnet-uri.ts';
 import { JsonEvents } from './cli/json-events.ts';
 
+// First of all: from here on a signal ends the program with a status (130 until its torrents are served).
+installStopSignals(interrupted);
 const args = parseSeederArgs();
 // `--json`: every line becomes an event on stdout (json-events.ts); errors keep their stderr line.
 const events = args.json ? new JsonEvents() : undefined;

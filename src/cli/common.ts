@@ -11,9 +11,9 @@ export class UserError extends Error {}
 /** Exit statuses, as the README documents them. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
-/** Ctrl-C: a new line after the `^C`, and the shell's status for an interrupted program. */
+/** Ctrl-C (or SIGTERM): a new line after a terminal's `^C`, and the shell's status for an interrupted program. */
 export function interrupted(): never {
-  process.stdout.write('\n');
+  if (process.stdout.isTTY) process.stdout.write('\n');
   process.exit(EXIT.interrupted);
 }
 

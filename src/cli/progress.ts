@@ -3,6 +3,7 @@
  * seconds when stdout is a pipe or a file (logs, tests).
  */
 import type { ProgressSnapshot } from '../download/session.ts';
+import type { LineSink } from './seeding-status.ts';
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -40,7 +41,7 @@ export class ProgressDisplay {
   private drawn = false;
 
   constructor(
-    private readonly out: NodeJS.WriteStream = process.stdout,
+    private readonly out: LineSink = process.stdout,
     private readonly plainEveryMs = 5000,
   ) {}
 

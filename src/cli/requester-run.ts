@@ -4,6 +4,7 @@
  * torrent's name while the others go on.
  */
 import { die } from './common.ts';
+import { holdStop } from './stop-signals.ts';
 import type { ProgressDisplay } from './progress.ts';
 import type { JsonEvents } from './json-events.ts';
 import type { RequesterArgs, RequesterInput } from './requester-args.ts';
@@ -80,8 +81,6 @@ export async function runMany(inputs: RequesterInput[], r: RequesterRun): Promis
     die((e as Error).message);
   }
   const dht = inputs.some((i) => i.magnet) ? await peerHost.startDht() : undefined;
-  // Each download waits for SIGINT/SIGTERM (to stop, or to end its seeding): no leak warning past 10.
-  process.setMaxListeners(Math.max(process.getMaxListeners(), 2 * inputs.length + 10));
   const latest = new Map<number, ProgressSnapshot>();
   const runs = inputs.map((input, i) => {
     const extraSources = dht && input.magnet ? [hostDhtPeers(dht, input.magnet.infoHash)] : [];
@@ -107,7 +106,10 @@ export async function runMany(inputs: RequesterInput[], r: RequesterRun): Promis
     );
   });
   const failed = (await Promise.all(runs)).filter((ok) => !ok).length;
+  // The shared port closes as part of the stop: a repeated Ctrl-C does not cut it short.
+  const stop = holdStop();
   await peerHost.close();
+  stop.release();
   return failed;
 }
 

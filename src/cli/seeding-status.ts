@@ -12,6 +12,15 @@ export interface SeedingNumbers {
   peers: number;
 }
 
+/**
+ * Where a status line goes: a terminal (redrawn in place) or a sink of whole lines. process.stdout
+ * is one; linesTo() makes one of the program's own output.
+ */
+export interface LineSink {
+  readonly isTTY?: boolean;
+  write(text: string): unknown;
+}
+
 export class SeedingStatus {
   private timer: NodeJS.Timeout | undefined;
   private drawn = false;
@@ -22,7 +31,7 @@ export class SeedingStatus {
     private readonly name: string,
     private readonly size: number,
     private readonly read: () => SeedingNumbers,
-    private readonly out: NodeJS.WriteStream = process.stdout,
+    private readonly out: LineSink = process.stdout,
   ) {}
 
   /** Redraw every second on a terminal; nothing periodic in logs and pipes. */
@@ -63,7 +72,10 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
 
-/** A stream that is no terminal and hands each line to `log`: only the closing line, through the program's own output (--json included). */
-export function closingLineTo(log: (line: string) => void): NodeJS.WriteStream {
-  return { isTTY: false, write: (text: string) => (log(text.trimEnd()), true) } as unknown as NodeJS.WriteStream;
+/**
+ * A sink that is no terminal and hands each line to `log`, the program's own output: a status
+ * then writes only its closing line, a progress display its plain lines (--json, -q: nowhere).
+ */
+export function linesTo(log: (line: string) => void): LineSink {
+  return { isTTY: false, write: (text: string) => log(text.trimEnd()) };
 }

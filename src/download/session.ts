@@ -8,8 +8,9 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Metainfo } from '../metainfo/metainfo.ts';
 import type { PeerNodeOptions } from '../peer/peer-node.ts';
-import { Seeding, untilSignal, type TorrentToShare } from '../seed/seeding.ts';
-import { SeedingStatus, closingLineTo } from '../cli/seeding-status.ts';
+import { Seeding, type TorrentToShare } from '../seed/seeding.ts';
+import { holdStop, type StopHold } from '../cli/stop-signals.ts';
+import { SeedingStatus, linesTo } from '../cli/seeding-status.ts';
 import { announceAsSeeder } from '../seed/seed-torrent.ts';
 import type { PeerHost } from '../peer/peer-host.ts';
 import { PieceStore } from '../storage/piece-store.ts';
@@ -90,18 +91,37 @@ export class DownloadSession {
     const { meta, log } = this.o;
     const { shownPath } = this.paths;
     if (await alreadyComplete(meta, this.o.outDir, this.paths)) {
-      log(`${meta.multiFile ? 'Folder' : 'File'} already complete: ${meta.name}, verified at: ${shownPath}`);
-      if (this.o.seed) await this.seedComplete();
+      // Held before the line a script may answer with a signal; released once seeding is closed.
+      const stop = holdStop();
+      try {
+        log(`${meta.multiFile ? 'Folder' : 'File'} already complete: ${meta.name}, verified at: ${shownPath}`);
+        if (this.o.seed) await this.seedComplete(stop);
+      } finally {
+        stop.release();
+      }
       return shownPath;
     }
     const createdPart = !(await stat(this.paths.partPath).then(() => true, () => false));
     const part = await openPart(meta, this.o.outDir, this.paths, log);
+    // One hold from here to the end, so that a signal at any point (the switch to seeding included) stops cleanly.
+    const stop = holdStop();
+    try {
+      return await this.fetchAndSeed(part, createdPart, stop);
+    } finally {
+      stop.release();
+    }
+  }
+
+  /** Serve, download, finish, then seed until `stop` (a signal before seeding: the closing line at once). */
+  private async fetchAndSeed(part: PartFile, createdPart: boolean, stop: StopHold): Promise<string> {
+    const { meta, log } = this.o;
+    const { shownPath } = this.paths;
     const seeding = await this.serve(part);
     const downloader = this.downloader(part, seeding);
     const finder = this.findPeers(part, seeding, downloader);
     const started = Date.now();
     const toFetch = downloader.bytesLeft;
-    await this.download(part, seeding, downloader, finder, createdPart);
+    await this.download(part, seeding, downloader, finder, createdPart, stop);
     this.o.onDownloaded?.();
     log(`${meta.multiFile ? 'Folder' : 'File'} downloaded: ${meta.name}, saved to: ${shownPath}`);
     const sources = downloader.contributions();
@@ -109,7 +129,7 @@ export class DownloadSession {
     if (got.length) log(`Pieces received: ${got.map(([label, c]) => `${c.pieces} from ${label}`).join(', ')}`);
     log(downloadSummary({ fetched: toFetch, size: meta.length, ms: Date.now() - started, sources }));
     await finder.completed();
-    if (this.o.seed) await this.seed(seeding);
+    if (this.o.seed) await this.seed(seeding, stop);
     await seeding.close();
     return shownPath;
   }
@@ -160,10 +180,10 @@ export class DownloadSession {
    * Fetch every piece, then finish (sync, rename). On failure or interruption the verified pieces
    * are kept for the next run and the session ends with one line for the user.
    */
-  private async download(part: PartFile, seeding: Seeding, downloader: Downloader, finder: PeerFinder, createdPart: boolean): Promise<void> {
+  private async download(part: PartFile, seeding: Seeding, downloader: Downloader, finder: PeerFinder, createdPart: boolean, stop: StopHold): Promise<void> {
     const progress = this.reportProgress(downloader, seeding, finder);
-    const interrupted = untilSignal();
-    void interrupted.promise.then(() => downloader.abort(new DownloadInterrupted('interrupted')));
+    // A no-op once the download is over: a later signal ends the seeding instead.
+    void stop.requested.then(() => downloader.abort(new DownloadInterrupted('interrupted')));
     finder.start();
     try {
       await downloader.run();
@@ -179,7 +199,6 @@ export class DownloadSession {
       if (kept && e instanceof DownloadInterrupted) throw new DownloadInterrupted('interrupted; run again with the same torrent to resume');
       throw finder.failure(e as Error, this.o.waitSeconds, path.join(this.o.outDir, this.paths.partBase + '.part'));
     } finally {
-      interrupted.cancel();
       finder.stopAsking();
       clearInterval(progress);
     }
@@ -202,7 +221,7 @@ export class DownloadSession {
   }
 
   /** The data was already here and verified: seed it (announced with left=0) until stopped. */
-  private async seedComplete(): Promise<void> {
+  private async seedComplete(stop: StopHold): Promise<void> {
     const { meta, trackers, log } = this.o;
     let store: PieceStore;
     try {
@@ -212,17 +231,17 @@ export class DownloadSession {
     }
     const seeding = await this.serve({ store, have: Bitfield.full(meta.pieceCount) });
     if (trackers.length) void announceAsSeeder(seeding, trackers, log);
-    await this.seed(seeding);
+    await this.seed(seeding, stop);
     await seeding.close();
   }
 
-  /** Keep serving until SIGINT or SIGTERM, then say what was uploaded (the seeder's closing line). */
-  private async seed(seeding: Seeding): Promise<void> {
+  /** Keep serving until SIGINT or SIGTERM (`stop`), then say what was uploaded (the seeder's closing line). */
+  private async seed(seeding: Seeding, stop: StopHold): Promise<void> {
     const { meta, host, peerHost, log } = this.o;
     // Under --host 0.0.0.0 the address others can reach, not the wildcard (as the seeder prints).
     log(`Seeding ${meta.name} on http://${hostPort(publicAddress(host), peerHost?.port ?? this.o.port)} (Ctrl-C to stop)`);
-    const status = new SeedingStatus(meta.name, meta.length, () => ({ uploaded: seeding.uploaded, peers: 0 }), closingLineTo(log));
-    await untilSignal().promise;
+    const status = new SeedingStatus(meta.name, meta.length, () => ({ uploaded: seeding.uploaded, peers: 0 }), linesTo(log));
+    await stop.requested;
     status.stop();
   }
 }

@@ -12,7 +12,8 @@ import type { PeerNodeOptions } from '../peer/peer-node.ts';
 import { PeerHost } from '../peer/peer-host.ts';
 import { TrackerFailure } from '../tracker-client/reply.ts';
 import { Seeding } from './seeding.ts';
-import { SeedingStatus, closingLineTo } from '../cli/seeding-status.ts';
+import { SeedingStatus, linesTo } from '../cli/seeding-status.ts';
+import { holdStop } from '../cli/stop-signals.ts';
 import { plainNetError } from '../cli/net-messages.ts';
 
 export interface SeedTorrentOptions {
@@ -59,17 +60,15 @@ export async function seedTorrents(torrents: ServedTorrent[], o: Omit<SeedTorren
   const name = torrents.length === 1 ? torrents[0]!.meta.name : `${torrents.length} torrents`;
   const size = torrents.reduce((n, t) => n + t.meta.length, 0);
   // Under --json the closing line goes through `log` like every other line (no status redraws).
-  const out = o.json || o.quiet ? closingLineTo(log) : undefined;
+  const out = o.json || o.quiet ? linesTo(log) : undefined;
   const status = new SeedingStatus(name, size, () => ({ uploaded: peerHost.node.counter.uploaded, peers: connectedPeers(peerHost) }), out);
-  // Handlers before any output that a script may react to with a SIGTERM.
-  const shutdown = () => {
+  // Held before any output that a script may react to with a SIGTERM, and to the end (repeats do not cut the stop short).
+  void holdStop().requested.then(() => {
     status.stop();
     void Promise.all(seedings.map((s) => s.close()))
       .then(() => peerHost.close())
       .then(() => process.exit(0));
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  });
   await Promise.all(seedings.map((s) => announceAsSeeder(s, o.announceUrl, log)));
   status.start();
 }

@@ -112,18 +112,3 @@ export class Seeding {
     await this.t.store.close();
   }
 }
-
-/** Resolves on the first SIGINT or SIGTERM; cancel() removes the handlers. */
-export function untilSignal(): { promise: Promise<void>; cancel(): void } {
-  let cancel = () => {};
-  const promise = new Promise<void>((resolve) => {
-    const on = () => resolve();
-    process.once('SIGINT', on);
-    process.once('SIGTERM', on);
-    cancel = () => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-    };
-  });
-  return { promise, cancel };
-}
