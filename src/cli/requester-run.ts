@@ -66,9 +66,14 @@ export async function runOne(input: RequesterInput, r: RequesterRun): Promise<vo
   const dht = input.magnet && peerLimits.dht;
   const extraSources = dht ? [dhtPeers({ settings: dht, host, port, infoHash: input.magnet.infoHash, log: r.log })] : [];
   const { events } = r;
-  const onProgress = (p: ProgressSnapshot) => (events ? events.progress(p) : r.display.update(p));
   const onPieceVerified = events && ((index: number) => events.emit({ event: 'piece', index }));
-  await download(input, extraSources, { onProgress, onPieceVerified, onDownloaded: () => r.display.end() }, r);
+  await download(input, extraSources, { onProgress: (p) => showProgress(r, p), onPieceVerified, onDownloaded: () => r.display.end() }, r);
+}
+
+/** Progress as a `--json` event, or on the display. */
+function showProgress(r: RequesterRun, p: ProgressSnapshot): void {
+  if (r.events) r.events.progress(p);
+  else r.display.update(p);
 }
 
 /** Several torrents at once on one port; returns how many failed (each said on stderr with its name). */
@@ -87,7 +92,7 @@ export async function runMany(inputs: RequesterInput[], r: RequesterRun): Promis
     const progress: Progress = {
       onProgress: (p) => {
         latest.set(i, p);
-        r.display.update(sumOf([...latest.values()]));
+        showProgress(r, sumOf([...latest.values()]));
       },
       onDownloaded: () => {
         r.display.end();

@@ -390,9 +390,8 @@ describe('start order', { concurrency: true }, () => {
 });
 
 describe('SIGTERM right after the ready line', { concurrency: true }, () => {
-  // A script that waits for `* Running on` and then stops the program must get a clean stop.
-  // Both programs print that line before they install their SIGTERM handler, so a prompt SIGTERM
-  // finds the default action and kills them (exit by signal, no `stopped` announce).
+  // A script that waits for `* Running on` and then stops the program must get a clean stop
+  // (the programs own their signals from their first statement: src/cli/stop-signals.ts).
   const ROUNDS = 6;
 
   test(

@@ -2,6 +2,7 @@
  * Many torrents per peer process (issue #18), with the real programs:
  *  - one seeder shares three torrents (two files and a folder) on one port: one `* Running on`;
  *  - one requester downloads two of them at once (a .torrent and a magnet link) from it, exact bytes;
+ *  - with --json, every line on stdout is a JSON event;
  *  - a torrent nobody seeds fails with its name while the other one downloads; exit 1;
  *  - a requester run on a complete download verifies and seeds it: another requester gets its
  *    pieces from it once the seeder is gone.
@@ -69,6 +70,26 @@ test('one requester process downloads a .torrent and a magnet link at once from 
   assert.ok((await readFile(path.join(dir, 'dl', 'photos', 'two.jpg'))).equals(data.two));
   assert.equal(count(r.proc.out(), /^Retrieved info_hash: [0-9a-f]{40}$/), 2);
   assert.equal(count(r.proc.out(), new RegExp(`^Pieces received: \\d+ from 127\\.0\\.0\\.1:${seeder.port}$`)), 2, r.proc.out());
+});
+
+test('--json with two torrents: every line of stdout is one JSON event (progress as events, no bar)', async () => {
+  // A seeder capped at 512 KiB/s: the 1.6 MB take ~3 s, long enough for progress (every 0.5 s).
+  const slowDir = path.join(dir, 'slow');
+  await mkdir(slowDir);
+  await writeFile(path.join(slowDir, 'c.bin'), randomBytes(1_000_000));
+  await writeFile(path.join(slowDir, 'd.bin'), randomBytes(600_000));
+  const port = await freePort();
+  const slow = scope.spawn('seeder', ['c.bin', 'd.bin', '--port', String(port), '--tracker', announce, '--max-upload-rate', '512K'], slowDir);
+  await slow.waitFor(/^\* Running on /m, 30_000);
+  const r = await requester(['slow/peer_6882/c.bin.torrent', 'slow/peer_6882/d.bin.torrent', '--out', 'dl-json', '--no-seed', '--json']);
+  assert.equal(await exitWithin(r.proc, 60_000, 'requester'), 0, r.proc.out() + r.proc.err());
+  const lines = r.proc.out().split('\n').filter((l) => l !== '');
+  const events = lines.map((l) => (JSON.parse(l) as { event: string }).event);
+  assert.equal(events.filter((e) => e === 'torrent').length, 2);
+  assert.equal(events.filter((e) => e === 'done').length, 2);
+  assert.ok(events.includes('progress'), events.join(' '));
+  assert.ok((await readFile(path.join(dir, 'dl-json', 'd.bin'))).equals(await readFile(path.join(slowDir, 'd.bin'))));
+  slow.child.kill('SIGTERM');
 });
 
 test('a torrent nobody seeds fails with its name, the other one downloads; exit status 1', async () => {
