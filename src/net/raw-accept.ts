@@ -121,7 +121,8 @@ export class RawConnection implements Transport, RawReader {
 
   /**
    * This connection as a paused net.Socket reading on through `onSocketRead`; its slot is released
-   * when the socket closes. Not while a write is queued (the owner waits for onDrain first).
+   * when the socket closes. A raw write still in progress stays ahead of the socket's writes
+   * (libuv keeps a stream's writes in order); its completion is then ignored here.
    */
   toSocket(): net.Socket {
     this.state = 'socket';
