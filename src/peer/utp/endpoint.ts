@@ -7,7 +7,8 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
-import { HEADER_LENGTH, decodePacket, type UtpPacket, UtpPacketError, writeHeader, ST_RESET, ST_SYN } from './packet.ts';
+import { HEADER_LENGTH, decodePacket, type UtpPacket, UtpPacketError, writeHeader, ST_RESET, ST_STATE, ST_SYN } from './packet.ts';
+import { TimeWait, type ClosedConnection } from './time-wait.ts';
 import { nowMicros, nowMs, type UtpLink, UtpSocket } from './utp-socket.ts';
 
 export interface UtpEndpointOptions {
@@ -17,8 +18,10 @@ export interface UtpEndpointOptions {
   maxPerAddress?: number;
   /** Connections that sent nothing but a SYN, kept at once (default 32; see makeRoomForHalfOpen). */
   maxHalfOpen?: number;
-  /** ST_RESET answers to unknown packets per second, at most (default 50). */
+  /** ST_RESET answers to unknown packets per second, at most (default 50); acks of closed connections count too. */
   resetsPerSecond?: number;
+  /** How long a cleanly closed connection's resent FIN is still acked (default TIME_WAIT_MS). */
+  timeWaitMs?: number;
 }
 
 export interface ConnectOptions {
@@ -39,6 +42,7 @@ export class UtpEndpoint extends EventEmitter {
   private readonly dirty = new Set<UtpSocket>();
   /** Accepted connections that have sent nothing but their SYN, oldest first (a SYN's address may be forged). */
   private readonly halfOpen = new Set<UtpSocket>();
+  private readonly timeWait: TimeWait;
   private flushScheduled = false;
   private timer: NodeJS.Timeout | null = null;
   private other: OtherPacketHandler | null = null;
@@ -61,6 +65,7 @@ export class UtpEndpoint extends EventEmitter {
     this.maxHalfOpen = opts.maxHalfOpen ?? 32;
     this.resetsPerSecond = opts.resetsPerSecond ?? 50;
     this.resetTokens = this.resetsPerSecond;
+    this.timeWait = new TimeWait(opts.timeWaitMs);
     this.link = {
       send: (buf, port, address) => this.sendRaw(buf, port, address),
       scheduleFlush: (s) => this.scheduleFlush(s),
@@ -150,7 +155,17 @@ export class UtpEndpoint extends EventEmitter {
     if (p.type === ST_SYN) return this.onSyn(p, rinfo);
     const sock = this.conns.get(key(rinfo.address, rinfo.port, p.connectionId)) ?? (p.type === ST_RESET ? this.resetTarget(p, rinfo) : undefined);
     if (sock !== undefined) return sock.onPacket(p);
+    const closed = this.timeWait.lookup(key(rinfo.address, rinfo.port, p.connectionId), p, nowMs());
+    if (closed !== undefined) return void (closed.ack && this.answerClosed(closed.closed, rinfo));
     if (p.type !== ST_RESET) this.answerReset(p, rinfo);
+  }
+
+  /** The ack of a resent FIN (or DATA) of a connection closed cleanly, within the same budget as resets. */
+  private answerClosed(c: ClosedConnection, rinfo: dgram.RemoteInfo): void {
+    if (!this.takeAnswerToken()) return;
+    const buf = Buffer.allocUnsafe(HEADER_LENGTH);
+    writeHeader(buf, { type: ST_STATE, connectionId: c.sendId, timestamp: nowMicros(), timestampDiff: 0, wndSize: 0, seqNr: c.seqNr, ackNr: c.ackNr });
+    this.sendRaw(buf, rinfo.port, rinfo.address);
   }
 
   /** A RESET may carry either of our ids (libutp checks both); match the send id too. */
@@ -191,15 +206,20 @@ export class UtpEndpoint extends EventEmitter {
 
   /** One 20-byte RESET per unsolicited packet at most, and at most resetsPerSecond of them: never an amplifier. */
   private answerReset(p: UtpPacket, rinfo: dgram.RemoteInfo): void {
-    const now = nowMs();
-    this.resetTokens = Math.min(this.resetsPerSecond, this.resetTokens + ((now - this.resetRefill) * this.resetsPerSecond) / 1000);
-    this.resetRefill = now;
-    if (this.resetTokens < 1) return;
-    this.resetTokens--;
+    if (!this.takeAnswerToken()) return;
     const buf = Buffer.allocUnsafe(HEADER_LENGTH);
     const seqNr = Math.floor(Math.random() * 0x10000);
     writeHeader(buf, { type: ST_RESET, connectionId: p.connectionId, timestamp: nowMicros(), timestampDiff: 0, wndSize: 0, seqNr, ackNr: p.seqNr });
     this.sendRaw(buf, rinfo.port, rinfo.address);
+  }
+
+  private takeAnswerToken(): boolean {
+    const now = nowMs();
+    this.resetTokens = Math.min(this.resetsPerSecond, this.resetTokens + ((now - this.resetRefill) * this.resetsPerSecond) / 1000);
+    this.resetRefill = now;
+    if (this.resetTokens < 1) return false;
+    this.resetTokens--;
+    return true;
   }
 
   private add(sock: UtpSocket): void {
@@ -216,6 +236,8 @@ export class UtpEndpoint extends EventEmitter {
     if (this.conns.get(k) !== sock) return;
     this.conns.delete(k);
     this.dirty.delete(sock);
+    const closed = sock.closedCleanly();
+    if (closed !== null) this.timeWait.remember(k, closed, nowMs());
     const n = (this.perAddress.get(sock.remoteAddress) ?? 1) - 1;
     if (n <= 0) this.perAddress.delete(sock.remoteAddress);
     else this.perAddress.set(sock.remoteAddress, n);

@@ -256,6 +256,12 @@ export class UtpSocket extends Duplex {
     this.destroy(Object.assign(new Error(message), { code }));
   }
 
+  /** After a clean close, what an ack of a resent FIN says (endpoint's TimeWait); else null. */
+  closedCleanly(): { sendId: number; seqNr: number; ackNr: number } | null {
+    if (!this.cleanClose || !this.reorder) return null;
+    return { sendId: this.sendId, seqNr: this.sender.stateSeq, ackNr: this.reorder.ackNr };
+  }
+
   get isConnected(): boolean {
     return this.state === 'connected';
   }

@@ -5,7 +5,7 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UtpEndpoint } from '../../../src/peer/utp/endpoint.ts';
-import { decodePacket, encodePacket, type HeaderFields, ST_DATA, ST_RESET, ST_STATE, ST_SYN } from '../../../src/peer/utp/packet.ts';
+import { decodePacket, encodePacket, type HeaderFields, ST_DATA, ST_FIN, ST_RESET, ST_STATE, ST_SYN } from '../../../src/peer/utp/packet.ts';
 import type { UtpSocket } from '../../../src/peer/utp/utp-socket.ts';
 import { connected, endpoints } from './helpers.ts';
 
@@ -160,6 +160,58 @@ test('datagrams that are not uTP go to the onOtherPacket hook (the DHT shares th
     assert.deepEqual(seen, [krpc]);
     assert.equal(raw.got.length, 1);
     assert.equal(raw.got[0]![0], 0x64, 'the hook can answer from the same port');
+  } finally {
+    await raw.close();
+    await ep.close();
+  }
+});
+
+test('TIME_WAIT: a FIN resent after a clean close is acked again, not reset; a STATE gets nothing; after the wait, a RESET', async () => {
+  const ep = await UtpEndpoint.bind(0, '127.0.0.1', { timeWaitMs: 400 });
+  const raw = await rawSocket();
+  const port = ep.address().port;
+  const X = 1000;
+  const next = async (type: number) => {
+    for (let i = 0; i < 100; i++) {
+      const found = raw.got.map((b) => decodePacket(b)).find((p) => p.type === type);
+      if (found) return found;
+      await sleep(10);
+    }
+    assert.fail(`no packet of type ${type} came`);
+  };
+  try {
+    const accepted = once(ep, 'connection') as Promise<[UtpSocket]>;
+    raw.send(packet({ type: ST_SYN, connectionId: X, seqNr: 100, ackNr: 0 }), port);
+    const [server] = await accepted;
+    const s0 = (await next(ST_STATE)).seqNr;
+    server.resume();
+    const ended = once(server, 'end');
+    raw.send(packet({ type: ST_FIN, connectionId: X + 1, seqNr: 101, ackNr: (s0 - 1) & 0xffff }), port);
+    await ended;
+    raw.got.length = 0;
+    const closed = once(server, 'close');
+    server.end();
+    const fin = await next(ST_FIN);
+    assert.equal(fin.connectionId, X);
+    raw.send(packet({ type: ST_STATE, connectionId: X + 1, seqNr: 102, ackNr: fin.seqNr }), port);
+    await closed;
+    assert.equal(server.errored, null, 'closed cleanly');
+    assert.equal(ep.connectionCount, 0);
+
+    // Our ack of the server's FIN... and the server's ack of ours was "lost": we resend our FIN.
+    raw.got.length = 0;
+    raw.send(packet({ type: ST_FIN, connectionId: X + 1, seqNr: 101, ackNr: fin.seqNr }), port);
+    const ack = await next(ST_STATE);
+    assert.deepEqual([ack.connectionId, ack.ackNr], [X, 101], 'the FIN is acked again on the connection\'s ids');
+    assert.equal(raw.got.map((b) => decodePacket(b)).filter((p) => p.type === ST_RESET).length, 0);
+    raw.got.length = 0;
+    raw.send(packet({ type: ST_STATE, connectionId: X + 1, seqNr: 102, ackNr: fin.seqNr }), port);
+    await sleep(100);
+    assert.equal(raw.got.length, 0, 'a STATE of a closed connection gets nothing (no ack ping-pong)');
+
+    await sleep(400);
+    raw.send(packet({ type: ST_FIN, connectionId: X + 1, seqNr: 101, ackNr: fin.seqNr }), port);
+    assert.equal((await next(ST_RESET)).connectionId, X + 1, 'after the wait the connection is unknown: RESET');
   } finally {
     await raw.close();
     await ep.close();
