@@ -113,7 +113,7 @@ test('a piece every source so far lied about is not given up: an honest source a
     await done;
     await sleep(50);
     assert.equal(failed.length, 10, 'each liar failed the piece once');
-    assert.ok(failed.every((f) => f.piece === 2));
+    assert.ok(failed.every((f) => f.piece === 2), `failed pieces: ${failed.map((f) => f.piece).join(',')}`);
     assert.deepEqual(new Set(banned), new Set(liars.map((l) => l.id)));
     assert.equal(s.have.has(2), false);
     // Still running: an honest source that turns up now finishes it.
@@ -132,7 +132,7 @@ test('only liars: the stall timeout ends the download, naming the piece every so
     const dl = new Downloader(s.meta, s.store, s.have, options({ stallTimeoutMs: 400 }));
     for (let k = 0; k < 3; k++) dl.addSource(new FakeSource({ id: `liar${k}`, address: `10.0.3.${k}`, data: s.data, meta: s.meta, mode: 'corrupt' }));
     await assert.rejects(dl.run(), (e: Error) => {
-      assert.ok(e instanceof DownloadError);
+      assert.ok(e instanceof DownloadError, `a DownloadError, not ${e}`);
       assert.match(e.message, /no progress/);
       assert.match(e.message, /piece 2 failed its SHA-1 check from every peer that had it: 10\.0\.3\.\d, 10\.0\.3\.\d, 10\.0\.3\.\d banned/);
       return true;

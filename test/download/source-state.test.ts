@@ -54,7 +54,7 @@ test('a trickling fetch gives up its buffer when another fetch waits for one (ro
     await dl.run();
     await assertStoreEquals(s);
     assert.ok(Date.now() - t0 < 4000, `done in ${Date.now() - t0} ms`);
-    assert.ok(trickler.aborted >= 1);
+    assert.ok(trickler.aborted >= 1, 'the trickling fetch was aborted');
   } finally {
     await s.remove();
   }

@@ -270,7 +270,11 @@ test('mixed swarm: our seeder (capped), aria2c and our requester download togeth
     await mkdir(adir);
     const ariaPort = await freePort();
     const reqPort = await freePort();
-    const aria = w.program('aria2c', aria2Argv(['--seed-time=0', `--listen-port=${ariaPort}`, '-d', 'dl', seeder.torrentPath]), adir);
+    // aria2c downloads at 512 KiB/s at most, so it is still downloading (some 15 s) when our
+    // requester has started and found it, however long a loaded machine takes to start it.
+    // Uncapped, aria2c had the whole file 3.5-5 s after the requester's spawn, which under load
+    // was before the requester's first connection (2.5-8.5 s): no trade, the test failed.
+    const aria = w.program('aria2c', aria2Argv(['--seed-time=0', '--max-download-limit=512K', `--listen-port=${ariaPort}`, '-d', 'dl', seeder.torrentPath]), adir);
     // aria2c gets a head start of some pieces (so it has pieces our requester lacks), then our
     // requester joins while aria2c is still downloading.
     await until(async () => (await w.stats(seeder.port)).uploaded >= 1.5 * MiB, 20_000, () => `aria2c to start downloading\n${transcript(['aria2c', aria])}`);

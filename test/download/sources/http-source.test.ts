@@ -48,7 +48,7 @@ test('bitfield and pieces go through one connection to the peer', async () => {
     assert.match(p.requests[0]!, new RegExp(`\r\n${LISTEN_PORT_HEADER}: 7777(\r\n|$)`, 'i'), 'the bitfield request tells our listen port');
     const into = Buffer.alloc(100);
     await s.fetchBlockInto(2, 0, into, AbortSignal.timeout(5000));
-    assert.ok(into.every((b) => b === 5));
+    assert.ok(into.every((b) => b === 5), 'the block holds the piece bytes (5)');
     assert.match(p.requests[1]!, new RegExp(`^GET /piece/${HASH}/2 `));
     assert.equal(p.conns(), 1, 'one pool per peer: the bitfield connection carried the piece');
   } finally {
@@ -83,7 +83,7 @@ test('a bitfield that is refused, of the wrong length or followed by unasked byt
     await new Promise((r) => setTimeout(r, 100));
     const into = Buffer.alloc(10);
     await s3.fetchBlockInto(0, 0, into, AbortSignal.timeout(5000));
-    assert.ok(into.every((b) => b === 1));
+    assert.ok(into.every((b) => b === 1), 'the block holds the piece bytes (1)');
     assert.equal(junk.conns(), 2, 'the connection that carried unasked bytes was not reused');
   } finally {
     s3.close();
