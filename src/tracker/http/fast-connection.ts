@@ -158,16 +158,18 @@ export class FastConnection implements TransportOwner {
     this.next();
   }
 
-  /** Queue an answer for this event loop turn's flush. */
+  /** Queue an answer for this event loop turn's flush; one that closes goes now (nothing can follow it). */
   private send(status: 200 | 500, body: Buffer, close: boolean): void {
     this.lastActive = Date.now();
-    if (toFlush.length === 0) setImmediate(flushAll);
-    if (this.outbox.length === 0) toFlush.push(this);
     this.outbox.push(httpAnswer(status, body, close));
     if (close) {
       this.done = true;
       this.closeAfter = true;
+      return this.flush();
     }
+    if (this.outbox.length > 1) return; // queued already
+    if (toFlush.length === 0) setImmediate(flushAll);
+    toFlush.push(this);
   }
 
   /** Write the queued answers, in one write. */
