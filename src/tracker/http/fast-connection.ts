@@ -25,6 +25,8 @@ export interface FastConnectionOptions {
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+/** Bytes a client may send ahead while its previous request is being answered. */
+const MAX_AHEAD = 64 * 1024;
 
 /**
  * Connections with answers to write, written together once the event loop has served every
@@ -37,18 +39,14 @@ function flushAll(): void {
   const batch = toFlush.splice(0);
   for (const c of batch) c.flush();
 }
-/** Bytes a client may send ahead while its previous request is being answered. */
-const MAX_AHEAD = 64 * 1024;
-
 export class FastConnection implements TransportOwner {
   private pending: Buffer | null = null;
-  /** Answers not yet written (flush), in order; `closeAfter`: the last one closes the connection. */
+  /** Answers not yet written (flush), in order; once `done`, the last of them closes the connection. */
   private outbox: Buffer[] = [];
-  private closeAfter = false;
   /** An answer is being computed: later requests wait (answers go out in order). */
   private busy = false;
   private waitingDrain = false;
-  /** The client has closed its side: close once the answer being computed is sent. */
+  /** The client has closed its side: close once every request it sent is answered. */
   private ending = false;
   private done = false;
   /** When the first byte of the unfinished request arrived (0: none pending). */
@@ -164,7 +162,6 @@ export class FastConnection implements TransportOwner {
     this.outbox.push(httpAnswer(status, body, close));
     if (close) {
       this.done = true;
-      this.closeAfter = true;
       return this.flush();
     }
     if (this.outbox.length > 1) return; // queued already
@@ -176,7 +173,8 @@ export class FastConnection implements TransportOwner {
   flush(): void {
     const data = this.takeOutbox();
     if (!data) return; // closed, or written already (a hand-off)
-    if (this.closeAfter) return this.transport.end(data);
+    // Answers left when done: the connection ends with them (hand-off and close took theirs).
+    if (this.done) return this.transport.end(data);
     if (!this.transport.write(data) && !this.done) {
       // The client is not reading: stop reading its requests until it catches up.
       this.waitingDrain = true;
@@ -194,8 +192,7 @@ export class FastConnection implements TransportOwner {
   /** Close once what is answered has gone out. */
   private close(): void {
     this.done = true;
-    if (this.outbox.length > 0) this.closeAfter = true;
-    else this.transport.end();
+    if (this.outbox.length === 0) this.transport.end(); // else the flush ends it
   }
 
   /** Give the connection, with the bytes read so far, to Node's HTTP server. */
