@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { encodeHandshake, HANDSHAKE_LENGTH } from '../../src/peer/wire/messages.ts';
+import { decodeHandshake, encodeHandshake, HANDSHAKE_LENGTH } from '../../src/peer/wire/messages.ts';
 import { clientPeerId } from './wire-peer.ts';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -84,19 +84,23 @@ export async function stalledClient(port: number, localAddress: string, path: st
   return c;
 }
 
-/** A wire client from `localAddress`: resolves true if our handshake is answered, false if the connection is dropped. */
+/**
+ * A wire client from `localAddress`: resolves true if our handshake is answered by a BitTorrent
+ * handshake for `infoHash`; false if the connection is dropped or answered otherwise (a refused
+ * connection gets the seeder's 503, longer than a handshake, which must not count).
+ */
 export async function wireHandshake(port: number, localAddress: string, infoHash: Buffer, timeoutMs = 3000): Promise<{ answered: boolean; socket: net.Socket }> {
   const socket = await connectFrom(port, localAddress);
   socket.on('error', () => {});
   socket.write(encodeHandshake(infoHash, clientPeerId()));
   const answered = await new Promise<boolean>((resolve) => {
-    let got = 0;
+    let got = Buffer.alloc(0);
     const timer = setTimeout(() => resolve(false), timeoutMs);
     socket.on('data', (b: Buffer) => {
-      got += b.length;
-      if (got >= HANDSHAKE_LENGTH) {
+      got = Buffer.concat([got, b]);
+      if (got.length >= HANDSHAKE_LENGTH) {
         clearTimeout(timer);
-        resolve(true);
+        resolve(isHandshakeFor(got, infoHash));
       }
     });
     socket.once('close', () => {
@@ -105,6 +109,14 @@ export async function wireHandshake(port: number, localAddress: string, infoHash
     });
   });
   return { answered, socket };
+}
+
+function isHandshakeFor(b: Buffer, infoHash: Buffer): boolean {
+  try {
+    return decodeHandshake(b).infoHash.equals(infoHash);
+  } catch {
+    return false;
+  }
 }
 
 /** Time an HTTP GET over a fresh connection: status and milliseconds until the whole answer. */
