@@ -4,7 +4,7 @@
  * No sockets or timers here: the connection passes `now` in and a function that transmits.
  */
 import { Congestion } from './congestion.ts';
-import { HEADER_LENGTH, type PacketType, seqAdd, seqDiff, sackedSeqs, ST_DATA, ST_FIN, ST_STATE } from './packet.ts';
+import { HEADER_LENGTH, type PacketType, seqAdd, seqDiff, sackedSeqs, ST_DATA, ST_FIN, ST_STATE, ST_SYN } from './packet.ts';
 
 /** Packets in flight at most: the ring size (the peer's reorder buffer is of the same order). */
 const RING = 1024;
@@ -15,6 +15,12 @@ const ZERO_WINDOW_PROBE_MS = 1000;
 /** The shortest wait before a tail-loss probe (loopback RTTs are far below the timer's grain). */
 const MIN_PROBE_MS = 20;
 const MAX_PROBES = 3;
+/**
+ * A SYN waits 3 s before it is resent, and is never probed, as libtorrent does: there is no RTT
+ * yet, and libtorrent takes each resent SYN for a new connection (it routes our later packets to
+ * that one, which ignores their acks): a SYN resent early can stall the connection for good.
+ */
+const SYN_RTO_MS = 3000;
 
 interface OutPacket {
   seq: number;
@@ -165,8 +171,9 @@ export class Sender {
   tick(now: number): boolean {
     const first = this.ring[this.oldest & MASK];
     if (this.inFlightPackets === 0 || first === undefined) return false;
-    if (now - first.sentAt < this.cc.rto) {
-      this.probeTail(now);
+    const syn = first.type === ST_SYN;
+    if (now - first.sentAt < (syn ? Math.max(SYN_RTO_MS, this.cc.rto) : this.cc.rto)) {
+      if (!syn) this.probeTail(now);
       return false;
     }
     this.timeouts++;

@@ -16,6 +16,7 @@ const infoHash = Buffer.from(infoHashHex!, 'hex');
 const pieceLength = Number(pieceLengthArg);
 const data = readFileSync(dataFile!);
 const pieces = Math.ceil(data.length / pieceLength);
+let rawIn = 0;
 const say = (tag: string, obj: object) => console.log(tag, JSON.stringify(obj));
 
 /** Exchange handshakes, then hand every message to `onMessage`. */
@@ -24,6 +25,7 @@ function speak(sock: UtpSocket, onMessage: (m: Message) => void): void {
   let parser: MessageParser | null = null;
   sock.write(encodeHandshake(infoHash, Buffer.concat([Buffer.from('-UT0001-'), randomBytes(12)])));
   sock.on('data', (chunk: Buffer) => {
+    rawIn += chunk.length;
     if (parser === null) {
       pending = Buffer.concat([pending, chunk]);
       if (pending.length < HANDSHAKE_LENGTH) return;
@@ -35,6 +37,12 @@ function speak(sock: UtpSocket, onMessage: (m: Message) => void): void {
     for (const m of parser.push(chunk)) onMessage(m);
   });
   sock.on('error', (e) => say('SOCKET_ERROR', { why: e.message }));
+}
+
+/** The connection's state, for a stalled run's report (private fields, read by a test only). */
+function inside(sock: UtpSocket): object {
+  const s = sock as unknown as { state: string; lastHeard: number; sender: { stats: object; inFlightPackets: number; queued: number }; reorder: { ackNr: number; bytes: number } | null };
+  return { state: s.state, heardMsAgo: Math.round(performance.now() - s.lastHeard), sent: s.sender.stats, inFlight: s.sender.inFlightPackets, queued: s.sender.queued, ackNr: s.reorder?.ackNr, held: s.reorder?.bytes, readable: sock.readableLength, rawIn };
 }
 
 function serve(sock: UtpSocket): void {
@@ -71,6 +79,10 @@ async function download(): Promise<void> {
     }
   });
   sock.write(encode({ type: 'interested' }));
+  // A stalled download says how far it got and why the connection ended (the test prints it).
+  sock.once('close', () => received < data.length && say('DIAL_CLOSED', { received, requested }));
+  const progress = setInterval(() => (received < data.length ? say('PROGRESS', { received, requested, ...inside(sock) }) : clearInterval(progress)), 5000);
+  progress.unref();
 }
 
 const ep = await UtpEndpoint.bind(Number(port), '127.0.0.1');

@@ -72,7 +72,10 @@ test('libtorrent (uTP only) and our uTP move a torrent both ways: we download fr
     py.stdin!.write('GO\n');
 
     // We dialled libtorrent's seeder over uTP and got the whole torrent, byte-exact.
-    assert.deepEqual(await ours.next('DIAL_DONE', 30_000), { bytes: 1 << 20, exact: true });
+    const dialled = await ours.next('DIAL_DONE', 30_000).catch((e: Error) => {
+      throw new Error(`${e.message}\nlibtorrent said:\n${lt.lines.join('\n')}`);
+    });
+    assert.deepEqual(dialled, { bytes: 1 << 20, exact: true });
     // libtorrent dialled us over uTP (TCP is off) and completed (it checks every piece's SHA-1).
     const leech = await lt.next('LEECH_DONE', 40_000);
     assert.equal(leech['progress'], 1);

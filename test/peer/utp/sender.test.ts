@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sender } from '../../../src/peer/utp/sender.ts';
-import { buildSack, seqAdd, ST_DATA, ST_FIN, ST_STATE, type PacketType } from '../../../src/peer/utp/packet.ts';
+import { buildSack, seqAdd, ST_DATA, ST_FIN, ST_STATE, ST_SYN, type PacketType } from '../../../src/peer/utp/packet.ts';
 
 const MSS = 1000;
 
@@ -80,6 +80,21 @@ test('a timeout resends the oldest with the window at one packet; then a probe; 
   assert.equal(s.timeouts, 0);
   s.flush(1001);
   assert.deepEqual(seqs().slice(5), [1, 2], 'the rest is resent as the window (in slow start again) allows');
+});
+
+test('a SYN is never probed and is resent only after 3 s (libtorrent takes a resent SYN for a second connection)', () => {
+  const { s, sent } = recording(7);
+  s.sendControl(ST_SYN, 0);
+  for (let now = 10; now < 3000; now += 10) assert.equal(s.tick(now), false, `no SYN timeout at ${now} ms`);
+  assert.equal(sent.length, 1, `the SYN went out once in 3 s, not ${sent.length} times`);
+  assert.equal(s.tick(3000), true);
+  assert.deepEqual(sent.map((p) => [p.type, p.seq]), [[ST_SYN, 7], [ST_SYN, 7]]);
+  // Once connected, data is probed as before (the SYN rule is the SYN's only).
+  s.onAck(7, null, 1 << 20, 0, ST_STATE, 3100);
+  s.enqueue(Buffer.alloc(MSS));
+  s.flush(3100);
+  for (let now = 3110; now < 3300; now += 10) s.tick(now);
+  assert.ok(s.stats.probes > 0, 'data left unacked is probed before its timeout');
 });
 
 test('a peer window of zero stops new data but lets one probe packet through a second apart', () => {
