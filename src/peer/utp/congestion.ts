@@ -14,6 +14,12 @@ const BUCKETS = 2;
 const MIN_RTO_MS = 500;
 const MAX_RTO_MS = 16_000;
 const INITIAL_RTO_MS = 1000;
+/**
+ * A SYN waits 3 s before it is resent, and is never probed, as libtorrent does: there is no RTT
+ * yet, and libtorrent takes each resent SYN for a new connection (it routes our later packets to
+ * that one, which ignores their acks): a SYN resent early can stall the connection for good.
+ */
+const SYN_RTO_MS = 3000;
 
 export class Congestion {
   /** Congestion window in bytes. */
@@ -92,6 +98,11 @@ export class Congestion {
     this.cwnd = this.mss;
     this.slowStart = true;
     this.rto = Math.min(MAX_RTO_MS, this.rto * 2);
+  }
+
+  /** How long the oldest packet in flight may wait for its ack: a SYN at least SYN_RTO_MS. */
+  timeoutFor(syn: boolean): number {
+    return syn ? Math.max(SYN_RTO_MS, this.rto) : this.rto;
   }
 
   get smoothedRttMs(): number {

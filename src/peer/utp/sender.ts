@@ -15,12 +15,6 @@ const ZERO_WINDOW_PROBE_MS = 1000;
 /** The shortest wait before a tail-loss probe (loopback RTTs are far below the timer's grain). */
 const MIN_PROBE_MS = 20;
 const MAX_PROBES = 3;
-/**
- * A SYN waits 3 s before it is resent, and is never probed, as libtorrent does: there is no RTT
- * yet, and libtorrent takes each resent SYN for a new connection (it routes our later packets to
- * that one, which ignores their acks): a SYN resent early can stall the connection for good.
- */
-const SYN_RTO_MS = 3000;
 
 interface OutPacket {
   seq: number;
@@ -171,9 +165,8 @@ export class Sender {
   tick(now: number): boolean {
     const first = this.ring[this.oldest & MASK];
     if (this.inFlightPackets === 0 || first === undefined) return false;
-    const syn = first.type === ST_SYN;
-    if (now - first.sentAt < (syn ? Math.max(SYN_RTO_MS, this.cc.rto) : this.cc.rto)) {
-      if (!syn) this.probeTail(now);
+    if (now - first.sentAt < this.cc.timeoutFor(first.type === ST_SYN)) {
+      this.probeTail(now);
       return false;
     }
     this.timeouts++;
@@ -202,7 +195,7 @@ export class Sender {
     if (this.probes >= MAX_PROBES || now - this.lastProgressAt < pto * (this.probes + 1)) return;
     for (let d = this.inFlightPackets - 1; d >= 0; d--) {
       const p = this.ring[seqAdd(this.oldest, d) & MASK];
-      if (p === undefined || p.needResend) continue;
+      if (p === undefined || p.needResend || p.type === ST_SYN) continue; // a SYN only times out: Congestion.timeoutFor
       if (now - p.sentAt < MIN_PROBE_MS) return;
       this.probes++;
       this.stats.probes++;
