@@ -42,5 +42,5 @@ test('the whole demo on other ports', { timeout: 60_000 }, async () => {
   const p = scope.spawn('demo', ['--tracker-port', String(t), '--seeder-port', String(s), '--requester-port', String(r1), '--second-port', String(r2)], ROOT);
   assert.equal(await exitWithin(p, 50_000, 'demo'), 0, p.out() + p.err());
   assert.match(p.out(), new RegExp(`^Demo OK: peer_${r1}/example\\.txt and peer_${r2}/example\\.txt are byte-identical`, 'm'));
-  for (const d of dirs) assert.ok(existsSync(path.join(d, 'example.txt')));
+  for (const d of dirs) assert.ok(existsSync(path.join(d, 'example.txt')), `${d}/example.txt exists after the demo`);
 });

@@ -30,7 +30,7 @@ test('our requester finds an aria2c seeder through the DHT alone', async (t) => 
   const code = await within(req.exited, 90_000, 'our requester');
   assert.equal(code, 0, `requester\n${req.out()}\n${req.err()}\naria2c\n${aria.out().slice(-2000)}\n${aria.err()}`);
   assert.match(req.out(), /Found peers through the DHT/);
-  assert.ok(await fileIs(path.join(w.dir, 'dl', 'lt.bin'), data));
+  assert.ok(await fileIs(path.join(w.dir, 'dl', 'lt.bin'), data), 'the file downloaded from aria2c is byte-identical to lt.bin');
 });
 
 test('an aria2c leecher finds our seeder through the DHT alone', async (t) => {

@@ -34,7 +34,7 @@ test('our requester finds a libtorrent seeder through the DHT alone', async (t) 
   const code = await within(req.exited, 90_000, 'our requester');
   assert.equal(code, 0, `requester\n${req.out()}\n${req.err()}\nlibtorrent\n${lt.out().slice(-2000)}\n${lt.err()}`);
   assert.match(req.out(), /Found peers through the DHT/);
-  assert.ok((await readFile(path.join(w.dir, 'dl', 'lt.bin'))).equals(data));
+  assert.ok((await readFile(path.join(w.dir, 'dl', 'lt.bin'))).equals(data), 'the file downloaded from libtorrent is byte-identical to lt.bin');
 });
 
 test('a libtorrent leecher finds our seeder through the DHT alone', async (t) => {
@@ -44,6 +44,6 @@ test('a libtorrent leecher finds our seeder through the DHT alone', async (t) =>
   await mkdir(path.join(w.dir, 'lt-dl'));
   const lt = libtorrent(w, 'leecher', bootstrap, path.join(w.dir, 'lt-dl'));
   await until(() => lt.out().includes('"finished"'), 90_000, () => `libtorrent\n${lt.out().slice(-2000)}\n${lt.err()}\nseeder\n${seeder.out()}\n${seeder.err()}`);
-  assert.ok((await readFile(path.join(w.dir, 'lt-dl', 'lt.bin'))).equals(data));
+  assert.ok((await readFile(path.join(w.dir, 'lt-dl', 'lt.bin'))).equals(data), 'the file libtorrent downloaded from our seeder is byte-identical to lt.bin');
 });
 

@@ -18,7 +18,7 @@ test('port message codec: id 9, a 2-byte big-endian port', () => {
 test('the DHT bit is reserved[7] & 0x01, beside the others', () => {
   const r = reservedWithDht();
   assert.equal(r[7]! & 0x01, 0x01);
-  assert.ok(hasFeature(r, 'dht') && hasFeature(r, 'fast') && hasFeature(r, 'extensions'));
+  assert.ok(hasFeature(r, 'dht') && hasFeature(r, 'fast') && hasFeature(r, 'extensions'), 'reservedWithDht keeps the fast and extension bits beside dht');
   assert.ok(!hasFeature(OUR_RESERVED, 'dht'), 'not set unless the DHT is on');
   assert.deepEqual(reservedWithDht(), reservedBytes(['extensions', 'fast', 'dht']));
 });
@@ -35,7 +35,7 @@ test('with the DHT on: our handshake has the bit, a peer with it gets our port a
   seed.node.dht = { link, reserved: reservedWithDht() };
 
   const p = await RawPeer.handshaked(seed.node.port, seed.meta.infoHash, [], reservedWithDht());
-  assert.ok(hasFeature(p.handshake!.reserved, 'dht'));
+  assert.ok(hasFeature(p.handshake!.reserved, 'dht'), 'the seeder advertises the DHT bit in its handshake');
   const port = await p.waitFor(() => p.messages.find((m): m is Extract<Message, { type: 'port' }> => m.type === 'port'), 5000, 'our port message');
   assert.equal(port.port, 7001);
   assert.ok(['have-all', 'bitfield'].includes(p.messages[0]!.type), `first message ${p.messages[0]!.type}`);
@@ -48,7 +48,7 @@ test('with the DHT on: our handshake has the bit, a peer with it gets our port a
   const q = await RawPeer.handshaked(seed.node.port, seed.meta.infoHash);
   q.send({ type: 'interested' });
   await sleep(200);
-  assert.ok(!q.messages.some((m) => m.type === 'port'));
+  assert.ok(!q.messages.some((m) => m.type === 'port'), `no PORT message to a peer that did not advertise DHT: ${q.messages.map((m) => m.type).join(' ')}`);
   p.destroy();
   q.destroy();
 });
@@ -57,10 +57,10 @@ test('with the DHT off: no bit, no port message sent, and a port message receive
   const seed = await makeSeed();
   t.after(() => seed.remove());
   const p = await RawPeer.handshaked(seed.node.port, seed.meta.infoHash, [{ type: 'port', port: 9999 }], reservedWithDht());
-  assert.ok(!hasFeature(p.handshake!.reserved, 'dht'));
+  assert.ok(!hasFeature(p.handshake!.reserved, 'dht'), 'a seeder without DHT does not advertise the DHT bit');
   p.send({ type: 'interested' });
   await sleep(200);
-  assert.ok(!p.messages.some((m) => m.type === 'port'));
+  assert.ok(!p.messages.some((m) => m.type === 'port'), `no PORT message from a seeder without DHT: ${p.messages.map((m) => m.type).join(' ')}`);
   assert.ok(!p.closed, 'a port message is no protocol error');
   p.destroy();
 });

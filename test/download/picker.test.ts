@@ -41,7 +41,7 @@ test('rarest first: the piece fewest live sources hold', () => {
   // B: pieces 4..7 (held by A and B) are rarer than 0..3 (held by all three).
   const pb = pickPiece(v, b, first)!;
   assert.ok(pb.piece >= 4 && pb.piece < 8, `B got ${pb.piece}`);
-  assert.ok(pickPiece(v, c, first)!.piece < 4);
+  assert.ok(pickPiece(v, c, first)!.piece < 4, 'C (all three hold 0..3) gets one of the pieces 0..3');
 });
 
 test('rarity counts live sources only (a dropped source is not in the view)', () => {

@@ -340,7 +340,7 @@ describe('start order', { concurrency: true }, () => {
       // And a requester now finds it through that tracker.
       const r = await runRequester(dir, 'peer_6882/early.bin.torrent', ['--no-seed', '--out', 'dl', '--wait', '20']);
       assert.equal(r.code, 0, `stdout:\n${r.proc.out()}\nstderr:\n${r.proc.err()}`);
-      assert.ok((await readFile(path.join(dir, 'dl', 'early.bin'))).equals(data));
+      assert.ok((await readFile(path.join(dir, 'dl', 'early.bin'))).equals(data), 'dl/early.bin is byte-identical to the seeded file');
 
       assert.equal(await stopSeeder(seeder), 0);
       tr.kill('SIGTERM');
@@ -381,7 +381,7 @@ describe('start order', { concurrency: true }, () => {
         [/No seeders yet/i, 'Found 1 seeder(s), starting download...', `Downloading late.bin from Seeder 127.0.0.1:${seeder.port}`, 'File downloaded: late.bin, saved to: dl/late.bin'],
         'requester',
       );
-      assert.ok((await readFile(path.join(dir, 'dl', 'late.bin'))).equals(data));
+      assert.ok((await readFile(path.join(dir, 'dl', 'late.bin'))).equals(data), 'dl/late.bin is byte-identical to the seeded file');
       assert.deepEqual(await readdir(path.join(dir, 'dl')), ['late.bin']);
     } finally {
       assert.equal(await stopSeeder(seeder), 0);

@@ -61,9 +61,9 @@ test('the seeder prints its magnet link; a requester given only it (at the promp
   assert.equal(r.code, 0, r.proc.out() + r.proc.err());
   assert.match(r.proc.out(), new RegExp(`^Retrieved info_hash: ${torrent.infoHashHex}$`, 'm'));
   assert.match(r.proc.out(), new RegExp(`^Metadata received from 127\\.0\\.0\\.1:${seeder.port}: film one\\.bin \\(${torrent.rawInfo.length} bytes\\), saved to: dl/film one\\.bin\\.torrent$`, 'm'));
-  assert.ok((await readFile(path.join(dir, 'dl', 'film one.bin'))).equals(data));
+  assert.ok((await readFile(path.join(dir, 'dl', 'film one.bin'))).equals(data), "dl/film one.bin from the magnet link is byte-identical to the seeded file");
   const saved = parseMetainfo(await readFile(path.join(dir, 'dl', 'film one.bin.torrent')));
-  assert.ok(saved.rawInfo.equals(torrent.rawInfo));
+  assert.ok(saved.rawInfo.equals(torrent.rawInfo), 'the saved .torrent holds the info dict exactly as the seeder has it');
   assert.equal(saved.announce, tracker.announce);
   assert.deepEqual(saved.urlList, torrent.urlList);
 
@@ -98,7 +98,7 @@ test('x.pe liars (wrong hash, absurd metadata_size) are dropped; the metadata co
     const code = await within(proc.exited, 90_000, `requester\n${proc.out()}\n${proc.err()}`);
     assert.equal(code, 0, proc.out() + proc.err());
     assert.match(proc.out(), new RegExp(`^Metadata received from 127\\.0\\.0\\.1:${seeder.port}: late\\.bin`, 'm'));
-    assert.ok((await readFile(path.join(dir, 'dl', 'late.bin'))).equals(data));
+    assert.ok((await readFile(path.join(dir, 'dl', 'late.bin'))).equals(data), 'dl/late.bin from the magnet link is byte-identical to the seeded file');
     assert.doesNotMatch(proc.out(), new RegExp(`^Downloading late\\.bin from (?:Seeder|peer) 127\\.0\\.0\\.1:${wrongHash.port}\\b`, 'm'), 'a liar is never a download source');
   } finally {
     wrongHash.close();
@@ -116,14 +116,17 @@ test('a magnet naming only our tracker over udp://, and one with only x.pe and w
   const overUdp = await requester(dir, [formatMagnet(link.infoHash, link.name, [udp])]);
   assert.equal(overUdp.code, 0, overUdp.proc.out() + overUdp.proc.err());
   assert.match(overUdp.proc.out(), new RegExp(`^Metadata received from 127\\.0\\.0\\.1:${seeder.port}: both\\.bin`, 'm'));
-  assert.ok((await readFile(path.join(dir, 'dl', 'both.bin'))).equals(data));
+  assert.ok((await readFile(path.join(dir, 'dl', 'both.bin'))).equals(data), 'dl/both.bin found over the UDP tracker is byte-identical to the seeded file');
   assert.deepEqual(parseMetainfo(await readFile(path.join(dir, 'dl', 'both.bin.torrent'))).announceList, [[udp]]);
 
   const dir2 = await scope.dir();
   const direct = await requester(dir2, [formatMagnet(link.infoHash, link.name, [], link.webSeeds, [{ ip: '127.0.0.1', port: seeder.port }])]);
   assert.equal(direct.code, 0, direct.proc.out() + direct.proc.err());
   assert.match(direct.proc.out(), new RegExp(`^Downloading both\\.bin from web seed ${link.webSeeds[0]!.replace(/[.?*+]/g, '\\$&')}$`, 'm'));
-  assert.ok((await readFile(path.join(dir2, 'dl', 'both.bin'))).equals(data));
+  assert.ok(
+    (await readFile(path.join(dir2, 'dl', 'both.bin'))).equals(data),
+    'dl/both.bin from the web seed and x.pe peer is byte-identical to the seeded file',
+  );
   assert.deepEqual(parseMetainfo(await readFile(path.join(dir2, 'dl', 'both.bin.torrent'))).urlList, link.webSeeds);
 });
 

@@ -144,7 +144,7 @@ async function transferOneGiB(): Promise<TransferResult> {
     const got = path.join(dir, 'dl', 'big.bin');
     assert.equal((await stat(got)).size, GiB);
     assert.deepEqual(await readdir(path.join(dir, 'dl')), ['big.bin'], 'no .part left');
-    assert.ok(!existsSync(got + '.part'));
+    assert.ok(!existsSync(got + '.part'), `no ${got}.part left after the download`);
     const t3 = Date.now();
     assert.equal(await sha1File(got), wantSha1, 'downloaded file has the original SHA-1');
     notes.push(`hashed the download in ${Date.now() - t3} ms`);

@@ -172,7 +172,10 @@ describe('--json: events for scripts', { concurrency: true }, () => {
     assert.ok(pieces.length >= 2, `${pieces.length} pieces`);
     const progress = ev.filter((e) => e.event === 'progress');
     assert.ok(progress.length > 0 && progress.every((p) => typeof p.done === 'number' && p.total === 512 * 1024), 'progress events');
-    assert.ok(ev.some((e) => e.event === 'done' && e.path === 'dl/j.bin' && e.folder === false));
+    assert.ok(
+      ev.some((e) => e.event === 'done' && e.path === 'dl/j.bin' && e.folder === false),
+      `a done event for dl/j.bin (folder false): ${JSON.stringify(ev.filter((e) => e.event === 'done'))}`,
+    );
     assert.equal(r.proc.err(), '');
   });
 

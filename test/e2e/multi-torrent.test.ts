@@ -56,7 +56,7 @@ test('one seeder process shares three torrents on one port: each one\'s lines, o
   assert.equal(count(out, /^\.torrent file copied to requester folder$/), 3, out);
   for (const name of ['a.bin', 'photos', 'b.bin']) {
     assert.match(out, new RegExp(`^\\.torrent file created: ${name.replace('.', '\\.')}\\.torrent$`, 'm'));
-    assert.ok((await readFile(path.join(dir, 'peer_6882', `${name}.torrent`))).length > 0);
+    assert.ok((await readFile(path.join(dir, 'peer_6882', `${name}.torrent`))).length > 0, `peer_6882/${name}.torrent is not empty`);
   }
   assert.equal(count(out, /^Successfully registered with tracker\.$/), 3, out);
 });
@@ -65,9 +65,9 @@ test('one requester process downloads a .torrent and a magnet link at once from 
   const magnet = /^Magnet link: (magnet:\S*dn=photos\S*)$/m.exec(seeder.proc.out())![1]!;
   const r = await requester(['peer_6882/a.bin.torrent', magnet, '--out', 'dl', '--no-seed', '--wait', '20']);
   assert.equal(await exitWithin(r.proc, 60_000, 'requester'), 0, r.proc.out() + r.proc.err());
-  assert.ok((await readFile(path.join(dir, 'dl', 'a.bin'))).equals(data.a));
-  assert.ok((await readFile(path.join(dir, 'dl', 'photos', 'one.jpg'))).equals(data.one));
-  assert.ok((await readFile(path.join(dir, 'dl', 'photos', 'two.jpg'))).equals(data.two));
+  assert.ok((await readFile(path.join(dir, 'dl', 'a.bin'))).equals(data.a), 'dl/a.bin is byte-identical to the seeded a.bin');
+  assert.ok((await readFile(path.join(dir, 'dl', 'photos', 'one.jpg'))).equals(data.one), 'dl/photos/one.jpg is byte-identical to the seeded one.jpg');
+  assert.ok((await readFile(path.join(dir, 'dl', 'photos', 'two.jpg'))).equals(data.two), 'dl/photos/two.jpg is byte-identical to the seeded two.jpg');
   assert.equal(count(r.proc.out(), /^Retrieved info_hash: [0-9a-f]{40}$/), 2);
   assert.equal(count(r.proc.out(), new RegExp(`^Pieces received: \\d+ from 127\\.0\\.0\\.1:${seeder.port}$`)), 2, r.proc.out());
 });
@@ -88,7 +88,10 @@ test('--json with two torrents: every line of stdout is one JSON event (progress
   assert.equal(events.filter((e) => e === 'torrent').length, 2);
   assert.equal(events.filter((e) => e === 'done').length, 2);
   assert.ok(events.includes('progress'), events.join(' '));
-  assert.ok((await readFile(path.join(dir, 'dl-json', 'd.bin'))).equals(await readFile(path.join(slowDir, 'd.bin'))));
+  assert.ok(
+    (await readFile(path.join(dir, 'dl-json', 'd.bin'))).equals(await readFile(path.join(slowDir, 'd.bin'))),
+    'dl-json/d.bin is byte-identical to the seeded d.bin',
+  );
   slow.child.kill('SIGTERM');
 });
 
@@ -97,7 +100,7 @@ test('a torrent nobody seeds fails with its name, the other one downloads; exit 
   await writeFile(path.join(dir, 'ghost.bin.torrent'), await makeTorrent(path.join(dir, 'ghost.bin'), 'ghost.bin', { announce }));
   const r = await requester(['ghost.bin.torrent', 'peer_6882/b.bin.torrent', '--out', 'dl-ghost', '--no-seed', '--wait', '3']);
   assert.equal(await exitWithin(r.proc, 60_000, 'requester'), 1, r.proc.out() + r.proc.err());
-  assert.ok((await readFile(path.join(dir, 'dl-ghost', 'b.bin'))).equals(data.b));
+  assert.ok((await readFile(path.join(dir, 'dl-ghost', 'b.bin'))).equals(data.b), 'dl-ghost/b.bin is downloaded beside the ghost torrent that fails');
   assert.match(r.proc.err(), /^Error: ghost\.bin: /m);
   assert.match(r.proc.err(), /^1 of 2 torrents failed$/m);
 });
@@ -114,7 +117,7 @@ test('a requester run on a complete download verifies and seeds it; another requ
   assert.equal(await exitWithin(seeder.proc, 20_000, 'seeder'), 0);
   const third = await requester(['peer_6882/a.bin.torrent', '--out', 'dl-third', '--no-seed', '--wait', '20']);
   assert.equal(await exitWithin(third.proc, 60_000, 'requester'), 0, third.proc.out() + third.proc.err());
-  assert.ok((await readFile(path.join(dir, 'dl-third', 'a.bin'))).equals(data.a));
+  assert.ok((await readFile(path.join(dir, 'dl-third', 'a.bin'))).equals(data.a), 'dl-third/a.bin is byte-identical to the seeded a.bin');
   assert.match(third.proc.out(), new RegExp(`^Pieces received: \\d+ from 127\\.0\\.0\\.1:${again.port}$`, 'm'));
   again.proc.kill('SIGTERM');
   assert.equal(await exitWithin(again.proc, 20_000, 'requester'), 0, again.proc.err());

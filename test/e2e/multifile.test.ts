@@ -96,7 +96,7 @@ test('multi-file: a folder with awkward names is downloaded exactly, tree includ
       }
       // Same info, a tracker that is down: the url-list is the only source.
       const top = decode(await readFile(seeder.torrent));
-      assert.ok(isDict(top));
+      assert.ok(isDict(top), 'the seeder torrent decodes to a dict');
       const deadTracker = 'http://127.0.0.1:9/announce';
       const bytes = encode({ ...top, announce: deadTracker });
       const copy = parseMetainfo(bytes);

@@ -22,7 +22,10 @@ test('seeder --json: one JSON event a line, from the torrent to the closing line
     const events = seeder.out().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     for (const e of events) assert.ok(typeof e['time'] === 'string' && typeof e['event'] === 'string', JSON.stringify(e));
     const torrent = events.find((e) => e['event'] === 'torrent');
-    assert.ok(torrent && /^[0-9a-f]{40}$/.test(String(torrent['infoHash'])) && torrent['name'] === 'j.bin');
+    assert.ok(
+      torrent && /^[0-9a-f]{40}$/.test(String(torrent['infoHash'])) && torrent['name'] === 'j.bin',
+      `a torrent event with a 40-hex infoHash and name j.bin: ${JSON.stringify(torrent)}`,
+    );
     assert.match(String(torrent['magnet']), new RegExp(`^magnet:\\?xt=urn:btih:${String(torrent['infoHash'])}&dn=j\\.bin`));
     assert.deepEqual(events.find((e) => e['event'] === 'seeding')?.['url'], `http://127.0.0.1:${port}`);
     const logs = events.filter((e) => e['event'] === 'log').map((e) => String(e['message']));

@@ -95,7 +95,7 @@ test('swarm: a seeder SIGKILLed mid-transfer; the second seeder of the same torr
       const ps = await trackerPeers(tracker.port, a.infoHash);
       return ps.some((p) => p.port === a.port) && ps.some((p) => p.port === b.port);
     }, 10_000, 'both seeders listed by the tracker');
-    assert.ok(listed);
+    assert.ok(listed, 'both seeders listed by the tracker');
 
     const req = await startRequester(scope, dir, 'forB/twice.bin.torrent', ['--out', 'dl', '--no-seed', '--wait', '30']);
     const pieces = size / (256 * 1024);

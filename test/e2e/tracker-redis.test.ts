@@ -50,7 +50,7 @@ function announce(port: number, hash: Buffer, peerPort: number, extra = '&left=1
 function ports(d: BDict): number[] {
   assert.equal(d['failure reason'], undefined, `failure: ${String(d['failure reason'])}`);
   const p = d['peers'];
-  assert.ok(isBytes(p));
+  assert.ok(isBytes(p), `compact peers are bytes: ${JSON.stringify(d)}`);
   const out: number[] = [];
   for (let at = 0; at + 6 <= p.length; at += 6) out.push(p.readUInt16BE(at + 4));
   return out.sort((a, b) => a - b);
@@ -61,7 +61,10 @@ async function scrape(port: number, hash: Buffer): Promise<{ complete: number; i
   const files = d['files'];
   assert.ok(isDict(files), `scrape: ${JSON.stringify(d)}`);
   const e = files[hash.toString('latin1')];
-  assert.ok(isDict(e) && isInt(e['complete']) && isInt(e['incomplete']) && isInt(e['downloaded']));
+  assert.ok(
+    isDict(e) && isInt(e['complete']) && isInt(e['incomplete']) && isInt(e['downloaded']),
+    `scrape entry with integer complete, incomplete, downloaded: ${JSON.stringify(d)}`,
+  );
   return { complete: e['complete'], incomplete: e['incomplete'], downloaded: e['downloaded'] };
 }
 
@@ -144,7 +147,7 @@ redisSuite('trackers on Redis need redis-server', () => scope.cleanup(), (redis)
     // A process started again joins the same swarms (peers live 4 s: one is announced afresh).
     trackers[0] = await startTrackerOn((await redis()).url);
     await announce(b.port, h, 7205);
-    assert.ok(ports(await announce(trackers[0]!.port, h, 7204)).includes(7205));
+    assert.ok(ports(await announce(trackers[0]!.port, h, 7204)).includes(7205), 'the restarted tracker lists the peer on 7205 announced through the other one');
   });
 
   test('Redis stopped mid-run: failure reason (HTTP) and error packet (UDP) at once, no crash; restarted empty: served again by itself and refilled', async () => {

@@ -147,7 +147,7 @@ test('bencode decode: integers and lengths only in canonical form (leading zeros
       const r = only(BencodeError, 'decode', () => decode(x));
       const valid = /^(0|[1-9][0-9]*)$/.test(s) && Number(s) === tail.length;
       assert.equal(r.ok, valid, `${s}: + ${tail.length} bytes accepted iff canonical and exact`);
-      if (r.ok) assert.ok(Buffer.isBuffer(r.value) && r.value.equals(tail));
+      if (r.ok) assert.ok(Buffer.isBuffer(r.value) && r.value.equals(tail), `${s}: the accepted string is the ${tail.length} bytes that follow`);
     }),
     4000,
   );
@@ -193,7 +193,7 @@ test('bencode: refEncode -> decode and decodeWithSpans give back arbitrary binar
       assert.ok(r.ok, `canonical input refused: ${r.ok ? '' : r.error.message}`);
       sameValue(r.value.value, expectedValue(g));
       // Spans: computed independently by encoding the sorted entries one after another.
-      assert.ok(g.t === 'd');
+      assert.ok(g.t === 'd', `the generated value is a dict: ${g.t}`);
       const sorted = [...g.v].sort((p, q) => Buffer.compare(p[0], q[0]));
       let at = 1;
       assert.equal(r.value.spans.size, sorted.length);

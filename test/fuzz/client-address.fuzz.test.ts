@@ -54,8 +54,11 @@ test('client address: parseCidr only throws Error; inCidr agrees with net.BlockL
         assert.ok(e instanceof Error, 'an Error');
         return;
       }
-      assert.ok(c.family === 4 ? c.bytes.length === 4 && c.prefix <= 32 : c.bytes.length === 16 && c.prefix <= 128);
-      assert.ok(Number.isInteger(c.prefix) && c.prefix >= 0);
+      assert.ok(
+        c.family === 4 ? c.bytes.length === 4 && c.prefix <= 32 : c.bytes.length === 16 && c.prefix <= 128,
+        `an IPv${c.family} address has ${c.family === 4 ? 4 : 16} bytes and a prefix in range: ${c.bytes.length} bytes, /${c.prefix}`,
+      );
+      assert.ok(Number.isInteger(c.prefix) && c.prefix >= 0, `the prefix is a non-negative integer: ${c.prefix}`);
       for (const ip of ips) {
         const got = timed('inCidr', () => inCidr(ip, c));
         // Node's BlockList ignores zone ids like we do; compare only where both read an address.

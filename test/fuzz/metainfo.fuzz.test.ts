@@ -114,24 +114,24 @@ function metainfoInvariants(m: Metainfo, input: Buffer): void {
   assert.equal(m.pieces.length, m.pieceCount * 20, 'pieceCount * 20 == pieces.length');
   assert.equal(m.pieceCount, Math.ceil(m.length / m.pieceLength), 'pieceCount == ceil(length / pieceLength)');
   assert.ok(Number.isSafeInteger(m.length) && m.length > 0, 'total length positive and safe');
-  assert.ok(m.files.length >= 1);
+  assert.ok(m.files.length >= 1, 'at least one file');
   let offset = 0;
   for (const f of m.files) {
     assert.equal(f.offset, offset, 'file offsets are the running sum of lengths');
-    assert.ok(Number.isSafeInteger(f.length) && f.length >= 0);
+    assert.ok(Number.isSafeInteger(f.length) && f.length >= 0, `file length is a non-negative safe integer: ${f.length}`);
     offset += f.length;
     for (const c of f.path) {
       assert.ok(safeElement(c), `accepted an unsafe path element ${JSON.stringify(c)}`);
       assert.equal(unsafeComponentReason(c), null);
     }
-    if (m.multiFile) assert.ok(f.path.length >= 1);
+    if (m.multiFile) assert.ok(f.path.length >= 1, 'a file of a multi-file torrent has a path of at least one element');
     else assert.deepEqual(f.path, []);
   }
   assert.equal(offset, m.length, 'lengths sum to the total');
   assert.ok(safeElement(m.name), `accepted an unsafe name ${JSON.stringify(m.name)}`);
   // The info_hash is the SHA-1 of the info value's bytes exactly as they stand in the input.
   assert.ok(input.includes(m.rawInfo), 'rawInfo is a slice of the input');
-  assert.ok(m.infoHash.equals(createHash('sha1').update(m.rawInfo).digest()));
+  assert.ok(m.infoHash.equals(createHash('sha1').update(m.rawInfo).digest()), 'infoHash is the SHA-1 of rawInfo');
   assert.equal(m.infoHashHex, m.infoHash.toString('hex'));
   // Files that are written: no duplicates, no file that is also a folder.
   const real = m.files.filter((f) => !f.pad).map((f) => f.path.join('/'));

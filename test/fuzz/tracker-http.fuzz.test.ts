@@ -146,7 +146,8 @@ function checkTrackerAnswer(target: string, body: Buffer): 'failure' | 'answer' 
     assert.ok(n <= 200, `at most 200 peers (numwant is capped), got ${n}`);
   } else {
     assert.ok(isDict(d['files']), 'scrape answer has files');
-    for (const v of Object.values(d['files'])) assert.ok(isDict(v) && isInt(v['complete']) && isInt(v['incomplete']) && isInt(v['downloaded']));
+    for (const v of Object.values(d['files']))
+      assert.ok(isDict(v) && isInt(v['complete']) && isInt(v['incomplete']) && isInt(v['downloaded']), `integer counts: ${JSON.stringify(v)}`);
   }
   return 'answer';
 }
@@ -273,7 +274,10 @@ test('tracker: a peer registered from 127.0.0.1:P is neither removed nor changed
     // The other direction: from 127.0.0.1, claiming to be 127.0.0.2 (ip= and X-Forwarded-For),
     // `stopped` for the peer that 127.0.0.2 registered on port 7000: the claim is ignored.
     await announce({ from: '127.0.0.2', port: 7000, peerId: Buffer.from('-OK0001-secondsecond', 'latin1'), left: 5 });
-    assert.ok((await listed()).some((p) => p.ip === '127.0.0.2' && p.port === 7000));
+    assert.ok(
+      (await listed()).some((p) => p.ip === '127.0.0.2' && p.port === 7000),
+      "127.0.0.1's stopped claiming 127.0.0.2 is ignored: 127.0.0.2:7000 is still listed",
+    );
     await announce({ from: '127.0.0.1', port: 7000, peerId: randomBytes(20), left: 0, event: 'stopped', ip: '127.0.0.2', xff: '127.0.0.2' });
     assert.ok((await listed()).some((p) => p.ip === '127.0.0.2' && p.port === 7000), '127.0.0.2:7000 is still listed');
     // ...and an announce from 127.0.0.1 claiming 127.0.0.2 registers as 127.0.0.1.

@@ -83,7 +83,7 @@ test('tracker query: parseAnnounce on random and mutated queries throws only Tra
       assert.equal(a.infoHash.length, 20);
       assert.equal(a.peerId.length, 20);
       assert.ok(Number.isInteger(a.port) && a.port >= 1 && a.port <= 65535, 'port 1..65535');
-      for (const n of [a.uploaded, a.downloaded, a.left]) assert.ok(Number.isSafeInteger(n) && n >= 0);
+      for (const n of [a.uploaded, a.downloaded, a.left]) assert.ok(Number.isSafeInteger(n) && n >= 0, `a non-negative safe integer: ${n}`);
       assert.ok(a.numwant >= 0 && a.numwant <= TRACKER_LIMITS.maxNumwant, 'numwant capped');
       assert.equal(net.isIP(a.ip), a.family, 'ip matches its family');
       assert.ok(!a.ip.toLowerCase().startsWith('::ffff:') || !net.isIPv4(a.ip.slice(7)), 'IPv4-mapped addresses are normalised');
@@ -109,7 +109,7 @@ test('tracker query: parseScrape on random and mutated queries throws only Track
     fc.property(fc.oneof(scrapeQuery, fc.tuple(scrapeQuery, mutations).map(([q, ms]) => mutate(b(q), ms).toString('latin1')), queryish), (q) => {
       const r = only(TrackerRequestError, 'parseScrape', () => parseScrape(q));
       if (r.ok) {
-        assert.ok(r.value.length <= TRACKER_LIMITS.maxScrapeHashes);
+        assert.ok(r.value.length <= TRACKER_LIMITS.maxScrapeHashes, `at most ${TRACKER_LIMITS.maxScrapeHashes} scrape hashes: ${r.value.length}`);
         for (const h of r.value) assert.equal(h.length, 20);
       }
     }),
@@ -141,7 +141,7 @@ test('tracker answers: encodeAnnounceResponse decodes with our decoder and lists
       (peers, compact, noPeerId, complete, incomplete, interval) => {
         const out = encodeAnnounceResponse({ interval, minInterval: Math.max(1, interval >> 1), complete, incomplete, peers: peerSample(peers, !noPeerId) }, { compact, noPeerId });
         const d = decode(out);
-        assert.ok(isDict(d));
+        assert.ok(isDict(d), 'the announce response decodes to a dict');
         assert.equal(canonicalLength(d), out.length);
         assert.equal(d['interval'], interval);
         assert.equal(d['min interval'], Math.max(1, interval >> 1));
@@ -169,17 +169,17 @@ test('tracker answers: encodeAnnounceResponse decodes with our decoder and lists
           assert.deepEqual(Object.keys(d), Object.keys(d).sort());
         } else {
           const list = d['peers'];
-          assert.ok(isList(list) && list.length === peers.length);
+          assert.ok(isList(list) && list.length === peers.length, `peers is a list of ${peers.length}: ${isList(list) ? list.length : typeof list}`);
           // IPv4 peers first, then IPv6; addresses as canonical text (formatted from the bytes).
           const ordered = [...v4, ...v6];
           list.forEach((e, i) => {
             const p = ordered[i]!;
-            assert.ok(isDict(e));
+            assert.ok(isDict(e), `peer entry ${i} is a dict`);
             if (p.family === 4) assert.equal(e['ip']?.toString(), p.ip);
             else assert.equal(canon6(e['ip']?.toString() ?? ''), canon6(p.ip));
             assert.equal(e['port'], p.port);
             if (noPeerId) assert.equal(e['peer id'], undefined);
-            else assert.ok(isBytes(e['peer id']) && e['peer id'].equals(p.peerId));
+            else assert.ok(isBytes(e['peer id']) && e['peer id'].equals(p.peerId), `peer entry ${i} carries the peer id of ${p.ip}:${p.port}`);
           });
         }
       },
@@ -192,13 +192,13 @@ test('tracker answers: encodeAnnounceResponse decodes with our decoder and lists
     fc.property(fc.uniqueArray(fc.record({ infoHash: raw20, complete: fc.nat(), incomplete: fc.nat(), downloaded: fc.nat() }), { maxLength: 50, selector: (e) => e.infoHash.toString('hex') }), (entries) => {
       const out = encodeScrapeResponse(entries);
       const d = decode(out);
-      assert.ok(isDict(d) && isDict(d['files']));
+      assert.ok(isDict(d) && isDict(d['files']), 'the scrape response decodes to a dict with a files dict');
       assert.equal(canonicalLength(d), out.length);
       const files = d['files'];
       assert.equal(Object.keys(files).length, entries.length);
       for (const e of entries) {
         const f = files[e.infoHash.toString('latin1')];
-        assert.ok(isDict(f));
+        assert.ok(isDict(f), `files has a dict for ${e.infoHash.toString('hex')}`);
         assert.equal(f['complete'], e.complete);
         assert.equal(f['incomplete'], e.incomplete);
         assert.equal(f['downloaded'], e.downloaded);

@@ -48,10 +48,10 @@ test('tracker query: percentEncode -> percentDecode round trip for random bytes'
     fc.property(anyBytes(64), (x) => {
       const s = percentEncode(x);
       assert.match(s, /^[A-Za-z0-9\-._~%]*$/, 'only unreserved characters and escapes');
-      assert.ok(percentDecode(s).equals(x));
+      assert.ok(percentDecode(s).equals(x), `percentDecode(percentEncode(x)) gives x back: ${s}`);
       // Inside a query: the value survives as one parameter.
       const q = parseRawQuery(`info_hash=${s}&x=1`, 64);
-      assert.ok(q.get('info_hash')?.[0]?.equals(x));
+      assert.ok(q.get('info_hash')?.[0]?.equals(x), `info_hash=${s} parses back to the same bytes`);
     }),
     5000,
   );

@@ -105,6 +105,9 @@ test('our requester downloads from an aria2c seeder given only a magnet link wit
     assert.match(req.out(), new RegExp(`^Metadata received from 127\\.0\\.0\\.1:${ariaPort}: fromaria\\.bin \\(${meta.rawInfo.length} bytes\\)`, 'm'));
     assert.match(req.out(), new RegExp(`^Downloading fromaria\\.bin from Seeder 127\\.0\\.0\\.1:${ariaPort} \\(BitTorrent protocol\\)$`, 'm'));
     assert.ok(await sameBytes(path.join(w.dir, 'dl', 'fromaria.bin'), data), 'the requester has the exact file');
-    assert.ok(parseMetainfo(await readFile(path.join(w.dir, 'dl', 'fromaria.bin.torrent'))).rawInfo.equals(meta.rawInfo));
+    assert.ok(
+      parseMetainfo(await readFile(path.join(w.dir, 'dl', 'fromaria.bin.torrent'))).rawInfo.equals(meta.rawInfo),
+      'the saved fromaria.bin.torrent holds the info dict exactly as aria2c has it',
+    );
   });
 });

@@ -171,7 +171,7 @@ test('transmission-cli downloads a folder from our web seed alone (beyond the li
       files.push([name, await randomFile(path.join(w.dir, 'folder'), name, size)]);
     }
     const seeder = await w.seeder('folder', `http://127.0.0.1:${await freePort()}/announce`);
-    assert.ok(seeder.meta.multiFile);
+    assert.ok(seeder.meta.multiFile, 'a seeder of a folder makes a multi-file torrent');
     assert.equal(seeder.meta.urlList.length, 1);
 
     const tdir = path.join(w.dir, 'transmission');
@@ -198,7 +198,7 @@ test(
       const reqPort = await freePort();
       const req = w.cli('requester', ['reseed.bin.torrent', '--port', String(reqPort), '--out', 'req', '--seed', '--wait', '20']);
       await req.waitFor(/^Seeding reseed\.bin on /m, 30_000);
-      assert.ok(await sameBytes(path.join(w.dir, 'req', 'reseed.bin'), data));
+      assert.ok(await sameBytes(path.join(w.dir, 'req', 'reseed.bin'), data), 'req/reseed.bin is byte-identical to the seeded file');
       // The seeder leaves (announces stopped): only our seeding requester has the data.
       seeder.proc.kill('SIGTERM');
       await within(seeder.proc.exited, 10_000, 'seeder to stop');

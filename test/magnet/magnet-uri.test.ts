@@ -41,8 +41,8 @@ test('format then parse gives the same link back', () => {
 });
 
 test('looksLikeMagnet tells a link from a path', () => {
-  assert.ok(looksLikeMagnet(' MAGNET:?xt=x'));
-  assert.ok(!looksLikeMagnet('peer_6882/magnet.torrent'));
+  assert.ok(looksLikeMagnet(' MAGNET:?xt=x'), "' MAGNET:?xt=x' looks like a magnet link (case and spaces ignored)");
+  assert.ok(!looksLikeMagnet('peer_6882/magnet.torrent'), "'peer_6882/magnet.torrent' is a path, not a magnet link");
 });
 
 const hostile: Array<[string, string, RegExp]> = [

@@ -48,18 +48,18 @@ describe('bencode round trips', () => {
     const enc = encode(all);
     assert.deepEqual(enc.subarray(0, 4), b('256:'));
     const out = decode(enc);
-    assert.ok(Buffer.isBuffer(out));
-    assert.ok(out.equals(all));
+    assert.ok(Buffer.isBuffer(out), 'a 256-byte string decodes to a Buffer');
+    assert.ok(out.equals(all), 'all 256 byte values survive the round trip');
     // Empty string too.
     const empty = decode(encode(Buffer.alloc(0)));
-    assert.ok(Buffer.isBuffer(empty));
+    assert.ok(Buffer.isBuffer(empty), 'the empty string decodes to a Buffer');
     assert.equal(empty.length, 0);
   });
 
   test('JS strings are encoded as UTF-8 and decode to the same bytes', () => {
     const s = 'h\u00e9llo \u{1F600}';
     const out = decode(encode(s));
-    assert.ok(isBytes(out));
+    assert.ok(isBytes(out), 'a JS string decodes to bytes');
     assert.equal(out.toString('utf8'), s);
     assert.equal(out.length, Buffer.byteLength(s));
   });
@@ -80,17 +80,17 @@ describe('bencode round trips', () => {
     assert.equal(out['n'], 0);
     assert.deepEqual(Object.keys(asDict(out['empty'])), []);
     const list = out['list'];
-    assert.ok(isList(list));
+    assert.ok(isList(list), 'list decodes to a list');
     assert.equal(list.length, 5);
     assert.equal(list[0], 1);
     assert.equal(list[1], -2);
-    assert.ok(isBytes(list[2]) && list[2].equals(Buffer.from([0, 255])));
-    assert.ok(isList(list[3]));
+    assert.ok(isBytes(list[2]) && list[2].equals(Buffer.from([0, 255])), 'list[2] is the bytes 00 ff');
+    assert.ok(isList(list[3]), 'list[3] is a list');
     assert.deepEqual(list[3], [[], [3]]);
     const inner = asDict(list[4]);
-    assert.ok(isBytes(inner['inner']) && inner['inner'].toString() === 'x');
+    assert.ok(isBytes(inner['inner']) && inner['inner'].toString() === 'x', 'list[4].inner is the string x');
     // Re-encoding the decoded value gives the same bytes.
-    assert.ok(encode(out).equals(enc));
+    assert.ok(encode(out).equals(enc), 're-encoding the decoded value gives the same bytes');
   });
 
   test('dict keys are sorted as raw bytes on encode (ASCII)', () => {
@@ -170,7 +170,7 @@ describe('bencode hostile input', () => {
       try {
         decode(b(s));
       } catch (e) {
-        assert.ok(e instanceof BencodeError);
+        assert.ok(e instanceof BencodeError, `${s}: a BencodeError, got ${String(e)}`);
         return e.offset;
       }
       assert.fail(`${s} decoded`);
@@ -192,7 +192,7 @@ describe('bencode hostile input', () => {
       depth++;
       v = v[0]!;
     }
-    assert.ok(isList(v));
+    assert.ok(isList(v), 'the innermost value is a list');
     assert.equal(depth + 1, 100);
     throwsBencode(b('l'.repeat(101) + 'e'.repeat(101)), '101 levels');
     // Dicts count the same way.
@@ -221,7 +221,7 @@ describe('bencode hostile input', () => {
   test('a huge declared string length does not allocate (fails fast)', () => {
     const t0 = performance.now();
     throwsBencode(b('9999999999999999:abc'), '16-digit length');
-    assert.ok(performance.now() - t0 < 200);
+    assert.ok(performance.now() - t0 < 200, `a 16-digit length is refused in under 200 ms: ${(performance.now() - t0).toFixed(0)} ms`);
   });
 });
 
@@ -236,7 +236,7 @@ describe('bencode decoding details', () => {
   test('__proto__ key becomes an own property, prototypes are not touched', () => {
     const d = asDict(decode(b('d9:__proto__d1:xi1eee')));
     assert.equal(Object.getPrototypeOf(d), null);
-    assert.ok(Object.prototype.hasOwnProperty.call(d, '__proto__'));
+    assert.ok(Object.prototype.hasOwnProperty.call(d, '__proto__'), '__proto__ is an own key of the decoded dict');
     const inner = asDict(Object.getOwnPropertyDescriptor(d, '__proto__')?.value as BValue);
     assert.equal(inner['x'], 1);
     assert.equal(Object.getPrototypeOf(inner), null);
@@ -260,16 +260,16 @@ describe('bencode decoding details', () => {
     const keys = Object.keys(d);
     assert.equal(keys.length, 1);
     assert.equal(keys[0]!.length, 20);
-    assert.ok(Buffer.from(keys[0]!, 'latin1').equals(key));
+    assert.ok(Buffer.from(keys[0]!, 'latin1').equals(key), 'the binary key keeps its 20 bytes (latin1)');
     assert.equal(d[key.toString('latin1')], 7);
   });
 
   test('strings are Buffers viewing the input', () => {
     const input = b('l3:abc0:e');
     const l = decode(input);
-    assert.ok(isList(l));
-    assert.ok(isBytes(l[0]) && l[0].equals(b('abc')));
-    assert.ok(isBytes(l[1]) && l[1].length === 0);
+    assert.ok(isList(l), 'l3:abc0:e decodes to a list');
+    assert.ok(isBytes(l[0]) && l[0].equals(b('abc')), "l[0] is 'abc'");
+    assert.ok(isBytes(l[1]) && l[1].length === 0, 'l[1] is the empty string');
   });
 
   test('decodeWithSpans gives the exact byte span of each top-level value', () => {
@@ -277,17 +277,17 @@ describe('bencode decoding details', () => {
     const doc = { announce: 'http://t/a', info, list: [1, [2]], z: -5 };
     const input = encode(doc);
     const { value, spans } = decodeWithSpans(input);
-    assert.ok(isDict(value));
+    assert.ok(isDict(value), 'the document decodes to a dict');
     assert.deepEqual([...spans.keys()].sort(), ['announce', 'info', 'list', 'z']);
     const slice = (k: string): Buffer => {
       const s = spans.get(k);
       assert.ok(s, k);
       return input.subarray(s.start, s.end);
     };
-    assert.ok(slice('info').equals(encode(info)));
-    assert.ok(slice('announce').equals(b('10:http://t/a')));
-    assert.ok(slice('list').equals(b('li1eli2eee')));
-    assert.ok(slice('z').equals(b('i-5e')));
+    assert.ok(slice('info').equals(encode(info)), "the span of 'info' is the encoded info dict");
+    assert.ok(slice('announce').equals(b('10:http://t/a')), "the span of 'announce' is 10:http://t/a");
+    assert.ok(slice('list').equals(b('li1eli2eee')), "the span of 'list' is li1eli2eee");
+    assert.ok(slice('z').equals(b('i-5e')), "the span of 'z' is i-5e");
     // Nested dict keys do not appear in spans.
     assert.equal(spans.has('length'), false);
   });
@@ -312,14 +312,17 @@ describe('encodeBinaryKeyDict', () => {
     ]);
     // Keys appear in the output in byte order 00 < 7f < 80 < ff.
     const pos = (k: Buffer): number => enc.indexOf(Buffer.concat([b('20:'), k]));
-    assert.ok(pos(k00) > 0 && pos(k00) < pos(k7F) && pos(k7F) < pos(k80) && pos(k80) < pos(kFF));
+    assert.ok(
+      pos(k00) > 0 && pos(k00) < pos(k7F) && pos(k7F) < pos(k80) && pos(k80) < pos(kFF),
+      `keys in byte order 00 < 7f < 80 < ff, at positions ${[k00, k7F, k80, kFF].map(pos).join(', ')}`,
+    );
     const d = asDict(decode(enc));
     const keys = Object.keys(d).map((k) => Buffer.from(k, 'latin1'));
     assert.deepEqual(keys, [k00, k7F, k80, kFF]);
     assert.equal(d[kFF.toString('latin1')], 1);
     assert.equal(asDict(d[k00.toString('latin1')])['x'], 2);
     const v = d[k80.toString('latin1')];
-    assert.ok(isBytes(v) && v.toString() === 'v');
+    assert.ok(isBytes(v) && v.toString() === 'v', "the value under key 80 is 'v'");
     assert.deepEqual(d[k7F.toString('latin1')], [4]);
   });
 
@@ -331,7 +334,7 @@ describe('encodeBinaryKeyDict', () => {
       [a, 1],
       [c, 2],
     ]);
-    assert.ok(enc.equals(Buffer.concat([b('d2:'), c, b('i2e1:'), a, b('i1ee')])));
+    assert.ok(enc.equals(Buffer.concat([b('d2:'), c, b('i2e1:'), a, b('i1ee')])), `the key 'c' sorts before 'a' as raw bytes: ${enc.toString('hex')}`);
   });
 
   test('empty dict', () => {

@@ -31,7 +31,7 @@ describe('choosePieceLength / isValidPieceLength', () => {
       const p = choosePieceLength(size);
       assert.ok(p >= MIN_PIECE_LENGTH && p <= MAX_CHOSEN_PIECE_LENGTH, `${size} -> ${p}`);
       assert.equal(p & (p - 1), 0, `${p} not a power of two`);
-      assert.ok(isValidPieceLength(p));
+      assert.ok(isValidPieceLength(p), `${p} is a valid piece length`);
       const n = pieces(size, p);
       assert.ok(n >= 1000 && n <= 2000, `${size} -> ${p}: ${n} pieces`);
     }
@@ -58,7 +58,7 @@ describe('choosePieceLength / isValidPieceLength', () => {
     () => {
       for (let e = 14; e <= 27; e++) {
         const pieceLength = 2 ** e;
-        assert.ok(isValidPieceLength(pieceLength));
+        assert.ok(isValidPieceLength(pieceLength), `2^${e} = ${pieceLength} is a valid piece length`);
         const bytes = encodeTorrent({ announce: 'http://t/a', name: 'f', length: 1, pieceLength, pieces: Buffer.alloc(20) });
         assert.equal(parseMetainfo(bytes).pieceLength, pieceLength);
       }

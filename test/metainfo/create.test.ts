@@ -55,7 +55,7 @@ describe('hashPieces over one file / makeTorrent (temp files)', () => {
       const r = await hashFilePieces(file, pieceLength);
       assert.equal(r.length, size);
       assert.equal(r.pieces.length, 20 * Math.ceil(size / pieceLength));
-      assert.ok(r.pieces.equals(expectedPieces(data, pieceLength)));
+      assert.ok(r.pieces.equals(expectedPieces(data, pieceLength)), `pieces are the SHA-1s of each ${pieceLength}-byte piece of ${size} bytes`);
     });
   }
 
@@ -82,14 +82,14 @@ describe('hashPieces over one file / makeTorrent (temp files)', () => {
     assert.equal(m.length, data.length);
     assert.equal(m.pieceLength, choosePieceLength(data.length));
     assert.equal(m.pieceCount, 4);
-    assert.ok(m.pieces.equals(expectedPieces(data, P)));
+    assert.ok(m.pieces.equals(expectedPieces(data, P)), 'pieces are the SHA-1s of each piece');
     assert.equal(m.announce, 'http://t:1/announce');
     assert.deepEqual(m.urlList, ['http://w/made.bin']);
     // info_hash is independent of creation date etc.: equals the hash of a minimal info dict.
     const info = encode({ length: data.length, name: 'made.bin', 'piece length': P, pieces: expectedPieces(data, P) });
-    assert.ok(m.infoHash.equals(sha1(info)));
+    assert.ok(m.infoHash.equals(sha1(info)), 'infoHash is the SHA-1 of the minimal info dict');
     const top = decode(bytes);
-    assert.ok(isDict(top));
+    assert.ok(isDict(top), 'the .torrent decodes to a dict');
     assert.equal(typeof top['creation date'], 'number');
   });
 
@@ -101,6 +101,6 @@ describe('hashPieces over one file / makeTorrent (temp files)', () => {
     assert.equal(m.pieceLength, 64 * KiB);
     assert.equal(m.pieceCount, 2);
     assert.equal(pieceSize(m, 1), 36 * KiB);
-    assert.ok(pieceHash(m, 1).equals(sha1(data.subarray(64 * KiB))));
+    assert.ok(pieceHash(m, 1).equals(sha1(data.subarray(64 * KiB))), 'the hash of the last, shorter piece (36 KiB)');
   });
 });

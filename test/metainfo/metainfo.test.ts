@@ -60,7 +60,7 @@ describe('parseMetainfo: valid single-file torrents', () => {
     assert.equal(m.length, 2 * 16384 + 5);
     assert.equal(m.pieceLength, 16384);
     assert.equal(m.pieceCount, 3);
-    assert.ok(m.pieces.equals(pieces));
+    assert.ok(m.pieces.equals(pieces), 'pieces are the pieces given');
     assert.equal(m.multiFile, false);
     assert.deepEqual(m.files, [{ path: [], length: 2 * 16384 + 5, offset: 0, pad: false }]);
     assert.deepEqual(m.urlList, ['http://seed.example/data.bin']);
@@ -68,15 +68,15 @@ describe('parseMetainfo: valid single-file torrents', () => {
     assert.equal(m.private, false);
     // info_hash = SHA-1 of the exact info bytes in the file.
     const span = decodeWithSpans(bytes).spans.get('info');
-    assert.ok(span);
+    assert.ok(span, 'the info key has a span');
     const raw = bytes.subarray(span.start, span.end);
-    assert.ok(m.rawInfo.equals(raw));
-    assert.ok(m.infoHash.equals(sha1(raw)));
+    assert.ok(m.rawInfo.equals(raw), 'rawInfo is the exact info bytes of the file');
+    assert.ok(m.infoHash.equals(sha1(raw)), 'infoHash is the SHA-1 of the exact info bytes');
     assert.equal(m.infoHashHex, sha1(raw).toString('hex'));
     assert.equal(m.infoHash.length, 20);
     // The info dict has exactly the mktorrent keys.
     const info = decode(raw);
-    assert.ok(isDict(info));
+    assert.ok(isDict(info), 'info decodes to a dict');
     assert.deepEqual(Object.keys(info), ['length', 'name', 'piece length', 'pieces']);
   });
 
@@ -86,9 +86,9 @@ describe('parseMetainfo: valid single-file torrents', () => {
     const h2 = parseMetainfo(
       encodeTorrent({ ...base, announce: 'http://b/announce', createdBy: 'z', creationDate: 5, urlList: ['http://w/'] }),
     ).infoHash;
-    assert.ok(h1.equals(h2));
+    assert.ok(h1.equals(h2), 'announce, created by, creation date and url-list do not change the info hash');
     const h3 = parseMetainfo(encodeTorrent({ ...base, name: 'y' })).infoHash;
-    assert.ok(!h1.equals(h3));
+    assert.ok(!h1.equals(h3), 'another name changes the info hash');
   });
 
   test('unknown keys and unsorted keys in info: hash is of the raw bytes, not a re-encoding', () => {
@@ -101,12 +101,12 @@ describe('parseMetainfo: valid single-file torrents', () => {
     ]);
     const input = Buffer.concat([lit('d4:info'), info, lit('8:announce10:http://x/ae')]);
     const m = parseMetainfo(input);
-    assert.ok(m.rawInfo.equals(info));
-    assert.ok(m.infoHash.equals(sha1(info)));
+    assert.ok(m.rawInfo.equals(info), 'rawInfo is the non-canonical info bytes as they stand');
+    assert.ok(m.infoHash.equals(sha1(info)), 'infoHash is the SHA-1 of the non-canonical info bytes');
     // A canonical re-encoding (sorted keys) would give a different hash.
     const reencoded = encode(decode(info));
-    assert.ok(!reencoded.equals(info));
-    assert.ok(!m.infoHash.equals(sha1(reencoded)));
+    assert.ok(!reencoded.equals(info), 'the canonical re-encoding differs from the input (the test needs it)');
+    assert.ok(!m.infoHash.equals(sha1(reencoded)), 'infoHash is not the hash of the canonical re-encoding');
     assert.equal(m.name, 'hello');
     assert.equal(m.length, 100);
     assert.equal(m.private, true);
@@ -118,8 +118,8 @@ describe('parseMetainfo: valid single-file torrents', () => {
     const m = parseMetainfo(input);
     const before = Buffer.from(m.rawInfo);
     input.fill(0);
-    assert.ok(m.rawInfo.equals(before));
-    assert.ok(m.pieces.equals(Buffer.alloc(80, 1)));
+    assert.ok(m.rawInfo.equals(before), 'rawInfo is a copy: zeroing the input leaves it unchanged');
+    assert.ok(m.pieces.equals(Buffer.alloc(80, 1)), 'pieces is a copy: zeroing the input leaves it unchanged');
   });
 
   test('parses from a Uint8Array view at an offset', () => {
@@ -127,7 +127,7 @@ describe('parseMetainfo: valid single-file torrents', () => {
     const backing = new Uint8Array(t.length + 7);
     backing.set(t, 7);
     const m = parseMetainfo(backing.subarray(7));
-    assert.ok(m.infoHash.equals(parseMetainfo(t).infoHash));
+    assert.ok(m.infoHash.equals(parseMetainfo(t).infoHash), 'a Uint8Array view at offset 7 gives the same info hash as the Buffer');
   });
 
   test('announce-list tiers and url-list (string or list)', () => {
@@ -306,10 +306,10 @@ describe('piece helpers', () => {
 
   test('pieceHash returns the 20 bytes of that piece', () => {
     const pieces = Buffer.concat([Buffer.alloc(20, 1), Buffer.alloc(20, 2), Buffer.alloc(20, 3)]);
-    assert.ok(pieceHash({ pieces }, 0).equals(Buffer.alloc(20, 1)));
-    assert.ok(pieceHash({ pieces }, 2).equals(Buffer.alloc(20, 3)));
+    assert.ok(pieceHash({ pieces }, 0).equals(Buffer.alloc(20, 1)), 'piece 0 hash is the first 20 bytes');
+    assert.ok(pieceHash({ pieces }, 2).equals(Buffer.alloc(20, 3)), 'piece 2 hash is the third 20 bytes');
     const m = parseMetainfo(torrent(singleInfo({ pieces: Buffer.concat([pieces, Buffer.alloc(20, 4)]) })));
-    assert.ok(pieceHash(m, 3).equals(Buffer.alloc(20, 4)));
+    assert.ok(pieceHash(m, 3).equals(Buffer.alloc(20, 4)), 'piece 3 hash of a parsed torrent is its fourth 20 bytes');
     assert.equal(pieceSize(m, 3), 4);
   });
 });

@@ -34,7 +34,7 @@ test('good answers, keep-alive reuse, data in place, onData in order', async () 
     const into = Buffer.alloc(100000);
     let next = 0;
     const st = await c.getInto('/x', into, { ...opts, onData: (o, n) => { assert.equal(o, next); next += n; } });
-    assert.equal(st, 206); assert.equal(next, 100000); assert.ok(into.every((b) => b === 9));
+    assert.equal(st, 206); assert.equal(next, 100000); assert.ok(into.every((b) => b === 9), 'every byte received is 9');
   }
   assert.equal(s.conns(), 1);
   c.close(); s.close();
@@ -89,7 +89,7 @@ test('abort mid-body: rejects, and nothing lands in the buffer afterwards', asyn
   await assert.rejects(p);
   sock.write(Buffer.alloc(500000, 3));
   await new Promise((r) => setTimeout(r, 100));
-  assert.ok(!into.includes(3));
+  assert.ok(!into.includes(3), 'no byte sent after the rejection is written into the buffer');
   c.close(); s.close();
 });
 test('connection refused: a clean error', async () => {

@@ -132,7 +132,7 @@ test('end() with an answer larger than the kernel buffers to a client that reads
   const h = await start((conn) => conn.end(big));
   const r = await exchange(h.port, 'x', { readDelayMs: 300 });
   assert.equal(r.data.length, big.length);
-  assert.ok(r.data.equals(big));
+  assert.ok(r.data.equals(big), `the ${big.length} bytes arrive unchanged`);
   assert.equal(r.reset, false);
   await until(() => h.released === 1);
   await h.close();
@@ -169,7 +169,7 @@ test('a write the client does not read returns false; paused, nothing more is re
   owners[0]!.conn.resume();
   await new Promise((resolve) => c.on('close', resolve));
   assert.equal(received, big.length + '|got second'.length);
-  assert.ok(tail.endsWith('|got second'));
+  assert.ok(tail.endsWith('|got second'), `the tail ends with '|got second': ${JSON.stringify(tail.slice(-40))}`);
   await until(() => h.released === 1);
   await h.close();
 });

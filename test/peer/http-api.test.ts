@@ -205,7 +205,7 @@ test(
 test('info_hash: upper-case hex works; 39 chars or non-hex is 400; an unknown hash is 404', async () => {
   const up = await request(`/file/${hash.toUpperCase()}`);
   assert.equal(up.status, 200);
-  assert.ok(up.body.equals(data));
+  assert.ok(up.body.equals(data), 'the upper-case hash serves the whole file');
   for (const bad of [hash.slice(1), hash + '0', 'g'.repeat(40), 'xyz', hash.slice(0, 39) + 'Z']) {
     for (const route of [`/file/${bad}`, `/piece/${bad}/0`, `/bitfield/${bad}`]) {
       const r = await request(route);
@@ -234,11 +234,11 @@ test('GET /piece/<hash>/<i>: each piece is its slice, the last one short, Range 
   const r = await request(`/piece/${hash}/2`, { headers: { Range: 'bytes=100-199' } });
   assert.equal(r.status, 206);
   assert.equal(contentRange(r), `bytes 100-199/${PIECE}`);
-  assert.ok(r.body.equals(data.subarray(2 * PIECE + 100, 2 * PIECE + 200)));
+  assert.ok(r.body.equals(data.subarray(2 * PIECE + 100, 2 * PIECE + 200)), 'bytes 100-199 of piece 2');
   const tail = await request(`/piece/${hash}/6`, { headers: { Range: 'bytes=-10' } });
   assert.equal(tail.status, 206);
   assert.equal(contentRange(tail), 'bytes 1686-1695/1696');
-  assert.ok(tail.body.equals(data.subarray(SIZE - 10)));
+  assert.ok(tail.body.equals(data.subarray(SIZE - 10)), 'the last 10 bytes of the file');
   const past = await request(`/piece/${hash}/6`, { headers: { Range: 'bytes=1696-1700' } });
   assert.equal(past.status, 416);
   assert.equal(contentRange(past), 'bytes */1696');
@@ -262,17 +262,17 @@ test('bad piece indexes: pieceCount is 404; -1, 1.5, abc, 99999999999 and friend
 test('partial torrent: held pieces served, missing piece 404, /file 404, /bitfield exact', async () => {
   const p0 = await request(`/piece/${partialHash}/0`);
   assert.equal(p0.status, 200);
-  assert.ok(p0.body.equals(partialData.subarray(0, PIECE)));
+  assert.ok(p0.body.equals(partialData.subarray(0, PIECE)), 'piece 0 of the partial torrent');
   const p2 = await request(`/piece/${partialHash}/2`);
   assert.equal(p2.status, 200);
-  assert.ok(p2.body.equals(partialData.subarray(2 * PIECE)));
+  assert.ok(p2.body.equals(partialData.subarray(2 * PIECE)), 'piece 2 of the partial torrent');
   const p1 = await request(`/piece/${partialHash}/1`);
   assert.equal(p1.status, 404, 'a piece the bitfield lacks');
   const p1r = await request(`/piece/${partialHash}/1`, { headers: { Range: 'bytes=0-0' } });
   assert.equal(p1r.status, 404);
   const f = await request(`/file/${partialHash}`);
   assert.equal(f.status, 404);
-  assert.ok(f.body.length < 200);
+  assert.ok(f.body.length < 200, `the 404 body is short: ${f.body.length} bytes`);
   const fh = await request(`/file/${partialHash}`, { method: 'HEAD' });
   assert.equal(fh.status, 404);
 
@@ -315,7 +315,7 @@ test('path traversal never reaches a file outside the torrent', async () => {
     assert.ok(r.status >= 400 && r.status < 500, `${p}: got ${r.status}`);
     assert.ok(r.body.length < 200, `${p}: no content`);
     assert.ok(!r.body.includes('root:'), `${p}: not /etc/passwd`);
-    if (passwd) assert.ok(!r.body.equals(passwd));
+    if (passwd) assert.ok(!r.body.equals(passwd), `${p}: not the passwd file`);
   }
   const raw = [
     'GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n',
@@ -391,7 +391,7 @@ test('a 20,000-char URL and a 20 KB header are refused (4xx/431 or closed); the 
 
   const after = await request(`/piece/${hash}/1`);
   assert.equal(after.status, 200);
-  assert.ok(after.body.equals(data.subarray(PIECE, 2 * PIECE)));
+  assert.ok(after.body.equals(data.subarray(PIECE, 2 * PIECE)), 'piece 1 after the change');
 });
 
 test('unknown routes and methods: 404, never 500', async () => {
@@ -443,7 +443,7 @@ test('pipelined requests are answered one by one, in order, exact; a pipeline de
     assert.ok(answers[i]!.body.equals(data.subarray(i * PIECE, Math.min(SIZE, (i + 1) * PIECE))), `piece ${i}`);
   }
   assert.equal(answers[meta.pieceCount]!.status, 404);
-  assert.ok(answers[meta.pieceCount + 1]!.body.equals(data));
+  assert.ok(answers[meta.pieceCount + 1]!.body.equals(data), 'the /file answer after the pieces is the whole file');
   const deep = await pipelined(`GET /file/${hash} HTTP/1.1\r\nHost: t\r\n\r\n`.repeat(60), 60);
   assert.ok(deep.closed && deep.answers.length <= 34, `${deep.answers.length} of 60 pipelined answers, closed: ${deep.closed}`);
   assert.equal((await request('/stats')).status, 200);

@@ -39,8 +39,8 @@ test('two torrents on one host: both served on its port, one DHT node; one stops
   const sb = await Seeding.on(host, { ...tb, have: Bitfield.full(tb.meta.pieceCount) });
   assert.ok(sa.dht && sa.dht === sb.dht, 'one DHT node for the process');
   assert.equal(sa.dht.port, host.port);
-  assert.ok((await fileStatus(host.port, ta.meta)).bytes.equals(a));
-  assert.ok((await fileStatus(host.port, tb.meta)).bytes.equals(b));
+  assert.ok((await fileStatus(host.port, ta.meta)).bytes.equals(a), 'torrent a is served byte-identical from the shared host');
+  assert.ok((await fileStatus(host.port, tb.meta)).bytes.equals(b), 'torrent b is served byte-identical from the shared host');
   assert.equal(sa.uploaded, a.length, 'uploads counted per torrent');
   assert.equal(host.node.counter.uploaded, a.length + b.length, 'and for the process');
 

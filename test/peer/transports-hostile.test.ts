@@ -206,7 +206,7 @@ test("encryption 'require': a plain handshake is closed unanswered, plaintext-on
     const { block, selected } = await fetchBlockMse(enc, seed.meta.infoHash, WANT, 'require');
     enc.destroy();
     assert.equal(selected, 'rc4');
-    assert.ok(block.equals(expected(seed, WANT.index, WANT.begin, WANT.length)));
+    assert.ok(block.equals(expected(seed, WANT.index, WANT.begin, WANT.length)), 'the block over MSE (rc4) is the expected bytes');
   } finally {
     await node.close();
   }
@@ -222,7 +222,7 @@ test("encryption 'off': an MSE opening is closed with not a byte sent, plain is 
     const plain = await tcpConnect(node.port);
     const block = await fetchBlock(plain, seed.meta.infoHash, WANT);
     plain.destroy();
-    assert.ok(block.equals(expected(seed, WANT.index, WANT.begin, WANT.length)));
+    assert.ok(block.equals(expected(seed, WANT.index, WANT.begin, WANT.length)), 'the block over plain TCP is the expected bytes');
   } finally {
     await node.close();
   }

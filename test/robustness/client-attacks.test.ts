@@ -141,7 +141,7 @@ test('item 8: an honest web seed keeps its kept-alive connection (the junk guard
   try {
     for (let i = 0; i < 5; i++) {
       const got = await httpGetRange(url, i * 1000, 1000, { timeoutMs: 5000, agent });
-      assert.ok(got.equals(data.subarray(i * 1000, (i + 1) * 1000)));
+      assert.ok(got.equals(data.subarray(i * 1000, (i + 1) * 1000)), `bytes ${i * 1000}-${(i + 1) * 1000 - 1} are the expected range`);
     }
     assert.equal(connections, 1);
   } finally {

@@ -358,10 +358,10 @@ test('SlotPool: the per-address cap binds once half the slots are used; addressP
   let a = 0;
   while (pool.take('a')) a++;
   assert.equal(a, 5, 'one address gets at most half');
-  assert.ok(pool.take('b') && pool.take('b'));
+  assert.ok(pool.take('b') && pool.take('b'), 'a second address gets 2 slots');
   assert.ok(!pool.take('b'), 'past half: 2 per address');
   pool.release('a');
-  assert.ok(pool.take('c'));
+  assert.ok(pool.take('c'), "a slot released by 'a' goes to 'c'");
   assert.equal(addressPrefix('::ffff:10.0.0.1'), '10.0.0.1');
   assert.equal(addressPrefix('2001:db8::1'), addressPrefix('2001:0db8:0:0:ffff::2'));
   assert.notEqual(addressPrefix('2001:db8:0:1::1'), addressPrefix('2001:db8:0:2::1'));

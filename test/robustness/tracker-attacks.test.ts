@@ -241,7 +241,7 @@ test('absolute-form request targets (RFC 9112): announce and scrape on the fast 
     ]);
     for (const a of [a1!, s1!, peers!, a2!]) assert.equal(a.status, 200, a.body);
     assert.equal(answer(Buffer.from(a1!.body, 'latin1'))['complete'], 0);
-    assert.ok(isDict(answer(Buffer.from(s1!.body, 'latin1'))['files']));
+    assert.ok(isDict(answer(Buffer.from(s1!.body, 'latin1'))['files']), 'the scrape answer has a files dict');
     assert.equal(JSON.parse(peers!.body).total, 1);
     assert.equal(answer(Buffer.from(a2!.body, 'latin1'))['incomplete'], 2);
     // HTTP/1.0 goes to Node from the first request: absolute form there too.

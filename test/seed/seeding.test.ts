@@ -31,9 +31,9 @@ async function seedingOf(privateTorrent: boolean, t: { after(f: () => Promise<vo
 
 test('with peerLimits.dht: a DHT node on the peer port (shared with uTP), the DHT bit in our handshakes', async (t) => {
   const { s, lines } = await seedingOf(false, t);
-  assert.ok(s.dht);
+  assert.ok(s.dht, 'the seeding has a DHT node');
   assert.equal(s.dht.port, s.node.port);
-  assert.ok(s.node.dht && hasFeature(s.node.dht.reserved, 'dht'));
+  assert.ok(s.node.dht && hasFeature(s.node.dht.reserved, 'dht'), 'our handshakes carry the DHT bit');
   assert.match(lines.join('\n'), new RegExp(`DHT: node on UDP port ${s.node.port}`));
 });
 

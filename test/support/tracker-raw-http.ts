@@ -230,7 +230,7 @@ export function announceAnswer(r: Reply): BDict {
   assert.equal(r.status, 200, `status, body ${r.body.toString('latin1')}`);
   const d = asDict(r.body);
   assert.equal(d['failure reason'], undefined, `unexpected failure: ${String(d['failure reason'])}`);
-  assert.ok(isInt(d['interval']));
+  assert.ok(isInt(d['interval']), `interval is an integer: ${JSON.stringify(d)}`);
   return d;
 }
 

@@ -195,7 +195,7 @@ test('a dead tracker (port unreachable) fails at once; a silent one at the deadl
   setTimeout(() => ac.abort(new Error('shutting down')), 150);
   t0 = performance.now();
   await assert.rejects(announceUdp(silent.url(), params, { ...fast, signal: ac.signal }), /shutting down/);
-  assert.ok(performance.now() - t0 < 400);
+  assert.ok(performance.now() - t0 < 400, `the abort ended the announce within 400 ms: ${(performance.now() - t0).toFixed(0)} ms`);
 });
 
 test('IPv6 tracker: a udp6 socket, and 18-byte peers in its answer', async () => {

@@ -46,7 +46,10 @@ test('a scrape without info_hash lists every swarm with its counts, busiest firs
     assert.equal(first.size, 100, 'a page is 100 swarms');
     const top = first.get(hashOf(0).toString('hex'));
     assert.ok(top, 'the busiest swarm is on the first page');
-    assert.ok(isInt(top['complete']) && top['complete'] === 2 && top['incomplete'] === 1 && top['downloaded'] === 0);
+    assert.ok(
+      isInt(top['complete']) && top['complete'] === 2 && top['incomplete'] === 1 && top['downloaded'] === 0,
+      `the busiest swarm has 2 seeders, 1 leecher, 0 downloaded: ${JSON.stringify(top)}`,
+    );
     const second = files(await get(t.port, '/scrape?page=2'));
     assert.equal(second.size, 5);
     for (const k of second.keys()) assert.ok(!first.has(k), 'pages do not overlap');

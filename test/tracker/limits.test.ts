@@ -7,12 +7,12 @@ import { parseAnnounce } from '../../src/tracker/protocol/announce.ts';
 const proxies = ['10.0.0.0/8', '::1', '192.168.1.7'].map(parseCidr);
 
 test('CIDR parsing and matching, IPv4 and IPv6, mapped addresses', () => {
-  assert.ok(inCidr('10.2.3.4', parseCidr('10.0.0.0/8')));
-  assert.ok(!inCidr('11.2.3.4', parseCidr('10.0.0.0/8')));
-  assert.ok(inCidr('::ffff:10.9.9.9', parseCidr('10.0.0.0/8')));
-  assert.ok(inCidr('2001:db8::5', parseCidr('2001:db8::/32')));
-  assert.ok(!inCidr('2001:db9::5', parseCidr('2001:db8::/32')));
-  assert.ok(inCidr('1.2.3.4', parseCidr('0.0.0.0/0')));
+  assert.ok(inCidr('10.2.3.4', parseCidr('10.0.0.0/8')), '10.2.3.4 is in 10.0.0.0/8');
+  assert.ok(!inCidr('11.2.3.4', parseCidr('10.0.0.0/8')), '11.2.3.4 is not in 10.0.0.0/8');
+  assert.ok(inCidr('::ffff:10.9.9.9', parseCidr('10.0.0.0/8')), '::ffff:10.9.9.9 (mapped) is in 10.0.0.0/8');
+  assert.ok(inCidr('2001:db8::5', parseCidr('2001:db8::/32')), '2001:db8::5 is in 2001:db8::/32');
+  assert.ok(!inCidr('2001:db9::5', parseCidr('2001:db8::/32')), '2001:db9::5 is not in 2001:db8::/32');
+  assert.ok(inCidr('1.2.3.4', parseCidr('0.0.0.0/0')), '1.2.3.4 is in 0.0.0.0/0');
   assert.ok(!inCidr('1.2.3.4', parseCidr('::/0')), 'families never mix');
   for (const bad of ['10.0.0.0/33', 'nope', '10.0.0.0/x', '::1/129', '1.2.3/8']) assert.throws(() => parseCidr(bad), bad);
 });
@@ -97,7 +97,7 @@ test('peers per address per torrent: the 9th port of one address is answered wit
   // The warning reaches the client, compact or not (BEP 3 `warning message`).
   for (const compact of [true, false]) {
     const d = decode(encodeAnnounceResponse({ interval: 1, minInterval: 1, complete: 0, incomplete: 8, peers: ninth.peers, warning: ninth.warning }, { compact, noPeerId: true }));
-    assert.ok(isDict(d));
+    assert.ok(isDict(d), `compact ${compact}: the answer decodes to a dict`);
     assert.match(String(d['warning message']), /not listed/);
   }
 });

@@ -36,7 +36,7 @@ for (const [name, make] of [
     const handler = new HttpTrackerHandler(new TrackerService(make({ maxPeersPerTorrent: 1 }), trackerConfig(30)));
     const answer = async (b: Buffer | Promise<Buffer>): Promise<BDict> => {
       const d = decode(await b);
-      assert.ok(isDict(d));
+      assert.ok(isDict(d), 'the answer decodes to a dict');
       return d;
     };
     const first = await answer(handler.announce(query('%01', 1), '10.0.0.1', undefined));
@@ -47,6 +47,6 @@ for (const [name, make] of [
     assert.match(String((await answer(handler.announce('port=1', '10.0.0.2', undefined)))['failure reason']), /missing/);
     assert.match(String((await answer(handler.announce(query('%01', 2), undefined, undefined)))['failure reason']), /no remote address/);
     const scrape = await answer(handler.scrape(`info_hash=${'%01'.repeat(20)}`));
-    assert.ok(isDict(scrape['files']));
+    assert.ok(isDict(scrape['files']), `the scrape answer has a files dict: ${JSON.stringify(scrape)}`);
   });
 }

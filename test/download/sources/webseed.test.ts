@@ -131,7 +131,7 @@ test('a server that ignores Range and answers 200 (python3 -m http.server): sing
     await writeFile(path.join(dir, 'share.torrent'), await makeTorrent(path.join(dir, 'share'), 'share', { announce, pieceLength: 16384, urlList: [base] }));
 
     await download(dir, 'single.torrent', 'dl1');
-    assert.ok((await readFile(path.join(dir, 'dl1', 'single.bin'))).equals(single));
+    assert.ok((await readFile(path.join(dir, 'dl1', 'single.bin'))).equals(single), 'dl1/single.bin from the web seed is byte-identical to the original');
     await download(dir, 'share.torrent', 'dl2');
     await assertTree(path.join(dir, 'dl2', 'share'), files);
   } finally {

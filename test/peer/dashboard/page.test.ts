@@ -42,11 +42,11 @@ test('every string from a torrent or the network is text; the numbers are render
   const page = renderPeerPage([d], () => d);
   assert.ok(!/<img|<script>/i.test(page), 'no element from the data');
   assert.ok(!page.includes('onerror=alert(1)>"'), 'no unescaped quote or bracket');
-  assert.ok(page.includes('&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;&lt;script&gt;'));
+  assert.ok(page.includes('&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;&lt;script&gt;'), 'the hostile name shown escaped');
   for (const text of ['50.0 %', '3.0 MiB', '2.0 KiB/s', '12m 48s', '96 / 192', '96 of 192 pieces verified, 2 in flight', 'BitTorrent uTP + HTTP API', '2 more files not listed']) {
     assert.ok(page.includes(text), text);
   }
-  assert.ok(page.includes(`href="/torrent/${d.infoHash}.torrent"`));
+  assert.ok(page.includes(`href="/torrent/${d.infoHash}.torrent"`), `a link to /torrent/${d.infoHash}.torrent`);
   assert.match(page, /<script type="module" src="\/static\/peer\.js"><\/script>/);
   assert.match(page, /<link rel="stylesheet" href="\/static\/peer\.css">/);
 });
@@ -55,7 +55,7 @@ test('at most MAX_DETAILED torrents in full, the others listed by name (as text)
   const all = Array.from({ length: MAX_DETAILED + 2 }, (_, i) => detail(i.toString(16).padStart(40, '0'), `t${i}<b>`));
   const page = renderPeerPage(all, (hex) => all.find((d) => d.infoHash === hex));
   assert.equal(page.match(/<section class="torrent"/g)?.length, MAX_DETAILED);
-  assert.ok(page.includes(`t${MAX_DETAILED + 1}&lt;b&gt;`));
-  assert.ok(!page.includes('<b>'));
-  assert.ok(renderPeerPage([], () => undefined).includes('No torrent shared.'));
+  assert.ok(page.includes(`t${MAX_DETAILED + 1}&lt;b&gt;`), `the torrents past ${MAX_DETAILED} still listed, escaped: t${MAX_DETAILED + 1}&lt;b&gt;`);
+  assert.ok(!page.includes('<b>'), 'no raw <b> from a name');
+  assert.ok(renderPeerPage([], () => undefined).includes('No torrent shared.'), "an empty page says 'No torrent shared.'");
 });

@@ -51,7 +51,7 @@ test('event streams are bounded, paced at one round a second, and end with the n
     const { maxClients, maxPerAddress } = SSE_DEFAULTS;
     const from = (i: number) => `127.0.0.${2 + Math.floor(i / maxPerAddress)}`;
     const streams = await Promise.all(Array.from({ length: maxClients }, (_, i) => openStream(port, from(i))));
-    assert.ok(streams.every((s) => s.res.statusCode === 200));
+    assert.ok(streams.every((s) => s.res.statusCode === 200), `all ${maxClients} streams answered 200: ${streams.map((s) => s.res.statusCode).join(' ')}`);
     const sameAddress = await openStream(port, from(0));
     assert.equal(sameAddress.res.statusCode, 503, 'one address has its share');
     const full = await openStream(port, '127.0.0.200');

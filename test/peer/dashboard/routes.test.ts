@@ -49,7 +49,7 @@ test('a requester\'s API shows the download partial, then complete, exact on dis
     for (const i of partial.pieces.inFlight) assert.ok(!bits.includes(i), `piece ${i} both verified and in flight`);
     const row = partial.peerList.find((p) => p.key === `http://127.0.0.1:${seeder.port}` || p.address.endsWith(`:${seeder.port}`));
     assert.ok(row, `the seeder among the peers: ${JSON.stringify(partial.peerList)}`);
-    assert.ok(row.piecesGiven > 0 && row.downloaded > 0);
+    assert.ok(row.piecesGiven > 0 && row.downloaded > 0, `the seeder gave pieces and bytes: ${JSON.stringify(row)}`);
 
     await req.proc.waitFor(/^File downloaded: /m, 30_000);
     const done = await until(async () => {
@@ -62,13 +62,22 @@ test('a requester\'s API shows the download partial, then complete, exact on dis
     assert.equal(sha1(await readFile(path.join(dir, 'r', HOSTILE))), sha1(data));
 
     const metrics = parseExposition((await rawRequest({ port: req.port, path: '/metrics' })).body.toString());
-    assert.ok(sample(metrics, 'peer_bytes_total', { direction: 'down' }) >= SIZE);
+    assert.ok(
+      sample(metrics, 'peer_bytes_total', { direction: 'down' }) >= SIZE,
+      `peer_bytes_total down at least ${SIZE}: ${sample(metrics, 'peer_bytes_total', { direction: 'down' })}`,
+    );
     assert.equal(sample(metrics, 'peer_pieces_verified_total'), done.pieceCount);
     assert.equal(sample(metrics, 'peer_pieces_failed_total'), 0);
     const seederMetrics = parseExposition((await rawRequest({ port: seeder.port, path: '/metrics' })).body.toString());
-    assert.ok(sample(seederMetrics, 'peer_bytes_total', { direction: 'up' }) >= SIZE);
+    assert.ok(
+      sample(seederMetrics, 'peer_bytes_total', { direction: 'up' }) >= SIZE,
+      `the seeder's peer_bytes_total up at least ${SIZE}: ${sample(seederMetrics, 'peer_bytes_total', { direction: 'up' })}`,
+    );
     const seederView = await getJson<{ torrents: TorrentSummary[] }>(`http://127.0.0.1:${seeder.port}/api/torrents`);
-    assert.ok(seederView.torrents[0]!.uploaded >= SIZE && seederView.torrents[0]!.ratio! >= 1);
+    assert.ok(
+      seederView.torrents[0]!.uploaded >= SIZE && seederView.torrents[0]!.ratio! >= 1,
+      `the seeder uploaded at least ${SIZE} bytes, ratio >= 1: ${JSON.stringify(seederView.torrents[0])}`,
+    );
 
     const torrent = await rawRequest({ port: req.port, path: `/torrent/${hex}.torrent` });
     assert.equal(torrent.status, 200);
@@ -80,7 +89,7 @@ test('a requester\'s API shows the download partial, then complete, exact on dis
     const page = (await rawRequest({ port: req.port, path: '/' })).body.toString();
     assert.ok(page.includes('&lt;img src=x onerror=alert(1)&gt;'), 'the name as text');
     assert.ok(!page.includes('<img'), 'no img element');
-    assert.ok(page.includes('100.0 %'));
+    assert.ok(page.includes('100.0 %'), 'the page shows 100.0 %');
 
     const stream = await readEvents(`${base}/api/events?torrent=${hex}`, (ev) => ev.length >= 2, 5000);
     assert.equal(stream.status, 200);

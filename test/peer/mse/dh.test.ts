@@ -32,7 +32,7 @@ test('public key = 2^x mod P, 96 bytes left-padded; S = Yb^xa mod P, the same on
     const s = a.secretWith(b.publicKey);
     assert.equal(s.length, DH_KEY_LENGTH);
     assert.equal(toBig(s), modPow(toBig(b.publicKey), toBig(xa), P));
-    assert.ok(s.equals(b.secretWith(a.publicKey)));
+    assert.ok(s.equals(b.secretWith(a.publicKey)), 'A and B compute the same shared secret');
   }
 });
 
@@ -41,7 +41,7 @@ test('key pairs made in between do not disturb one another (one shared DH object
   const b = createKeyPair();
   const before = a.secretWith(b.publicKey);
   createKeyPair();
-  assert.ok(a.secretWith(b.publicKey).equals(before));
+  assert.ok(a.secretWith(b.publicKey).equals(before), 'a new key pair elsewhere does not change the secret of A with B');
 });
 
 test('stream keys: A and B keys differ and depend on SKEY', () => {

@@ -57,6 +57,6 @@ test('responder: a valid handshake with bytes flipped, cut or appended', (t) => 
     const sent = Buffer.concat([third.subarray(0, Math.max(0, third.length - mu.cut)), mu.extra]);
     feed(b, [sent.subarray(0, mu.split), sent.subarray(mu.split)]);
     // A flipped byte must not be accepted as the same handshake with a different torrent.
-    if (b.result) assert.ok(b.result.infoHash.equals(IH));
+    if (b.result) assert.ok(b.result.infoHash.equals(IH), 'a mutated handshake accepted only for the same info hash');
   }), 200);
 });

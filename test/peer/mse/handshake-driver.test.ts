@@ -32,7 +32,7 @@ test('policy pairs over TCP: RC4 unless the responder is off, or allows and is o
         assert.equal(a.value?.selected, want, `${ip}->${rp}: ${a.error}`);
         assert.equal(b.value?.selected, want);
         assert.equal(b.value.stream instanceof EncryptedStream, want === 'rc4');
-        assert.ok(b.value.infoHash.equals(IH));
+        assert.ok(b.value.infoHash.equals(IH), `${ip}->${rp}: B found the info hash`);
         assert.ok(b.value.initial.subarray(0, 68).equals(HANDSHAKE), 'IA carries the BitTorrent handshake');
       }
       await pair.close();
@@ -40,7 +40,7 @@ test('policy pairs over TCP: RC4 unless the responder is off, or allows and is o
   }
   const pair = await socketPair();
   await assert.rejects(initiateMse(pair.client, IH, { policy: 'off' }), MseError);
-  assert.ok(pair.client.destroyed);
+  assert.ok(pair.client.destroyed, 'the client socket is destroyed when MSE is refused');
   await pair.close();
 });
 
@@ -54,7 +54,7 @@ test('after the handshake: messages both ways, remote address, nothing lost or d
   B.write(HANDSHAKE);
   B.write(Buffer.from('hello from B'));
   const got = await readBytes(A, 68 + 12, a.value!.rest);
-  assert.ok(got.subarray(0, 68).equals(HANDSHAKE));
+  assert.ok(got.subarray(0, 68).equals(HANDSHAKE), "A reads B's BitTorrent handshake first");
   assert.equal(got.subarray(68).toString(), 'hello from B');
   A.write('hello from A');
   assert.equal((await readBytes(B, 12, b.value!.initial.subarray(68))).toString(), 'hello from A');
@@ -117,8 +117,8 @@ test('a buffer written is not changed (piece data may be shared)', async () => {
   a.value!.stream.write(piece.subarray(100, 300));
   a.value!.stream.uncork();
   const got = await readBytes(b.value!.stream, 50_300, b.value!.initial.subarray(68));
-  assert.ok(piece.equals(copy));
-  assert.ok(got.equals(Buffer.concat([piece, piece.subarray(0, 300)])));
+  assert.ok(piece.equals(copy), 'the piece written is not changed by the encryption');
+  assert.ok(got.equals(Buffer.concat([piece, piece.subarray(0, 300)])), 'B reads the piece and its first 300 bytes again, decrypted');
   await pair.close();
 });
 
@@ -137,9 +137,9 @@ test('end and destroy reach the other side as end/close; destroy closes the sock
   const closed2 = once(B2, 'close');
   const closedA = once(second.a.value!.stream, 'close');
   second.a.value!.stream.destroy();
-  assert.ok(second.pair.client.destroyed);
+  assert.ok(second.pair.client.destroyed, 'destroying the stream destroys the client socket under it');
   await Promise.all([closed2, closedA]);
-  assert.ok(second.pair.server.destroyed);
+  assert.ok(second.pair.server.destroyed, 'the server socket is destroyed once its peer closed');
   await pair.close();
   await second.pair.close();
 });
@@ -162,7 +162,7 @@ test('a socket error with nobody listening on the stream closes it without crash
   const closed = new Promise((resolve) => A.once('close', resolve));
   pair.client.destroy(new Error('ECONNRESET (simulated)'));
   await closed;
-  assert.ok(A.destroyed);
+  assert.ok(A.destroyed, 'the stream is destroyed when its socket is reset');
   await pair.close();
 });
 

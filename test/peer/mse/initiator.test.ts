@@ -33,7 +33,7 @@ test('crypto_select: only one method, and one we offered', () => {
 test('what B sends after its handshake comes back decrypted in rest', () => {
   const payload = Buffer.from('B handshake and bitfield');
   const r = run('require', { select: 2, padDLength: 33 }, payload);
-  assert.ok(r.result?.rest.equals(payload));
+  assert.ok(r.result?.rest.equals(payload), `rest is what B sent after its handshake: ${r.result?.rest.toString()}`);
 });
 
 test('PadB up to 512 bytes is skipped; ENCRYPT(VC) beyond it is refused', () => {

@@ -36,12 +36,12 @@ test('RC4 is chosen (prefer) and IA arrives, whatever the chunking (1 byte, 7 by
     assert.ok(a && b, `piece ${piece}`);
     assert.equal(a.selected, 'rc4');
     assert.equal(b.selected, 'rc4');
-    assert.ok(b.infoHash.equals(IH));
-    assert.ok(b.initial.equals(ia));
+    assert.ok(b.infoHash.equals(IH), `piece ${piece}: B found the info hash`);
+    assert.ok(b.initial.equals(ia), `piece ${piece}: B got IA`);
     // Both keystreams line up: what A encrypts, B decrypts, and back.
     const msg = randomBytes(1000);
-    assert.ok(b.decrypt.copy(a.encrypt.copy(msg)).equals(msg));
-    assert.ok(a.decrypt.copy(b.encrypt.copy(msg)).equals(msg));
+    assert.ok(b.decrypt.copy(a.encrypt.copy(msg)).equals(msg), 'what A encrypts, B decrypts');
+    assert.ok(a.decrypt.copy(b.encrypt.copy(msg)).equals(msg), 'what B encrypts, A decrypts');
   }
 });
 
@@ -72,11 +72,11 @@ test('bytes that follow the handshake are handed over decrypted, not lost', () =
   const laterA = Buffer.from('first message from A');
   // A already has its keystream past IA: what it would write next is encrypted with it.
   const answer = Buffer.concat(b.receive(Buffer.concat([aOut, internalEncrypt(a, laterA)])));
-  assert.ok(b.result);
-  assert.ok(b.result.initial.equals(Buffer.concat([ia, laterA])));
+  assert.ok(b.result, "B has a result after A's third message");
+  assert.ok(b.result.initial.equals(Buffer.concat([ia, laterA])), "B's initial is IA and A's later message, decrypted");
   const laterB = Buffer.from('first message from B');
   a.receive(Buffer.concat([answer, b.result.encrypt.copy(laterB)]));
-  assert.ok(resultOfA()?.rest.equals(laterB));
+  assert.ok(resultOfA()?.rest.equals(laterB), "A's rest is B's first message, decrypted");
 });
 
 /** Encrypt with A's outgoing keystream (as the stream would after the handshake). */
@@ -90,5 +90,5 @@ test('PadA and PadB at the 512-byte maximum synchronise; the responder finds SKE
   const a = new MseInitiator({ policy: 'prefer', infoHash: IH, padLength: 512 });
   const b = new MseResponder({ policy: 'prefer', infoHashes: () => many, padLength: 512 });
   const { a: ra, b: rb } = pair(a, b, 100);
-  assert.ok(ra && rb && rb.infoHash.equals(IH));
+  assert.ok(ra && rb && rb.infoHash.equals(IH), 'B finds the info hash among many');
 });

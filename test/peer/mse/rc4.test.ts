@@ -39,10 +39,10 @@ test('RC4 is a stream: any split into chunks gives the same bytes; decrypting re
     parts.push(split.copy(data.subarray(at, at + n)));
     at += n;
   }
-  assert.ok(Buffer.concat(parts).equals(whole));
+  assert.ok(Buffer.concat(parts).equals(whole), 'encrypting in parts gives the same stream as at once');
   const back = Buffer.from(whole);
   new Rc4(key).inPlace(back);
-  assert.ok(back.equals(data));
+  assert.ok(back.equals(data), 'decrypting gives the data back');
 });
 
 test('copy leaves its input untouched; inPlace changes it; xorInto writes at an offset', () => {
@@ -50,13 +50,13 @@ test('copy leaves its input untouched; inPlace changes it; xorInto writes at an 
   const input = Buffer.from('piece data from a shared pool');
   const before = Buffer.from(input);
   const out = new Rc4(key).copy(input);
-  assert.ok(input.equals(before));
-  assert.ok(!out.equals(input));
+  assert.ok(input.equals(before), 'copy leaves its input unchanged');
+  assert.ok(!out.equals(input), 'copy returns other bytes');
   const dst = Buffer.alloc(input.length + 3);
   new Rc4(key).xorInto(input, dst, 3);
-  assert.ok(dst.subarray(3).equals(out));
+  assert.ok(dst.subarray(3).equals(out), 'xorInto at offset 3 writes the same bytes as copy');
   new Rc4(key).inPlace(input);
-  assert.ok(input.equals(out));
+  assert.ok(input.equals(out), 'inPlace writes the same bytes as copy');
 });
 
 test('skip(n) equals encrypting n bytes and throwing them away', () => {

@@ -42,9 +42,9 @@ test('crypto_provide x policy: allow takes plaintext when offered (as libtorrent
 
 test('the answer is ENCRYPT(VC, crypto_select, len(PadD)=0) in B\'s keystream', () => {
   const r = run('prefer', { provide: 1 });
-  assert.ok(r.answer && r.third);
+  assert.ok(r.answer && r.third, 'B answers and has its third-message state');
   const plain = r.third.decrypt.copy(r.answer.subarray(r.answer.length - 14));
-  assert.ok(plain.subarray(0, 8).equals(Buffer.alloc(8)));
+  assert.ok(plain.subarray(0, 8).equals(Buffer.alloc(8)), 'the answer starts with VC, 8 zero bytes, in plain');
   assert.equal(plain.readUInt32BE(8), 1);
   assert.equal(plain.readUInt16BE(12), 0);
 });
@@ -54,7 +54,7 @@ test('plaintext selected: IA is still RC4, what follows it is passed on as it ca
   const after = Buffer.from('plain payload');
   const r = run('allow', { provide: 1, ia }, after);
   assert.equal(r.result?.selected, 'plaintext');
-  assert.ok(r.result.initial.equals(Buffer.concat([ia, after])));
+  assert.ok(r.result.initial.equals(Buffer.concat([ia, after])), 'initial is IA and the plaintext after it');
 });
 
 test('RC4 selected: what follows IA is decrypted into initial', () => {
@@ -64,7 +64,7 @@ test('RC4 selected: what follows IA is decrypted into initial', () => {
   const third = a.third(Buffer.concat(b.receive(a.opening)));
   const after = Buffer.from('encrypted payload');
   b.receive(Buffer.concat([third.bytes, third.encrypt.copy(after)]));
-  assert.ok(b.result?.initial.equals(Buffer.concat([ia, after])));
+  assert.ok(b.result?.initial.equals(Buffer.concat([ia, after])), 'initial is IA and the decrypted payload after it');
 });
 
 test('bounds: PadC 512 and IA 1024 pass, PadC 513 and IA 1025 are refused', () => {

@@ -30,7 +30,7 @@ test('magnet: xt, dn, each tracker once and the web seeds, percent-encoded; it p
   assert.equal(q.get('dn'), 'a&b <x>.txt');
   assert.deepEqual(q.getAll('tr'), ['http://t.example/announce', 'udp://u.example:80']);
   assert.deepEqual(q.getAll('ws'), ['http://w.example/']);
-  assert.ok(!m.includes('<') && !m.includes(' '));
+  assert.ok(!m.includes('<') && !m.includes(' '), `no < or space in the magnet link: ${m}`);
   const back = parseMagnet(m);
   assert.equal(back.infoHash.toString('hex'), meta.infoHashHex);
   assert.equal(back.name, meta.name);

@@ -42,7 +42,7 @@ test('loss halves the window, a timeout drops it to one packet and doubles the R
   cc.onTimeout();
   assert.equal(cc.cwnd, MSS);
   for (let i = 0; i < 20; i++) cc.onTimeout();
-  assert.ok(cc.rto <= 16_000);
+  assert.ok(cc.rto <= 16_000, `the rto is capped at 16 s after repeated timeouts: ${cc.rto} ms`);
 });
 
 test('RTO follows the smoothed RTT and never goes under 500 ms', () => {

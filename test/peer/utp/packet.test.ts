@@ -95,9 +95,9 @@ test('sequence arithmetic wraps at 16 bits', () => {
   assert.equal(seqAdd(0xffff, 1), 0);
   assert.equal(seqDiff(0, 0xffff), 1);
   assert.equal(seqDiff(0xffff, 0), -1);
-  assert.ok(seqLess(0xfff0, 5));
-  assert.ok(!seqLess(5, 0xfff0));
-  assert.ok(!seqLess(9, 9));
+  assert.ok(seqLess(0xfff0, 5), '0xfff0 is before 5 (wrapped)');
+  assert.ok(!seqLess(5, 0xfff0), '5 is not before 0xfff0 (wrapped)');
+  assert.ok(!seqLess(9, 9), '9 is not before itself');
   fc.assert(
     fc.property(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: -32767, max: 32767 }), (a, n) => {
       assert.equal(seqDiff(seqAdd(a, n), a), n);

@@ -92,7 +92,7 @@ test('connect: refused by an endpoint that takes no connections, timed out where
     await b.close();
     t0 = performance.now();
     await assert.rejects(a.connect('127.0.0.1', port, { timeoutMs: 700 }), { code: 'ETIMEDOUT' });
-    assert.ok(performance.now() - t0 < 1500);
+    assert.ok(performance.now() - t0 < 1500, `the 700 ms connect timeout rejected within 1.5 s: ${(performance.now() - t0).toFixed(0)} ms`);
     const ac = new AbortController();
     const p = a.connect('127.0.0.1', port, { signal: ac.signal });
     ac.abort(new Error('stop'));

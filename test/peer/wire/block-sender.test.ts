@@ -29,7 +29,7 @@ test('takeBatch: whole blocks up to the limit, in queue order; short blocks neve
   assert.equal(q.size, 24);
   const short = queueOf(Array.from({ length: 40 }, (_, i) => ({ index: 0, begin: i * 1000, length: 1000 + (i % 3) })));
   const b = takeBatch(short, 64 * KiB);
-  assert.ok(b.reduce((s, r) => s + r.length, 0) <= 64 * KiB);
+  assert.ok(b.reduce((s, r) => s + r.length, 0) <= 64 * KiB, `a batch is at most 64 KiB: ${b.reduce((s, r) => s + r.length, 0)} bytes`);
   assert.equal(b.length, 40, 'all 40 (about 40 KB) fit: the batch stops only when a whole block might not');
 });
 
@@ -166,7 +166,7 @@ test('serveBatches: after a choke only allowed requests are sent (BEP 6 allowed 
     const allowedLater = later.filter((r) => r.index === 0).length;
     assert.equal(env.sentBytes, BATCH_BYTES + allowedLater * 16 * KiB, 'the first batch, then the allowed-fast blocks only');
     assert.equal(dropped.length, later.length - allowedLater, 'every other request was dropped (rejected, with BEP 6)');
-    assert.ok(dropped.every((r) => r.index !== 0));
+    assert.ok(dropped.every((r) => r.index !== 0), `no allowed-fast (piece 0) request was dropped: ${dropped.filter((r) => r.index === 0).length}`);
     assert.equal(q.size, 0);
   } finally {
     pair.close();

@@ -38,9 +38,9 @@ test('a fast, extended peer gets have_all (not a bitfield) and our BEP 10 handsh
     assert.equal(ext.id, 0);
     const hs = decodeExtHandshake(ext.payload);
     assert.equal(hs.uploadOnly, true, 'a seeder says upload_only');
-    assert.ok((hs.reqq ?? 0) >= 500);
+    assert.ok((hs.reqq ?? 0) >= 500, `reqq at least 500: ${hs.reqq}`);
     assert.equal(hs.p, seed.node.port);
-    assert.ok(hs.m.get('upload_only'));
+    assert.ok(hs.m.get('upload_only'), 'the extension handshake lists upload_only');
     assert.match(hs.v ?? '', /p2p-bittorrent/);
   } finally {
     p.destroy();
@@ -59,7 +59,7 @@ test('choked: a request for a piece outside the allowed-fast set is rejected, on
     assert.deepEqual(rej, { type: 'reject', index: outside, begin: 0, length: BLOCK_SIZE });
     const piece = await p.waitFor(() => p.pieces()[0], 3000, 'the allowed-fast block while choked');
     assert.equal(piece.index, allowed[0]);
-    assert.ok(piece.block.equals(expected(seed, allowed[0]!, 0, BLOCK_SIZE)));
+    assert.ok(piece.block.equals(expected(seed, allowed[0]!, 0, BLOCK_SIZE)), 'the allowed-fast block is the expected bytes');
     assert.equal(ofType(p, 'unchoke').length, 0, 'still choked');
   } finally {
     p.destroy();
@@ -83,7 +83,7 @@ test('every request gets exactly one answer, a piece or a reject, through cancel
     const got = answered().sort();
     assert.deepEqual(got, blocks.map(key).sort(), 'one answer per request, none twice');
     assert.ok(ofType(p, 'reject').length >= 1, 'cancels and the choke gave rejects');
-    for (const m of p.pieces()) assert.ok(m.block.equals(expected(seed, m.index, m.begin, m.block.length)));
+    for (const m of p.pieces()) assert.ok(m.block.equals(expected(seed, m.index, m.begin, m.block.length)), `block ${m.index}/${m.begin}: the expected bytes`);
   } finally {
     p.destroy();
   }

@@ -70,7 +70,7 @@ test('a request withdrawn while its payload arrives gets nothing more written, a
   const p = new MessageParser({ maxMessage: 16384 + 9, blocks: sinkFor(wanted, log) });
   const x = encode({ type: 'piece', index: 4, begin: 0, block });
   p.feed(x.subarray(0, 13 + 1000), () => {});
-  assert.ok(target.subarray(0, 1000).equals(block.subarray(0, 1000)));
+  assert.ok(target.subarray(0, 1000).equals(block.subarray(0, 1000)), 'the first 1000 bytes of the block are written into the target as they arrive');
   wanted.delete('4:0'); // withdrawn
   p.feed(x.subarray(13 + 1000), () => {});
   assert.ok(target.subarray(1000).equals(Buffer.alloc(16384 - 1000)), 'nothing written after the withdrawal');

@@ -107,7 +107,10 @@ test('fuzz: any body decodes or throws a WireError, never more than the caps', (
     fc.property(fc.oneof(dict.map((d) => encode(d)), entry), (body) => {
       try {
         const m = decodePex(body);
-        assert.ok(m.added.length <= MAX_PEX_TAKE && m.dropped.length <= MAX_PEX_TAKE);
+        assert.ok(
+          m.added.length <= MAX_PEX_TAKE && m.dropped.length <= MAX_PEX_TAKE,
+          `at most ${MAX_PEX_TAKE} added and dropped: ${m.added.length}, ${m.dropped.length}`,
+        );
       } catch (e) {
         assert.ok(e instanceof WireError, String(e));
       }

@@ -47,8 +47,8 @@ test('metadata_size and ut_metadata in the handshake; every piece byte for byte'
     assert.equal(h.m.get('ut_metadata'), OUR_EXTENSIONS.ut_metadata);
     p.send(...Array.from({ length: count }, (_, i) => request(i)));
     await p.waitFor(() => answers(p).length === count, 5000, 'every piece');
-    const data = answers(p).map((a) => (assert.ok(a.type === 'data' && a.totalSize === meta.rawInfo.length), a.data));
-    assert.ok(Buffer.concat(data).equals(meta.rawInfo));
+    const data = answers(p).map((a) => (assert.ok(a.type === 'data' && a.totalSize === meta.rawInfo.length, 'each answer: data of the metadata size'), a.data));
+    assert.ok(Buffer.concat(data).equals(meta.rawInfo), 'the pieces joined are the metadata');
   } finally {
     p.destroy();
   }
@@ -61,7 +61,7 @@ test('a piece out of range gets a reject and the connection stays up', async () 
     await p.waitFor(() => answers(p).length === 3, 5000, 'three answers');
     assert.deepEqual(answers(p).slice(0, 2), [{ type: 'reject', piece: count }, { type: 'reject', piece: 1_000_000 }]);
     assert.equal(answers(p)[2]!.type, 'data');
-    assert.ok(!p.closed);
+    assert.ok(!p.closed, 'rejects do not close the connection');
   } finally {
     p.destroy();
   }

@@ -13,13 +13,16 @@ test('request, reject and data round-trip; BEP 9 byte layout', () => {
   assert.equal(wire.subarray(0, head.length).toString(), head);
   const m = decodeUtMetadata(wire);
   assert.equal(m.type, 'data');
-  assert.ok(m.type === 'data' && m.data.equals(data) && m.totalSize === METADATA_PIECE + data.length && m.piece === 1);
+  assert.ok(
+    m.type === 'data' && m.data.equals(data) && m.totalSize === METADATA_PIECE + data.length && m.piece === 1,
+    `a data message for piece 1 with total_size ${METADATA_PIECE + data.length}: ${JSON.stringify({ ...m, data: undefined })}`,
+  );
 });
 
 test('the raw data may itself look like bencode: the dict end is the first top-level e', () => {
   const data = Buffer.from('ee}d1:xe');
   const m = decodeUtMetadata(Buffer.concat([Buffer.from('d8:msg_typei1e5:piecei0e10:total_sizei8ee'), data]));
-  assert.ok(m.type === 'data' && m.data.equals(data));
+  assert.ok(m.type === 'data' && m.data.equals(data), 'the data is everything after the first top-level e');
   // A string value whose bytes hold an 'e' does not end the dict early.
   const dict = 'd1:x3:eee8:msg_typei2e5:piecei0ee';
   assert.equal(leadingDictEnd(Buffer.from(dict + 'XYZ')), dict.length);

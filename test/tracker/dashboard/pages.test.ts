@@ -38,8 +38,8 @@ test('the overview has every number in place and no markup from data', () => {
   assert.match(page, /page 2 of 3 · 3 swarms/);
   assert.match(page, /href="\/\?sort=seeders&amp;order=desc&amp;per_page=1" data-page="1">← previous/);
   assert.match(page, /href="\/\?sort=seeders&amp;order=asc&amp;per_page=1" data-sort="seeders" class="sorted">seeders ▼/);
-  assert.ok(!page.includes('<script>'));
-  assert.ok(page.includes('&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;'));
+  assert.ok(!page.includes('<script>'), 'no raw <script> on the page');
+  assert.ok(page.includes('&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;'), 'the hostile name is shown escaped');
 });
 
 test('a swarm page escapes the peers\' strings', () => {
@@ -56,7 +56,7 @@ test('a swarm page escapes the peers\' strings', () => {
     peers: [{ ip: EVIL, port: 1, client: EVIL, peer_id_text: EVIL, peer_id: '00'.repeat(20), seeder: true, last_seen: NOW }],
   };
   const page = swarmPage(v, NOW).text;
-  assert.ok(!page.includes('<script>'));
+  assert.ok(!page.includes('<script>'), 'no raw <script> on the swarm page');
   assert.equal(page.split('&lt;script&gt;').length - 1, 4);
   assert.match(page, /just now/);
 });

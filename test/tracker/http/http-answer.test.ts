@@ -34,7 +34,7 @@ test('Content-Length is the body length for empty, 1-digit to 7-digit bodies, an
       assert.equal(head.status, 200);
       assert.equal(head.contentLength, n);
       assert.equal(head.close, close);
-      assert.ok(out.subarray(end + 4).equals(body));
+      assert.ok(out.subarray(end + 4).equals(body), `the body follows the head (n ${n}, close ${close})`);
     }
   }
 });

@@ -137,11 +137,11 @@ function listPeers(d: BDict): ListPeer[] {
   const p = d['peers'];
   assert.ok(isList(p), '`peers` is a list when compact=0');
   return p.map((e) => {
-    assert.ok(isDict(e));
+    assert.ok(isDict(e), `a peer entry is a dict: ${JSON.stringify(e)}`);
     const ip = e['ip'];
     const port = e['port'];
-    assert.ok(isBytes(ip));
-    assert.ok(isInt(port));
+    assert.ok(isBytes(ip), `ip is bytes: ${JSON.stringify(ip)}`);
+    assert.ok(isInt(port), `port is an integer: ${JSON.stringify(port)}`);
     const id = e['peer id'];
     return { ip: ip.toString(), port, peerId: isBytes(id) ? Buffer.from(id) : undefined, keys: Object.keys(e).sort() };
   });
@@ -162,7 +162,7 @@ function scrapeEntry(files: BDict, h: Buffer): { complete: number; incomplete: n
   const e = files[h.toString('latin1')];
   assert.ok(isDict(e), `scrape has an entry for ${h.toString('hex')}`);
   const { complete, incomplete, downloaded } = e;
-  assert.ok(isInt(complete) && isInt(incomplete) && isInt(downloaded));
+  assert.ok(isInt(complete) && isInt(incomplete) && isInt(downloaded), `complete, incomplete, downloaded are integers: ${JSON.stringify(e)}`);
   return { complete, incomplete, downloaded };
 }
 
@@ -267,13 +267,13 @@ test('two peers: each gets the other, never itself, compact and list; counts fol
   assert.equal(la.length, 1);
   assert.equal(la[0]!.ip, '127.0.0.1');
   assert.equal(la[0]!.port, 6882);
-  assert.ok(la[0]!.peerId?.equals(idB));
+  assert.ok(la[0]!.peerId?.equals(idB), "the list carries B's peer id");
   assert.deepEqual(la[0]!.keys, ['ip', 'peer id', 'port']);
 
   const b2 = await announce(main, { infoHash: h, peerId: idB, port: 6882, left: 0, compact: 0 });
   const lb = listPeers(b2);
   assert.deepEqual(lb.map((p) => `${p.ip}:${p.port}`), ['127.0.0.1:6881']);
-  assert.ok(lb[0]!.peerId?.equals(idA));
+  assert.ok(lb[0]!.peerId?.equals(idA), "the list carries A's peer id");
 
   // A finishes: both seeders.
   const a4 = await announce(main, { infoHash: h, peerId: idA, port: 6881, left: 0, compact: 1 });
@@ -354,7 +354,7 @@ test('every bad announce: HTTP 200, only `failure reason`, and the server keeps 
     // ...and a good announce still works right after every bad one.
     await announce(main, { infoHash: h, peerId: id, port: 6881, compact: 1 });
   }
-  assert.ok(cases.find(([w]) => w === '5000-byte query')![1].length > 5000);
+  assert.ok(cases.find(([w]) => w === '5000-byte query')![1].length > 5000, 'the 5000-byte query case is over 5000 bytes');
 });
 
 test('event names that are Object.prototype members are refused as unknown events', async () => {
@@ -393,8 +393,8 @@ test('plain announces: event=paused, event=empty, and key/supportcrypto/no_peer_
   const rec = pj.json.peers.find((p: any) => p.port === 7203);
   assert.equal(rec.ip, '127.0.0.1');
   const d = await announce(main, { infoHash: h, peerId: idA, port: 7201, left: 0, compact: 1 });
-  assert.ok(compact4(peersOf(d)).includes('127.0.0.1:7203'));
-  assert.ok(!compact4(peersOf(d)).some((p) => p.startsWith('1.2.3.4')));
+  assert.ok(compact4(peersOf(d)).includes('127.0.0.1:7203'), `127.0.0.1:7203 listed: ${compact4(peersOf(d)).join(' ')}`);
+  assert.ok(!compact4(peersOf(d)).some((p) => p.startsWith('1.2.3.4')), `the claimed 1.2.3.4 not listed: ${compact4(peersOf(d)).join(' ')}`);
 });
 
 test('numwant: capped, and honoured exactly when small', async () => {
@@ -444,7 +444,7 @@ test('/scrape: 0, 1 and 3 hashes (unknown one zeros), keys sorted bytewise; 101 
   assert.deepEqual(scrapeEntry(three.files, known2), { complete: 0, incomplete: 1, downloaded: 0 });
   assert.deepEqual(scrapeEntry(three.files, unknown), { complete: 0, incomplete: 0, downloaded: 0 });
   // Raw bytes: the binary keys sit in the body as-is.
-  assert.ok(three.raw.includes(Buffer.concat([Buffer.from('20:'), unknown])));
+  assert.ok(three.raw.includes(Buffer.concat([Buffer.from('20:'), unknown])), 'the binary key of the unknown hash sits in the body as-is');
 
   const many = Array.from({ length: 101 }, () => randomBytes(20));
   await expectFailure(main, `/scrape?${many.map((h) => `info_hash=${encUpper(h)}`).join('&')}`, '101 hashes');
@@ -482,7 +482,7 @@ test('/peers with a bad info_hash is 400 JSON; an unknown path is 404', async ()
     assert.equal(r.status, 404, p);
   }
   const after = await announce(main, { infoHash: randomBytes(20), peerId: peerId('after404'), port: 7501 });
-  assert.ok(isInt(after['interval']));
+  assert.ok(isInt(after['interval']), `an announce after the 404s has an integer interval: ${JSON.stringify(after)}`);
 });
 
 test('expiry: a silent peer leaves answers and /peers, and emptied swarms are deleted', async () => {

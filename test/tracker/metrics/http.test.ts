@@ -64,7 +64,7 @@ test('a real tracker: announces, a refusal and a scrape show in /metrics and /st
     assert.equal(sample(e, 'tracker_peers', { role: 'leecher' }), 3);
     assert.equal(sample(e, 'tracker_answer_seconds_count', { transport: 'http' }), 5);
     assert.equal(sample(e, 'tracker_processes'), 1);
-    assert.ok(sample(e, 'process_resident_memory_bytes') > 0);
+    assert.ok(sample(e, 'process_resident_memory_bytes') > 0, `process_resident_memory_bytes is reported: ${sample(e, 'process_resident_memory_bytes')}`);
 
     const s = await getText(p, '/stats');
     assert.equal(s.status, 200);

@@ -79,7 +79,7 @@ test('one process: requests by transport, kind and outcome, failures by reason, 
   const store = buckets(e, 'tracker_store_round_trip_seconds');
   assert.equal(store.find((b) => b.le === 2.5)!.count, 1, '3 s is over the last bound');
   // The default process metrics come along.
-  assert.ok(sample(e, 'process_resident_memory_bytes') > 0);
+  assert.ok(sample(e, 'process_resident_memory_bytes') > 0, `process_resident_memory_bytes is reported: ${sample(e, 'process_resident_memory_bytes')}`);
   assert.equal(e.types.get('process_cpu_user_seconds_total'), 'counter');
 });
 
@@ -124,7 +124,7 @@ test('a store that cannot be read: no store gauges (not zeros), the rest answere
   const stuck = new TrackerService(never, service.config, { stats: service.stats });
   const started = Date.now();
   assert.equal(await storeCounts(stuck, 200), null);
-  assert.ok(Date.now() - started < 1000);
+  assert.ok(Date.now() - started < 1000, `a stuck store gives up within 1 s: ${Date.now() - started} ms`);
   const failing: SwarmStore = { ...service.store, counts: () => Promise.reject(new Error('down')) };
   assert.equal(await storeCounts(new TrackerService(failing, service.config), 200), null);
 
@@ -151,7 +151,7 @@ test('scrapes during a collection share it; the next one collects afresh', async
   release();
   const [a, b, c] = await Promise.all(together);
   assert.equal(calls, 1);
-  assert.ok(a === b && b === c);
+  assert.ok(a === b && b === c, 'the three callers got the same counts');
   const later = source.collect();
   release();
   await later;

@@ -80,8 +80,8 @@ describe('percentDecode / percentEncode / parseRawQuery', () => {
     for (let i = 0; i < 256; i++) all[i] = i;
     const enc = percentEncode(all);
     assert.match(enc, /^[A-Za-z0-9\-._~%]+$/);
-    assert.ok(percentDecode(enc).equals(all));
-    assert.ok(percentDecode(enc.replace(/%([0-9A-F]{2})/g, (_, x: string) => '%' + x.toLowerCase())).equals(all));
+    assert.ok(percentDecode(enc).equals(all), 'all 256 byte values survive percent-encoding');
+    assert.ok(percentDecode(enc.replace(/%([0-9A-F]{2})/g, (_, x: string) => '%' + x.toLowerCase())).equals(all), 'lower-case escapes decode the same');
     for (let i = 0; i < 256; i++) {
       const one = Buffer.from([i]);
       assert.ok(percentDecode(percentEncode(one)).equals(one), `byte ${i}`);
@@ -113,8 +113,8 @@ describe('parseAnnounce', () => {
       query({ uploaded: '123', downloaded: '456', left: '789', event: 'started', numwant: '30', compact: '1', no_peer_id: '1' }),
       '192.168.1.2',
     );
-    assert.ok(r.infoHash.equals(HASH));
-    assert.ok(r.peerId.equals(PEER));
+    assert.ok(r.infoHash.equals(HASH), 'info_hash is the 20 bytes sent');
+    assert.ok(r.peerId.equals(PEER), 'peer_id is the 20 bytes sent');
     assert.equal(r.ip, '192.168.1.2');
     assert.equal(r.family, 4);
     assert.equal(r.port, 6881);
@@ -145,8 +145,8 @@ describe('parseAnnounce', () => {
 
   test('info_hash / peer_id with awkward bytes come back byte-exact', () => {
     const r = parseAnnounce(query({ info_hash: NASTY, peer_id: Buffer.from(NASTY).reverse() }), '10.0.0.1');
-    assert.ok(r.infoHash.equals(NASTY));
-    assert.ok(r.peerId.equals(Buffer.from(NASTY).reverse()));
+    assert.ok(r.infoHash.equals(NASTY), `info_hash is byte-exact: ${r.infoHash.toString('hex')}`);
+    assert.ok(r.peerId.equals(Buffer.from(NASTY).reverse()), `peer_id is byte-exact: ${r.peerId.toString('hex')}`);
   });
 
   test('every byte 0x00-0xFF survives in info_hash (lower-case escapes too)', () => {
@@ -162,7 +162,7 @@ describe('parseAnnounce', () => {
   test('a literal + in peer_id is 0x2B, not a space', () => {
     const raw = query({ peer_id: undefined }) + '&peer_id=-XX0001-+++++aaaaaaa';
     const r = parseAnnounce(raw, '10.0.0.1');
-    assert.ok(r.peerId.equals(Buffer.from('-XX0001-+++++aaaaaaa')));
+    assert.ok(r.peerId.equals(Buffer.from('-XX0001-+++++aaaaaaa')), `+ in peer_id is 0x2B: ${r.peerId.toString('latin1')}`);
   });
 
   test('missing info_hash', () => announceFails(query({ info_hash: undefined }), /missing info_hash/));
@@ -313,7 +313,7 @@ describe('parseScrape', () => {
   test('one hash, byte exact', () => {
     const r = parseScrape('info_hash=' + percentEncode(NASTY));
     assert.equal(r.length, 1);
-    assert.ok(r[0]!.equals(NASTY));
+    assert.ok(r[0]!.equals(NASTY), `the hash is byte-exact: ${r[0]!.toString('hex')}`);
   });
   test('many hashes, in order', () => {
     const hashes = Array.from({ length: 50 }, (_, i) => Buffer.alloc(20, i * 5));
@@ -384,14 +384,14 @@ describe('responses', () => {
   test('non-compact: list of dicts with peer id, ip, port', () => {
     const d = asDict(decode(encodeAnnounceResponse({ ...base, peers: peerSample(peers) }, { compact: false, noPeerId: false })));
     const list = d['peers'];
-    assert.ok(isList(list));
+    assert.ok(isList(list), 'peers is a list when not compact');
     assert.equal(list.length, 4);
     // IPv4 peers first, then IPv6, each in the given order.
     const ordered = [...peers.filter((p) => p.family === 4), ...peers.filter((p) => p.family === 6)];
     list.forEach((p, i) => {
       const pd = asDict(p);
       assert.deepEqual(Object.keys(pd).sort(), ['ip', 'peer id', 'port']);
-      assert.ok(bytes(pd['peer id']).equals(ordered[i]!.peerId));
+      assert.ok(bytes(pd['peer id']).equals(ordered[i]!.peerId), `peer ${i} carries its peer id`);
       assert.equal(bytes(pd['ip']).toString(), ordered[i]!.ip);
       assert.equal(pd['port'], ordered[i]!.port);
     });
@@ -401,7 +401,7 @@ describe('responses', () => {
   test('non-compact with no_peer_id omits peer id', () => {
     const d = asDict(decode(encodeAnnounceResponse({ ...base, peers: peerSample(peers, false) }, { compact: false, noPeerId: true })));
     const list = d['peers'];
-    assert.ok(isList(list));
+    assert.ok(isList(list), 'peers is a list when not compact');
     assert.equal(list.length, 4);
     for (const p of list) assert.deepEqual(Object.keys(asDict(p)).sort(), ['ip', 'port']);
   });

@@ -154,7 +154,7 @@ test('a typical client announce is taken by the one-pass scan', () => {
     'info_hash=%12%34Vx%9A%BC%DE%F0%12%34Vx%9A%BC%DE%F0%12%34Vx&peer_id=-TR3000-abcdefghijkl&port=51413' +
     '&uploaded=0&downloaded=0&left=734003200&numwant=80&key=1a2b3c&compact=1&supportcrypto=1&event=started';
   const s = scanAnnounce(q, 4096, 64, 50, 200, false);
-  assert.ok(s);
+  assert.ok(s, 'scanAnnounce accepts a Transmission announce');
   assert.equal(s.infoHash.toString('hex'), '1234' + Buffer.from('Vx').toString('hex') + '9abcdef01234' + Buffer.from('Vx').toString('hex') + '9abcdef01234' + Buffer.from('Vx').toString('hex'));
   assert.equal(s.peerId.toString('latin1'), '-TR3000-abcdefghijkl');
   assert.deepEqual([s.port, s.uploaded, s.downloaded, s.left, s.numwant, s.event, s.compact, s.noPeerId], [51413, 0, 0, 734003200, 80, 'started', true, false]);

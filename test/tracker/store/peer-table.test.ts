@@ -62,8 +62,8 @@ test('PeerTable matches a Map model under random announces, stops and expiries',
       for (const [k, m] of model) {
         const at = t.find(Buffer.from(k, 'hex'));
         assert.ok(at >= 0, `peer ${k} findable`);
-        assert.ok(t.address(at).equals(Buffer.from(k, 'hex')));
-        assert.ok(t.peerId(at).equals(m.id));
+        assert.ok(t.address(at).equals(Buffer.from(k, 'hex')), `peer ${k}: the address stored is the one found`);
+        assert.ok(t.peerId(at).equals(m.id), `peer ${k}: the peer id stored is the last announced`);
         assert.equal(t.isSeeder(at), m.seeder);
         assert.equal(t.lastSeen(at), m.seen);
         assert.equal(t.family(at), k.length === 12 ? 4 : 6);
@@ -76,12 +76,12 @@ test('PeerTable matches a Map model under random announces, stops and expiries',
         for (let i = 0; i * 6 < s.v4.length; i++) {
           const k = s.v4.subarray(i * 6, i * 6 + 6).toString('hex');
           got.add(k);
-          assert.ok(s.ids4!.subarray(i * 20, i * 20 + 20).equals(model.get(k)!.id));
+          assert.ok(s.ids4!.subarray(i * 20, i * 20 + 20).equals(model.get(k)!.id), `peer ${k}: ids4 holds its peer id`);
         }
         for (let i = 0; i * 18 < s.v6.length; i++) {
           const k = s.v6.subarray(i * 18, i * 18 + 18).toString('hex');
           got.add(k);
-          assert.ok(s.ids6!.subarray(i * 20, i * 20 + 20).equals(model.get(k)!.id));
+          assert.ok(s.ids6!.subarray(i * 20, i * 20 + 20).equals(model.get(k)!.id), `peer ${k}: ids6 holds its peer id`);
         }
         const expected = new Set(model.keys());
         expected.delete(t.address(self).toString('hex'));

@@ -62,7 +62,7 @@ redisSuite('RedisSwarmStore needs redis-server', () => Promise.all(opened.map((s
         const got = v4List(r.peers.v4);
         assert.equal(got.length + r.peers.v6.length / 18, 20);
         assert.equal(new Set(got).size, got.length);
-        assert.ok(!got.includes('10.2.0.7:6007'));
+        assert.ok(!got.includes('10.2.0.7:6007'), `the announcing peer 10.2.0.7:6007 is not in its own list: ${got.join(' ')}`);
         got.forEach((p, i) => assert.equal(r.peers.ids4![i * 20], Number(p.split(':')[1]) & 0xff, `id of ${p}`));
         assert.equal(r.peers.ids6!.length, r.peers.v6.length / 18 * 20);
       }
@@ -147,7 +147,7 @@ redisSuite('RedisSwarmStore needs redis-server', () => Promise.all(opened.map((s
         const took = performance.now() - started;
         assert.ok(outcomes.every((o) => o.status === 'rejected' && o.reason instanceof StoreUnavailableError), 'every announce refused as store_unavailable');
         assert.ok(took < 1000, `500 refusals took ${took} ms`);
-        assert.ok(stats.storeErrors >= 501);
+        assert.ok(stats.storeErrors >= 501, `at least 501 store errors counted: ${stats.storeErrors}`);
         await assert.rejects(s.scrape([Buffer.alloc(20, 1)], 1000), StoreUnavailableError);
         assert.equal(await s.expireSome(1000, 1), true, 'an expiry slice is skipped, not thrown');
         await own.start();
@@ -187,7 +187,7 @@ redisSuite('RedisSwarmStore needs redis-server', () => Promise.all(opened.map((s
       await s.announce(req('10.8.0.1', 1), 1000);
       const c = new Redis(`${url}/3`);
       try {
-        assert.ok((await c.dbsize()) > 0);
+        assert.ok((await c.dbsize()) > 0, 'the store wrote into database 3');
       } finally {
         c.disconnect();
       }

@@ -90,8 +90,9 @@ function listingSuite(name: string, open: () => Promise<SwarmStore>): void {
       assert.deepEqual(third.swarms.map((s) => s.infoHash.toString('hex')), all.slice(20));
       const one = hashOf(7).toString('hex');
       const found = await list({ prefix: one.slice(0, 5) });
-      assert.ok(found.swarms.some((s) => s.infoHash.toString('hex') === one));
-      for (const s of found.swarms) assert.ok(s.infoHash.toString('hex').startsWith(one.slice(0, 5)));
+      assert.ok(found.swarms.some((s) => s.infoHash.toString('hex') === one), `the prefix ${one.slice(0, 5)} finds ${one}`);
+      for (const s of found.swarms)
+        assert.ok(s.infoHash.toString('hex').startsWith(one.slice(0, 5)), `a swarm found starts with ${one.slice(0, 5)}: ${s.infoHash.toString('hex')}`);
       const exact = await list({ prefix: one });
       assert.equal(exact.total, 1);
       assert.deepEqual([exact.swarms[0]!.seeders, exact.swarms[0]!.completed], [2, 1]);

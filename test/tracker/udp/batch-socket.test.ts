@@ -67,7 +67,7 @@ test('a burst from several clients: every datagram handled once, each answer bac
   assert.equal(seen.length, 3 * n);
   const port0 = cs[0]!.socket.address().port;
   assert.ok(seen.includes(`127.0.0.1:${port0} 0-0`), seen[0]);
-  assert.ok(IN_SLOTS < 3 * 40);
+  assert.ok(IN_SLOTS < 3 * 40, `IN_SLOTS (${IN_SLOTS}) is under the 120 datagrams of a round, so a round takes several batches`);
 });
 
 test('IPv6: the sender address as text, the answer back over IPv6', async (t) => {

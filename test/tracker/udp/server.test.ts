@@ -50,7 +50,7 @@ for (const io of UDP_IOS) {
       for (let port = 1; port <= 50; port++) seedPeer(w.service, hash, '127.0.0.1', 4000 + port);
       for (let i = 0; i < 5; i++) {
         const mixed = readAnnounceAnswer((await p.ask(announcePacket({ connectionId: id, transactionId: p.tid(), infoHash: hash, numwant: 1000, port: 7000 })))!, 18);
-        assert.ok(mixed.peers.length > 0 && mixed.peers.length <= MAX_PEERS_V6);
+        assert.ok(mixed.peers.length > 0 && mixed.peers.length <= MAX_PEERS_V6, `1..${MAX_PEERS_V6} peers in a mixed answer: ${mixed.peers.length}`);
         for (const peer of mixed.peers) assert.match(peer, /^\[0:0:0:0:0:0:0:1\]:3\d{4}$/);
       }
     });
@@ -65,7 +65,7 @@ for (const io of UDP_IOS) {
       const answer = readAnnounceAnswer((await p.ask(announcePacket({ connectionId: id, transactionId: p.tid(), infoHash: hash, port: 7000 })))!, 6);
       assert.deepEqual(answer.peers, ['127.0.0.8:4000']);
       const page = await w.service.peers(hash, 0, 10);
-      assert.ok(page.peers.some((x) => x.ip === '127.0.0.1' && x.family === 4 && x.port === 7000));
+      assert.ok(page.peers.some((x) => x.ip === '127.0.0.1' && x.family === 4 && x.port === 7000), 'the announcing peer 127.0.0.1:7000 (IPv4) is stored');
     });
 
     /** A store whose announces and scrapes answer later (a promise), as a shared store's do. */
