@@ -7,10 +7,12 @@
  *
  * One thread for every store, as libtorrent has one disk pool per session: a requester fetching
  * 50 torrents at once would otherwise start 50 threads (~10 MB each, and a module load each).
- * Each PieceStore has its own DiskWriter, a handle on the shared thread: it counts its own writes,
- * so closing one store waits for its writes only. The thread starts on the first write, stays
- * while a store that wrote is open, then LINGER_MS more (unref'd) so back-to-back stores reuse it,
- * and is terminated after that; the next write starts a new one.
+ * Stores' writes share its queue in arrival order, a piece at a time. Each PieceStore has its own
+ * DiskWriter, a handle on the thread that counts its own writes, so closing one store waits for
+ * its writes only. The thread starts on the first write, stays while a store that wrote is open,
+ * then LINGER_MS more so back-to-back stores (a queue of torrents, tests) reuse it, and is then
+ * terminated; the next write starts a new one. Only a write in flight keeps the process alive:
+ * an idle thread, lingering or kept by a store never closed, does not.
  *
  * Errors: a write's own failure (EBADF, ENOSPC...) rejects that write only. If the thread dies,
  * every write in flight, of every store, rejects with "disk writer thread died": each caller
@@ -59,16 +61,17 @@ class WriterThread {
     return this.worker !== null;
   }
 
+  /** Never throws: a thread that cannot start (or a message that cannot go) is a rejected write. */
   write(user: DiskWriter, fd: number, data: Buffer, position: number): Promise<void> {
     this.users.add(user);
     this.cancelLinger();
-    const worker = this.start();
     const id = this.nextId++;
     const req: WriteRequest = { id, fd, buffer: data.buffer as SharedArrayBuffer, byteOffset: data.byteOffset, length: data.length, position };
     return new Promise<void>((resolve, reject) => {
+      const worker = this.start();
+      worker.postMessage(req); // its answer comes in a later turn of the event loop, after this
       if (this.pending.size === 0) worker.ref(); // a write in flight keeps the process alive
       this.pending.set(id, { resolve, reject });
-      worker.postMessage(req);
     });
   }
 
@@ -149,8 +152,8 @@ export class DiskWriter {
   write(fd: number, data: Buffer, position: number): Promise<void> {
     if (this.closed) return Promise.reject(new Error('disk writer closed'));
     if (!isShared(data)) return Promise.reject(new TypeError('DiskWriter.write needs a SharedArrayBuffer-backed buffer'));
-    this.inFlight++;
     const written = thread.write(this, fd, data, position);
+    this.inFlight++;
     const settled = () => {
       if (--this.inFlight === 0) this.idle?.();
     };
