@@ -15,7 +15,7 @@ export class PieceStore {
     readonly files: readonly StorageFile[],
     private readonly handles: (FileHandle | null)[],
     readonly length: number,
-    /** Writes every piece off the event loop; stores opened for writing only. */
+    /** This store's handle on the process's writer thread (off the event loop); writing stores only. */
     private readonly writer: DiskWriter | null = null,
   ) {}
 

@@ -218,9 +218,11 @@ export async function setup(pieces: number, pieceLength: number, lastPiece = pie
 }
 
 /**
- * Start the store's writer thread before a test times the downloader: under tsx the thread
- * compiles its module first, 0.5-2 s on a loaded machine (its first write, not the download, would
- * otherwise take that long). Writes back the byte already there: the file is unchanged.
+ * Start the writer thread before a test times the downloader: under tsx the thread compiles its
+ * module first, 0.5-2 s on a loaded machine (its first write, not the download, would otherwise
+ * take that long). One boot per test file: the thread is the process's, shared by every store, and
+ * outlives the last closed store by 2 s, so the next test's store finds it running (a no-op write
+ * then). Writes back the byte already there: the file is unchanged.
  */
 async function startWriterThread(store: PieceStore): Promise<void> {
   await store.write(0, await store.read(0, 1));

@@ -31,7 +31,7 @@ describe('storageFiles', () => {
   test('relative dir is resolved to an absolute path', () => {
     const out = storageFiles(single, 'rel/dir');
     assert.equal(out[0]!.path, path.resolve('rel/dir', 'movie.mkv'));
-    assert.ok(path.isAbsolute(out[0]!.path!));
+    assert.ok(path.isAbsolute(out[0]!.path!), `${out[0]!.path} is absolute`);
   });
 
   const multi = {
@@ -141,7 +141,7 @@ describe('spansOf', () => {
         for (const s of spans) {
           const f = fs[s.file]!;
           assert.equal(f.offset + s.fileOffset, pos);
-          assert.ok(s.length > 0 && s.fileOffset >= 0 && s.fileOffset + s.length <= f.length);
+          assert.ok(s.length > 0 && s.fileOffset >= 0 && s.fileOffset + s.length <= f.length, `span ${JSON.stringify(s)} lies inside file ${s.file}`);
           pos += s.length;
         }
         assert.equal(pos, offset + length);
