@@ -146,18 +146,23 @@ export function runProgram(label: string, argv: string[], opts: { cwd: string; e
  * A port that was free a moment ago on 127.0.0.1, for TCP and UDP both: the tracker (BEP 15) and
  * the peers (uTP) listen on both with one number.
  *
- * Ports handed out by freePort in this process. A port is free only where it was probed: a program
- * started in a network namespace leaves it free here, and the kernel may hand the same number out
- * again at once (a seeder once got its namespace's tracker port: EADDRINUSE).
+ * Drawn at random below Linux's ephemeral range (32768-60999): the kernel never gives those out
+ * for a bind to port 0 or an outgoing connection, so a port probed free stays free until the
+ * program binds it. An ephemeral number did not: a requester once lost its DHT port to another
+ * program's UDP socket between the probe and its bind (EADDRINUSE).
+ *
+ * Ports handed out by freePort in this process are not handed out again: a port is free only
+ * where it was probed, and a program started in a network namespace leaves it free here.
  */
+const PORTS = { first: 16384, count: 16384 };
 const handedOut = new Set<number>();
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   for (;;) {
-    const port = await probePort(host);
+    const port = PORTS.first + Math.floor(Math.random() * PORTS.count);
     if (handedOut.has(port)) continue;
     handedOut.add(port);
-    if (await udpFree(host, port)) return port;
+    if ((await tcpFree(host, port)) && (await udpFree(host, port))) return port;
   }
 }
 
@@ -172,14 +177,11 @@ function udpFree(host: string, port: number): Promise<boolean> {
   });
 }
 
-function probePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
+function tcpFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
   });
 }
 
