@@ -5,8 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { expected, makeSeed, RawPeer, sleep, type Seed } from '../../support/wire-peer.ts';
-import { reservedBytes, type Message } from '../../../src/peer/wire/messages.ts';
+import { expected, makeSeed, RawPeer, sleep, until, type Seed } from '../../support/wire-peer.ts';
+import { encodeHandshake, reservedBytes, type Message } from '../../../src/peer/wire/messages.ts';
 import { PeerNode } from '../../../src/peer/peer-node.ts';
 import { PieceStore } from '../../../src/storage/piece-store.ts';
 import { storageFiles } from '../../../src/storage/layout.ts';
@@ -58,7 +58,7 @@ async function leecherWithRawPeer() {
     await store.close();
     await remove();
   };
-  return { p, conn, dl, close };
+  return { p, conn, dl, node, close };
 }
 
 test('super-seeder behaviour: not interested until a HAVE, then interested and requesting at once; not interested again after the piece', async () => {
@@ -112,5 +112,30 @@ test('requests in flight: whole (small) pieces at once, and never more than the 
     } finally {
       await close();
     }
+  }
+});
+
+test('a peer whose connection closes before it served anything frees its place: its next connection (same peer_id) is a source', async () => {
+  const { p, conn, dl, node, close } = await leecherWithRawPeer();
+  let again: RawPeer | undefined;
+  try {
+    assert.equal(dl.addSource(new WireSource(conn, 'first', 10_000)), true);
+    // It closes at once, as a peer does that keeps another connection to us (libtorrent drops
+    // one of two; our seeder drops the one it dialled to one of ours).
+    p.destroy();
+    await until(() => conn.closed, 2000, 'the first connection closed');
+    const id = WireSource.idFor(conn.peerId);
+    await until(() => !dl.hasSource(id), 2000, 'the closed source dropped (it held the place of its peer_id)');
+    const incoming = new Promise<WireConnection>((resolve) => node.onWire(resolve));
+    again = await RawPeer.connect(node.port);
+    again.write(encodeHandshake(seed.meta.infoHash, conn.peerId, reservedBytes(['fast', 'extensions'])));
+    const conn2 = await incoming;
+    assert.equal(dl.addSource(new WireSource(conn2, 'second', 10_000)), true, 'the same peer on a new connection is a source again');
+    again.send({ type: 'have-all' }, { type: 'unchoke' });
+    const served = new Set<string>();
+    await again.waitFor(() => (serveRequests(again!, served), ofType(again!, 'have').length > 0), 5000, 'a piece downloaded from the new connection');
+  } finally {
+    again?.destroy();
+    await close();
   }
 });
