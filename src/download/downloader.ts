@@ -141,8 +141,8 @@ export class Downloader {
       const open = slotOpen(state, slot, this.meta.pieceLength, this.pool.available);
       const piece = !open || state.source.ready?.() === false ? undefined : this.pick(state);
       if (piece === undefined) {
-        // Nothing for this source now: wait for a change, then ask it again what it holds
-        // (a peer that is itself downloading gains pieces as it goes).
+        if (state.source.gone?.()) return this.drop(state, 'the connection closed', false); // its peer_id's place is free again
+        // Nothing for this source now: wait for a change, then ask again what it holds (a peer that downloads gains pieces).
         await this.changes.wait(this.opts.idleRecheckMs);
         if (!this.finished && !state.dropped && state.source.refresh) {
           await state.source.refresh(state.controller.signal).catch(() => {});

@@ -26,6 +26,8 @@ export interface PieceSource {
   ready?(): boolean;
   /** Call `onChange` whenever it may have become useful (a piece announced, an unchoke). Optional. */
   watch?(onChange: () => void): void;
+  /** True once it can never serve again (its connection closed): dropped, its place freed for the same peer's next connection. Optional. */
+  gone?(): boolean;
   /** Ask again what it holds (a peer that is still downloading gains pieces). Optional. */
   refresh?(signal: AbortSignal): Promise<void>;
   /*

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startTracker } from '../support/procs.ts';
-import { Scope, exitWithin, sha1, sha1File, startRequester, startSeeder } from '../support/bad-peers.ts';
+import { Scope, exitWithin, getJson, sha1, sha1File, startRequester, startSeeder } from '../support/bad-peers.ts';
 
 const MiB = 1024 * 1024;
 
@@ -28,7 +28,12 @@ for (const [what, flags] of [
       scope.adopt(tracker.proc);
       const seeder = await startSeeder(scope, dir, 'w.bin', tracker.announce, ['--no-web-seed', '--piece-length', '256K', ...flags]);
       const req = await startRequester(scope, dir, seeder.torrent, ['--out', 'r', '--no-seed', '--protocol', 'wire', '--wait', '30', ...flags]);
-      assert.equal(await exitWithin(req.proc, 60_000, 'requester'), 0, req.proc.out() + req.proc.err());
+      const code = await exitWithin(req.proc, 60_000, 'requester');
+      if (code !== 0) {
+        // The seeder's side of a stalled download: its connections (what each peer holds, bytes each way) and its log.
+        const view = await getJson(`http://127.0.0.1:${seeder.port}/api/torrents/${seeder.infoHash}`).catch((e: Error) => e.message);
+        assert.fail(`requester exited ${code}\n${req.proc.out()}${req.proc.err()}\n--- seeder's view: ${JSON.stringify(view)}\n--- seeder:\n${seeder.proc.out()}${seeder.proc.err()}`);
+      }
       assert.match(req.proc.out(), /\(BitTorrent protocol\)/);
       assert.equal(await sha1File(path.join(dir, 'r', 'w.bin')), sha1(data));
     } finally {

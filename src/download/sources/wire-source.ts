@@ -43,7 +43,7 @@ export class WireSource implements PieceSource {
     this.conn.setDownloading(true);
   }
 
-  /** Wake the scheduler at once when the peer gains a piece or lets us ask (no polling). */
+  /** Wake the scheduler at once when the peer gains a piece, lets us ask, or is gone (no polling). */
   watch(onChange: () => void): void {
     let queued = false;
     const coalesced = () => {
@@ -54,7 +54,12 @@ export class WireSource implements PieceSource {
         onChange();
       });
     };
-    for (const e of ['have', 'bitfield', 'unchoke', 'allowed-fast']) this.conn.on(e, coalesced);
+    for (const e of ['have', 'bitfield', 'unchoke', 'allowed-fast', 'close']) this.conn.on(e, coalesced);
+  }
+
+  /** A closed connection never serves again: the downloader drops it (else it holds the peer's place, see idFor). */
+  gone(): boolean {
+    return this.conn.closed;
   }
 
   /** Requests go out while the peer has us unchoked, or (BEP 6) for the pieces it allows while choked. */
