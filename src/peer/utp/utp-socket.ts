@@ -7,6 +7,7 @@ import { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { HEADER_LENGTH, encodePacket, type PacketType, type UtpPacket, writeHeader, ST_DATA, ST_FIN, ST_RESET, ST_STATE, ST_SYN } from './packet.ts';
 import { ReorderBuffer } from './reorder-buffer.ts';
+import type { ClosedConnection } from './time-wait.ts';
 import { Sender } from './sender.ts';
 
 /**
@@ -257,7 +258,7 @@ export class UtpSocket extends Duplex {
   }
 
   /** After a clean close, what an ack of a resent FIN says (endpoint's TimeWait); else null. */
-  closedCleanly(): { sendId: number; seqNr: number; ackNr: number } | null {
+  closedCleanly(): ClosedConnection | null {
     if (!this.cleanClose || !this.reorder) return null;
     return { sendId: this.sendId, seqNr: this.sender.stateSeq, ackNr: this.reorder.ackNr };
   }
